@@ -1,0 +1,232 @@
+//! The command line: clap types, their conversion into checked configs, and the dispatch.
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::data::CsvOptions;
+use crate::data::split::TestFraction;
+use crate::error::Error;
+use crate::model::LogisticRegressionParams;
+use crate::progress::Progress;
+use crate::report::TrainSummary;
+use crate::train::{TrainConfig, train};
+
+const EXAMPLES: &str = "\
+Examples:
+  onnxify samples/iris.csv
+  onnxify train.csv --target species --C 0.5
+  onnxify train.csv --test-size 0 --json > summary.json
+
+Exit codes:
+  0  success
+  2  bad input or usage (the message names the file, line and column)
+  1  any other failure";
+
+/// Train a StandardScaler -> LogisticRegression pipeline from a CSV with scikit-learn's exact
+/// semantics and report how it does on held-out rows.
+///
+/// `onnxify FILE.csv` is short for `onnxify train FILE.csv`.
+#[derive(Debug, Parser)]
+#[command(name = "onnxify", version, after_help = EXAMPLES, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train on a CSV and evaluate on held-out rows (the default command).
+    #[command(after_help = EXAMPLES)]
+    Train(TrainArgs),
+}
+
+/// Subcommand names; any other first argument means the default `train` command.
+const SUBCOMMANDS: [&str; 2] = ["train", "help"];
+
+#[derive(Debug, Args)]
+struct TrainArgs {
+    /// The training data: a header row, numeric feature columns and one label column.
+    csv: PathBuf,
+
+    /// The label column [default: the last column].
+    #[arg(long, value_name = "NAME")]
+    target: Option<String>,
+
+    /// Field delimiter: one ASCII character, or `tab` [default: tab for .tsv files, else `,`].
+    #[arg(long, value_name = "CHAR")]
+    delimiter: Option<String>,
+
+    /// Inverse regularisation strength, as scikit-learn's C (a positive number).
+    #[arg(long = "C", value_name = "C", default_value_t = 1.0)]
+    c: f64,
+
+    /// Stop when the inf-norm of the mean objective's gradient is at most this.
+    /// scikit-learn's default is 1e-4, which stops far from the optimum on large data.
+    #[arg(long, value_name = "TOL", default_value_t = 1e-8)]
+    tol: f64,
+
+    /// Iteration limit of the L-BFGS optimiser (scikit-learn's default is 100).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_iter: u64,
+
+    /// Fraction of rows held out for evaluation (stratified), in [0, 1); 0 trains on every
+    /// row and skips the held-out metrics.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.25)]
+    test_size: f64,
+
+    /// Seed of the held-out split; the same seed selects the same rows on every machine.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed: u64,
+
+    /// Print the run's summary as JSON on stdout instead of text.
+    #[arg(long, conflicts_with = "quiet")]
+    json: bool,
+
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Parses the process arguments, reading a first argument that is not a subcommand as the
+/// CSV of the default `train` command. Exits with code 2 on a usage error.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Cli {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    if let Some(first) = args.get(1) {
+        let first = first.to_string_lossy();
+        let is_flag_of_the_program = ["-h", "--help", "-V", "--version"].contains(&first.as_ref());
+        if !SUBCOMMANDS.contains(&first.as_ref()) && !is_flag_of_the_program {
+            args.insert(1, "train".into());
+        }
+    }
+    Cli::parse_from(args)
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train(args) => run_train(args),
+    }
+}
+
+/// The exit code for an error: 2 for bad input or usage, 1 otherwise.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    match error.downcast_ref::<Error>() {
+        Some(Error::Solver(_)) => 1,
+        Some(_) => 2,
+        None => 1,
+    }
+}
+
+/// True if the error is a write to a closed pipe (`onnxify ... | head`), which is not a failure.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run_train(args: TrainArgs) -> anyhow::Result<()> {
+    let delimiter = delimiter_for(&args.csv, args.delimiter.as_deref())?;
+    let model =
+        LogisticRegressionParams::new().c(args.c).tol(args.tol).max_iter(args.max_iter).check()?;
+    let config = TrainConfig {
+        csv: args.csv,
+        csv_options: CsvOptions { delimiter, target: args.target },
+        model,
+        test_fraction: TestFraction::new(args.test_size)?,
+        seed: args.seed,
+    };
+    let progress = if args.quiet || args.json { Progress::hidden() } else { Progress::on_stderr() };
+    let training = train(&config, &progress)?;
+
+    let classifier = training.pipeline.classifier();
+    if !classifier.converged() && !args.quiet {
+        eprintln!(
+            "onnxify: warning: the optimiser did not converge: it {} with the gradient's inf-norm at {:.2e}, \
+             above --tol {:e} (scikit-learn would raise a ConvergenceWarning); raise --max-iter or --tol",
+            classifier.stop_reason().unwrap_or("stopped"),
+            classifier.gradient_norm(),
+            config.model.tol()
+        );
+    }
+
+    let summary =
+        TrainSummary::new(&training, config.model, config.test_fraction.get(), config.seed);
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        summary.write_json(&mut out).context("writing to stdout")?;
+    } else if !args.quiet {
+        summary.write_text(&mut out).context("writing to stdout")?;
+    }
+    out.flush().context("writing to stdout")?;
+    Ok(())
+}
+
+/// The field delimiter: the flag's value, else tab for `.tsv` files, else a comma.
+fn delimiter_for(csv: &Path, flag: Option<&str>) -> Result<u8, Error> {
+    let Some(text) = flag else {
+        let is_tsv = csv.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
+        return Ok(if is_tsv { b'\t' } else { b',' });
+    };
+    let byte = match text {
+        "tab" | "\\t" | "\t" => b'\t',
+        _ if text.len() == 1 && text.is_ascii() => text.as_bytes()[0],
+        _ => {
+            return Err(Error::InvalidArgument {
+                flag: "--delimiter",
+                message: format!("{text:?} is not a single ASCII character or `tab`"),
+            });
+        }
+    };
+    if matches!(byte, b'"' | b'\n' | b'\r')
+        || byte.is_ascii_alphanumeric()
+        || byte == b'.'
+        || byte == b'-'
+    {
+        return Err(Error::InvalidArgument {
+            flag: "--delimiter",
+            message: format!("{text:?} cannot separate fields that hold numbers or quotes"),
+        });
+    }
+    Ok(byte)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(args: &[&str]) -> Cli {
+        parse(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn a_csv_as_first_argument_means_train() {
+        let Command::Train(args) = parsed(&["onnxify", "data.csv", "--C", "0.5"]).command;
+        assert_eq!(args.csv, PathBuf::from("data.csv"));
+        assert_eq!(args.c, 0.5);
+        let Command::Train(args) = parsed(&["onnxify", "--seed", "3", "data.csv"]).command;
+        assert_eq!(args.seed, 3);
+    }
+
+    #[test]
+    fn the_explicit_train_subcommand_still_works() {
+        let Command::Train(args) = parsed(&["onnxify", "train", "data.csv"]).command;
+        assert_eq!(args.csv, PathBuf::from("data.csv"));
+    }
+
+    #[test]
+    fn chooses_the_delimiter_from_the_flag_or_the_extension() {
+        assert_eq!(delimiter_for(Path::new("a.tsv"), None).unwrap(), b'\t');
+        assert_eq!(delimiter_for(Path::new("a.TSV"), None).unwrap(), b'\t');
+        assert_eq!(delimiter_for(Path::new("a.csv"), None).unwrap(), b',');
+        assert_eq!(delimiter_for(Path::new("a.csv"), Some(";")).unwrap(), b';');
+        assert_eq!(delimiter_for(Path::new("a.csv"), Some("tab")).unwrap(), b'\t');
+        assert!(delimiter_for(Path::new("a.csv"), Some(";;")).is_err());
+        assert!(delimiter_for(Path::new("a.csv"), Some("\"")).is_err());
+        assert!(delimiter_for(Path::new("a.csv"), Some(".")).is_err());
+    }
+}

@@ -1,0 +1,263 @@
+//! The stratified held-out split: which rows train the model and which evaluate it.
+//!
+//! The split depends only on the class of each row, the test fraction and the seed. Its random
+//! numbers come from SplitMix64 with unbiased bounded integers, written out here rather than
+//! taken from a crate whose stream may change between versions, so one seed selects the same
+//! rows on every machine and in every release.
+
+use ndarray::Array2;
+
+use super::{Classes, Rows};
+use crate::error::{Error, Result};
+
+/// Fraction of rows held out, checked to lie in [0, 1).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct TestFraction(f64);
+
+impl TestFraction {
+    pub fn new(fraction: f64) -> Result<TestFraction> {
+        if (0.0..1.0).contains(&fraction) {
+            Ok(TestFraction(fraction))
+        } else {
+            Err(Error::InvalidArgument {
+                flag: "--test-size",
+                message: format!("{fraction} is not a fraction in [0, 1)"),
+            })
+        }
+    }
+
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+/// Row indices of the two sides of a split, each in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    pub train: Vec<usize>,
+    pub test: Vec<usize>,
+}
+
+/// Splits rows so that each class is held out in proportion to its size.
+///
+/// Holds out `ceil(fraction * n)` rows in all (scikit-learn's rule), shared between classes by
+/// largest remainder; every class keeps at least one row on each side, so a class needs two rows
+/// (an error names the first that has fewer). With a fraction of 0 every row trains.
+pub fn stratified(
+    targets: &[u32],
+    classes: &Classes,
+    file: &str,
+    fraction: TestFraction,
+    seed: u64,
+) -> Result<Split> {
+    let n = targets.len();
+    if fraction.get() == 0.0 {
+        return Ok(Split { train: (0..n).collect(), test: Vec::new() });
+    }
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); classes.len()];
+    for (row, &class) in targets.iter().enumerate() {
+        members[class as usize].push(row);
+    }
+    if let Some(small) = members.iter().position(|m| m.len() < 2) {
+        return Err(Error::ClassTooSmall {
+            file: file.to_owned(),
+            class: classes.display(small),
+            count: members[small].len(),
+        });
+    }
+
+    let n_test = (fraction.get() * n as f64).ceil() as usize;
+    let counts: Vec<usize> = members.iter().map(Vec::len).collect();
+    let held_out = allocate(&counts, n_test);
+
+    let mut rng = SplitMix64::new(seed);
+    let mut split =
+        Split { train: Vec::with_capacity(n - n_test), test: Vec::with_capacity(n_test) };
+    for (mut rows, take) in members.into_iter().zip(held_out) {
+        rng.shuffle(&mut rows);
+        split.test.extend_from_slice(&rows[..take]);
+        split.train.extend_from_slice(&rows[take..]);
+    }
+    split.train.sort_unstable();
+    split.test.sort_unstable();
+    Ok(split)
+}
+
+/// Shares `total` held-out rows between classes of sizes `counts` in proportion: each class
+/// gets the floor of its exact share, kept within [1, count - 1], then single rows go to (or
+/// come back from) the classes furthest below (above) their exact share, ties to the lower
+/// class index, until the total is met or no class can move.
+fn allocate(counts: &[usize], total: usize) -> Vec<usize> {
+    let n: usize = counts.iter().sum();
+    let exact: Vec<f64> = counts.iter().map(|&c| c as f64 * total as f64 / n as f64).collect();
+    let mut take: Vec<usize> =
+        exact.iter().zip(counts).map(|(q, &c)| (q.floor() as usize).clamp(1, c - 1)).collect();
+    let shortfall = |take: &[usize], i: usize| exact[i] - take[i] as f64;
+    loop {
+        let sum: usize = take.iter().sum();
+        let candidates = (0..counts.len())
+            .filter(|&i| if sum < total { take[i] < counts[i] - 1 } else { take[i] > 1 });
+        let pick = if sum < total {
+            candidates.max_by(|&a, &b| {
+                shortfall(&take, a).total_cmp(&shortfall(&take, b)).then(b.cmp(&a))
+            })
+        } else if sum > total {
+            candidates.min_by(|&a, &b| {
+                shortfall(&take, a).total_cmp(&shortfall(&take, b)).then(a.cmp(&b))
+            })
+        } else {
+            None
+        };
+        match pick {
+            Some(i) if sum < total => take[i] += 1,
+            Some(i) => take[i] -= 1,
+            None => return take,
+        }
+    }
+}
+
+/// Moves the rows of `split` out of `rows`: the training rows are compacted in place (no second
+/// copy of the matrix), the held-out rows are copied into a matrix of their own.
+pub fn apply(rows: Rows, split: &Split) -> (Rows, Rows) {
+    let n_features = rows.features.ncols();
+    let (mut values, _) = rows.features.into_raw_vec_and_offset();
+    let mut test = Rows {
+        features: Array2::zeros((split.test.len(), n_features)),
+        targets: split.test.iter().map(|&r| rows.targets[r]).collect(),
+        lines: split.test.iter().map(|&r| rows.lines[r]).collect(),
+    };
+    for (dst, &src) in split.test.iter().enumerate() {
+        test.features
+            .row_mut(dst)
+            .as_slice_mut()
+            .expect("a new matrix is contiguous")
+            .copy_from_slice(&values[src * n_features..(src + 1) * n_features]);
+    }
+    // Indices are increasing, so each row moves towards the front over rows already moved.
+    for (dst, &src) in split.train.iter().enumerate() {
+        if dst != src {
+            values.copy_within(src * n_features..(src + 1) * n_features, dst * n_features);
+        }
+    }
+    values.truncate(split.train.len() * n_features);
+    values.shrink_to_fit();
+    let train = Rows {
+        features: Array2::from_shape_vec((split.train.len(), n_features), values)
+            .expect("the compacted rows fill the matrix"),
+        targets: split.train.iter().map(|&r| rows.targets[r]).collect(),
+        lines: split.train.iter().map(|&r| rows.lines[r]).collect(),
+    };
+    (train, test)
+}
+
+/// SplitMix64 (Steele, Lea and Flood 2014): tiny, fast and fully specified by its arithmetic.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn new(seed: u64) -> SplitMix64 {
+        SplitMix64(seed)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, bound), without modulo bias (Lemire 2019).
+    fn below(&mut self, bound: u64) -> u64 {
+        let threshold = bound.wrapping_neg() % bound;
+        loop {
+            let product = u128::from(self.next_u64()) * u128::from(bound);
+            if (product as u64) >= threshold {
+                return (product >> 64) as u64;
+            }
+        }
+    }
+
+    /// Fisher-Yates shuffle.
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.below(i as u64 + 1) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classes(k: usize) -> Classes {
+        Classes::Ints((0..k as i64).collect())
+    }
+
+    #[test]
+    fn splitmix64_matches_the_published_reference_stream() {
+        // First outputs of the reference C implementation (xoshiro.di.unimi.it/splitmix64.c).
+        let mut rng = SplitMix64::new(1477776061723855037);
+        let got: Vec<u64> = (0..3).map(|_| rng.next_u64()).collect();
+        assert_eq!(got, [1985237415132408290, 2979275885539914483, 13511426838097143398]);
+    }
+
+    #[test]
+    fn holds_out_each_class_in_proportion() {
+        let targets: Vec<u32> = (0..100).map(|i| if i < 80 { 0 } else { 1 }).collect();
+        let split = stratified(&targets, &classes(2), "t.csv", TestFraction::new(0.25).unwrap(), 0)
+            .unwrap();
+        assert_eq!(split.test.len(), 25);
+        assert_eq!(split.test.iter().filter(|&&r| targets[r] == 1).count(), 5);
+        let mut all: Vec<usize> = split.train.iter().chain(&split.test).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_seed_chooses_the_rows_and_the_same_seed_the_same_rows() {
+        let targets: Vec<u32> = (0..50).map(|i| i % 2).collect();
+        let run = |seed| {
+            stratified(&targets, &classes(2), "t.csv", TestFraction::new(0.3).unwrap(), seed)
+                .unwrap()
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7).test, run(8).test);
+    }
+
+    #[test]
+    fn every_class_keeps_a_row_on_each_side() {
+        assert_eq!(allocate(&[98, 2], 10), vec![9, 1]);
+        assert_eq!(allocate(&[2, 2, 2], 1), vec![1, 1, 1]);
+        assert_eq!(allocate(&[3, 100], 99), vec![2, 97]);
+        assert_eq!(allocate(&[50, 30, 20], 25), vec![13, 7, 5]);
+    }
+
+    #[test]
+    fn refuses_a_class_with_a_single_row() {
+        let err = stratified(&[0, 0, 1], &classes(2), "t.csv", TestFraction::new(0.5).unwrap(), 0)
+            .unwrap_err();
+        assert!(err.to_string().contains("class 1 has 1 row(s)"), "{err}");
+    }
+
+    #[test]
+    fn apply_keeps_rows_whole_and_in_file_order() {
+        let features = Array2::from_shape_fn((5, 2), |(r, c)| (10 * r + c) as f64);
+        let rows = Rows { features, targets: vec![0, 1, 0, 1, 0], lines: vec![2, 3, 4, 5, 6] };
+        let split = Split { train: vec![0, 2, 3], test: vec![1, 4] };
+        let (train, test) = apply(rows, &split);
+        assert_eq!(train.features.column(0).to_vec(), vec![0.0, 20.0, 30.0]);
+        assert_eq!(train.features.column(1).to_vec(), vec![1.0, 21.0, 31.0]);
+        assert_eq!(train.lines, vec![2, 4, 5]);
+        assert_eq!(test.features.column(0).to_vec(), vec![10.0, 40.0]);
+        assert_eq!(test.targets, vec![1, 0]);
+    }
+
+    #[test]
+    fn rejects_fractions_outside_zero_to_one() {
+        assert!(TestFraction::new(1.0).is_err());
+        assert!(TestFraction::new(-0.1).is_err());
+        assert!(TestFraction::new(f64::NAN).is_err());
+        assert!(TestFraction::new(0.0).is_ok());
+    }
+}

@@ -1,0 +1,132 @@
+//! The library's error type. Every message names the file and, where there is one, the line
+//! (as an editor numbers it) and the column, so a user can go straight to the bad cell.
+
+use std::fmt;
+use std::path::Path;
+
+/// Where in an input file a problem was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file name as the user gave it.
+    pub file: String,
+    /// 1-based line number of the record, counting `\n` as editors do.
+    pub line: u64,
+    /// The column's header name, when the problem is in one cell.
+    pub column: Option<String>,
+}
+
+impl Location {
+    pub(crate) fn line(file: &str, line: u64) -> Location {
+        Location { file: file.to_owned(), line, column: None }
+    }
+
+    pub(crate) fn cell(file: &str, line: u64, column: &str) -> Location {
+        Location { file: file.to_owned(), line, column: Some(column.to_owned()) }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: line {}", self.file, self.line)?;
+        if let Some(column) = &self.column {
+            write!(f, ", column {column:?}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything that can go wrong in onnxify's library code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{file}: the file is empty; expected a header row followed by data rows")]
+    EmptyFile { file: String },
+
+    #[error("{file}: the file has a header row but no data rows")]
+    NoRows { file: String },
+
+    #[error("{at}: column {index} of the header has an empty name; every column needs a name")]
+    EmptyColumnName { at: Location, index: usize },
+
+    #[error("{at}: the column name {name:?} appears more than once (columns {first} and {second})")]
+    DuplicateColumn { at: Location, name: String, first: usize, second: usize },
+
+    #[error("{file}: there is no column named {name:?}; the columns are {columns}")]
+    UnknownTarget { file: String, name: String, columns: String },
+
+    #[error("{file}: there are no feature columns besides the target column {target:?}")]
+    NoFeatures { file: String, target: String },
+
+    #[error("{at}: the row has {found} fields but the header has {expected}")]
+    FieldCount { at: Location, found: usize, expected: usize },
+
+    #[error("{at}: {value:?} is not a number")]
+    NotANumber { at: Location, value: String },
+
+    #[error("{at}: the cell is empty; missing values are not supported yet")]
+    EmptyCell { at: Location },
+
+    #[error("{at}: {value:?} marks a missing value; missing values are not supported yet")]
+    MissingValue { at: Location, value: String },
+
+    #[error("{at}: {value:?} is infinite; missing and infinite values are not supported yet")]
+    Infinite { at: Location, value: String },
+
+    #[error("{at}: {value:?} is outside the range of a 64-bit float")]
+    OutOfRange { at: Location, value: String },
+
+    #[error("{at}: the label is empty; every row needs a class label")]
+    EmptyLabel { at: Location },
+
+    #[error("{at}: the text is not valid UTF-8")]
+    InvalidUtf8 { at: Location },
+
+    #[error("{at}: a quoted field starts here and is never closed")]
+    UnterminatedQuote { at: Location },
+
+    #[error("{at}: the record is longer than {limit} bytes")]
+    RecordTooLong { at: Location, limit: usize },
+
+    #[error(
+        "{file}: the target column {target:?} has only one class ({class}); a classifier needs at least two"
+    )]
+    SingleClass { file: String, target: String, class: String },
+
+    #[error(
+        "{file}: class {class} has {count} row(s), too few for a stratified split that keeps every \
+         class in both the training and the held-out rows (at least 2 needed); use --test-size 0 \
+         to train on every row"
+    )]
+    ClassTooSmall { file: String, class: String, count: usize },
+
+    #[error("invalid value for {flag}: {message}")]
+    InvalidArgument { flag: &'static str, message: String },
+
+    #[error("{0}")]
+    Solver(String),
+}
+
+impl Error {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Error {
+        Error::Io { path: path.display().to_string(), source }
+    }
+}
+
+/// The text of a cell for an error message, shortened so that a 16 MiB cell cannot flood the
+/// terminal.
+pub(crate) fn excerpt(text: &str) -> String {
+    const MAX_CHARS: usize = 60;
+    match text.char_indices().nth(MAX_CHARS) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}... ({} bytes)", &text[..cut], text.len()),
+    }
+}
+
+/// Shorthand used throughout the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,34 @@
+//! onnxify trains a `StandardScaler -> LogisticRegression` pipeline from a CSV with
+//! scikit-learn's exact semantics, so that a model can be handed to production as pure data
+//! instead of a pickle.
+//!
+//! The data flows one way: CSV bytes ([`data`]) -> a fitted [`model::Pipeline`] -> held-out
+//! [`metrics`]. The [`train`] module runs that job; [`cli`] is the command line on top.
+//!
+//! ```no_run
+//! use onnxify::data::{CsvOptions, read_csv};
+//! use onnxify::model::{LogisticRegressionParams, Pipeline};
+//! use onnxify::progress::Progress;
+//!
+//! # fn main() -> onnxify::Result<()> {
+//! let data = read_csv("samples/iris.csv".as_ref(), &CsvOptions::default(), &Progress::hidden())?;
+//! let params = LogisticRegressionParams::new().c(1.0).check()?;
+//! let silent = Progress::hidden().iterations("fitting", params.max_iter());
+//! let x = data.rows.features.clone();
+//! let pipeline = Pipeline::fit(x, &data.rows.targets, data.classes, &params, &silent)?;
+//! let proba = pipeline.predict_proba(data.rows.features.view());
+//! println!("{} classes, first row: {}", pipeline.classes().len(), proba.row(0));
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod cli;
+pub mod data;
+mod error;
+pub mod metrics;
+pub mod model;
+pub mod progress;
+pub mod report;
+pub mod train;
+
+pub use error::{Error, Location, Result};

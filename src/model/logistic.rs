@@ -1,0 +1,260 @@
+//! LogisticRegression with scikit-learn 1.9's model and objective (L2 on the coefficients, the
+//! intercept unpenalised, the loss averaged over rows; one weight vector for two classes, a
+//! multinomial softmax with K vectors for more).
+//!
+//! onnxify's defaults (`tol` 1e-8, `max_iter` 1000) differ from scikit-learn's (1e-4, 100) on
+//! purpose: scikit-learn's defaults stop well short of the optimum on large data, and a model
+//! handed to production should be the optimum, not wherever an iteration budget ran out.
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use serde::Serialize;
+
+use super::objective::{Objective, softmax_in_place};
+use super::optimizer::minimize;
+use crate::error::{Error, Result};
+use crate::progress::Step;
+
+/// Hyperparameters, unchecked; [`LogisticRegressionParams::check`] validates them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LogisticRegressionParams {
+    #[serde(rename = "C")]
+    c: f64,
+    max_iter: u64,
+    tol: f64,
+}
+
+impl Default for LogisticRegressionParams {
+    fn default() -> Self {
+        LogisticRegressionParams { c: 1.0, max_iter: 1000, tol: 1e-8 }
+    }
+}
+
+impl LogisticRegressionParams {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Inverse regularisation strength, a positive finite number. Default 1.0.
+    pub fn c(mut self, c: f64) -> Self {
+        self.c = c;
+        self
+    }
+
+    /// Iteration limit of the optimiser, at least 1. Default 1000 (scikit-learn: 100).
+    pub fn max_iter(mut self, max_iter: u64) -> Self {
+        self.max_iter = max_iter;
+        self
+    }
+
+    /// Stop once the inf-norm of the gradient of the mean objective is at most `tol` (>= 0).
+    /// Default 1e-8 (scikit-learn: 1e-4).
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    /// Validates the values.
+    pub fn check(self) -> Result<LogisticRegression> {
+        if !(self.c.is_finite() && self.c > 0.0) {
+            return Err(invalid("--C", format!("{} is not a positive finite number", self.c)));
+        }
+        if self.max_iter == 0 {
+            return Err(invalid("--max-iter", "must be at least 1".into()));
+        }
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            return Err(invalid("--tol", format!("{} is not a finite number >= 0", self.tol)));
+        }
+        Ok(LogisticRegression { params: self })
+    }
+}
+
+fn invalid(flag: &'static str, message: String) -> Error {
+    Error::InvalidArgument { flag, message }
+}
+
+/// A LogisticRegression with checked hyperparameters, ready to fit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct LogisticRegression {
+    params: LogisticRegressionParams,
+}
+
+impl LogisticRegression {
+    pub fn c(&self) -> f64 {
+        self.params.c
+    }
+
+    pub fn max_iter(&self) -> u64 {
+        self.params.max_iter
+    }
+
+    pub fn tol(&self) -> f64 {
+        self.params.tol
+    }
+
+    /// Fits on scaled features `x` with class indices `y` (each below `n_classes`, at least 2).
+    pub fn fit(
+        &self,
+        x: ArrayView2<f64>,
+        y: &[u32],
+        n_classes: usize,
+        step: &Step,
+    ) -> Result<FittedLogisticRegression> {
+        let objective = Objective::new(x, y, n_classes, self.params.c);
+        let minimum = minimize(&objective, self.params.max_iter, self.params.tol, step)?;
+        let (coef, intercept) = objective.unpack(&minimum.params);
+        Ok(FittedLogisticRegression {
+            coef,
+            intercept: Array1::from(intercept),
+            n_iter: minimum.n_iter,
+            converged: minimum.converged,
+            loss: minimum.loss,
+            gradient_norm: minimum.gradient_norm,
+            stop_reason: minimum.stop_reason,
+        })
+    }
+}
+
+/// A fitted LogisticRegression. Inputs to its methods are already scaled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedLogisticRegression {
+    coef: Array2<f64>,
+    intercept: Array1<f64>,
+    n_iter: u64,
+    converged: bool,
+    loss: f64,
+    gradient_norm: f64,
+    stop_reason: Option<String>,
+}
+
+impl FittedLogisticRegression {
+    /// Weights (`coef_`): shape (1, features) for two classes (the score of the second class),
+    /// (classes, features) otherwise.
+    pub fn coef(&self) -> ArrayView2<'_, f64> {
+        self.coef.view()
+    }
+
+    /// Intercepts (`intercept_`), one per row of `coef`.
+    pub fn intercept(&self) -> ArrayView1<'_, f64> {
+        self.intercept.view()
+    }
+
+    /// Optimiser iterations run (`n_iter_`).
+    pub fn n_iter(&self) -> u64 {
+        self.n_iter
+    }
+
+    /// Whether the gradient reached `tol` within `max_iter` iterations.
+    pub fn converged(&self) -> bool {
+        self.converged
+    }
+
+    /// The objective at the solution.
+    pub fn loss(&self) -> f64 {
+        self.loss
+    }
+
+    /// Inf-norm of the objective's gradient at the solution.
+    pub fn gradient_norm(&self) -> f64 {
+        self.gradient_norm
+    }
+
+    /// Why the optimiser stopped before converging, if it did.
+    pub fn stop_reason(&self) -> Option<&str> {
+        self.stop_reason.as_deref()
+    }
+
+    /// `x coef^T + intercept`: one column for a binary model, one per class otherwise.
+    pub fn decision_function(&self, x: ArrayView2<f64>) -> Array2<f64> {
+        x.dot(&self.coef.t()) + &self.intercept
+    }
+
+    /// Class probabilities, one column per class: `[1 - sigmoid(s), sigmoid(s)]` for two
+    /// classes, the softmax of the scores otherwise.
+    pub fn predict_proba(&self, x: ArrayView2<f64>) -> Array2<f64> {
+        let scores = self.decision_function(x);
+        if self.coef.nrows() == 1 {
+            let mut proba = Array2::zeros((x.nrows(), 2));
+            for (mut p, &s) in proba.rows_mut().into_iter().zip(scores.column(0)) {
+                let positive = sigmoid(s);
+                p[0] = 1.0 - positive;
+                p[1] = positive;
+            }
+            proba
+        } else {
+            let mut proba = scores;
+            let zeros = vec![0.0; proba.ncols()];
+            for mut row in proba.rows_mut() {
+                softmax_in_place(
+                    row.as_slice_mut().expect("rows of a new matrix are contiguous"),
+                    &zeros,
+                );
+            }
+            proba
+        }
+    }
+
+    /// Class indices: binary `score > 0`, else the first class with the highest score.
+    pub fn predict(&self, x: ArrayView2<f64>) -> Vec<u32> {
+        let scores = self.decision_function(x);
+        scores
+            .rows()
+            .into_iter()
+            .map(|row| {
+                if row.len() == 1 {
+                    u32::from(row[0] > 0.0)
+                } else {
+                    argmax(row.as_slice().expect("contiguous"))
+                }
+            })
+            .collect()
+    }
+}
+
+/// The logistic function, evaluated so that it cannot overflow (scipy's `expit`).
+fn sigmoid(s: f64) -> f64 {
+    if s >= 0.0 {
+        1.0 / (1.0 + (-s).exp())
+    } else {
+        let e = s.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// Index of the first maximum.
+pub(crate) fn argmax(values: &[f64]) -> u32 {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_hyperparameters_scikit_learn_would_refuse() {
+        assert!(LogisticRegressionParams::new().c(0.0).check().is_err());
+        assert!(LogisticRegressionParams::new().c(f64::INFINITY).check().is_err());
+        assert!(LogisticRegressionParams::new().tol(-1.0).check().is_err());
+        assert!(LogisticRegressionParams::new().max_iter(0).check().is_err());
+        assert!(LogisticRegressionParams::new().check().is_ok());
+    }
+
+    #[test]
+    fn ties_go_to_the_first_class() {
+        assert_eq!(argmax(&[1.0, 3.0, 3.0]), 1);
+        assert_eq!(argmax(&[2.0, 2.0]), 0);
+    }
+
+    #[test]
+    fn sigmoid_saturates_without_overflow() {
+        assert_eq!(sigmoid(-1000.0), 0.0);
+        assert_eq!(sigmoid(1000.0), 1.0);
+        assert_eq!(sigmoid(0.0), 0.5);
+    }
+}

@@ -1,0 +1,95 @@
+//! The fitted `StandardScaler -> LogisticRegression` pipeline: what onnxify trains and exports.
+
+use ndarray::{Array2, ArrayView1, ArrayView2};
+
+use super::logistic::{FittedLogisticRegression, LogisticRegression};
+use super::scaler::{FittedStandardScaler, StandardScaler};
+use crate::data::Classes;
+use crate::error::Result;
+use crate::progress::Step;
+
+/// A fitted StandardScaler followed by a fitted LogisticRegression. Its methods take raw
+/// (unscaled) features in the training column order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    scaler: FittedStandardScaler,
+    classifier: FittedLogisticRegression,
+    classes: Classes,
+}
+
+impl Pipeline {
+    /// Fits the scaler on `x`, scales `x` in place (so a large matrix is never copied) and fits
+    /// the classifier on it. `y` holds class indices into `classes`.
+    pub fn fit(
+        mut x: Array2<f64>,
+        y: &[u32],
+        classes: Classes,
+        params: &LogisticRegression,
+        step: &Step,
+    ) -> Result<Pipeline> {
+        let scaler = StandardScaler::new().fit(x.view());
+        scaler.transform_in_place(x.view_mut());
+        let classifier = params.fit(x.view(), y, classes.len(), step)?;
+        Ok(Pipeline { scaler, classifier, classes })
+    }
+
+    /// The fitted scaler.
+    pub fn scaler(&self) -> &FittedStandardScaler {
+        &self.scaler
+    }
+
+    /// The fitted classifier.
+    pub fn classifier(&self) -> &FittedLogisticRegression {
+        &self.classifier
+    }
+
+    /// Class labels in probability-column order (`classes_`).
+    pub fn classes(&self) -> &Classes {
+        &self.classes
+    }
+
+    /// The scaler's per-feature means (`mean_`).
+    pub fn mean(&self) -> ArrayView1<'_, f64> {
+        self.scaler.mean()
+    }
+
+    /// The scaler's per-feature divisors (`scale_`).
+    pub fn scale(&self) -> ArrayView1<'_, f64> {
+        self.scaler.scale()
+    }
+
+    /// The classifier's weights (`coef_`), on the scaled features.
+    pub fn coef(&self) -> ArrayView2<'_, f64> {
+        self.classifier.coef()
+    }
+
+    /// The classifier's intercepts (`intercept_`).
+    pub fn intercept(&self) -> ArrayView1<'_, f64> {
+        self.classifier.intercept()
+    }
+
+    /// Optimiser iterations (`n_iter_`).
+    pub fn n_iter(&self) -> u64 {
+        self.classifier.n_iter()
+    }
+
+    /// Number of input features.
+    pub fn n_features(&self) -> usize {
+        self.scaler.mean().len()
+    }
+
+    /// Raw scores: one column (the second class's score) for two classes, one per class otherwise.
+    pub fn decision_function(&self, x: ArrayView2<f64>) -> Array2<f64> {
+        self.classifier.decision_function(self.scaler.transform(x).view())
+    }
+
+    /// Class probabilities, one column per class in `classes()` order.
+    pub fn predict_proba(&self, x: ArrayView2<f64>) -> Array2<f64> {
+        self.classifier.predict_proba(self.scaler.transform(x).view())
+    }
+
+    /// Predicted class of each row, as an index into `classes()`.
+    pub fn predict(&self, x: ArrayView2<f64>) -> Vec<u32> {
+        self.classifier.predict(self.scaler.transform(x).view())
+    }
+}

@@ -1,0 +1,137 @@
+//! StandardScaler with scikit-learn's semantics: population variance (ddof 0) by the corrected
+//! two-pass formula, scale 1 for (near-)constant features, and `(x - mean) / scale` with a true
+//! division, so that scaled values match scikit-learn's bit for bit on row-ordered input.
+
+use ndarray::{Array1, ArrayView1, ArrayView2, ArrayViewMut2, Zip};
+
+/// Settings of a StandardScaler (scikit-learn's defaults: centre and scale every feature).
+#[derive(Debug, Clone, Default)]
+pub struct StandardScaler {}
+
+impl StandardScaler {
+    pub fn new() -> StandardScaler {
+        StandardScaler {}
+    }
+
+    /// Learns each column's mean and scale. Sums run row by row in f64, the order scikit-learn
+    /// uses for a row-major array.
+    pub fn fit(&self, x: ArrayView2<f64>) -> FittedStandardScaler {
+        let n = x.nrows();
+        let mut sum = Array1::<f64>::zeros(x.ncols());
+        for row in x.rows() {
+            sum += &row;
+        }
+        let mean = sum / n as f64;
+
+        // Corrected two-pass variance: the second sum removes the rounding left in the mean.
+        let mut squares = Array1::<f64>::zeros(x.ncols());
+        let mut deviations = Array1::<f64>::zeros(x.ncols());
+        for row in x.rows() {
+            Zip::from(&mut squares).and(&mut deviations).and(&row).and(&mean).for_each(
+                |sq, dev, &v, &m| {
+                    let d = v - m;
+                    *sq += d * d;
+                    *dev += d;
+                },
+            );
+        }
+        let n_f = n as f64;
+        let var = Zip::from(&squares)
+            .and(&deviations)
+            .map_collect(|&sq, &dev| (sq - dev * dev / n_f) / n_f);
+
+        // A variance within the rounding error of its own computation counts as zero.
+        let eps = f64::EPSILON;
+        let scale = Zip::from(&var).and(&mean).map_collect(|&v, &m| {
+            let bound = n_f * eps * v + (n_f * m * eps).powi(2);
+            if v <= bound { 1.0 } else { v.sqrt() }
+        });
+        FittedStandardScaler { mean, var, scale, n_samples_seen: n }
+    }
+}
+
+/// A fitted StandardScaler.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedStandardScaler {
+    mean: Array1<f64>,
+    var: Array1<f64>,
+    scale: Array1<f64>,
+    n_samples_seen: usize,
+}
+
+impl FittedStandardScaler {
+    /// Per-feature mean (`mean_`).
+    pub fn mean(&self) -> ArrayView1<'_, f64> {
+        self.mean.view()
+    }
+
+    /// Per-feature population variance (`var_`).
+    pub fn var(&self) -> ArrayView1<'_, f64> {
+        self.var.view()
+    }
+
+    /// Per-feature divisor (`scale_`): the standard deviation, or 1 for a constant feature.
+    pub fn scale(&self) -> ArrayView1<'_, f64> {
+        self.scale.view()
+    }
+
+    /// Rows the scaler was fitted on (`n_samples_seen_`).
+    pub fn n_samples_seen(&self) -> usize {
+        self.n_samples_seen
+    }
+
+    /// Scales `x` in place: `(x - mean) / scale`.
+    pub fn transform_in_place(&self, mut x: ArrayViewMut2<f64>) {
+        for mut row in x.rows_mut() {
+            Zip::from(&mut row)
+                .and(&self.mean)
+                .and(&self.scale)
+                .for_each(|v, &m, &s| *v = (*v - m) / s);
+        }
+    }
+
+    /// A scaled copy of `x`.
+    pub fn transform(&self, x: ArrayView2<f64>) -> ndarray::Array2<f64> {
+        let mut out = x.to_owned();
+        self.transform_in_place(out.view_mut());
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn uses_the_population_variance() {
+        let fitted = StandardScaler::new().fit(array![[1.0], [2.0], [3.0], [4.0]].view());
+        assert_eq!(fitted.mean()[0], 2.5);
+        assert_eq!(fitted.var()[0], 1.25);
+        assert_eq!(fitted.scale()[0], 1.25f64.sqrt());
+    }
+
+    #[test]
+    fn a_constant_feature_gets_scale_one() {
+        let x = ndarray::Array2::from_elem((1000, 1), 0.1);
+        let fitted = StandardScaler::new().fit(x.view());
+        assert_eq!(fitted.scale()[0], 1.0);
+    }
+
+    #[test]
+    fn a_tiny_but_real_spread_is_not_constant() {
+        let x = array![[3.0], [3.0], [3.0000000001], [3.0]];
+        let fitted = StandardScaler::new().fit(x.view());
+        assert!(fitted.scale()[0] < 1e-10, "{}", fitted.scale()[0]);
+    }
+
+    #[test]
+    fn transform_divides_rather_than_multiplying_by_the_reciprocal() {
+        let x = array![[0.1, 7.0], [0.7, 3.0], [0.3, 11.0]];
+        let fitted = StandardScaler::new().fit(x.view());
+        let scaled = fitted.transform(x.view());
+        for ((r, c), &v) in scaled.indexed_iter() {
+            assert_eq!(v, (x[[r, c]] - fitted.mean()[c]) / fitted.scale()[c]);
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! What a training run prints: a readable summary, or the same facts as JSON (`--json`).
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::data::Classes;
+use crate::metrics::Metrics;
+use crate::model::LogisticRegression;
+use crate::train::{Timings, Training};
+
+/// The facts of a training run, as printed by `--json`.
+#[derive(Debug, Serialize)]
+pub struct TrainSummary<'a> {
+    pub onnxify_version: &'static str,
+    pub dataset: DatasetSummary<'a>,
+    pub split: SplitSummary,
+    pub hyperparameters: LogisticRegression,
+    pub fit: FitSummary<'a>,
+    pub model: ModelParameters,
+    /// Held-out metrics; null when every row trained.
+    pub metrics: Option<&'a Metrics>,
+    pub seconds: Timings,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DatasetSummary<'a> {
+    pub file: &'a str,
+    pub sha256: &'a str,
+    pub bytes: u64,
+    pub rows: usize,
+    pub columns: usize,
+    pub features: &'a [String],
+    pub target: &'a str,
+    pub classes: &'a Classes,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SplitSummary {
+    pub test_size: f64,
+    pub seed: u64,
+    pub train_rows: usize,
+    pub test_rows: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FitSummary<'a> {
+    pub n_iter: u64,
+    pub converged: bool,
+    pub loss: f64,
+    pub gradient_norm: f64,
+    pub stop_reason: Option<&'a str>,
+}
+
+/// The fitted numbers, named as scikit-learn names them.
+#[derive(Debug, Serialize)]
+pub struct ModelParameters {
+    pub mean: Vec<f64>,
+    pub scale: Vec<f64>,
+    pub coef: Vec<Vec<f64>>,
+    pub intercept: Vec<f64>,
+}
+
+impl<'a> TrainSummary<'a> {
+    pub fn new(
+        training: &'a Training,
+        hyperparameters: LogisticRegression,
+        test_size: f64,
+        seed: u64,
+    ) -> Self {
+        let pipeline = &training.pipeline;
+        let classifier = pipeline.classifier();
+        TrainSummary {
+            onnxify_version: env!("CARGO_PKG_VERSION"),
+            dataset: DatasetSummary {
+                file: &training.source.file_name,
+                sha256: &training.source.sha256,
+                bytes: training.source.n_bytes,
+                rows: training.source.n_rows,
+                columns: training.source.n_columns,
+                features: &training.feature_names,
+                target: &training.target_name,
+                classes: pipeline.classes(),
+            },
+            split: SplitSummary {
+                test_size,
+                seed,
+                train_rows: training.n_train,
+                test_rows: training.test.len(),
+            },
+            hyperparameters,
+            fit: FitSummary {
+                n_iter: classifier.n_iter(),
+                converged: classifier.converged(),
+                loss: classifier.loss(),
+                gradient_norm: classifier.gradient_norm(),
+                stop_reason: classifier.stop_reason(),
+            },
+            model: ModelParameters {
+                mean: pipeline.mean().to_vec(),
+                scale: pipeline.scale().to_vec(),
+                coef: pipeline.coef().rows().into_iter().map(|r| r.to_vec()).collect(),
+                intercept: pipeline.intercept().to_vec(),
+            },
+            metrics: training.metrics.as_ref(),
+            seconds: training.seconds,
+        }
+    }
+
+    /// Writes the summary as pretty JSON.
+    pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, self)?;
+        writeln!(out)
+    }
+
+    /// Writes the summary as text for a person.
+    pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let d = &self.dataset;
+        writeln!(
+            out,
+            "Read {}: {} rows, {} features, target {:?} with {} classes {} ({:.2} s)",
+            d.file,
+            d.rows,
+            d.features.len(),
+            d.target,
+            d.classes.len(),
+            d.classes,
+            self.seconds.read
+        )?;
+        let s = &self.split;
+        if s.test_rows > 0 {
+            writeln!(
+                out,
+                "Split: {} training rows, {} held-out rows (stratified, test size {}, seed {})",
+                s.train_rows, s.test_rows, s.test_size, s.seed
+            )?;
+        } else {
+            writeln!(
+                out,
+                "Split: all {} rows train the model (test size 0, no held-out metrics)",
+                s.train_rows
+            )?;
+        }
+        let h = &self.hyperparameters;
+        let f = &self.fit;
+        let outcome = if f.converged { "converged" } else { "did NOT converge" };
+        writeln!(
+            out,
+            "Fit: StandardScaler -> LogisticRegression(C={}, tol={:e}, max_iter={}) {outcome} in {} iterations \
+             (loss {:.6}, gradient inf-norm {:.1e}, {:.2} s)",
+            h.c(),
+            h.tol(),
+            h.max_iter(),
+            f.n_iter,
+            f.loss,
+            f.gradient_norm,
+            self.seconds.fit
+        )?;
+        if let Some(m) = self.metrics {
+            writeln!(out)?;
+            write_metrics(out, m, self.dataset.classes)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_metrics(out: &mut dyn Write, m: &Metrics, classes: &Classes) -> io::Result<()> {
+    writeln!(out, "Held-out metrics ({} rows)", m.n_rows)?;
+    writeln!(out, "  accuracy  {:.4}", m.accuracy)?;
+    writeln!(out, "  log loss  {:.4}", m.log_loss)?;
+    writeln!(out, "  macro F1  {:.4}", m.macro_f1)?;
+    if let Some(auc) = m.roc_auc {
+        writeln!(out, "  ROC AUC   {auc:.4}")?;
+    }
+    writeln!(out)?;
+
+    let names: Vec<String> = (0..classes.len()).map(|c| classes.name(c)).collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max("class".len());
+    writeln!(out, "  {:<width$}  precision  recall     f1  support", "class")?;
+    for c in &m.per_class {
+        writeln!(
+            out,
+            "  {:<width$}  {:>9.4}  {:>6.4}  {:>5.4}  {:>7}",
+            c.class, c.precision, c.recall, c.f1, c.support
+        )?;
+    }
+    writeln!(out)?;
+
+    writeln!(out, "Confusion matrix (rows: true class, columns: predicted class)")?;
+    let cell = names
+        .iter()
+        .map(|n| n.chars().count())
+        .chain(m.confusion_matrix.iter().flatten().map(|v| v.to_string().len()))
+        .max()
+        .unwrap_or(1);
+    write!(out, "  {:<width$}", "")?;
+    for name in &names {
+        write!(out, "  {name:>cell$}")?;
+    }
+    writeln!(out)?;
+    for (name, row) in names.iter().zip(&m.confusion_matrix) {
+        write!(out, "  {name:<width$}")?;
+        for v in row {
+            write!(out, "  {v:>cell$}")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
