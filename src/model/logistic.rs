@@ -101,7 +101,7 @@ impl LogisticRegression {
         step: &Step,
     ) -> Result<FittedLogisticRegression> {
         let objective = Objective::new(x, y, n_classes, self.params.c);
-        let minimum = minimize(&objective, self.params.max_iter, self.params.tol, step)?;
+        let minimum = minimize(&objective, self.params.max_iter, self.params.tol, step);
         let (coef, intercept) = objective.unpack(&minimum.params);
         Ok(FittedLogisticRegression {
             coef,

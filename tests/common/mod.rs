@@ -1,0 +1,128 @@
+//! Helpers shared by the integration tests: running the built binary, running scikit-learn
+//! (the reference) from the venv `.ci/run` creates, and comparing numbers with a stated tolerance.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// The Python interpreter with scikit-learn: `$ONNXIFY_PYTHON`, else the project's `.venv`.
+pub fn python() -> PathBuf {
+    if let Some(path) = std::env::var_os("ONNXIFY_PYTHON") {
+        return PathBuf::from(path);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "the live cross-checks need Python with scikit-learn: run `bash .ci/run` (it creates .venv) \
+         or set ONNXIFY_PYTHON"
+    );
+    venv
+}
+
+/// Runs `tests/python/<script>` with `args` and parses the JSON it prints.
+pub fn python_json(script: &str, args: &[&str]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(script);
+    let output = Command::new(python()).arg(&script).args(args).output().expect("python runs");
+    assert!(
+        output.status.success(),
+        "{} {:?} failed:\n{}",
+        script.display(),
+        args,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the script prints JSON")
+}
+
+/// Runs scikit-learn's side of the suite (`tests/python/reference.py`).
+pub fn reference(args: &[&str]) -> Value {
+    python_json("reference.py", args)
+}
+
+/// A scratch directory that lives as long as the test process.
+pub fn scratch() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("a temporary directory")).path()
+}
+
+/// CSVs of scikit-learn's bundled datasets and a synthetic string-label set, written once.
+pub fn datasets() -> &'static HashMap<String, PathBuf> {
+    static PATHS: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
+    PATHS.get_or_init(|| {
+        let dir = scratch().join("datasets");
+        std::fs::create_dir_all(&dir).unwrap();
+        let written = reference(&["datasets", dir.to_str().unwrap()]);
+        written
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(name, path)| (name.clone(), PathBuf::from(path.as_str().unwrap())))
+            .collect()
+    })
+}
+
+/// Runs the built `onnxify` binary in `dir`.
+pub fn onnxify_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_onnxify"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("onnxify runs")
+}
+
+/// Runs the built `onnxify` binary.
+pub fn onnxify(args: &[&str]) -> Output {
+    onnxify_in(scratch(), args)
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A JSON array of numbers (nested arrays flattened) as `f64`s.
+pub fn floats(value: &Value) -> Vec<f64> {
+    match value {
+        Value::Array(items) => items.iter().flat_map(floats).collect(),
+        Value::Number(n) => vec![n.as_f64().unwrap()],
+        other => panic!("expected numbers, got {other}"),
+    }
+}
+
+/// Asserts `actual` and `expected` agree element-wise within `tol` relative to the larger
+/// magnitude, or `tol` absolute where both are below 1. Reports the worst element side by side.
+pub fn assert_close(what: &str, actual: &[f64], expected: &[f64], tol: f64) {
+    assert_eq!(actual.len(), expected.len(), "{what}: lengths differ");
+    let mut worst = (0.0, 0);
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        let err = (a - e).abs() / a.abs().max(e.abs()).max(1.0);
+        if err.is_nan() || err > worst.0 {
+            worst = (err, i);
+        }
+    }
+    let (err, i) = worst;
+    if actual.is_empty() {
+        return;
+    }
+    assert!(
+        err <= tol,
+        "{what}: element {i} differs by {err:.3e} (tolerance {tol:e})\n  onnxify:      {}\n  scikit-learn: {}",
+        actual[i],
+        expected[i]
+    );
+}
+
+/// Writes `contents` to a file named `name` in a fresh directory and returns its path.
+pub fn write_file(name: &str, contents: &[u8]) -> PathBuf {
+    let dir = tempfile::tempdir_in(scratch()).unwrap().keep();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
