@@ -4,6 +4,7 @@
 mod chunks;
 mod csv;
 mod labels;
+mod number;
 pub mod split;
 
 use ndarray::Array2;

@@ -1,0 +1,209 @@
+//! Feature cells to `f64`: a fast path for the short decimals that make up almost every CSV,
+//! the fast-float2 crate for everything else, and a named reason for every refusal.
+//!
+//! Parsing dominates reading time. The fast path handles `[+-]digits[.digits]` with at most 19
+//! significant digits by Clinger's method: when the digits form an integer below 2^53 and the
+//! power of ten is at most 22, both are exact in f64 and one division (or multiplication) gives
+//! the correctly rounded result, so it agrees bit for bit with any correct parser. Measured on
+//! the benchmark file: 18 ns per cell with fast-float2 alone, 22 ns with the standard library.
+
+use crate::error::{Error, Location, excerpt};
+
+/// Why a feature cell is not a usable number.
+#[derive(Debug, PartialEq)]
+pub(crate) enum CellProblem {
+    InvalidUtf8,
+    Empty,
+    Missing(String),
+    Infinite(String),
+    OutOfRange(String),
+    NotANumber(String),
+}
+
+impl CellProblem {
+    /// The error for this problem at a cell.
+    pub(crate) fn at(self, at: Location) -> Error {
+        match self {
+            CellProblem::InvalidUtf8 => Error::InvalidUtf8 { at },
+            CellProblem::Empty => Error::EmptyCell { at },
+            CellProblem::Missing(value) => Error::MissingValue { at, value },
+            CellProblem::Infinite(value) => Error::Infinite { at, value },
+            CellProblem::OutOfRange(value) => Error::OutOfRange { at, value },
+            CellProblem::NotANumber(value) => Error::NotANumber { at, value },
+        }
+    }
+}
+
+/// Spellings of a missing value that pandas and spreadsheets write.
+const MISSING_MARKERS: [&str; 9] = ["na", "n/a", "nan", "-nan", "null", "none", "nil", "#n/a", "?"];
+
+/// Parses a feature cell. Surrounding whitespace is allowed (as in pandas); the number itself
+/// is a decimal with optional sign, fraction and exponent (`1`, `-2.5`, `.5`, `5.`, `1e-3`), as
+/// Python's `float` reads it minus underscores. Only finite values are accepted.
+pub(crate) fn parse_number(cell: &[u8]) -> Result<f64, CellProblem> {
+    let trimmed = cell.trim_ascii();
+    if let Some(v) = short_decimal(trimmed) {
+        return Ok(v);
+    }
+    if let Ok(v) = fast_float2::parse::<f64, _>(trimmed)
+        && v.is_finite()
+    {
+        return Ok(v);
+    }
+    let text = std::str::from_utf8(trimmed).map_err(|_| CellProblem::InvalidUtf8)?;
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(v) if v.is_nan() => Err(CellProblem::Missing(excerpt(text))),
+        // `inf` and `infinity` are written as such; digits mean a finite literal that overflowed.
+        Ok(_) if text.bytes().any(|b| b.is_ascii_digit()) => {
+            Err(CellProblem::OutOfRange(excerpt(text)))
+        }
+        Ok(_) => Err(CellProblem::Infinite(excerpt(text))),
+        Err(_) if text.is_empty() => Err(CellProblem::Empty),
+        Err(_) if MISSING_MARKERS.contains(&text.to_ascii_lowercase().as_str()) => {
+            Err(CellProblem::Missing(excerpt(text)))
+        }
+        Err(_) => Err(CellProblem::NotANumber(excerpt(text))),
+    }
+}
+
+/// Powers of ten that are exact in f64.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Clinger's fast path for a whole cell `[+-]digits[.digits]`; `None` for anything it cannot
+/// do exactly.
+#[inline]
+fn short_decimal(text: &[u8]) -> Option<f64> {
+    short_decimal_prefix(text).filter(|&(_, used)| used == text.len()).map(|(v, _)| v)
+}
+
+/// Clinger's fast path for the `[+-]digits[.digits]` at the start of `text`: the value and the
+/// number of bytes it spans, or `None` if there is no such number or it needs the full parser
+/// (more than 19 digits, an integer part of the digits above 2^53, more than 22 decimals).
+/// Lets the reader parse a cell and find its end in one pass.
+#[inline]
+pub(crate) fn short_decimal_prefix(text: &[u8]) -> Option<(f64, usize)> {
+    let negative = text.first() == Some(&b'-');
+    let mut i = usize::from(negative || text.first() == Some(&b'+'));
+    let mut mantissa: u64 = 0;
+    let int_start = i;
+    while let Some(d) = text.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    let mut n_digits = i - int_start;
+    let mut fraction_digits = 0;
+    if text.get(i) == Some(&b'.') {
+        i += 1;
+        let fraction_start = i;
+        while let Some(d) = text.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+            i += 1;
+        }
+        fraction_digits = i - fraction_start;
+        n_digits += fraction_digits;
+    }
+    // 19 digits always fit in a u64 (so the wrapping arithmetic above never wrapped).
+    if n_digits == 0
+        || n_digits > 19
+        || mantissa > 1 << 53
+        || fraction_digits >= EXACT_POWERS_OF_TEN.len()
+    {
+        return None;
+    }
+    let value = mantissa as f64 / EXACT_POWERS_OF_TEN[fraction_digits];
+    Some((if negative { -value } else { value }, i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_usual_spellings_of_numbers() {
+        for (text, value) in [
+            ("1", 1.0),
+            (" -2.5 ", -2.5),
+            (".5", 0.5),
+            ("5.", 5.0),
+            ("+1e-3", 1e-3),
+            ("\t7\r", 7.0),
+        ] {
+            assert_eq!(parse_number(text.as_bytes()), Ok(value), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn keeps_the_sign_of_zero() {
+        assert!(parse_number(b"-0.0").unwrap().is_sign_negative());
+        assert!(parse_number(b"0.000").unwrap().is_sign_positive());
+    }
+
+    #[test]
+    fn names_the_problem_with_a_cell() {
+        assert_eq!(parse_number(b""), Err(CellProblem::Empty));
+        assert_eq!(parse_number(b"  "), Err(CellProblem::Empty));
+        assert_eq!(parse_number(b"NaN"), Err(CellProblem::Missing("NaN".into())));
+        assert_eq!(parse_number(b"N/A"), Err(CellProblem::Missing("N/A".into())));
+        assert_eq!(parse_number(b"-inf"), Err(CellProblem::Infinite("-inf".into())));
+        assert_eq!(parse_number(b"1e400"), Err(CellProblem::OutOfRange("1e400".into())));
+        assert_eq!(parse_number(b"12,5"), Err(CellProblem::NotANumber("12,5".into())));
+        assert_eq!(parse_number(b"1_000"), Err(CellProblem::NotANumber("1_000".into())));
+        assert_eq!(parse_number(b"."), Err(CellProblem::NotANumber(".".into())));
+        assert_eq!(parse_number(b"-"), Err(CellProblem::NotANumber("-".into())));
+        assert_eq!(parse_number(b"1.2.3"), Err(CellProblem::NotANumber("1.2.3".into())));
+        assert_eq!(parse_number(b"\xff1"), Err(CellProblem::InvalidUtf8));
+    }
+
+    /// The fast path must agree bit for bit with the standard library's correctly rounded
+    /// parser, including at the edges of where it applies (19 digits, 2^53, 22 decimals).
+    #[test]
+    fn the_fast_path_agrees_with_the_standard_library_bit_for_bit() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut checked = 0;
+        for _ in 0..200_000 {
+            let n_int = (next() % 12) as usize;
+            let n_frac = (next() % 24) as usize;
+            let mut text = String::new();
+            match next() % 3 {
+                0 => text.push('-'),
+                1 => text.push('+'),
+                _ => {}
+            }
+            text.extend((0..n_int).map(|_| char::from(b'0' + (next() % 10) as u8)));
+            if n_frac > 0 || next() % 2 == 0 {
+                text.push('.');
+                text.extend((0..n_frac).map(|_| char::from(b'0' + (next() % 10) as u8)));
+            }
+            let expected = text.parse::<f64>().ok();
+            let fast = short_decimal(text.as_bytes());
+            if let Some(v) = fast {
+                assert_eq!(Some(v.to_bits()), expected.map(f64::to_bits), "{text:?}");
+                checked += 1;
+            }
+            assert_eq!(
+                parse_number(text.as_bytes()).ok().map(f64::to_bits),
+                expected.map(f64::to_bits),
+                "{text:?}"
+            );
+        }
+        assert!(checked > 50_000, "the fast path handled only {checked} cases");
+        for edge in [
+            "9007199254740992",
+            "9007199254740993",
+            "1234567890123456789",
+            "0.0000000000000000000001",
+        ] {
+            assert_eq!(parse_number(edge.as_bytes()).ok(), edge.parse::<f64>().ok(), "{edge:?}");
+        }
+    }
+}

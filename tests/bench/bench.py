@@ -1,0 +1,110 @@
+"""Training benchmark: onnxify against pandas + scikit-learn on the same CSVs.
+
+Generates two deterministic CSVs (1,000,000 x 50 binary; 200,000 x 100 with 10 string
+classes), then trains on each with onnxify (release build, every row, tol 1e-8, max_iter
+1000) and with `pandas.read_csv` + `Pipeline([StandardScaler(), LogisticRegression()])` at the
+same tol and max_iter, alternating, three runs each. Prints the median wall time and peak RSS
+of both and the ratios.
+
+Usage: python tests/bench/bench.py [--dir DIR] [--runs 3]
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+SKLEARN_JOB = Path(__file__).with_name("sklearn_train.py")
+TOL, MAX_ITER = "1e-8", "1000"
+
+
+def generate(path, n_rows, n_features, n_classes, seed):
+    """Features on mixed scales, labels from a noisy linear rule; written in chunks."""
+    if path.exists():
+        return
+    rng = np.random.default_rng(seed)
+    scales = 10.0 ** rng.uniform(-2, 3, n_features)
+    offsets = rng.normal(0, 10, n_features) * scales
+    weights = rng.standard_normal((n_classes, n_features))
+    names = [f"class_{c:02d}" for c in range(n_classes)]
+    tmp = path.with_suffix(".partial")
+    with open(tmp, "w") as f:
+        f.write(",".join([f"f{i}" for i in range(n_features)] + ["label"]) + "\n")
+        for start in range(0, n_rows, 100_000):
+            n = min(100_000, n_rows - start)
+            z = rng.standard_normal((n, n_features))
+            scores = z @ weights.T / np.sqrt(n_features) * 3 + rng.standard_normal((n, n_classes))
+            if n_classes == 2:
+                labels = (scores[:, 1] > scores[:, 0]).astype(int).astype(str)
+            else:
+                labels = np.array(names)[scores.argmax(axis=1)]
+            x = z * scales + offsets
+            body = np.char.mod("%.6g", x)
+            lines = [",".join(row) + "," + label for row, label in zip(body, labels)]
+            f.write("\n".join(lines) + "\n")
+    tmp.rename(path)
+
+
+def measure(cmd):
+    """Wall seconds and peak RSS (bytes) of one run of `cmd`."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    stderr = proc.stderr.read().decode()
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{cmd[0]} failed:\n{stderr}")
+    return wall, usage.ru_maxrss * 1024
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dir", type=Path, default=ROOT / "target" / "bench")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+
+    print("building onnxify (release)...", flush=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    target = os.environ.get("CARGO_TARGET_DIR", ROOT / "target")
+    onnxify = Path(target) / "release" / "onnxify"
+
+    files = [
+        (args.dir / "binary_1m_x50.csv", 1_000_000, 50, 2, 1),
+        (args.dir / "multiclass_200k_x100.csv", 200_000, 100, 10, 2),
+    ]
+    for path, rows, features, classes, seed in files:
+        print(f"generating {path.name}...", flush=True)
+        generate(path, rows, features, classes, seed)
+
+    for path, *_ in files:
+        jobs = {
+            "onnxify": [str(onnxify), str(path), "--test-size", "0", "--tol", TOL, "--max-iter", MAX_ITER, "--quiet"],
+            "scikit-learn": [sys.executable, str(SKLEARN_JOB), str(path), TOL, MAX_ITER],
+        }
+        results = {name: [] for name in jobs}
+        for _ in range(args.runs):
+            for name, cmd in jobs.items():
+                results[name].append(measure(cmd))
+        size = path.stat().st_size / 1e6
+        print(f"\n{path.name} ({size:.0f} MB), median of {args.runs} runs")
+        print(f"  {'':14} {'wall s':>8} {'peak RSS MB':>12}")
+        medians = {}
+        for name, runs in results.items():
+            wall = statistics.median(r[0] for r in runs)
+            rss = statistics.median(r[1] for r in runs)
+            medians[name] = (wall, rss)
+            print(f"  {name:14} {wall:8.2f} {rss / 1e6:12.0f}")
+        (ow, orss), (sw, srss) = medians["onnxify"], medians["scikit-learn"]
+        print(f"  onnxify is {sw / ow:.1f}x faster and uses {orss / srss:.2f}x the peak memory (target: >= 4x, <= 0.5x)")
+
+
+if __name__ == "__main__":
+    main()
