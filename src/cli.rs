@@ -61,12 +61,12 @@ struct TrainArgs {
     delimiter: Option<String>,
 
     /// Inverse regularisation strength, as scikit-learn's C (a positive number).
-    #[arg(long = "C", value_name = "C", default_value_t = 1.0)]
+    #[arg(long = "C", value_name = "C", default_value_t = 1.0, allow_hyphen_values = true)]
     c: f64,
 
     /// Stop when the inf-norm of the mean objective's gradient is at most this.
     /// scikit-learn's default is 1e-4, which stops far from the optimum on large data.
-    #[arg(long, value_name = "TOL", default_value_t = 1e-8)]
+    #[arg(long, value_name = "TOL", default_value = "1e-8", allow_hyphen_values = true)]
     tol: f64,
 
     /// Iteration limit of the L-BFGS optimiser (scikit-learn's default is 100).
@@ -75,7 +75,7 @@ struct TrainArgs {
 
     /// Fraction of rows held out for evaluation (stratified), in [0, 1); 0 trains on every
     /// row and skips the held-out metrics.
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.25)]
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.25, allow_hyphen_values = true)]
     test_size: f64,
 
     /// Seed of the held-out split; the same seed selects the same rows on every machine.
