@@ -7,9 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use std::time::{Duration, Instant, SystemTime};
+
 use crate::data::CsvOptions;
 use crate::data::split::TestFraction;
 use crate::error::Error;
+use crate::export::{ExportOptions, export};
 use crate::model::LogisticRegressionParams;
 use crate::progress::Progress;
 use crate::report::TrainSummary;
@@ -17,17 +20,22 @@ use crate::train::{TrainConfig, train};
 
 const EXAMPLES: &str = "\
 Examples:
-  onnxify samples/iris.csv
-  onnxify train.csv --target species --C 0.5
-  onnxify train.csv --test-size 0 --json > summary.json
+  onnxify samples/iris.csv                      writes iris.onnx and iris.onnx.json
+  onnxify train.csv -o model.onnx --target species --C 0.5
+  onnxify train.csv -o model.onnx --test-size 0 --json > summary.json
+
+Environment:
+  SOURCE_DATE_EPOCH  training date to record, in seconds since 1970 (reproducible builds: two
+                     runs on the same input then write byte-identical files)
 
 Exit codes:
   0  success
-  2  bad input or usage (the message names the file, line and column)
-  1  any other failure";
+  1  verification failed (the ONNX file disagrees with the native model) or the runtime failed
+  2  bad input or usage (the message names the file, line and column, or the flag)";
 
 /// Train a StandardScaler -> LogisticRegression pipeline from a CSV with scikit-learn's exact
-/// semantics and report how it does on held-out rows.
+/// semantics, export it as a pure-data ONNX model, prove the written file with tract, and record
+/// its provenance.
 ///
 /// `onnxify FILE.csv` is short for `onnxify train FILE.csv`.
 #[derive(Debug, Parser)]
@@ -39,7 +47,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Train on a CSV and evaluate on held-out rows (the default command).
+    /// Train on a CSV, evaluate on held-out rows, write the verified ONNX model (the default).
     #[command(after_help = EXAMPLES)]
     Train(TrainArgs),
 }
@@ -51,6 +59,11 @@ const SUBCOMMANDS: [&str; 2] = ["train", "help"];
 struct TrainArgs {
     /// The training data: a header row, numeric feature columns and one label column.
     csv: PathBuf,
+
+    /// Where to write the model; its provenance record goes to OUTPUT.json beside it
+    /// [default: the CSV's name with .onnx, in the current directory].
+    #[arg(short, long, value_name = "OUTPUT")]
+    output: Option<PathBuf>,
 
     /// The label column [default: the last column].
     #[arg(long, value_name = "NAME")]
@@ -112,13 +125,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The exit code for an error: 2 for bad input or usage, 1 otherwise.
+/// The exit code for an error (see [`Error::exit_code`]; 1 for anything else).
 pub fn exit_code(error: &anyhow::Error) -> u8 {
-    match error.downcast_ref::<Error>() {
-        Some(Error::Solver(_)) => 1,
-        Some(_) => 2,
-        None => 1,
-    }
+    error.downcast_ref::<Error>().map_or(1, Error::exit_code)
 }
 
 /// True if the error is a write to a closed pipe (`onnxify ... | head`), which is not a failure.
@@ -139,8 +148,10 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         test_fraction: TestFraction::new(args.test_size)?,
         seed: args.seed,
     };
+    let output = args.output.clone().unwrap_or_else(|| default_output(&config.csv));
+    let trained_at = trained_at()?;
     let progress = if args.quiet || args.json { Progress::hidden() } else { Progress::on_stderr() };
-    let training = train(&config, &progress)?;
+    let mut training = train(&config, &progress)?;
 
     let classifier = training.pipeline.classifier();
     if !classifier.converged() && !args.quiet {
@@ -153,8 +164,25 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         );
     }
 
-    let summary =
-        TrainSummary::new(&training, config.model, config.test_fraction.get(), config.seed);
+    let clock = Instant::now();
+    let exported =
+        match export(&training, &config, &ExportOptions { output, trained_at }, &progress) {
+            Ok(exported) => exported,
+            Err(Error::VerificationFailed(failure)) => {
+                write_worst_rows(&failure.comparison.worst_rows);
+                return Err(Error::VerificationFailed(failure).into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+    training.seconds.export = clock.elapsed().as_secs_f64();
+
+    let summary = TrainSummary::new(
+        &training,
+        &exported,
+        config.model,
+        config.test_fraction.get(),
+        config.seed,
+    );
     let stdout = io::stdout();
     let mut out = stdout.lock();
     if args.json {
@@ -164,6 +192,40 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     }
     out.flush().context("writing to stdout")?;
     Ok(())
+}
+
+/// Prints the rows where a model disagreed with the native pipeline, worst first.
+fn write_worst_rows(rows: &[crate::verify::RowDifference]) {
+    eprintln!("onnxify: rows where the ONNX model and the native model disagree most:");
+    for r in rows {
+        eprintln!(
+            "  line {}: native label {} {:?}, ONNX label {} {:?} (difference {:.3e})",
+            r.line, r.native_label, r.native_proba, r.onnx_label, r.onnx_proba, r.max_difference
+        );
+    }
+}
+
+/// `data/train.csv` -> `train.onnx` in the current directory.
+fn default_output(csv: &Path) -> PathBuf {
+    let stem = csv.file_stem().map_or_else(|| "model".into(), |s| s.to_owned());
+    let mut name = stem;
+    name.push(".onnx");
+    PathBuf::from(name)
+}
+
+/// The training date: `SOURCE_DATE_EPOCH` (seconds since 1970) if set, else now.
+fn trained_at() -> Result<SystemTime, Error> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Err(_) => Ok(SystemTime::now()),
+        Ok(text) => text
+            .trim()
+            .parse::<u64>()
+            .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
+            .map_err(|_| Error::InvalidArgument {
+                flag: "SOURCE_DATE_EPOCH",
+                message: format!("{text:?} is not a whole number of seconds since 1970"),
+            }),
+    }
 }
 
 /// The field delimiter: the flag's value, else tab for `.tsv` files, else a comma.
@@ -216,6 +278,12 @@ mod tests {
     fn the_explicit_train_subcommand_still_works() {
         let Command::Train(args) = parsed(&["onnxify", "train", "data.csv"]).command;
         assert_eq!(args.csv, PathBuf::from("data.csv"));
+    }
+
+    #[test]
+    fn the_default_output_is_the_csv_name_with_onnx_in_the_current_directory() {
+        assert_eq!(default_output(Path::new("data/train.csv")), PathBuf::from("train.onnx"));
+        assert_eq!(default_output(Path::new("x.tsv")), PathBuf::from("x.onnx"));
     }
 
     #[test]

@@ -108,11 +108,26 @@ pub enum Error {
     #[error("invalid value for {flag}: {message}")]
     InvalidArgument { flag: &'static str, message: String },
 
+    #[error("{path}: {message}")]
+    Output { path: String, message: String },
+
     #[error("{0}")]
-    Solver(String),
+    Runtime(String),
+
+    #[error("{0}")]
+    VerificationFailed(Box<crate::export::VerificationFailure>),
 }
 
 impl Error {
+    /// The process exit code for this error: 1 when a check of the model failed or the
+    /// runtime broke, 2 when the input or the command line is at fault.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Runtime(_) | Error::VerificationFailed(_) => 1,
+            _ => 2,
+        }
+    }
+
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Error {
         Error::Io { path: path.display().to_string(), source }
     }

@@ -3,7 +3,8 @@
 //! instead of a pickle.
 //!
 //! The data flows one way: CSV bytes ([`data`]) -> a fitted [`model::Pipeline`] -> held-out
-//! [`metrics`]. The [`train`] module runs that job; [`cli`] is the command line on top.
+//! [`metrics`] -> ONNX bytes ([`onnx`]) -> a file proven by [`verify`] and written by
+//! [`export`]. The [`train`] module runs the training job; [`cli`] is the command line on top.
 //!
 //! ```no_run
 //! use onnxify::data::{CsvOptions, read_csv};
@@ -25,10 +26,13 @@
 pub mod cli;
 pub mod data;
 mod error;
+pub mod export;
 pub mod metrics;
 pub mod model;
+pub mod onnx;
 pub mod progress;
 pub mod report;
 pub mod train;
+pub mod verify;
 
 pub use error::{Error, Location, Result};

@@ -5,8 +5,10 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::data::Classes;
+use crate::export::Exported;
 use crate::metrics::Metrics;
 use crate::model::LogisticRegression;
+use crate::onnx::Verification;
 use crate::train::{Timings, Training};
 
 /// The facts of a training run, as printed by `--json`.
@@ -17,10 +19,21 @@ pub struct TrainSummary<'a> {
     pub split: SplitSummary,
     pub hyperparameters: LogisticRegression,
     pub fit: FitSummary<'a>,
-    pub model: ModelParameters,
+    pub parameters: ModelParameters,
     /// Held-out metrics; null when every row trained.
     pub metrics: Option<&'a Metrics>,
+    pub model: ModelFile<'a>,
     pub seconds: Timings,
+}
+
+/// The written model file.
+#[derive(Debug, Serialize)]
+pub struct ModelFile<'a> {
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: &'a str,
+    pub companion_json: String,
+    pub verification: &'a Verification,
 }
 
 #[derive(Debug, Serialize)]
@@ -64,6 +77,7 @@ pub struct ModelParameters {
 impl<'a> TrainSummary<'a> {
     pub fn new(
         training: &'a Training,
+        exported: &'a Exported,
         hyperparameters: LogisticRegression,
         test_size: f64,
         seed: u64,
@@ -86,7 +100,7 @@ impl<'a> TrainSummary<'a> {
                 test_size,
                 seed,
                 train_rows: training.n_train,
-                test_rows: training.test.len(),
+                test_rows: training.n_test,
             },
             hyperparameters,
             fit: FitSummary {
@@ -96,13 +110,20 @@ impl<'a> TrainSummary<'a> {
                 gradient_norm: classifier.gradient_norm(),
                 stop_reason: classifier.stop_reason(),
             },
-            model: ModelParameters {
+            parameters: ModelParameters {
                 mean: pipeline.mean().to_vec(),
                 scale: pipeline.scale().to_vec(),
                 coef: pipeline.coef().rows().into_iter().map(|r| r.to_vec()).collect(),
                 intercept: pipeline.intercept().to_vec(),
             },
             metrics: training.metrics.as_ref(),
+            model: ModelFile {
+                path: exported.model_path.display().to_string(),
+                bytes: exported.model_bytes,
+                sha256: &exported.model_sha256,
+                companion_json: exported.json_path.display().to_string(),
+                verification: &exported.comparison.summary,
+            },
             seconds: training.seconds,
         }
     }
@@ -160,7 +181,43 @@ impl<'a> TrainSummary<'a> {
             writeln!(out)?;
             write_metrics(out, m, self.dataset.classes)?;
         }
-        Ok(())
+        writeln!(out)?;
+        write_verification(out, self.model.verification)?;
+        writeln!(
+            out,
+            "Wrote {} ({}, sha256 {}) and its provenance record {} ({:.2} s)",
+            self.model.path,
+            human_bytes(self.model.bytes),
+            self.model.sha256,
+            self.model.companion_json,
+            self.seconds.export
+        )
+    }
+}
+
+fn write_verification(out: &mut dyn Write, v: &Verification) -> io::Result<()> {
+    writeln!(
+        out,
+        "Verification {}: {} {} rows through {}; labels agree on {} of {} ({} near ties); largest probability \
+         difference {:.1e} (line {}), tolerance {:e}",
+        if v.passed { "passed" } else { "FAILED" },
+        v.rows_checked,
+        v.rows_used,
+        v.runtime,
+        v.labels_agreeing,
+        v.rows_checked,
+        v.near_ties,
+        v.max_probability_difference,
+        v.max_difference_line.map_or_else(|| "-".into(), |l| l.to_string()),
+        v.probability_tolerance
+    )
+}
+
+fn human_bytes(bytes: u64) -> String {
+    if bytes < 1024 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
     }
 }
 

@@ -1,4 +1,5 @@
-//! The train job: CSV -> stratified split -> fitted pipeline -> held-out metrics.
+//! The train job: CSV -> stratified split -> fitted pipeline -> held-out metrics, and the rows
+//! (with the native predictions) that the exported file will be verified on.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -6,11 +7,12 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::data::split::{self, TestFraction};
-use crate::data::{Classes, CsvOptions, Rows, Source, read_csv};
+use crate::data::{CsvOptions, Source, read_csv};
 use crate::error::Result;
 use crate::metrics::{self, Metrics};
-use crate::model::{LogisticRegression, Pipeline};
+use crate::model::{LogisticRegression, Pipeline, StandardScaler};
 use crate::progress::Progress;
+use crate::verify::Reference;
 
 /// Everything the train job needs, checked.
 #[derive(Debug, Clone)]
@@ -30,10 +32,12 @@ pub struct Training {
     pub target_name: String,
     pub pipeline: Pipeline,
     pub n_train: usize,
-    /// The held-out rows, raw (empty with a test fraction of 0).
-    pub test: Rows,
+    pub n_test: usize,
     /// Metrics on the held-out rows; `None` when every row trained.
     pub metrics: Option<Metrics>,
+    /// The held-out rows (every row with a test fraction of 0) and the native predictions for
+    /// them, to check an exported model against.
+    pub reference: Reference,
     pub seconds: Timings,
 }
 
@@ -43,6 +47,7 @@ pub struct Timings {
     pub read: f64,
     pub fit: f64,
     pub evaluate: f64,
+    pub export: f64,
 }
 
 /// Reads the CSV, splits it, fits the pipeline on the training rows and scores the held-out rows.
@@ -61,19 +66,46 @@ pub fn train(config: &TrainConfig, progress: &Progress) -> Result<Training> {
     )?;
     let (train_rows, test) = split::apply(dataset.rows, &split);
     let n_train = train_rows.len();
+    // With no held-out rows, the exported file is verified on the training rows, which are
+    // about to be scaled in place: keep them as float32, the ONNX input type.
+    let train_features32 = test.is_empty().then(|| train_rows.features.mapv(|v| v as f32));
+    let scaler = StandardScaler::new().fit(train_rows.features.view());
+    let mut scaled = train_rows.features;
+    scaler.transform_in_place(scaled.view_mut());
     let step = progress.iterations("fitting", config.model.max_iter());
-    let pipeline = Pipeline::fit(
-        train_rows.features,
-        &train_rows.targets,
-        dataset.classes,
-        &config.model,
-        &step,
-    )?;
+    let classifier =
+        config.model.fit(scaled.view(), &train_rows.targets, dataset.classes.len(), &step)?;
     step.finish();
     let fit = clock.elapsed().as_secs_f64();
 
+    let pipeline = Pipeline::from_parts(scaler, classifier, dataset.classes);
+
     let clock = Instant::now();
-    let metrics = (!test.is_empty()).then(|| held_out_metrics(&pipeline, &test));
+    let (reference, metrics) = match train_features32 {
+        Some(features) => {
+            let classifier = pipeline.classifier();
+            let reference = Reference {
+                features,
+                proba: classifier.predict_proba(scaled.view()),
+                labels: classifier.predict(scaled.view()),
+                lines: train_rows.lines,
+                rows_used: "training",
+            };
+            (reference, None)
+        }
+        None => {
+            drop(scaled);
+            let proba = pipeline.predict_proba(test.features.view());
+            let labels = pipeline.predict(test.features.view());
+            let metrics =
+                metrics::evaluate(&test.targets, &labels, proba.view(), pipeline.classes());
+            let features = test.features.mapv(|v| v as f32);
+            (
+                Reference { features, proba, labels, lines: test.lines, rows_used: "held-out" },
+                Some(metrics),
+            )
+        }
+    };
     let evaluate = clock.elapsed().as_secs_f64();
 
     Ok(Training {
@@ -82,20 +114,9 @@ pub fn train(config: &TrainConfig, progress: &Progress) -> Result<Training> {
         target_name: dataset.target_name,
         pipeline,
         n_train,
-        test,
+        n_test: test.targets.len(),
         metrics,
-        seconds: Timings { read, fit, evaluate },
+        reference,
+        seconds: Timings { read, fit, evaluate, export: 0.0 },
     })
-}
-
-fn held_out_metrics(pipeline: &Pipeline, test: &Rows) -> Metrics {
-    let proba = pipeline.predict_proba(test.features.view());
-    let predicted = pipeline.predict(test.features.view());
-    metrics::evaluate(&test.targets, &predicted, proba.view(), pipeline.classes())
-}
-
-impl Training {
-    pub fn classes(&self) -> &Classes {
-        self.pipeline.classes()
-    }
 }

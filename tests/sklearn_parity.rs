@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{assert_close, datasets, floats, onnxify, reference, stdout};
+use common::{assert_close, datasets, floats, onnxify_in, reference, stdout};
 use onnxify::data::split::{self, TestFraction};
 use onnxify::data::{CsvOptions, read_csv};
 use onnxify::metrics;
@@ -35,7 +35,8 @@ fn check_converged_fit(name: &str, c: f64) {
         "--max-iter",
         "10000",
     ];
-    let output = onnxify(&[&args[..], &["--C", &c_text, "--json"]].concat());
+    let dir = tempfile::tempdir_in(common::scratch()).unwrap();
+    let output = onnxify_in(dir.path(), &[&args[..], &["--C", &c_text, "--json"]].concat());
     assert!(output.status.success(), "{}", common::stderr(&output));
     let summary: Value = serde_json::from_str(&stdout(&output)).unwrap();
     let fit = &summary["fit"];
@@ -57,7 +58,7 @@ fn check_converged_fit(name: &str, c: f64) {
         .collect();
     assert_eq!(classes, expected_classes, "{name}: classes_ order");
 
-    let model = &summary["model"];
+    let model = &summary["parameters"];
     let what = |field: &str| format!("{name} C={c}: {field}");
     assert_close(&what("mean_"), &floats(&model["mean"]), &floats(&expected["mean"]), 1e-6);
     assert_close(&what("scale_"), &floats(&model["scale"]), &floats(&expected["scale"]), 1e-6);

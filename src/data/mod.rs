@@ -11,6 +11,7 @@ use ndarray::Array2;
 use serde::Serialize;
 
 pub use self::csv::{CsvOptions, read_csv};
+pub(crate) use chunks::hex;
 pub use labels::Classes;
 
 /// What a dataset was read from, for the provenance record.

@@ -33,6 +33,16 @@ impl Pipeline {
         Ok(Pipeline { scaler, classifier, classes })
     }
 
+    /// A pipeline of already fitted parts; `classifier` must have been fitted on features
+    /// scaled by `scaler`, with one weight row for two classes or one per class.
+    pub fn from_parts(
+        scaler: FittedStandardScaler,
+        classifier: FittedLogisticRegression,
+        classes: Classes,
+    ) -> Pipeline {
+        Pipeline { scaler, classifier, classes }
+    }
+
     /// The fitted scaler.
     pub fn scaler(&self) -> &FittedStandardScaler {
         &self.scaler

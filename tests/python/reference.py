@@ -3,8 +3,9 @@
 Each subcommand prints one JSON document on stdout. The Rust tests compare onnxify's numbers
 with these, computed live by scikit-learn in the same run.
 
-  datasets DIR                 write iris, wine, breast_cancer, digits and a synthetic
-                               string-label set with features on scales 1e-3..1e6 as CSVs
+  datasets DIR                 write iris, wine, breast_cancer, digits (integer labels),
+                               breast_cancer_strings, iris_strings (their class names) and a
+                               synthetic string-label set with features on scales 1e-3..1e6
   fit CSV [--C C ...] [--target NAME] [--predict CSV]
                                fit StandardScaler -> LogisticRegression(newton-cholesky,
                                tol 1e-12) for each C; report the fitted attributes and
@@ -59,6 +60,12 @@ def cmd_datasets(out_dir):
         names = [f"f{i}" for i in range(d.data.shape[1])] + ["target"]
         path = f"{out_dir}/{name}.csv"
         write_csv(path, names, d.data, [int(t) for t in d.target])
+        written[name] = path
+    for name, loader in [("breast_cancer_strings", datasets.load_breast_cancer), ("iris_strings", datasets.load_iris)]:
+        d = loader()
+        names = [f"f{i}" for i in range(d.data.shape[1])] + ["target"]
+        path = f"{out_dir}/{name}.csv"
+        write_csv(path, names, d.data, [d.target_names[t] for t in d.target])
         written[name] = path
     x, y = synthetic_string_labels()
     path = f"{out_dir}/synthetic_strings.csv"

@@ -1,0 +1,280 @@
+//! Writes the artefact of a training run: the ONNX model and its companion JSON, and only once
+//! the written file has been loaded back with tract and its predictions proven.
+//!
+//! Order of work: the model is built and its predictions checked; the verification result
+//! joins the provenance record; the final bytes go to a temporary file beside the output,
+//! which is loaded back and must reproduce exactly the same comparison; only then are the
+//! model and the JSON renamed onto their paths. On any failure nothing appears at the output
+//! path and a file already there is left untouched.
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tempfile::NamedTempFile;
+
+use crate::error::{Error, Result};
+use crate::onnx::{
+    DatasetRecord, GraphSpec, Hyperparameters, IR_VERSION, ML_OPSET, OPSET, OpsetImport,
+    Provenance, model_bytes,
+};
+use crate::progress::Progress;
+use crate::train::{TrainConfig, Training};
+use crate::verify::{self, Comparison, Float32Culprit, TractModel};
+
+/// Where and when: the output path and the training date to record.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub output: PathBuf,
+    /// Recorded as the training date (`SOURCE_DATE_EPOCH` when set, for reproducible files).
+    pub trained_at: SystemTime,
+}
+
+/// A written, verified model.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    pub model_path: PathBuf,
+    pub json_path: PathBuf,
+    pub model_bytes: u64,
+    pub model_sha256: String,
+    pub provenance: Provenance,
+    pub comparison: Comparison,
+}
+
+/// Why a model was not written: its predictions disagree with the native pipeline's.
+#[derive(Debug, Clone)]
+pub struct VerificationFailure {
+    pub output: String,
+    pub comparison: Comparison,
+    /// Features whose float32 rounding can explain the disagreement, worst first.
+    pub culprits: Vec<Float32Culprit>,
+}
+
+impl fmt::Display for VerificationFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = &self.comparison.summary;
+        write!(
+            f,
+            "verification failed: on {} {} rows, labels agree on {} ({} near ties) and the largest probability \
+             difference is {:.3e} (line {}), above the tolerance {:e}",
+            v.rows_checked,
+            v.rows_used,
+            v.labels_agreeing,
+            v.near_ties,
+            v.max_probability_difference,
+            v.max_difference_line.map_or_else(|| "-".into(), |l| l.to_string()),
+            v.probability_tolerance
+        )?;
+        if !self.culprits.is_empty() {
+            let names: Vec<String> = self
+                .culprits
+                .iter()
+                .map(|c| format!("{:?} (|mean|/std {:.1e})", c.feature, c.mean_over_std))
+                .collect();
+            write!(
+                f,
+                "; the ai.onnx.ml operators compute in float32, which cannot represent these features \
+                 precisely enough: {}",
+                names.join(", ")
+            )?;
+        }
+        write!(f, "; nothing was written to {}", self.output)
+    }
+}
+
+/// The companion JSON: the provenance record plus the model file's identity.
+#[derive(Debug, Serialize)]
+struct Companion<'a> {
+    model_file: String,
+    model_sha256: &'a str,
+    model_bytes: u64,
+    #[serde(flatten)]
+    provenance: &'a Provenance,
+}
+
+/// Exports `training` to `options.output` (and `<output>.json`), verified.
+pub fn export(
+    training: &Training,
+    config: &TrainConfig,
+    options: &ExportOptions,
+    progress: &Progress,
+) -> Result<Exported> {
+    let output = &options.output;
+    let json_path = companion_path(output);
+    check_output(output, &config.csv)?;
+    check_output(&json_path, &config.csv)?;
+
+    let mut provenance = provenance(training, config, options.trained_at);
+    let spec = |provenance: &Provenance| GraphSpec {
+        pipeline: &training.pipeline,
+        feature_names: &training.feature_names,
+        doc_string: doc_string(training),
+        metadata: provenance.metadata_props(),
+    };
+
+    let classes = training.pipeline.classes();
+    let rows = training.reference.labels.len() as u64;
+    let step = progress.rows("verifying", rows);
+    let comparison = verify::compare(
+        &TractModel::load(&model_bytes(&spec(&provenance)))?,
+        classes,
+        &training.reference,
+        &step,
+    )?;
+    step.finish();
+    if !comparison.summary.passed {
+        return Err(Error::VerificationFailed(Box::new(VerificationFailure {
+            output: output.display().to_string(),
+            comparison,
+            culprits: verify::float32_culprits(&training.pipeline, &training.feature_names),
+        })));
+    }
+
+    provenance.verification = Some(comparison.summary.clone());
+    let bytes = model_bytes(&spec(&provenance));
+    let model_file = write_temporary(output, &bytes)?;
+    let written = std::fs::read(model_file.path()).map_err(|e| Error::io(model_file.path(), e))?;
+    let step = progress.rows("verifying the written file", rows);
+    let reloaded =
+        verify::compare(&TractModel::load(&written)?, classes, &training.reference, &step)?;
+    step.finish();
+    if reloaded != comparison {
+        return Err(Error::Runtime(format!(
+            "{}: the written file's predictions differ from those of the model that was verified; nothing was written",
+            output.display()
+        )));
+    }
+
+    let model_sha256 = crate::data::hex(&Sha256::digest(&written));
+    let companion = Companion {
+        model_file: file_name(output),
+        model_sha256: &model_sha256,
+        model_bytes: written.len() as u64,
+        provenance: &provenance,
+    };
+    let mut json = serde_json::to_vec_pretty(&companion).expect("the companion record serialises");
+    json.push(b'\n');
+    let json_file = write_temporary(&json_path, &json)?;
+
+    persist(model_file, output)?;
+    persist(json_file, &json_path)?;
+    Ok(Exported {
+        model_path: output.clone(),
+        json_path,
+        model_bytes: written.len() as u64,
+        model_sha256,
+        provenance,
+        comparison,
+    })
+}
+
+/// `model.onnx` -> `model.onnx.json`.
+pub fn companion_path(model: &Path) -> PathBuf {
+    let mut name = model.as_os_str().to_owned();
+    name.push(".json");
+    PathBuf::from(name)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Refuses output paths that are directories, lack a directory, or are the training data.
+fn check_output(path: &Path, csv: &Path) -> Result<()> {
+    let refuse = |message: &str| {
+        Err(Error::Output { path: path.display().to_string(), message: message.into() })
+    };
+    if path.is_dir() {
+        return refuse("is a directory; give a file name for the model");
+    }
+    let dir = parent_dir(path);
+    if !dir.is_dir() {
+        return refuse("its directory does not exist");
+    }
+    if let (Ok(a), Ok(b)) = (path.canonicalize(), csv.canonicalize())
+        && a == b
+    {
+        return refuse("is the training data; choose another output path");
+    }
+    Ok(())
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Writes `bytes` to a new temporary file in the directory of `path`, so that the final rename
+/// stays on one file system and is atomic. The file is removed if it is never persisted.
+fn write_temporary(path: &Path, bytes: &[u8]) -> Result<NamedTempFile> {
+    let dir = parent_dir(path);
+    let io = |e| Error::io(path, e);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".onnxify-").suffix(".tmp");
+    // Temporary files are private (0600) by default; the model gets the usual permissions
+    // (0666 less the umask), as any file the user writes.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut file = builder.tempfile_in(dir).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    file.as_file().sync_all().map_err(io)?;
+    Ok(file)
+}
+
+fn persist(file: NamedTempFile, path: &Path) -> Result<()> {
+    file.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+fn provenance(training: &Training, config: &TrainConfig, trained_at: SystemTime) -> Provenance {
+    let classifier = training.pipeline.classifier();
+    let source = &training.source;
+    Provenance {
+        onnxify_version: env!("CARGO_PKG_VERSION").into(),
+        ir_version: IR_VERSION,
+        opset_imports: vec![
+            OpsetImport { domain: "ai.onnx".into(), version: OPSET },
+            OpsetImport { domain: "ai.onnx.ml".into(), version: ML_OPSET },
+        ],
+        dataset: DatasetRecord {
+            file_name: file_name(Path::new(&source.file_name)),
+            sha256: source.sha256.clone(),
+            rows: source.n_rows,
+            columns: source.n_columns,
+        },
+        feature_names: training.feature_names.clone(),
+        target: training.target_name.clone(),
+        class_labels: training.pipeline.classes().clone(),
+        hyperparameters: Hyperparameters {
+            c: config.model.c(),
+            max_iter: config.model.max_iter(),
+            tol: config.model.tol(),
+            test_size: config.test_fraction.get(),
+            seed: config.seed,
+        },
+        n_iter: classifier.n_iter(),
+        converged: classifier.converged(),
+        metrics: training.metrics.clone(),
+        verification: None,
+        trained_at: humantime::format_rfc3339_seconds(trained_at).to_string(),
+    }
+}
+
+fn doc_string(training: &Training) -> String {
+    format!(
+        "StandardScaler -> LogisticRegression trained by onnxify {} on {} (target {:?}). Input \"input\": float32 \
+         [N, {}]. Outputs \"label\" [N] and \"probabilities\" float32 [N, {}], one column per class in \
+         class_labels order. Pure data: no code, no training rows.",
+        env!("CARGO_PKG_VERSION"),
+        file_name(Path::new(&training.source.file_name)),
+        training.target_name,
+        training.feature_names.len(),
+        training.pipeline.classes().len()
+    )
+}

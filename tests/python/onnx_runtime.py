@@ -1,0 +1,48 @@
+"""onnxruntime and the onnx checker as references for onnxify's exported models.
+
+  run MODEL CSV [--target NAME]   check MODEL with onnx.checker (full_check) and run the CSV's
+                                  feature columns (as float32) through onnxruntime; print the
+                                  labels, probabilities, graph signature and metadata as JSON
+"""
+
+import argparse
+import json
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pandas as pd
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run")
+    p.add_argument("model")
+    p.add_argument("csv")
+    p.add_argument("--target")
+    args = parser.parse_args()
+
+    model = onnx.load(args.model)
+    onnx.checker.check_model(model, full_check=True)
+
+    frame = pd.read_csv(args.csv)
+    target = args.target or frame.columns[-1]
+    x = frame.drop(columns=[target]).to_numpy(dtype=np.float32)
+    session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
+    labels, proba = session.run(["label", "probabilities"], {"input": x})
+    json.dump({
+        "labels": [v.item() if hasattr(v, "item") else str(v) for v in labels],
+        "proba": proba.astype(np.float64).tolist(),
+        "inputs": [[i.name, i.type, i.shape] for i in session.get_inputs()],
+        "outputs": [[o.name, o.type, o.shape] for o in session.get_outputs()],
+        "ir_version": model.ir_version,
+        "opset_import": {o.domain: o.version for o in model.opset_import},
+        "nodes": [[n.op_type, n.domain, n.name] for n in model.graph.node],
+        "metadata": session.get_modelmeta().custom_metadata_map,
+    }, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
