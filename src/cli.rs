@@ -23,6 +23,7 @@ Examples:
   onnxify samples/iris.csv                      writes iris.onnx and iris.onnx.json
   onnxify train.csv -o model.onnx --target species --C 0.5
   onnxify train.csv -o model.onnx --test-size 0 --json > summary.json
+  onnxify train.csv --dry-run --C 0.1           metrics only, nothing written
 
 Environment:
   SOURCE_DATE_EPOCH  training date to record, in seconds since 1970 (reproducible builds: two
@@ -95,6 +96,10 @@ struct TrainArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed: u64,
 
+    /// Train and evaluate only: write no model and verify nothing.
+    #[arg(long, conflicts_with = "output")]
+    dry_run: bool,
+
     /// Print the run's summary as JSON on stdout instead of text.
     #[arg(long, conflicts_with = "quiet")]
     json: bool,
@@ -147,6 +152,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         model,
         test_fraction: TestFraction::new(args.test_size)?,
         seed: args.seed,
+        keep_reference: !args.dry_run,
     };
     let output = args.output.clone().unwrap_or_else(|| default_output(&config.csv));
     let trained_at = trained_at()?;
@@ -165,20 +171,23 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     }
 
     let clock = Instant::now();
-    let exported =
+    let exported = if args.dry_run {
+        None
+    } else {
         match export(&training, &config, &ExportOptions { output, trained_at }, &progress) {
-            Ok(exported) => exported,
+            Ok(exported) => Some(exported),
             Err(Error::VerificationFailed(failure)) => {
                 write_worst_rows(&failure.comparison.worst_rows);
                 return Err(Error::VerificationFailed(failure).into());
             }
             Err(e) => return Err(e.into()),
-        };
+        }
+    };
     training.seconds.export = clock.elapsed().as_secs_f64();
 
     let summary = TrainSummary::new(
         &training,
-        &exported,
+        exported.as_ref(),
         config.model,
         config.test_fraction.get(),
         config.seed,

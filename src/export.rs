@@ -116,12 +116,17 @@ pub fn export(
     };
 
     let classes = training.pipeline.classes();
-    let rows = training.reference.labels.len() as u64;
+    let reference = training.reference.as_ref().ok_or_else(|| {
+        Error::Runtime(
+            "the training run kept no rows to verify the model on (keep_reference was off)".into(),
+        )
+    })?;
+    let rows = reference.labels.len() as u64;
     let step = progress.rows("verifying", rows);
     let comparison = verify::compare(
         &TractModel::load(&model_bytes(&spec(&provenance)))?,
         classes,
-        &training.reference,
+        reference,
         &step,
     )?;
     step.finish();
@@ -138,8 +143,7 @@ pub fn export(
     let model_file = write_temporary(output, &bytes)?;
     let written = std::fs::read(model_file.path()).map_err(|e| Error::io(model_file.path(), e))?;
     let step = progress.rows("verifying the written file", rows);
-    let reloaded =
-        verify::compare(&TractModel::load(&written)?, classes, &training.reference, &step)?;
+    let reloaded = verify::compare(&TractModel::load(&written)?, classes, reference, &step)?;
     step.finish();
     if reloaded != comparison {
         return Err(Error::Runtime(format!(

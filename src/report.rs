@@ -22,7 +22,8 @@ pub struct TrainSummary<'a> {
     pub parameters: ModelParameters,
     /// Held-out metrics; null when every row trained.
     pub metrics: Option<&'a Metrics>,
-    pub model: ModelFile<'a>,
+    /// The written model; null for a dry run.
+    pub model: Option<ModelFile<'a>>,
     pub seconds: Timings,
 }
 
@@ -77,7 +78,7 @@ pub struct ModelParameters {
 impl<'a> TrainSummary<'a> {
     pub fn new(
         training: &'a Training,
-        exported: &'a Exported,
+        exported: Option<&'a Exported>,
         hyperparameters: LogisticRegression,
         test_size: f64,
         seed: u64,
@@ -117,13 +118,13 @@ impl<'a> TrainSummary<'a> {
                 intercept: pipeline.intercept().to_vec(),
             },
             metrics: training.metrics.as_ref(),
-            model: ModelFile {
+            model: exported.map(|exported| ModelFile {
                 path: exported.model_path.display().to_string(),
                 bytes: exported.model_bytes,
                 sha256: &exported.model_sha256,
                 companion_json: exported.json_path.display().to_string(),
                 verification: &exported.comparison.summary,
-            },
+            }),
             seconds: training.seconds,
         }
     }
@@ -182,14 +183,17 @@ impl<'a> TrainSummary<'a> {
             write_metrics(out, m, self.dataset.classes)?;
         }
         writeln!(out)?;
-        write_verification(out, self.model.verification)?;
+        let Some(model) = &self.model else {
+            return writeln!(out, "Dry run: no model written");
+        };
+        write_verification(out, model.verification)?;
         writeln!(
             out,
             "Wrote {} ({}, sha256 {}) and its provenance record {} ({:.2} s)",
-            self.model.path,
-            human_bytes(self.model.bytes),
-            self.model.sha256,
-            self.model.companion_json,
+            model.path,
+            human_bytes(model.bytes),
+            model.sha256,
+            model.companion_json,
             self.seconds.export
         )
     }

@@ -22,6 +22,9 @@ pub struct TrainConfig {
     pub model: LogisticRegression,
     pub test_fraction: TestFraction,
     pub seed: u64,
+    /// Keep the rows (and native predictions) an exported model is verified on. Off for a
+    /// run that writes nothing, which then needs neither the time nor the memory.
+    pub keep_reference: bool,
 }
 
 /// The result of a training run.
@@ -36,8 +39,8 @@ pub struct Training {
     /// Metrics on the held-out rows; `None` when every row trained.
     pub metrics: Option<Metrics>,
     /// The held-out rows (every row with a test fraction of 0) and the native predictions for
-    /// them, to check an exported model against.
-    pub reference: Reference,
+    /// them, to check an exported model against; `None` unless `keep_reference` was set.
+    pub reference: Option<Reference>,
     pub seconds: Timings,
 }
 
@@ -68,7 +71,8 @@ pub fn train(config: &TrainConfig, progress: &Progress) -> Result<Training> {
     let n_train = train_rows.len();
     // With no held-out rows, the exported file is verified on the training rows, which are
     // about to be scaled in place: keep them as float32, the ONNX input type.
-    let train_features32 = test.is_empty().then(|| train_rows.features.mapv(|v| v as f32));
+    let keep_training_rows = test.is_empty() && config.keep_reference;
+    let train_features32 = keep_training_rows.then(|| train_rows.features.mapv(|v| v as f32));
     let scaler = StandardScaler::new().fit(train_rows.features.view());
     let mut scaled = train_rows.features;
     scaler.transform_in_place(scaled.view_mut());
@@ -81,30 +85,32 @@ pub fn train(config: &TrainConfig, progress: &Progress) -> Result<Training> {
     let pipeline = Pipeline::from_parts(scaler, classifier, dataset.classes);
 
     let clock = Instant::now();
-    let (reference, metrics) = match train_features32 {
-        Some(features) => {
-            let classifier = pipeline.classifier();
-            let reference = Reference {
+    let (reference, metrics) = if let Some(features) = train_features32 {
+        let (labels, proba) = pipeline.classifier().predict_with_proba(scaled.view());
+        (
+            Some(Reference {
                 features,
-                proba: classifier.predict_proba(scaled.view()),
-                labels: classifier.predict(scaled.view()),
+                proba,
+                labels,
                 lines: train_rows.lines,
                 rows_used: "training",
-            };
-            (reference, None)
-        }
-        None => {
-            drop(scaled);
-            let proba = pipeline.predict_proba(test.features.view());
-            let labels = pipeline.predict(test.features.view());
-            let metrics =
-                metrics::evaluate(&test.targets, &labels, proba.view(), pipeline.classes());
-            let features = test.features.mapv(|v| v as f32);
-            (
-                Reference { features, proba, labels, lines: test.lines, rows_used: "held-out" },
-                Some(metrics),
-            )
-        }
+            }),
+            None,
+        )
+    } else if test.is_empty() {
+        (None, None)
+    } else {
+        drop(scaled);
+        let (labels, proba) = pipeline.predict_with_proba(test.features.view());
+        let metrics = metrics::evaluate(&test.targets, &labels, proba.view(), pipeline.classes());
+        let reference = config.keep_reference.then(|| Reference {
+            features: test.features.mapv(|v| v as f32),
+            proba,
+            labels,
+            lines: test.lines,
+            rows_used: "held-out",
+        });
+        (reference, Some(metrics))
     };
     let evaluate = clock.elapsed().as_secs_f64();
 

@@ -317,3 +317,16 @@ fn the_short_form_writes_the_model_named_after_the_csv() {
     );
     assert!(out.contains("Wrote flowers.onnx"), "{out}");
 }
+
+#[test]
+fn a_dry_run_trains_and_reports_but_writes_nothing() {
+    let csv = write_file("flowers.csv", b"f,label\n1,a\n2,b\n3,a\n4,b\n5,a\n6,b\n7,a\n8,b\n");
+    let dir = csv.parent().unwrap();
+    let result = onnxify_in(dir, &["flowers.csv", "--dry-run", "--json"]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let summary: Value = serde_json::from_str(&common::stdout(&result)).unwrap();
+    assert!(summary["model"].is_null());
+    assert_eq!(summary["metrics"]["n_rows"], 2);
+    let names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["flowers.csv"]);
+}

@@ -172,43 +172,55 @@ impl FittedLogisticRegression {
     /// Class probabilities, one column per class: `[1 - sigmoid(s), sigmoid(s)]` for two
     /// classes, the softmax of the scores otherwise.
     pub fn predict_proba(&self, x: ArrayView2<f64>) -> Array2<f64> {
-        let scores = self.decision_function(x);
-        if self.coef.nrows() == 1 {
-            let mut proba = Array2::zeros((x.nrows(), 2));
-            for (mut p, &s) in proba.rows_mut().into_iter().zip(scores.column(0)) {
-                let positive = sigmoid(s);
-                p[0] = 1.0 - positive;
-                p[1] = positive;
-            }
-            proba
-        } else {
-            let mut proba = scores;
-            let zeros = vec![0.0; proba.ncols()];
-            for mut row in proba.rows_mut() {
-                softmax_in_place(
-                    row.as_slice_mut().expect("rows of a new matrix are contiguous"),
-                    &zeros,
-                );
-            }
-            proba
-        }
+        proba_from_scores(self.decision_function(x))
     }
 
     /// Class indices: binary `score > 0`, else the first class with the highest score.
     pub fn predict(&self, x: ArrayView2<f64>) -> Vec<u32> {
-        let scores = self.decision_function(x);
-        scores
-            .rows()
-            .into_iter()
-            .map(|row| {
-                if row.len() == 1 {
-                    u32::from(row[0] > 0.0)
-                } else {
-                    argmax(row.as_slice().expect("contiguous"))
-                }
-            })
-            .collect()
+        labels_from_scores(self.decision_function(x).view())
     }
+
+    /// `predict` and `predict_proba` from one pass over `x`.
+    pub fn predict_with_proba(&self, x: ArrayView2<f64>) -> (Vec<u32>, Array2<f64>) {
+        let scores = self.decision_function(x);
+        (labels_from_scores(scores.view()), proba_from_scores(scores))
+    }
+}
+
+fn proba_from_scores(scores: Array2<f64>) -> Array2<f64> {
+    if scores.ncols() == 1 {
+        let mut proba = Array2::zeros((scores.nrows(), 2));
+        for (mut p, &s) in proba.rows_mut().into_iter().zip(scores.column(0)) {
+            let positive = sigmoid(s);
+            p[0] = 1.0 - positive;
+            p[1] = positive;
+        }
+        proba
+    } else {
+        let mut proba = scores;
+        let zeros = vec![0.0; proba.ncols()];
+        for mut row in proba.rows_mut() {
+            softmax_in_place(
+                row.as_slice_mut().expect("rows of a new matrix are contiguous"),
+                &zeros,
+            );
+        }
+        proba
+    }
+}
+
+fn labels_from_scores(scores: ArrayView2<f64>) -> Vec<u32> {
+    scores
+        .rows()
+        .into_iter()
+        .map(|row| {
+            if row.len() == 1 {
+                u32::from(row[0] > 0.0)
+            } else {
+                argmax(row.as_slice().expect("contiguous"))
+            }
+        })
+        .collect()
 }
 
 /// The logistic function, evaluated so that it cannot overflow (scipy's `expit`).

@@ -102,4 +102,9 @@ impl Pipeline {
     pub fn predict(&self, x: ArrayView2<f64>) -> Vec<u32> {
         self.classifier.predict(self.scaler.transform(x).view())
     }
+
+    /// `predict` and `predict_proba` from one pass over `x`.
+    pub fn predict_with_proba(&self, x: ArrayView2<f64>) -> (Vec<u32>, Array2<f64>) {
+        self.classifier.predict_with_proba(self.scaler.transform(x).view())
+    }
 }

@@ -2,7 +2,7 @@
 //! two-pass formula, scale 1 for (near-)constant features, and `(x - mean) / scale` with a true
 //! division, so that scaled values match scikit-learn's bit for bit on row-ordered input.
 
-use ndarray::{Array1, ArrayView1, ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{Array1, ArrayView1, ArrayView2, ArrayViewMut2};
 
 /// Settings of a StandardScaler (scikit-learn's defaults: centre and scale every feature).
 #[derive(Debug, Clone, Default)]
@@ -16,37 +16,54 @@ impl StandardScaler {
     /// Learns each column's mean and scale. Sums run row by row in f64, the order scikit-learn
     /// uses for a row-major array.
     pub fn fit(&self, x: ArrayView2<f64>) -> FittedStandardScaler {
-        let n = x.nrows();
-        let mut sum = Array1::<f64>::zeros(x.ncols());
-        for row in x.rows() {
-            sum += &row;
-        }
-        let mean = sum / n as f64;
+        let (n, f) = x.dim();
+        let mut sum = vec![0.0; f];
+        for_each_row(x, |row| {
+            for (s, v) in sum.iter_mut().zip(row) {
+                *s += v;
+            }
+        });
+        let n_f = n as f64;
+        let mean: Vec<f64> = sum.iter().map(|s| s / n_f).collect();
 
         // Corrected two-pass variance: the second sum removes the rounding left in the mean.
-        let mut squares = Array1::<f64>::zeros(x.ncols());
-        let mut deviations = Array1::<f64>::zeros(x.ncols());
-        for row in x.rows() {
-            Zip::from(&mut squares).and(&mut deviations).and(&row).and(&mean).for_each(
-                |sq, dev, &v, &m| {
-                    let d = v - m;
-                    *sq += d * d;
-                    *dev += d;
-                },
-            );
-        }
-        let n_f = n as f64;
-        let var = Zip::from(&squares)
-            .and(&deviations)
-            .map_collect(|&sq, &dev| (sq - dev * dev / n_f) / n_f);
+        let mut squares = vec![0.0; f];
+        let mut deviations = vec![0.0; f];
+        for_each_row(x, |row| {
+            for (((sq, dev), v), m) in squares.iter_mut().zip(&mut deviations).zip(row).zip(&mean) {
+                let d = v - m;
+                *sq += d * d;
+                *dev += d;
+            }
+        });
+        let var: Vec<f64> =
+            squares.iter().zip(&deviations).map(|(sq, dev)| (sq - dev * dev / n_f) / n_f).collect();
 
         // A variance within the rounding error of its own computation counts as zero.
         let eps = f64::EPSILON;
-        let scale = Zip::from(&var).and(&mean).map_collect(|&v, &m| {
-            let bound = n_f * eps * v + (n_f * m * eps).powi(2);
-            if v <= bound { 1.0 } else { v.sqrt() }
-        });
-        FittedStandardScaler { mean, var, scale, n_samples_seen: n }
+        let scale = var
+            .iter()
+            .zip(&mean)
+            .map(|(&v, &m)| {
+                let bound = n_f * eps * v + (n_f * m * eps).powi(2);
+                if v <= bound { 1.0 } else { v.sqrt() }
+            })
+            .collect();
+        FittedStandardScaler {
+            mean: Array1::from(mean),
+            var: Array1::from(var),
+            scale,
+            n_samples_seen: n,
+        }
+    }
+}
+
+/// Calls `f` on each row of `x` as a slice (rows of a standard-layout matrix are contiguous;
+/// others are copied row by row).
+fn for_each_row(x: ArrayView2<f64>, mut f: impl FnMut(&[f64])) {
+    match x.as_slice() {
+        Some(values) => values.chunks_exact(x.ncols().max(1)).for_each(f),
+        None => x.rows().into_iter().for_each(|row| f(&row.to_vec())),
     }
 }
 
@@ -82,11 +99,21 @@ impl FittedStandardScaler {
 
     /// Scales `x` in place: `(x - mean) / scale`.
     pub fn transform_in_place(&self, mut x: ArrayViewMut2<f64>) {
-        for mut row in x.rows_mut() {
-            Zip::from(&mut row)
-                .and(&self.mean)
-                .and(&self.scale)
-                .for_each(|v, &m, &s| *v = (*v - m) / s);
+        let (mean, scale) =
+            (self.mean.as_slice().expect("contiguous"), self.scale.as_slice().expect("contiguous"));
+        let columns = x.ncols().max(1);
+        let scale_row = |row: &mut [f64]| {
+            for ((v, m), s) in row.iter_mut().zip(mean).zip(scale) {
+                *v = (*v - m) / s;
+            }
+        };
+        match x.as_slice_mut() {
+            Some(values) => values.chunks_exact_mut(columns).for_each(scale_row),
+            None => x.rows_mut().into_iter().for_each(|mut row| {
+                let mut values = row.to_vec();
+                scale_row(&mut values);
+                row.assign(&Array1::from(values));
+            }),
         }
     }
 
