@@ -204,7 +204,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
 }
 
 /// Prints the rows where a model disagreed with the native pipeline, worst first.
-fn write_worst_rows(rows: &[crate::verify::RowDifference]) {
+fn write_worst_rows(rows: &[crate::compare::RowDifference]) {
     eprintln!("onnxify: rows where the ONNX model and the native model disagree most:");
     for r in rows {
         eprintln!(

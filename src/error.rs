@@ -111,6 +111,12 @@ pub enum Error {
     #[error("{path}: {message}")]
     Output { path: String, message: String },
 
+    #[error("{file}: not a readable ONNX model: {message}")]
+    ModelUnreadable { file: String, message: String },
+
+    #[error("{file}: refused: {message}")]
+    ModelRefused { file: String, message: String },
+
     #[error("{0}")]
     Runtime(String),
 

@@ -16,14 +16,17 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
 
+use crate::compare::{self, Comparison, Float32Culprit};
 use crate::error::{Error, Result};
+use crate::onnx::load;
 use crate::onnx::{
     DatasetRecord, GraphSpec, Hyperparameters, IR_VERSION, ML_OPSET, OPSET, OpsetImport,
     Provenance, model_bytes,
 };
+use crate::probe::{Probes, probe_inputs};
 use crate::progress::Progress;
+use crate::runtime::TractModel;
 use crate::train::{TrainConfig, Training};
-use crate::verify::{self, Comparison, Float32Culprit, TractModel};
 
 /// Where and when: the output path and the training date to record.
 #[derive(Debug, Clone)]
@@ -93,6 +96,24 @@ struct Companion<'a> {
     model_bytes: u64,
     #[serde(flatten)]
     provenance: &'a Provenance,
+    /// Inputs made from the scaler's parameters, with the outputs the written file gave.
+    probes: &'a Probes,
+}
+
+/// The probe rows of the pipeline and the written model's outputs for them.
+fn probes(model: &TractModel, training: &Training) -> Result<Probes> {
+    let inputs = probe_inputs(&training.pipeline);
+    let classes = training.pipeline.classes();
+    let (labels, probabilities) =
+        model.predict(inputs.view(), classes, &Progress::hidden().rows("probes", 0))?;
+    Ok(Probes {
+        inputs: inputs.rows().into_iter().map(|r| r.to_vec()).collect(),
+        labels: labels
+            .iter()
+            .map(|l| l.map_or_else(String::new, |c| classes.name(c as usize)))
+            .collect(),
+        probabilities: probabilities.rows().into_iter().map(|r| r.to_vec()).collect(),
+    })
 }
 
 /// Exports `training` to `options.output` (and `<output>.json`), verified.
@@ -122,19 +143,16 @@ pub fn export(
         )
     })?;
     let rows = reference.labels.len() as u64;
+    let name = output.display().to_string();
     let step = progress.rows("verifying", rows);
-    let comparison = verify::compare(
-        &TractModel::load(&model_bytes(&spec(&provenance)))?,
-        classes,
-        reference,
-        &step,
-    )?;
+    let model = load::decode(&name, model_bytes(&spec(&provenance)))?.check()?;
+    let comparison = compare::compare(&TractModel::load(&model)?, classes, reference, &step)?;
     step.finish();
     if !comparison.summary.passed {
         return Err(Error::VerificationFailed(Box::new(VerificationFailure {
-            output: output.display().to_string(),
+            output: name,
             comparison,
-            culprits: verify::float32_culprits(&training.pipeline, &training.feature_names),
+            culprits: compare::float32_culprits(&training.pipeline, &training.feature_names),
         })));
     }
 
@@ -143,14 +161,15 @@ pub fn export(
     let model_file = write_temporary(output, &bytes)?;
     let written = std::fs::read(model_file.path()).map_err(|e| Error::io(model_file.path(), e))?;
     let step = progress.rows("verifying the written file", rows);
-    let reloaded = verify::compare(&TractModel::load(&written)?, classes, reference, &step)?;
+    let reloaded = TractModel::load(&load::decode(&name, written.clone())?.check()?)?;
+    let recomparison = compare::compare(&reloaded, classes, reference, &step)?;
     step.finish();
-    if reloaded != comparison {
+    if recomparison != comparison {
         return Err(Error::Runtime(format!(
-            "{}: the written file's predictions differ from those of the model that was verified; nothing was written",
-            output.display()
+            "{name}: the written file's predictions differ from those of the model that was verified; nothing was written"
         )));
     }
+    let probes = probes(&reloaded, training)?;
 
     let model_sha256 = crate::data::hex(&Sha256::digest(&written));
     let companion = Companion {
@@ -158,6 +177,7 @@ pub fn export(
         model_sha256: &model_sha256,
         model_bytes: written.len() as u64,
         provenance: &provenance,
+        probes: &probes,
     };
     let mut json = serde_json::to_vec_pretty(&companion).expect("the companion record serialises");
     json.push(b'\n');

@@ -3,8 +3,8 @@
 //! instead of a pickle.
 //!
 //! The data flows one way: CSV bytes ([`data`]) -> a fitted [`model::Pipeline`] -> held-out
-//! [`metrics`] -> ONNX bytes ([`onnx`]) -> a file proven by [`verify`] and written by
-//! [`export`]. The [`train`] module runs the training job; [`cli`] is the command line on top.
+//! [`metrics`] -> ONNX bytes ([`onnx`]) -> a file proven by [`runtime`] and [`compare`] and
+//! written by [`export`]. The [`train`] module runs the training job; [`cli`] is the command line on top.
 //!
 //! ```no_run
 //! use onnxify::data::{CsvOptions, read_csv};
@@ -24,15 +24,17 @@
 //! ```
 
 pub mod cli;
+pub mod compare;
 pub mod data;
 mod error;
 pub mod export;
 pub mod metrics;
 pub mod model;
 pub mod onnx;
+pub mod probe;
 pub mod progress;
 pub mod report;
+pub mod runtime;
 pub mod train;
-pub mod verify;
 
 pub use error::{Error, Location, Result};

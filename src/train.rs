@@ -6,13 +6,13 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::compare::Reference;
 use crate::data::split::{self, TestFraction};
 use crate::data::{CsvOptions, Source, read_csv};
 use crate::error::Result;
 use crate::metrics::{self, Metrics};
 use crate::model::{LogisticRegression, Pipeline, StandardScaler};
 use crate::progress::Progress;
-use crate::verify::Reference;
 
 /// Everything the train job needs, checked.
 #[derive(Debug, Clone)]

@@ -104,6 +104,7 @@ fn model(spec: &GraphSpec) -> ModelProto {
             .iter()
             .map(|(k, v)| StringStringEntryProto { key: Some(k.clone()), value: Some(v.clone()) })
             .collect(),
+        ..Default::default()
     }
 }
 

@@ -1,11 +1,5 @@
-//! Proves an ONNX file: loads its bytes with tract, runs rows through it and compares the
-//! labels and probabilities with the native float64 pipeline's.
-//!
-//! Tolerance: the ai.onnx.ml operators compute in float32, which moves probabilities by up to
-//! ~5e-7 on well-scaled data (measured against onnxruntime and tract), so 1e-5 passes every
-//! sound model while a feature that float32 cannot represent (|mean| / std of 1e8 and more)
-//! moves probabilities by far more. A label may differ only where the native top-two
-//! probabilities are closer than twice the tolerance: there rounding alone can swap them.
+//! Running ONNX models in tract: the loader with the ai.onnx.ml `Scaler` tract lacks, batched
+//! runs over float32 rows, and every tract error or panic turned into an [`Error::Runtime`].
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -16,18 +10,13 @@ use tract_onnx::tract_hir::internal::*;
 
 use crate::data::Classes;
 use crate::error::{Error, Result};
-use crate::model::Pipeline;
-use crate::onnx::Verification;
+use crate::onnx::load::CheckedModel;
 use crate::progress::Step;
 
-/// Largest accepted |ONNX - native| difference of a probability.
-pub const PROBABILITY_TOLERANCE: f64 = 1e-5;
-/// Rows whose native top-two probabilities are closer than this may swap labels.
-pub const NEAR_TIE: f64 = 2.0 * PROBABILITY_TOLERANCE;
 /// The runtime used, with its exact version (pinned in Cargo.toml).
 pub const RUNTIME: &str = "tract-onnx 0.23.9";
 /// Rows per call into tract: bounds the memory of a run over millions of rows.
-const BATCH_ROWS: usize = 16_384;
+pub const BATCH_ROWS: usize = 16_384;
 
 /// tract's ONNX loader with the ai.onnx.ml `Scaler` registered, which tract lacks: what a Rust
 /// program needs to run onnxify's models in tract.
@@ -35,7 +24,7 @@ const BATCH_ROWS: usize = 16_384;
 /// ```no_run
 /// use tract_onnx::prelude::*;
 ///
-/// let model = onnxify::verify::onnx_with_scaler()
+/// let model = onnxify::runtime::onnx_with_scaler()
 ///     .model_for_path("model.onnx")?
 ///     .into_optimized()?
 ///     .into_runnable()?;
@@ -56,8 +45,9 @@ pub struct TractModel {
 }
 
 impl TractModel {
-    /// Loads model bytes (with [`onnx_with_scaler`]). A panic inside tract becomes an error.
-    pub fn load(bytes: &[u8]) -> Result<TractModel> {
+    /// Loads a checked model (with [`onnx_with_scaler`]). A panic inside tract becomes an error.
+    pub fn load(model: &CheckedModel) -> Result<TractModel> {
+        let bytes = model.tract_bytes();
         guarded("loading the model", || {
             let plan = onnx_with_scaler()
                 .model_for_read(&mut &bytes[..])?
@@ -134,159 +124,6 @@ fn class_indices(labels: &Tensor, classes: &Classes) -> anyhow::Result<Vec<Optio
             .map(|v| names.iter().position(|n| n == v).map(|i| i as u32))
             .collect(),
     })
-}
-
-/// The rows a model file is checked on, with the native pipeline's float64 predictions.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reference {
-    /// The rows' features as float32, what a caller of the ONNX file passes.
-    pub features: Array2<f32>,
-    /// Native class probabilities, one column per class.
-    pub proba: Array2<f64>,
-    /// Native predicted class indices.
-    pub labels: Vec<u32>,
-    /// File line of each row.
-    pub lines: Vec<u64>,
-    /// "held-out", or "training" when every row trained.
-    pub rows_used: &'static str,
-}
-
-/// One row where the ONNX file and the native pipeline differ.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RowDifference {
-    pub line: u64,
-    pub native_label: String,
-    pub onnx_label: String,
-    pub native_proba: Vec<f64>,
-    pub onnx_proba: Vec<f32>,
-    pub max_difference: f64,
-}
-
-/// The comparison of a file's predictions with the native pipeline's.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Comparison {
-    pub summary: Verification,
-    /// The worst rows (label disagreements first, then the largest probability differences).
-    pub worst_rows: Vec<RowDifference>,
-}
-
-/// Runs the reference rows through `model` and compares with the native predictions.
-pub fn compare(
-    model: &TractModel,
-    classes: &Classes,
-    reference: &Reference,
-    step: &Step,
-) -> Result<Comparison> {
-    let (onnx_labels, onnx_proba) = model.predict(reference.features.view(), classes, step)?;
-    let mut labels_agreeing = 0;
-    let mut near_ties = 0;
-    let mut max = (0.0f64, None);
-    let mut worst: Vec<(bool, f64, usize)> = Vec::new();
-    for (row, (native, onnx)) in
-        reference.proba.rows().into_iter().zip(onnx_proba.rows()).enumerate()
-    {
-        // NaN compares as an infinite difference, never as agreement.
-        let difference = native
-            .iter()
-            .zip(onnx)
-            .map(|(&n, &o)| (n - f64::from(o)).abs())
-            .fold(0.0, |m: f64, d| if d.is_nan() { f64::INFINITY } else { m.max(d) });
-        let agree = onnx_labels[row] == Some(reference.labels[row]);
-        if agree {
-            labels_agreeing += 1;
-        } else if top_two_margin(native.as_slice().expect("contiguous")) < NEAR_TIE {
-            near_ties += 1;
-        }
-        if max.1.is_none() || difference > max.0 {
-            max = (difference, Some(row));
-        }
-        if !agree || difference > PROBABILITY_TOLERANCE {
-            worst.push((!agree, difference, row));
-        }
-    }
-    let rows_checked = reference.labels.len();
-    let passed = labels_agreeing + near_ties == rows_checked && max.0 <= PROBABILITY_TOLERANCE;
-    worst.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.total_cmp(&a.1)));
-    let label =
-        |c: Option<u32>| c.map_or_else(|| "(not a class)".to_owned(), |c| classes.name(c as usize));
-    let worst_rows = worst
-        .into_iter()
-        .take(5)
-        .map(|(_, max_difference, row)| RowDifference {
-            line: reference.lines[row],
-            native_label: label(Some(reference.labels[row])),
-            onnx_label: label(onnx_labels[row]),
-            native_proba: reference.proba.row(row).to_vec(),
-            onnx_proba: onnx_proba.row(row).to_vec(),
-            max_difference,
-        })
-        .collect();
-    Ok(Comparison {
-        summary: Verification {
-            runtime: RUNTIME.into(),
-            rows_used: reference.rows_used.into(),
-            rows_checked,
-            labels_agreeing,
-            near_ties,
-            max_probability_difference: max.0,
-            max_difference_line: max.1.map(|r| reference.lines[r]),
-            probability_tolerance: PROBABILITY_TOLERANCE,
-            passed,
-        },
-        worst_rows,
-    })
-}
-
-/// Difference between the two largest values.
-fn top_two_margin(values: &[f64]) -> f64 {
-    let (mut first, mut second) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
-    for &v in values {
-        if v > first {
-            second = first;
-            first = v;
-        } else if v > second {
-            second = v;
-        }
-    }
-    first - second
-}
-
-/// A feature whose float32 rounding can move the model's scores.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Float32Culprit {
-    pub feature: String,
-    /// |mean| / standard deviation of the feature.
-    pub mean_over_std: f64,
-    /// Bound on how far float32 moves a score through this feature.
-    pub score_error: f64,
-}
-
-/// The features whose float32 scaling can move a score by more than the probability
-/// tolerance, worst first.
-///
-/// The ai.onnx.ml Scaler computes `(x - offset) * scale` in float32. For a value within three
-/// standard deviations of the mean, rounding the input and the offset to float32 costs up to
-/// `(2 |mean| + 3 std) * 2^-24` before scaling, so the scaled value is off by about
-/// `(2 |mean| / std + 3) * 2^-24`; times the feature's largest weight, that is how far a score
-/// can move. Features with a large |mean| / std (timestamps, money in cents, 1e8 +- 0.1) are
-/// the ones float32 cannot represent.
-pub fn float32_culprits(pipeline: &Pipeline, feature_names: &[String]) -> Vec<Float32Culprit> {
-    let unit = f64::from(f32::EPSILON) / 2.0;
-    let coef = pipeline.coef();
-    let mut culprits: Vec<Float32Culprit> = (0..pipeline.n_features())
-        .map(|j| {
-            let mean_over_std = pipeline.mean()[j].abs() / pipeline.scale()[j];
-            let weight = coef.column(j).iter().fold(0.0f64, |m, w| m.max(w.abs()));
-            Float32Culprit {
-                feature: feature_names[j].clone(),
-                mean_over_std,
-                score_error: (2.0 * mean_over_std + 3.0) * unit * weight,
-            }
-        })
-        .filter(|c| c.score_error > PROBABILITY_TOLERANCE)
-        .collect();
-    culprits.sort_by(|a, b| b.score_error.total_cmp(&a.score_error));
-    culprits
 }
 
 /// The ai.onnx.ml `Scaler` for tract: `y = (x - offset) * scale` in float32, per column.
@@ -401,15 +238,4 @@ impl TypedOp for ScaleColumns {
     }
 
     as_op!();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_margin_is_between_the_two_largest_probabilities() {
-        assert_eq!(top_two_margin(&[0.2, 0.5, 0.3]), 0.2);
-        assert_eq!(top_two_margin(&[0.5, 0.5]), 0.0);
-    }
 }
