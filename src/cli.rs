@@ -3,20 +3,30 @@
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-
-use std::time::{Duration, Instant, SystemTime};
 
 use crate::data::CsvOptions;
 use crate::data::split::TestFraction;
 use crate::error::Error;
 use crate::export::{ExportOptions, export};
+use crate::inspect::inspect;
 use crate::model::LogisticRegressionParams;
+use crate::predict::{PredictConfig, predict};
 use crate::progress::Progress;
 use crate::report::TrainSummary;
 use crate::train::{TrainConfig, train};
+use crate::verify::{VerifyConfig, verify};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  a check failed: verification of a new model, or a line of `onnxify verify`; or the
+     runtime failed
+  2  bad input or usage: an unreadable, malformed or refused file (the message names the
+     file, line and column, or the rule), or a bad flag";
 
 const EXAMPLES: &str = "\
 Examples:
@@ -24,15 +34,13 @@ Examples:
   onnxify train.csv -o model.onnx --target species --C 0.5
   onnxify train.csv -o model.onnx --test-size 0 --json > summary.json
   onnxify train.csv --dry-run --C 0.1           metrics only, nothing written
+  onnxify predict model.onnx new.csv -o predictions.csv --id-column id
+  onnxify inspect model.onnx
+  onnxify verify model.onnx --data test.csv
 
 Environment:
   SOURCE_DATE_EPOCH  training date to record, in seconds since 1970 (reproducible builds: two
-                     runs on the same input then write byte-identical files)
-
-Exit codes:
-  0  success
-  1  verification failed (the ONNX file disagrees with the native model) or the runtime failed
-  2  bad input or usage (the message names the file, line and column, or the flag)";
+                     runs on the same input then write byte-identical files)";
 
 /// Train a StandardScaler -> LogisticRegression pipeline from a CSV with scikit-learn's exact
 /// semantics, export it as a pure-data ONNX model, prove the written file with tract, and record
@@ -40,7 +48,7 @@ Exit codes:
 ///
 /// `onnxify FILE.csv` is short for `onnxify train FILE.csv`.
 #[derive(Debug, Parser)]
-#[command(name = "onnxify", version, after_help = EXAMPLES, max_term_width = 100)]
+#[command(name = "onnxify", version, after_help = format!("{EXAMPLES}\n\n{EXIT_CODES}"), max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -49,12 +57,88 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Train on a CSV, evaluate on held-out rows, write the verified ONNX model (the default).
-    #[command(after_help = EXAMPLES)]
+    #[command(after_help = format!("{EXAMPLES}\n\n{EXIT_CODES}"))]
     Train(TrainArgs),
+
+    /// Run a model on a CSV and write each row's label and class probabilities as CSV.
+    #[command(after_help = EXIT_CODES)]
+    Predict(PredictArgs),
+
+    /// Show what a model file holds, and that it holds no training data.
+    #[command(after_help = EXIT_CODES)]
+    Inspect(InspectArgs),
+
+    /// The reviewer's checklist: check a model file and its provenance, pass or fail per line.
+    #[command(after_help = EXIT_CODES)]
+    Verify(VerifyArgs),
 }
 
 /// Subcommand names; any other first argument means the default `train` command.
-const SUBCOMMANDS: [&str; 2] = ["train", "help"];
+const SUBCOMMANDS: [&str; 5] = ["train", "predict", "inspect", "verify", "help"];
+
+#[derive(Debug, Args)]
+struct PredictArgs {
+    /// The ONNX model (onnxify's, or scikit-learn's converter's with zipmap off).
+    model: PathBuf,
+
+    /// Rows to predict: a CSV with a header. Columns are matched to the model's recorded
+    /// feature names in any order; a model without names takes the columns in order.
+    data: PathBuf,
+
+    /// Write the predictions here instead of stdout (replaced only once complete).
+    #[arg(short, long, value_name = "OUTPUT")]
+    output: Option<PathBuf>,
+
+    /// A column copied through as the first output column (a row identifier).
+    #[arg(long, value_name = "NAME")]
+    id_column: Option<String>,
+
+    /// Field delimiter of the data and the output: one ASCII character, or `tab`
+    /// [default: tab for .tsv files, else `,`].
+    #[arg(long, value_name = "CHAR")]
+    delimiter: Option<String>,
+
+    /// Print nothing but errors on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct InspectArgs {
+    /// The ONNX model.
+    model: PathBuf,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The ONNX model.
+    model: PathBuf,
+
+    /// The companion JSON [default: MODEL.json].
+    #[arg(long, value_name = "PATH")]
+    companion: Option<PathBuf>,
+
+    /// A labelled CSV: predict it and report the metrics against its target column.
+    #[arg(long, value_name = "CSV")]
+    data: Option<PathBuf>,
+
+    /// The data's label column [default: the model's recorded target, else the last column].
+    #[arg(long, value_name = "NAME", requires = "data")]
+    target: Option<String>,
+
+    /// Field delimiter of the data: one ASCII character, or `tab` [default: tab for .tsv
+    /// files, else `,`].
+    #[arg(long, value_name = "CHAR", requires = "data")]
+    delimiter: Option<String>,
+
+    /// Print the checklist as JSON.
+    #[arg(long)]
+    json: bool,
+}
 
 #[derive(Debug, Args)]
 struct TrainArgs {
@@ -127,6 +211,73 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Cli {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => run_train(args),
+        Command::Predict(args) => run_predict(args),
+        Command::Inspect(args) => run_inspect(args),
+        Command::Verify(args) => run_verify(args),
+    }
+}
+
+fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
+    let config = PredictConfig {
+        delimiter: delimiter_for(&args.data, args.delimiter.as_deref())?,
+        model: args.model,
+        data: args.data,
+        output: args.output,
+        id_column: args.id_column,
+    };
+    let progress = if args.quiet { Progress::hidden() } else { Progress::on_stderr() };
+    let quiet = args.quiet;
+    let summary = predict(&config, &progress, |note| {
+        if !quiet {
+            eprintln!("onnxify: note: {note}");
+        }
+    })?;
+    if let (Some(output), false) = (&config.output, quiet) {
+        eprintln!("Wrote {} predictions to {}", summary.rows, output.display());
+    }
+    Ok(())
+}
+
+fn run_inspect(args: InspectArgs) -> anyhow::Result<()> {
+    let (inspection, refusal) = inspect(&args.model)?;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        inspection.write_json(&mut out).context("writing to stdout")?;
+    } else {
+        inspection.write_text(&mut out).context("writing to stdout")?;
+    }
+    out.flush().context("writing to stdout")?;
+    refusal.map_or(Ok(()), |e| Err(e.into()))
+}
+
+fn run_verify(args: VerifyArgs) -> anyhow::Result<()> {
+    let delimiter = match &args.data {
+        Some(data) => delimiter_for(data, args.delimiter.as_deref())?,
+        None => b',',
+    };
+    let config = VerifyConfig {
+        model: args.model,
+        companion: args.companion,
+        data: args.data,
+        target: args.target,
+        delimiter,
+    };
+    let report = verify(&config, &Progress::on_stderr())?;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        report.write_json(&mut out).context("writing to stdout")?;
+    } else {
+        report.write_text(&mut out).context("writing to stdout")?;
+    }
+    out.flush().context("writing to stdout")?;
+    match report.items.iter().find(|i| !i.passed) {
+        None => Ok(()),
+        Some(first) => {
+            Err(Error::CheckFailed(format!("{}: {}: {}", report.model, first.check, first.detail))
+                .into())
+        }
     }
 }
 
@@ -276,17 +427,28 @@ mod tests {
 
     #[test]
     fn a_csv_as_first_argument_means_train() {
-        let Command::Train(args) = parsed(&["onnxify", "data.csv", "--C", "0.5"]).command;
+        let Command::Train(args) = parsed(&["onnxify", "data.csv", "--C", "0.5"]).command else {
+            panic!()
+        };
         assert_eq!(args.csv, PathBuf::from("data.csv"));
         assert_eq!(args.c, 0.5);
-        let Command::Train(args) = parsed(&["onnxify", "--seed", "3", "data.csv"]).command;
+        let Command::Train(args) = parsed(&["onnxify", "--seed", "3", "data.csv"]).command else {
+            panic!()
+        };
         assert_eq!(args.seed, 3);
     }
 
     #[test]
-    fn the_explicit_train_subcommand_still_works() {
-        let Command::Train(args) = parsed(&["onnxify", "train", "data.csv"]).command;
+    fn the_explicit_subcommands_still_work() {
+        let Command::Train(args) = parsed(&["onnxify", "train", "data.csv"]).command else {
+            panic!()
+        };
         assert_eq!(args.csv, PathBuf::from("data.csv"));
+        let Command::Predict(args) = parsed(&["onnxify", "predict", "m.onnx", "d.csv"]).command
+        else {
+            panic!()
+        };
+        assert_eq!(args.model, PathBuf::from("m.onnx"));
     }
 
     #[test]

@@ -60,6 +60,15 @@ pub enum Error {
     #[error("{file}: there is no column named {name:?}; the columns are {columns}")]
     UnknownTarget { file: String, name: String, columns: String },
 
+    #[error("{file}: there is no column named {name:?} ({why}); the columns are {columns}")]
+    MissingColumn { file: String, name: String, why: String, columns: String },
+
+    #[error(
+        "{file}: the model records no feature names, so it takes its {expected} features from the \
+         columns in order, but the file has {found} such columns"
+    )]
+    ColumnCount { file: String, found: usize, expected: usize },
+
     #[error("{file}: there are no feature columns besides the target column {target:?}")]
     NoFeatures { file: String, target: String },
 
@@ -80,6 +89,9 @@ pub enum Error {
 
     #[error("{at}: {value:?} is outside the range of a 64-bit float")]
     OutOfRange { at: Location, value: String },
+
+    #[error("{at}: {label:?} is not one of the model's classes {classes}")]
+    UnknownClass { at: Location, label: String, classes: String },
 
     #[error("{at}: the label is empty; every row needs a class label")]
     EmptyLabel { at: Location },
@@ -120,6 +132,9 @@ pub enum Error {
     #[error("{0}")]
     Runtime(String),
 
+    #[error("verification failed: {0}")]
+    CheckFailed(String),
+
     #[error("{0}")]
     VerificationFailed(Box<crate::export::VerificationFailure>),
 }
@@ -129,7 +144,7 @@ impl Error {
     /// runtime broke, 2 when the input or the command line is at fault.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Runtime(_) | Error::VerificationFailed(_) => 1,
+            Error::Runtime(_) | Error::VerificationFailed(_) | Error::CheckFailed(_) => 1,
             _ => 2,
         }
     }

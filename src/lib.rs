@@ -28,13 +28,16 @@ pub mod compare;
 pub mod data;
 mod error;
 pub mod export;
+pub mod inspect;
 pub mod metrics;
 pub mod model;
 pub mod onnx;
+pub mod predict;
 pub mod probe;
 pub mod progress;
 pub mod report;
 pub mod runtime;
 pub mod train;
+pub mod verify;
 
 pub use error::{Error, Location, Result};

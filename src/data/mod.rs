@@ -5,6 +5,7 @@ mod chunks;
 mod csv;
 mod labels;
 mod number;
+pub(crate) mod records;
 pub mod split;
 
 use ndarray::Array2;
