@@ -167,7 +167,7 @@ fn training_data(
     audit: &Audit,
 ) -> TrainingData {
     let metadata_bytes: usize = description.metadata.iter().map(|(k, v)| k.len() + v.len()).sum();
-    let large_items = audit.large.clone();
+    let large_items: Vec<String> = audit.oversized.iter().chain(&audit.large).cloned().collect();
     let statement = match checked {
         Some(model) => {
             let info = &model.info;

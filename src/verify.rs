@@ -177,7 +177,7 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
             file
         }
         Err(e) => {
-            list.add(READABLE, Err(e.to_string()));
+            list.add(READABLE, Err(reason(&e)));
             let rest = [
                 ALLOWED, CONTAINED, LIMITS, FINITE, STRUCTURE, COMPANION, METADATA, CONSISTENT,
                 AGREES, RUNS, PROBES,
@@ -260,6 +260,15 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
         _ => None,
     };
     Ok(VerifyReport { model: model_name, items: list.0, data })
+}
+
+/// An error's message without the file name the checklist already shows.
+fn reason(error: &Error) -> String {
+    match error {
+        Error::ModelRefused { message, .. } => message.clone(),
+        Error::ModelUnreadable { message, .. } => format!("not a readable ONNX model: {message}"),
+        other => other.to_string(),
+    }
 }
 
 fn read_companion(path: &Path) -> std::result::Result<Value, String> {

@@ -566,8 +566,11 @@ fn check_input(input: &ValueInfoProto) -> Check<usize> {
     ensure(dims.len() == 2, || {
         format!("input {name:?} has {} dimensions; expected [N, features]", dims.len())
     })?;
+    // A fixed batch size would not hold for the batches onnxify runs; never trust it either.
     if let Some(dimension::Value::DimValue(n)) = dims[0].value {
-        ensure(n >= 0, || format!("input {name:?} has a negative batch dimension {n}"))?;
+        return Err(format!(
+            "input {name:?} fixes the batch dimension to {n}; expected a free dimension"
+        ));
     }
     match dims[1].value {
         Some(dimension::Value::DimValue(f)) if f >= 1 && f as u64 <= MAX_FEATURES as u64 => {
@@ -1068,6 +1071,12 @@ fn for_tract(model: &ModelProto, classifier_index: usize, labels: &Classes) -> M
                     name: Some("cats_strings".into()),
                     r#type: Some(AttributeType::Strings as i32),
                     strings: names.iter().map(|n| n.as_bytes().to_vec()).collect(),
+                    ..Default::default()
+                },
+                AttributeProto {
+                    name: Some("default_string".into()),
+                    r#type: Some(AttributeType::String as i32),
+                    s: Some(Vec::new()),
                     ..Default::default()
                 },
             ],
