@@ -93,6 +93,18 @@ pub enum Error {
     #[error("{at}: {label:?} is not one of the model's classes {classes}")]
     UnknownClass { at: Location, label: String, classes: String },
 
+    #[error(
+        "{at}: {value:?} is beyond the range of a 32-bit float (3.4e38), which the ONNX model's \
+         float input cannot carry"
+    )]
+    OutsideFloat32 { at: Location, value: String },
+
+    #[error("{at}: the label is {bytes} bytes long; labels longer than {limit} bytes are refused")]
+    LabelTooLong { at: Location, bytes: usize, limit: usize },
+
+    #[error("{at}: the label contains a NUL byte")]
+    NulInLabel { at: Location },
+
     #[error("{at}: the label is empty; every row needs a class label")]
     EmptyLabel { at: Location },
 

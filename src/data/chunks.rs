@@ -171,8 +171,16 @@ enum Cut {
     Last,
 }
 
+/// Line breaks as an editor counts them: `\n`, `\r\n` and a lone `\r` each end a line.
 fn count_lines(bytes: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', bytes).count() as u64
+    let newlines = memchr::memchr_iter(b'\n', bytes).count();
+    let lone_returns = match memchr::memchr(b'\r', bytes) {
+        None => 0,
+        Some(_) => {
+            memchr::memchr_iter(b'\r', bytes).filter(|&i| bytes.get(i + 1) != Some(&b'\n')).count()
+        }
+    };
+    (newlines + lone_returns) as u64
 }
 
 /// The offset just past the first or last record terminator in `buf`, which starts at a record

@@ -17,8 +17,12 @@ use csv::ByteRecord;
 
 use super::chunks::{Chunk, ChunkReader};
 use super::number::{parse_number, short_decimal_prefix};
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Location, Result, excerpt};
 use crate::progress::Step;
+
+/// Longest class label accepted (a label is a class name, not data; ONNX files with longer
+/// string attributes are refused too).
+pub const MAX_LABEL_BYTES: usize = 4096;
 
 /// Chunks (of about 1 MiB) read but not yet consumed, at most.
 const IN_FLIGHT: usize = 16;
@@ -39,6 +43,8 @@ pub(crate) enum Role {
 /// A CSV file opened, its header read and checked.
 pub(crate) struct CsvFile {
     pub(crate) name: String,
+    /// Refuse feature values beyond the float32 range (on by default: ONNX inputs are float32).
+    pub(crate) float32: bool,
     pub(crate) n_bytes: u64,
     /// Column names, unique and non-empty.
     pub(crate) columns: Vec<String>,
@@ -85,7 +91,7 @@ pub(crate) fn open(path: &Path, delimiter: u8) -> Result<CsvFile> {
         }
         columns.push(column.to_owned());
     }
-    Ok(CsvFile { name, n_bytes: metadata.len(), columns, delimiter, reader })
+    Ok(CsvFile { name, float32: true, n_bytes: metadata.len(), columns, delimiter, reader })
 }
 
 /// "a", "b", ... for messages, at most 20 names.
@@ -136,6 +142,7 @@ impl CsvFile {
             roles,
             n_features,
             delimiter: self.delimiter,
+            float32: self.float32,
         };
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
         let stop = AtomicBool::new(false);
@@ -242,6 +249,8 @@ struct Layout<'a> {
     roles: &'a [Role],
     n_features: usize,
     delimiter: u8,
+    /// Refuse feature values a float32 cannot hold.
+    float32: bool,
 }
 
 fn csv_reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
@@ -302,12 +311,15 @@ impl<'a> Iterator for PlainRecords<'a> {
         while !self.rest.is_empty() {
             let end = memchr::memchr2(b'\n', b'\r', self.rest).unwrap_or(self.rest.len());
             let (record, line) = (&self.rest[..end], self.line);
+            // `\r\n`, `\n` and a lone `\r` each end one line.
             let mut skip = end;
             if self.rest.get(end) == Some(&b'\r') {
                 skip += 1;
             }
             if self.rest.get(skip) == Some(&b'\n') {
                 skip += 1;
+            }
+            if skip > end {
                 self.line += 1;
             }
             self.rest = &self.rest[skip.max(end + 1).min(self.rest.len())..];
@@ -400,8 +412,15 @@ impl<'a> ChunkParser<'a> {
         match self.layout.roles[column] {
             Role::Feature(j) => {
                 let row = self.out.values.len() - self.layout.n_features;
-                self.out.values[row + j] =
-                    parse_number(cell).map_err(|problem| problem.at(at()))?;
+                let value = parse_number(cell).map_err(|problem| problem.at(at()))?;
+                // Short decimals (the fast path) are far inside the float32 range.
+                if self.layout.float32 && value.abs() > f64::from(f32::MAX) {
+                    return Err(Error::OutsideFloat32 {
+                        at: at(),
+                        value: excerpt(&String::from_utf8_lossy(cell)),
+                    });
+                }
+                self.out.values[row + j] = value;
             }
             Role::Label => {
                 let id = match self.label_ids.get(cell) {
@@ -435,6 +454,12 @@ fn check_label(cell: &[u8], at: impl Fn() -> Location) -> Result<()> {
     if cell.is_empty() {
         return Err(Error::EmptyLabel { at: at() });
     }
+    if cell.contains(&0) {
+        return Err(Error::NulInLabel { at: at() });
+    }
+    if cell.len() > MAX_LABEL_BYTES {
+        return Err(Error::LabelTooLong { at: at(), bytes: cell.len(), limit: MAX_LABEL_BYTES });
+    }
     Ok(())
 }
 
@@ -447,10 +472,10 @@ mod tests {
     }
 
     #[test]
-    fn plain_records_end_at_any_line_ending_and_skip_empty_lines() {
+    fn plain_records_count_every_line_ending_as_an_editor_does_and_skip_empty_lines() {
         assert_eq!(
             records(b"a,b\nc\r\nd\re\n\nf"),
-            vec![(10, &b"a,b"[..]), (11, b"c"), (12, b"d"), (12, b"e"), (14, b"f")]
+            vec![(10, &b"a,b"[..]), (11, b"c"), (12, b"d"), (13, b"e"), (15, b"f")]
         );
         assert_eq!(records(b"\r\n\r\nx\r\n"), vec![(12, &b"x"[..])]);
     }
@@ -466,6 +491,7 @@ mod tests {
             roles: &roles,
             n_features: 2,
             delimiter: b',',
+            float32: true,
         };
         let parsed = parse_chunk(&chunk, &layout).unwrap();
         assert_eq!(parsed.values, vec![2.0, 1.0, 4.0, 3.0]);

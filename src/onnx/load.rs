@@ -45,7 +45,7 @@ const MAX_CLASSES: usize = 1 << 16;
 /// Longest name of a node, tensor, attribute, domain or metadata key.
 const MAX_NAME_BYTES: usize = 1024;
 /// Longest string attribute value (a class name).
-const MAX_STRING_BYTES: usize = 4096;
+const MAX_STRING_BYTES: usize = crate::data::records::MAX_LABEL_BYTES;
 /// Longest metadata value or doc string.
 const MAX_TEXT_BYTES: usize = 4 << 20;
 /// Most metadata entries, opset imports or value_info entries.

@@ -1,0 +1,478 @@
+//! The hostile CSV corpus, generated here, through `train` and `predict`: each case ends with
+//! the documented result or with one error line naming the file, line and column; never a
+//! panic; no partial output; an existing output file replaced only by a verified one.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::OnceLock;
+
+use common::{onnxify_in, stderr};
+
+/// What a command must do with a case.
+#[derive(Clone, Copy)]
+enum Expect {
+    /// Succeed.
+    Ok,
+    /// Fail with exit code 2 and this text in the one-line error.
+    Refuse(&'static str),
+}
+
+use Expect::{Ok as Accept, Refuse};
+
+struct Case {
+    name: &'static str,
+    bytes: Vec<u8>,
+    train: Expect,
+    predict: Expect,
+    /// Extra flags for train.
+    flags: &'static [&'static str],
+}
+
+fn rows(labels: &[&str]) -> String {
+    let mut text = String::from("f1,f2,label\n");
+    for (i, label) in labels.iter().enumerate() {
+        text.push_str(&format!("{}.5,{},{}\n", i, (i * 7) % 5, label));
+    }
+    text
+}
+
+/// Twelve rows, two classes of six.
+fn base() -> String {
+    rows(&["yes", "no", "yes", "no", "yes", "no", "yes", "no", "yes", "no", "yes", "no"])
+}
+
+/// `base()` with the cell at (row, column) replaced; rows count from 0 below the header.
+fn with_cell(row: usize, column: usize, value: &str) -> Vec<u8> {
+    with_cells(&[(row, column, value)])
+}
+
+fn with_cells(changes: &[(usize, usize, &str)]) -> Vec<u8> {
+    let text = base();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    for &(row, column, value) in changes {
+        let mut cells: Vec<String> = lines[row + 1].split(',').map(str::to_owned).collect();
+        cells[column] = value.to_owned();
+        lines[row + 1] = cells.join(",");
+    }
+    (lines.join("\n") + "\n").into_bytes()
+}
+
+fn case(name: &'static str, bytes: impl Into<Vec<u8>>, train: Expect, predict: Expect) -> Case {
+    Case { name, bytes: bytes.into(), train, predict, flags: &[] }
+}
+
+fn corpus() -> Vec<Case> {
+    let b = base();
+    let mut wide = String::new();
+    let columns = 100_000;
+    wide.push_str(&(0..columns).map(|c| format!("c{c}")).collect::<Vec<_>>().join(","));
+    wide.push_str(",f1,f2,label\n");
+    for r in 0..8 {
+        wide.push_str(
+            &(0..columns).map(|c| ((r * 31 + c) % 7).to_string()).collect::<Vec<_>>().join(","),
+        );
+        wide.push_str(&format!(",{r}.5,{},{}\n", r % 3, if r % 2 == 0 { "yes" } else { "no" }));
+    }
+    let many_classes: Vec<String> =
+        (0..300).flat_map(|c| [format!("class{c}"), format!("class{c}")]).collect();
+    let many_refs: Vec<&str> = many_classes.iter().map(String::as_str).collect();
+    let giant = format!("1{}", "0".repeat(16 << 20));
+    let utf16: Vec<u8> = format!("\u{feff}{b}").encode_utf16().flat_map(u16::to_le_bytes).collect();
+
+    vec![
+        // Encodings.
+        case("utf8_bom", [b"\xEF\xBB\xBF".as_slice(), b.as_bytes()].concat(), Accept, Accept),
+        case(
+            "utf16_with_bom",
+            utf16,
+            Refuse("data.csv: line 1: the text is not valid UTF-8"),
+            Refuse("line 1: the text is not valid UTF-8"),
+        ),
+        case(
+            "latin1_label",
+            latin1(with_cell(2, 2, "caf\u{e9}")),
+            Refuse(r#"data.csv: line 4, column "label": the text is not valid UTF-8"#),
+            Accept,
+        ),
+        case(
+            "latin1_feature",
+            latin1(with_cell(3, 0, "1\u{e9}")),
+            Refuse(r#"data.csv: line 5, column "f1": the text is not valid UTF-8"#),
+            Refuse(r#"line 5, column "f1": the text is not valid UTF-8"#),
+        ),
+        case(
+            "nul_in_feature",
+            with_cell(1, 1, "6.3\0"),
+            Refuse(r#"line 3, column "f2": "6.3\0" is not a number"#),
+            Refuse(r#"line 3, column "f2""#),
+        ),
+        case(
+            "nul_in_label",
+            with_cell(1, 2, "vir\0ginica"),
+            Refuse(r#"line 3, column "label": the label contains a NUL byte"#),
+            Accept,
+        ),
+        // Line structure.
+        case("crlf_line_ends", b.replace('\n', "\r\n"), Accept, Accept),
+        case("cr_only_line_ends", b.replace('\n', "\r"), Accept, Accept),
+        case(
+            "cr_only_error_line",
+            with_cell(4, 0, "x")
+                .iter()
+                .map(|&c| if c == b'\n' { b'\r' } else { c })
+                .collect::<Vec<u8>>(),
+            Refuse(r#"line 6, column "f1": "x" is not a number"#),
+            Refuse(r#"line 6, column "f1""#),
+        ),
+        case("blank_lines", b.replace('\n', "\n\n"), Accept, Accept),
+        case(
+            "empty_file",
+            "",
+            Refuse("data.csv: the file is empty"),
+            Refuse("data.csv: the file is empty"),
+        ),
+        case(
+            "only_line_ends",
+            "\n\r\n\n",
+            Refuse("data.csv: the file is empty"),
+            Refuse("the file is empty"),
+        ),
+        case(
+            "header_only",
+            "f1,f2,label\n",
+            Refuse("data.csv: the file has a header row but no data rows"),
+            Accept,
+        ),
+        case(
+            "short_row",
+            format!("{b}1,2\n"),
+            Refuse("data.csv: line 14: the row has 2 fields but the header has 3"),
+            Refuse("line 14: the row has 2 fields"),
+        ),
+        case(
+            "long_row",
+            format!("{b}1,2,yes,4\n"),
+            Refuse("data.csv: line 14: the row has 4 fields but the header has 3"),
+            Refuse("line 14: the row has 4 fields"),
+        ),
+        case("no_final_line_end", b.trim_end().to_owned(), Accept, Accept),
+        // Headers.
+        case(
+            "trailing_delimiter",
+            b.replace('\n', ",\n"),
+            Refuse("data.csv: line 1: column 4 of the header has an empty name"),
+            Refuse("column 4 of the header has an empty name"),
+        ),
+        case(
+            "duplicate_header",
+            b.replacen("f2", "f1", 1),
+            Refuse(
+                r#"data.csv: line 1: the column name "f1" appears more than once (columns 1 and 2)"#,
+            ),
+            Refuse("appears more than once"),
+        ),
+        case(
+            "empty_header_name",
+            b.replacen("f2", "", 1),
+            Refuse("data.csv: line 1: column 2 of the header has an empty name"),
+            Refuse("column 2 of the header has an empty name"),
+        ),
+        case(
+            "only_a_target_column",
+            "label\nyes\nno\n",
+            Refuse(r#"there are no feature columns besides the target column "label""#),
+            Refuse(r#"no column named "f1""#),
+        ),
+        case("long_column_name", b.replacen("label", &"l".repeat(10_000), 1), Accept, Accept),
+        case(
+            "semicolons_without_flag",
+            b.replace(',', ";"),
+            Refuse("there are no feature columns besides the target column"),
+            Refuse(r#"no column named "f1""#),
+        ),
+        // Quoting.
+        case("quoted_comma_in_label", b.replace("yes", "\"tall, green\""), Accept, Accept),
+        case("quoted_newline_in_label", b.replace("yes", "\"virgi\nnica\""), Accept, Accept),
+        case("escaped_quotes", b.replace("yes", "\"say \"\"yes\"\"\""), Accept, Accept),
+        case("quote_inside_unquoted_field", b.replace("yes", "12\" pipe"), Accept, Accept),
+        case(
+            "unterminated_quote",
+            format!("{b}1,2,\"yes\n3,4,no\n"),
+            Refuse("data.csv: line 14: a quoted field starts here and is never closed"),
+            Refuse("line 14: a quoted field starts here"),
+        ),
+        case(
+            "quoted_number_with_thousands_separator",
+            with_cell(0, 0, "\"1,234.5\""),
+            Refuse(r#"line 2, column "f1": "1,234.5" is not a number"#),
+            Refuse(r#""1,234.5" is not a number"#),
+        ),
+        // Values.
+        case(
+            "nan",
+            with_cell(5, 1, "NaN"),
+            Refuse(
+                r#"line 7, column "f2": "NaN" marks a missing value; missing values are not supported yet"#,
+            ),
+            Refuse("missing values are not supported yet"),
+        ),
+        case(
+            "na_marker",
+            with_cell(5, 1, "NA"),
+            Refuse(r#"line 7, column "f2": "NA" marks a missing value"#),
+            Refuse(r#""NA" marks a missing value"#),
+        ),
+        case(
+            "null_marker",
+            with_cell(5, 1, "null"),
+            Refuse(r#""null" marks a missing value"#),
+            Refuse(r#""null" marks a missing value"#),
+        ),
+        case(
+            "empty_cell",
+            with_cell(5, 1, ""),
+            Refuse(
+                r#"line 7, column "f2": the cell is empty; missing values are not supported yet"#,
+            ),
+            Refuse("the cell is empty"),
+        ),
+        case(
+            "infinity",
+            with_cell(5, 0, "inf"),
+            Refuse(r#"line 7, column "f1": "inf" is infinite"#),
+            Refuse(r#""inf" is infinite"#),
+        ),
+        case(
+            "negative_infinity",
+            with_cell(5, 0, "-Infinity"),
+            Refuse(r#""-Infinity" is infinite"#),
+            Refuse("is infinite"),
+        ),
+        case(
+            "overflows_f64",
+            with_cell(5, 0, "1e400"),
+            Refuse(r#"line 7, column "f1": "1e400" is outside the range of a 64-bit float"#),
+            Refuse("outside the range of a 64-bit float"),
+        ),
+        case(
+            "beyond_f32",
+            with_cell(5, 0, "1e39"),
+            Refuse(r#"line 7, column "f1": "1e39" is beyond the range of a 32-bit float"#),
+            Refuse("beyond the range of a 32-bit float"),
+        ),
+        case(
+            "largest_f64",
+            with_cell(5, 0, "-1.7e308"),
+            Refuse("beyond the range of a 32-bit float"),
+            Refuse("beyond the range of a 32-bit float"),
+        ),
+        case("subnormal", with_cell(5, 0, "1e-320"), Accept, Accept),
+        case(
+            "underscore_digits",
+            with_cell(5, 0, "1_000"),
+            Refuse(r#""1_000" is not a number"#),
+            Refuse(r#""1_000" is not a number"#),
+        ),
+        case("spaces_around_number", with_cell(5, 0, " 5.0 "), Accept, Accept),
+        case(
+            "hex_float",
+            with_cell(5, 0, "0x1p3"),
+            Refuse(r#""0x1p3" is not a number"#),
+            Refuse("is not a number"),
+        ),
+        case(
+            "arabic_indic_digits",
+            with_cell(5, 0, "\u{661}\u{662}"),
+            Refuse("is not a number"),
+            Refuse("is not a number"),
+        ),
+        case(
+            "sign_and_dot_spellings",
+            with_cells(&[(5, 0, "+5"), (6, 0, ".5"), (7, 0, "5."), (8, 1, "-0")]),
+            Accept,
+            Accept,
+        ),
+        case(
+            "giant_numeric_field",
+            with_cell(5, 0, &giant),
+            Refuse(r#"... (16777217 bytes)" is outside the range of a 64-bit float"#),
+            Refuse("(16777217 bytes)"),
+        ),
+        // Labels and classes.
+        case(
+            "single_class",
+            rows(&["a"; 12]),
+            Refuse(r#"the target column "label" has only one class ("a")"#),
+            Accept,
+        ),
+        case("single_row", rows(&["a"]), Refuse("has only one class"), Accept),
+        case(
+            "class_of_one_row",
+            rows(&["a", "a", "a", "b"]),
+            Refuse(r#"class "b" has 1 row(s), too few for a stratified split"#),
+            Accept,
+        ),
+        case(
+            "empty_label",
+            with_cell(3, 2, ""),
+            Refuse(r#"line 5, column "label": the label is empty"#),
+            Accept,
+        ),
+        case(
+            "giant_label",
+            with_cell(3, 2, &"x".repeat(1 << 20)),
+            Refuse(r#"line 5, column "label": the label is 1048576 bytes long"#),
+            Accept,
+        ),
+        case(
+            "integer_label_spellings",
+            rows(&["1", "01", "+1", "2", "02", "2", "1", "2", "1", "2", "1", "2"]),
+            Accept,
+            Accept,
+        ),
+        case(
+            "case_and_space_variants_are_distinct",
+            rows(&["a", "A", " a", "a", "A", " a", "a", "A", " a", "a", "A", " a"]),
+            Accept,
+            Accept,
+        ),
+        case(
+            "formula_like_labels",
+            rows(&["=cmd", "@sum", "=cmd", "@sum", "=cmd", "@sum"]),
+            Accept,
+            Accept,
+        ),
+        case("na_as_label_text", rows(&["NA", "NaN", "NA", "NaN", "NA", "NaN"]), Accept, Accept),
+        case("three_hundred_classes", rows(&many_refs), Accept, Accept),
+        // Shape.
+        case("one_hundred_thousand_columns", wide, Accept, Accept),
+        Case {
+            name: "unknown_target",
+            bytes: b.clone().into_bytes(),
+            train: Refuse(
+                r#"there is no column named "species"; the columns are "f1", "f2", "label""#,
+            ),
+            predict: Accept,
+            flags: &["--target", "species"],
+        },
+    ]
+}
+
+/// Turns the UTF-8 encoding of U+00E9 into the single Latin-1 byte 0xE9.
+fn latin1(bytes: Vec<u8>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(&[0xC3, 0xA9]) {
+            out.push(0xE9);
+            i += 2;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A model trained on `base()`, for predict.
+fn model() -> &'static PathBuf {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let dir = tempfile::tempdir_in(common::scratch()).unwrap().keep();
+        std::fs::write(dir.join("base.csv"), base()).unwrap();
+        let output = onnxify_in(&dir, &["base.csv", "-o", "model.onnx", "-q"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        dir.join("model.onnx")
+    })
+}
+
+fn check(command: &str, case: &Case, expect: Expect, output: &Output, dir: &Path, previous: &Path) {
+    let err = stderr(output);
+    assert!(!err.contains("panicked"), "{command} {}: panicked: {err}", case.name);
+    match expect {
+        Expect::Ok => {
+            assert!(
+                output.status.success(),
+                "{command} {}: expected success, got: {err}",
+                case.name
+            );
+            assert_ne!(
+                std::fs::read(previous).unwrap(),
+                b"previous",
+                "{command} {}: the output was not written",
+                case.name
+            );
+        }
+        Expect::Refuse(message) => {
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{command} {}: exit code; stderr: {err}",
+                case.name
+            );
+            let errors: Vec<&str> =
+                err.lines().filter(|l| l.starts_with("onnxify: error: ")).collect();
+            assert_eq!(errors.len(), 1, "{command} {}: one error line expected: {err}", case.name);
+            assert!(
+                errors[0].contains("data.csv"),
+                "{command} {}: names the file: {err}",
+                case.name
+            );
+            assert!(
+                errors[0].contains(message),
+                "{command} {}: expected\n  {message}\nin\n  {err}",
+                case.name
+            );
+            assert_eq!(
+                std::fs::read(previous).unwrap(),
+                b"previous",
+                "{command} {}: the previous output was replaced",
+                case.name
+            );
+        }
+    }
+    let temporary = std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+        .count();
+    assert_eq!(temporary, 0, "{command} {}: a temporary file was left behind", case.name);
+}
+
+#[test]
+fn the_corpus_has_at_least_forty_cases_with_distinct_names() {
+    let cases = corpus();
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+    let mut names: Vec<&str> = cases.iter().map(|c| c.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), cases.len());
+}
+
+#[test]
+fn train_ends_every_hostile_csv_with_the_documented_result() {
+    for case in corpus() {
+        let dir = tempfile::tempdir_in(common::scratch()).unwrap();
+        std::fs::write(dir.path().join("data.csv"), &case.bytes).unwrap();
+        std::fs::write(dir.path().join("model.onnx"), b"previous").unwrap();
+        let args = [&["train", "data.csv", "-o", "model.onnx", "-q"], case.flags].concat();
+        let output = onnxify_in(dir.path(), &args);
+        check("train", &case, case.train, &output, dir.path(), &dir.path().join("model.onnx"));
+    }
+}
+
+#[test]
+fn predict_ends_every_hostile_csv_with_the_documented_result() {
+    let model = model();
+    for case in corpus() {
+        let dir = tempfile::tempdir_in(common::scratch()).unwrap();
+        std::fs::write(dir.path().join("data.csv"), &case.bytes).unwrap();
+        std::fs::write(dir.path().join("out.csv"), b"previous").unwrap();
+        let output = onnxify_in(
+            dir.path(),
+            &["predict", model.to_str().unwrap(), "data.csv", "-o", "out.csv", "-q"],
+        );
+        check("predict", &case, case.predict, &output, dir.path(), &dir.path().join("out.csv"));
+    }
+}
