@@ -8,13 +8,11 @@
 //! path and a file already there is left untouched.
 
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tempfile::NamedTempFile;
 
 use crate::compare::{self, Comparison, Float32Culprit};
 use crate::error::{Error, Result};
@@ -23,6 +21,7 @@ use crate::onnx::{
     DatasetRecord, GraphSpec, Hyperparameters, IR_VERSION, ML_OPSET, OPSET, OpsetImport,
     Provenance, model_bytes,
 };
+use crate::output::Pending;
 use crate::probe::{Probes, probe_inputs};
 use crate::progress::Progress;
 use crate::runtime::TractModel;
@@ -125,8 +124,8 @@ pub fn export(
 ) -> Result<Exported> {
     let output = &options.output;
     let json_path = companion_path(output);
-    check_output(output, &config.csv)?;
-    check_output(&json_path, &config.csv)?;
+    let mut model_file = Pending::create(output, &[&config.csv], "the model")?;
+    let mut json_file = Pending::create(&json_path, &[&config.csv], "the provenance record")?;
 
     let mut provenance = provenance(training, config, options.trained_at);
     let spec = |provenance: &Provenance| GraphSpec {
@@ -158,7 +157,7 @@ pub fn export(
 
     provenance.verification = Some(comparison.summary.clone());
     let bytes = model_bytes(&spec(&provenance));
-    let model_file = write_temporary(output, &bytes)?;
+    model_file.write_all(&bytes)?;
     let written = std::fs::read(model_file.path()).map_err(|e| Error::io(model_file.path(), e))?;
     let step = progress.rows("verifying the written file", rows);
     let reloaded = TractModel::load(&load::decode(&name, written.clone())?.check()?)?;
@@ -181,10 +180,10 @@ pub fn export(
     };
     let mut json = serde_json::to_vec_pretty(&companion).expect("the companion record serialises");
     json.push(b'\n');
-    let json_file = write_temporary(&json_path, &json)?;
+    json_file.write_all(&json)?;
 
-    persist(model_file, output)?;
-    persist(json_file, &json_path)?;
+    model_file.commit()?;
+    json_file.commit()?;
     Ok(Exported {
         model_path: output.clone(),
         json_path,
@@ -205,55 +204,6 @@ pub fn companion_path(model: &Path) -> PathBuf {
 fn file_name(path: &Path) -> String {
     path.file_name()
         .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
-}
-
-/// Refuses output paths that are directories, lack a directory, or are the training data.
-fn check_output(path: &Path, csv: &Path) -> Result<()> {
-    let refuse = |message: &str| {
-        Err(Error::Output { path: path.display().to_string(), message: message.into() })
-    };
-    if path.is_dir() {
-        return refuse("is a directory; give a file name for the model");
-    }
-    let dir = parent_dir(path);
-    if !dir.is_dir() {
-        return refuse("its directory does not exist");
-    }
-    if let (Ok(a), Ok(b)) = (path.canonicalize(), csv.canonicalize())
-        && a == b
-    {
-        return refuse("is the training data; choose another output path");
-    }
-    Ok(())
-}
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// Writes `bytes` to a new temporary file in the directory of `path`, so that the final rename
-/// stays on one file system and is atomic. The file is removed if it is never persisted.
-fn write_temporary(path: &Path, bytes: &[u8]) -> Result<NamedTempFile> {
-    let dir = parent_dir(path);
-    let io = |e| Error::io(path, e);
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".onnxify-").suffix(".tmp");
-    // Temporary files are private (0600) by default; the model gets the usual permissions
-    // (0666 less the umask), as any file the user writes.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut file = builder.tempfile_in(dir).map_err(io)?;
-    file.write_all(bytes).map_err(io)?;
-    file.as_file().sync_all().map_err(io)?;
-    Ok(file)
-}
-
-fn persist(file: NamedTempFile, path: &Path) -> Result<()> {
-    file.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
 }
 
 fn provenance(training: &Training, config: &TrainConfig, trained_at: SystemTime) -> Provenance {

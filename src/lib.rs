@@ -32,6 +32,7 @@ pub mod inspect;
 pub mod metrics;
 pub mod model;
 pub mod onnx;
+pub mod output;
 pub mod predict;
 pub mod probe;
 pub mod progress;

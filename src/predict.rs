@@ -9,6 +9,8 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::output::Pending;
+
 use ndarray::Array2;
 
 use crate::data::Classes;
@@ -129,10 +131,10 @@ pub fn predict(
     let output = config
         .output
         .as_ref()
-        .map(|path| Output::create(path, &[&config.data, &config.model]))
+        .map(|path| Pending::create(path, &[&config.data, &config.model], "the predictions"))
         .transpose()?;
     let mut sink: Box<dyn Write> = match &output {
-        Some(file) => Box::new(std::io::BufWriter::new(file.handle()?)),
+        Some(file) => Box::new(std::io::BufWriter::new(file.writer()?)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let format =
@@ -245,50 +247,6 @@ fn quote(field: &str, delimiter: char) -> String {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
         field.to_owned()
-    }
-}
-
-/// An output file written beside its final path and renamed onto it only when complete.
-struct Output {
-    path: PathBuf,
-    file: tempfile::NamedTempFile,
-}
-
-impl Output {
-    /// Refuses to write over any of `inputs`.
-    fn create(path: &Path, inputs: &[&Path]) -> Result<Output> {
-        let refuse = |message: &str| {
-            Err(Error::Output { path: path.display().to_string(), message: message.into() })
-        };
-        if path.is_dir() {
-            return refuse("is a directory; give a file name for the predictions");
-        }
-        for input in inputs {
-            if let (Ok(a), Ok(b)) = (path.canonicalize(), input.canonicalize())
-                && a == b
-            {
-                return refuse("is one of the inputs; choose another output path");
-            }
-        }
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".onnxify-").suffix(".tmp");
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let file = builder.tempfile_in(dir).map_err(|e| Error::io(path, e))?;
-        Ok(Output { path: path.to_owned(), file })
-    }
-
-    fn handle(&self) -> Result<std::fs::File> {
-        self.file.reopen().map_err(|e| Error::io(&self.path, e))
-    }
-
-    fn commit(self) -> Result<()> {
-        self.file.persist(&self.path).map_err(|e| Error::io(&self.path, e.error))?;
-        Ok(())
     }
 }
 

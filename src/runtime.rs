@@ -1,7 +1,9 @@
 //! Running ONNX models in tract: the loader with the ai.onnx.ml `Scaler` tract lacks, batched
 //! runs over float32 rows, and every tract error or panic turned into an [`Error::Runtime`].
 
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
 
 use ndarray::{Array2, ArrayView2, s};
 use tract_onnx::pb::NodeProto;
@@ -9,7 +11,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::*;
 
 use crate::data::Classes;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, excerpt};
 use crate::onnx::load::CheckedModel;
 use crate::progress::Step;
 
@@ -97,12 +99,37 @@ impl TractModel {
     }
 }
 
+thread_local! {
+    /// Set while this thread runs tract, whose panics become errors rather than messages.
+    static IN_TRACT: Cell<bool> = const { Cell::new(false) };
+}
+
 /// Runs `f`, turning an error or a panic inside tract into an [`Error::Runtime`].
 fn guarded<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> Result<T> {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    static QUIET_HOOK: Once = Once::new();
+    QUIET_HOOK.call_once(|| {
+        // The default hook prints every panic; a caught one is reported as an error instead.
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_TRACT.with(Cell::get) {
+                default(info);
+            }
+        }));
+    });
+    IN_TRACT.with(|flag| flag.set(true));
+    let outcome = catch_unwind(AssertUnwindSafe(f));
+    IN_TRACT.with(|flag| flag.set(false));
+    match outcome {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(tract_error(what, e)),
-        Err(_) => Err(Error::Runtime(format!("{RUNTIME} panicked while {what}"))),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(Error::Runtime(format!("{RUNTIME} panicked while {what}: {}", excerpt(&message))))
+        }
     }
 }
 
@@ -238,4 +265,16 @@ impl TypedOp for ScaleColumns {
     }
 
     as_op!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_inside_tract_becomes_an_error_with_its_message() {
+        let result: Result<()> = guarded("testing", || panic!("boom"));
+        let message = result.unwrap_err().to_string();
+        assert_eq!(message, format!("{RUNTIME} panicked while testing: boom"));
+    }
 }

@@ -292,7 +292,7 @@ fn refuses_an_output_path_that_cannot_be_written_safely() {
     let csv = write_file("data.csv", b"f,label\n1,a\n2,b\n3,a\n4,b\n5,a\n6,b\n7,a\n8,b\n");
     let dir = csv.parent().unwrap();
     for (output, expected) in [
-        ("data.csv", "data.csv: is the training data; choose another output path"),
+        ("data.csv", "data.csv: is an input of this run (data.csv); choose another output path"),
         ("no/such/dir/model.onnx", "no/such/dir/model.onnx: its directory does not exist"),
         (".", ".: is a directory"),
     ] {

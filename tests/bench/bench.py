@@ -8,8 +8,14 @@ and max_iter 1000:
   handoff    onnxify -o model.onnx (read, fit,  vs  the same + skl2onnx conversion + loading
              export, verify in tract twice)         the file in onnxruntime + comparing
 
-Prints the median wall time and peak RSS of each job and the ratios (targets for training:
-onnxify >= 4x faster and <= 0.5x the peak memory).
+Then, on the 1M-row file and on its first 250,000 rows, with the model the handoff wrote:
+
+  predict    onnxify predict model.onnx data.csv  vs  pandas.read_csv + onnxruntime +
+             -o out.csv                                DataFrame.to_csv
+
+Prints the median wall time and peak RSS of each job and the ratios (targets: training
+onnxify >= 4x faster and <= 0.5x the peak memory; predict >= 2x faster, with a peak memory
+that does not grow with the file's length).
 
 Usage: python tests/bench/bench.py [--dir DIR] [--runs 3]
 """
@@ -26,6 +32,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 SKLEARN_JOB = Path(__file__).with_name("sklearn_train.py")
+PANDAS_PREDICT = Path(__file__).with_name("pandas_predict.py")
 TOL, MAX_ITER = "1e-8", "1000"
 
 
@@ -116,6 +123,37 @@ def main():
             (ow, orss), (sw, srss) = medians[f"onnxify {job}"], medians[f"scikit-learn {job}"]
             print(f"  {job}: onnxify is {sw / ow:.1f}x faster and uses {orss / srss:.2f}x the peak memory{target}")
 
+    # predict, with the binary model the handoff wrote last
+    path = files[0][0]
+    model = args.dir / "model.onnx"
+    subprocess.run([str(onnxify), str(path), "--test-size", "0", "-o", str(model), "--quiet"], check=True)
+    head = args.dir / "binary_250k_x50.csv"
+    if not head.exists():
+        with open(path) as source, open(head, "w") as target:
+            for i, line in enumerate(source):
+                if i > 250_000:
+                    break
+                target.write(line)
+    print(f"\npredict with {model.name}, median of {args.runs} runs")
+    print(f"  {'':30} {'wall s':>8} {'peak RSS MB':>12}")
+    peaks = {}
+    for data in [head, path]:
+        jobs = {
+            "onnxify": [str(onnxify), "predict", str(model), str(data), "-o", str(args.dir / "out_onnxify.csv"), "--quiet"],
+            "pandas + onnxruntime": [sys.executable, str(PANDAS_PREDICT), str(model), str(data), str(args.dir / "out_pandas.csv")],
+        }
+        results = {name: [] for name in jobs}
+        for _ in range(args.runs):
+            for name, cmd in jobs.items():
+                results[name].append(measure(cmd))
+        medians = {}
+        for name, runs in results.items():
+            medians[name] = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
+            print(f"  {name + ' ' + data.name:30} {medians[name][0]:8.2f} {medians[name][1] / 1e6:12.0f}")
+        (ow, orss), (pw, prss) = medians["onnxify"], medians["pandas + onnxruntime"]
+        peaks[data] = orss
+        print(f"  {data.name}: onnxify is {pw / ow:.1f}x faster (target: >= 2x) and uses {orss / prss:.2f}x the peak memory")
+    print(f"  onnxify's peak memory on 4x the rows: {peaks[path] / peaks[head]:.2f}x")
 
 if __name__ == "__main__":
     main()
