@@ -135,7 +135,7 @@ def main():
                     break
                 target.write(line)
     print(f"\npredict with {model.name}, median of {args.runs} runs")
-    print(f"  {'':30} {'wall s':>8} {'peak RSS MB':>12}")
+    print(f"  {'':45} {'wall s':>8} {'peak RSS MB':>12}")
     peaks = {}
     for data in [head, path]:
         jobs = {
@@ -149,7 +149,7 @@ def main():
         medians = {}
         for name, runs in results.items():
             medians[name] = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
-            print(f"  {name + ' ' + data.name:30} {medians[name][0]:8.2f} {medians[name][1] / 1e6:12.0f}")
+            print(f"  {name + ' ' + data.name:45} {medians[name][0]:8.2f} {medians[name][1] / 1e6:12.0f}")
         (ow, orss), (pw, prss) = medians["onnxify"], medians["pandas + onnxruntime"]
         peaks[data] = orss
         print(f"  {data.name}: onnxify is {pw / ow:.1f}x faster (target: >= 2x) and uses {orss / prss:.2f}x the peak memory")
