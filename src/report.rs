@@ -180,7 +180,7 @@ impl<'a> TrainSummary<'a> {
         )?;
         if let Some(m) = self.metrics {
             writeln!(out)?;
-            write_metrics(out, m, self.dataset.classes)?;
+            write_metrics(out, &format!("Held-out metrics ({} rows)", m.n_rows), m)?;
         }
         writeln!(out)?;
         let Some(model) = &self.model else {
@@ -225,8 +225,10 @@ fn human_bytes(bytes: u64) -> String {
     }
 }
 
-fn write_metrics(out: &mut dyn Write, m: &Metrics, classes: &Classes) -> io::Result<()> {
-    writeln!(out, "Held-out metrics ({} rows)", m.n_rows)?;
+/// The metrics as a table under `title`: the summary figures, the per-class figures and the
+/// confusion matrix.
+pub fn write_metrics(out: &mut dyn Write, title: &str, m: &Metrics) -> io::Result<()> {
+    writeln!(out, "{title}")?;
     writeln!(out, "  accuracy  {:.4}", m.accuracy)?;
     writeln!(out, "  log loss  {:.4}", m.log_loss)?;
     writeln!(out, "  macro F1  {:.4}", m.macro_f1)?;
@@ -235,7 +237,7 @@ fn write_metrics(out: &mut dyn Write, m: &Metrics, classes: &Classes) -> io::Res
     }
     writeln!(out)?;
 
-    let names: Vec<String> = (0..classes.len()).map(|c| classes.name(c)).collect();
+    let names: Vec<&str> = m.per_class.iter().map(|c| c.class.as_str()).collect();
     let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max("class".len());
     writeln!(out, "  {:<width$}  precision  recall     f1  support", "class")?;
     for c in &m.per_class {

@@ -102,24 +102,10 @@ impl VerifyReport {
             writeln!(out, "  [{mark}] {}: {}", item.check, item.detail)?;
         }
         if let Some(score) = &self.data {
-            let m = &score.metrics;
-            writeln!(
-                out,
-                "On {} ({} rows): accuracy {:.4}, log loss {:.4}, macro F1 {:.4}{}",
-                score.file,
-                m.n_rows,
-                m.accuracy,
-                m.log_loss,
-                m.macro_f1,
-                m.roc_auc.map_or_else(String::new, |auc| format!(", ROC AUC {auc:.4}"))
-            )?;
-            for c in &m.per_class {
-                writeln!(
-                    out,
-                    "  {}: precision {:.4}, recall {:.4}, F1 {:.4}, support {}",
-                    c.class, c.precision, c.recall, c.f1, c.support
-                )?;
-            }
+            writeln!(out)?;
+            let title = format!("Metrics on {} ({} rows)", score.file, score.metrics.n_rows);
+            crate::report::write_metrics(out, &title, &score.metrics)?;
+            writeln!(out)?;
         }
         let failed = self.items.iter().filter(|i| !i.passed).count();
         if failed == 0 {
