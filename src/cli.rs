@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::data::CsvOptions;
 use crate::data::split::TestFraction;
@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::export::{ExportOptions, export};
 use crate::inspect::inspect;
 use crate::model::LogisticRegressionParams;
+use crate::onnx::{DEFAULT_OPSET, GraphOptions, Ops, Precision};
 use crate::predict::{PredictConfig, predict};
 use crate::progress::Progress;
 use crate::report::TrainSummary;
@@ -34,6 +35,7 @@ Examples:
   onnxify train.csv -o model.onnx --target species --C 0.5
   onnxify train.csv -o model.onnx --test-size 0 --json > summary.json
   onnxify train.csv --dry-run --C 0.1           metrics only, nothing written
+  onnxify train.csv --ops standard --dtype f64  default-domain operators, double precision
   onnxify predict model.onnx new.csv -o predictions.csv --id-column id
   onnxify inspect model.onnx
   onnxify verify model.onnx --data test.csv
@@ -71,6 +73,39 @@ enum Command {
     /// The reviewer's checklist: check a model file and its provenance, pass or fail per line.
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OpsArg {
+    /// ai.onnx.ml Scaler and LinearClassifier (scikit-learn's converter's graph).
+    Ml,
+    /// Default-domain operators only (Sub, Div, MatMul, Add, Sigmoid or Softmax, ArgMax, Gather).
+    Standard,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PrecisionArg {
+    /// float32.
+    F32,
+    /// float64.
+    F64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum InputArg {
+    /// float32, unless float32 would change a verified label.
+    Auto,
+    /// float32.
+    F32,
+    /// float64.
+    F64,
+}
+
+fn precision(arg: PrecisionArg) -> Precision {
+    match arg {
+        PrecisionArg::F32 => Precision::Float32,
+        PrecisionArg::F64 => Precision::Float64,
+    }
 }
 
 /// Subcommand names; any other first argument means the default `train` command.
@@ -179,6 +214,25 @@ struct TrainArgs {
     /// Seed of the held-out split; the same seed selects the same rows on every machine.
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed: u64,
+
+    /// Operators of the graph: `ml` is scikit-learn's converter's graph (ai.onnx.ml Scaler and
+    /// LinearClassifier); `standard` uses default-domain operators only, for runtimes without
+    /// ai.onnx.ml.
+    #[arg(long, value_enum, default_value = "ml")]
+    ops: OpsArg,
+
+    /// Precision of the graph's arithmetic; f64 needs --ops standard.
+    #[arg(long, value_enum, default_value = "f32")]
+    dtype: PrecisionArg,
+
+    /// Precision of the graph's input: auto keeps float32 unless float32 would change a
+    /// verified label, and then takes float64 (scaled in float64) and says so.
+    #[arg(long, value_enum, default_value = "auto")]
+    input_dtype: InputArg,
+
+    /// Default-domain operator set the graph targets (13 to 21); the IR version follows it.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_OPSET)]
+    target_opset: i64,
 
     /// Train and evaluate only: write no model and verify nothing.
     #[arg(long, conflicts_with = "output")]
@@ -305,6 +359,20 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         seed: args.seed,
         keep_reference: !args.dry_run,
     };
+    let graph = GraphOptions {
+        ops: match args.ops {
+            OpsArg::Ml => Ops::Ml,
+            OpsArg::Standard => Ops::Standard,
+        },
+        dtype: precision(args.dtype),
+        input: match args.input_dtype {
+            InputArg::Auto => None,
+            InputArg::F32 => Some(Precision::Float32),
+            InputArg::F64 => Some(Precision::Float64),
+        },
+        opset: args.target_opset,
+    }
+    .check()?;
     let output = args.output.clone().unwrap_or_else(|| default_output(&config.csv));
     let trained_at = trained_at()?;
     let progress = if args.quiet || args.json { Progress::hidden() } else { Progress::on_stderr() };
@@ -325,7 +393,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let exported = if args.dry_run {
         None
     } else {
-        match export(&training, &config, &ExportOptions { output, trained_at }, &progress) {
+        match export(&training, &config, &ExportOptions { output, graph, trained_at }, &progress) {
             Ok(exported) => Some(exported),
             Err(Error::VerificationFailed(failure)) => {
                 write_worst_rows(&failure.comparison.worst_rows);

@@ -1,9 +1,10 @@
 //! Comparing a model file's predictions with the native float64 pipeline's.
 //!
-//! Tolerance: the ai.onnx.ml operators compute in float32, which moves probabilities by up to
-//! ~5e-7 on well-scaled data (measured against onnxruntime and tract), so 1e-5 passes every
-//! sound model while a feature that float32 cannot represent (|mean| / std of 1e8 and more)
-//! moves probabilities by far more. A label may differ only where the native top-two
+//! Tolerance: a graph computing in float32 moves probabilities by up to ~5e-7 on well-scaled
+//! data (measured against onnxruntime and tract), so 1e-5 passes every sound model while a
+//! feature that float32 cannot represent (|mean| / std of 1e8 and more) moves probabilities by
+//! far more. A graph computing in float64 must agree to 1e-12: only the order of operations
+//! differs from the native pipeline. A label may differ only where the native top-two
 //! probabilities are closer than twice the tolerance: there rounding alone can swap them.
 
 use ndarray::Array2;
@@ -11,20 +12,23 @@ use ndarray::Array2;
 use crate::data::Classes;
 use crate::error::Result;
 use crate::model::Pipeline;
-use crate::onnx::Verification;
+use crate::onnx::{Precision, Verification};
 use crate::progress::Step;
 use crate::runtime::{RUNTIME, TractModel};
 
-/// Largest accepted |ONNX - native| difference of a probability.
-pub const PROBABILITY_TOLERANCE: f64 = 1e-5;
-/// Rows whose native top-two probabilities are closer than this may swap labels.
-pub const NEAR_TIE: f64 = 2.0 * PROBABILITY_TOLERANCE;
+/// Largest accepted |ONNX - native| difference of a probability computed in `precision`.
+pub fn probability_tolerance(precision: Precision) -> f64 {
+    match precision {
+        Precision::Float32 => 1e-5,
+        Precision::Float64 => 1e-12,
+    }
+}
 
 /// The rows a model file is checked on, with the native pipeline's float64 predictions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reference {
-    /// The rows' features as float32, what a caller of the ONNX file passes.
-    pub features: Array2<f32>,
+    /// The rows' features, as read (cast to the model's input type when run).
+    pub features: Array2<f64>,
     /// Native class probabilities, one column per class.
     pub proba: Array2<f64>,
     /// Native predicted class indices.
@@ -42,7 +46,7 @@ pub struct RowDifference {
     pub native_label: String,
     pub onnx_label: String,
     pub native_proba: Vec<f64>,
-    pub onnx_proba: Vec<f32>,
+    pub onnx_proba: Vec<f64>,
     pub max_difference: f64,
 }
 
@@ -62,6 +66,8 @@ pub fn compare(
     step: &Step,
 ) -> Result<Comparison> {
     let (onnx_labels, onnx_proba) = model.predict(reference.features.view(), classes, step)?;
+    let tolerance = probability_tolerance(model.output_precision());
+    let near_tie = 2.0 * tolerance;
     let mut labels_agreeing = 0;
     let mut near_ties = 0;
     let mut max = (0.0f64, None);
@@ -73,23 +79,23 @@ pub fn compare(
         let difference = native
             .iter()
             .zip(onnx)
-            .map(|(&n, &o)| (n - f64::from(o)).abs())
+            .map(|(&n, &o)| (n - o).abs())
             .fold(0.0, |m: f64, d| if d.is_nan() { f64::INFINITY } else { m.max(d) });
         let agree = onnx_labels[row] == Some(reference.labels[row]);
         if agree {
             labels_agreeing += 1;
-        } else if top_two_margin(native.as_slice().expect("contiguous")) < NEAR_TIE {
+        } else if top_two_margin(native.as_slice().expect("contiguous")) < near_tie {
             near_ties += 1;
         }
         if max.1.is_none() || difference > max.0 {
             max = (difference, Some(row));
         }
-        if !agree || difference > PROBABILITY_TOLERANCE {
+        if !agree || difference > tolerance {
             worst.push((!agree, difference, row));
         }
     }
     let rows_checked = reference.labels.len();
-    let passed = labels_agreeing + near_ties == rows_checked && max.0 <= PROBABILITY_TOLERANCE;
+    let passed = labels_agreeing + near_ties == rows_checked && max.0 <= tolerance;
     worst.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.total_cmp(&a.1)));
     let label =
         |c: Option<u32>| c.map_or_else(|| "(not a class)".to_owned(), |c| classes.name(c as usize));
@@ -114,7 +120,7 @@ pub fn compare(
             near_ties,
             max_probability_difference: max.0,
             max_difference_line: max.1.map(|r| reference.lines[r]),
-            probability_tolerance: PROBABILITY_TOLERANCE,
+            probability_tolerance: tolerance,
             passed,
         },
         worst_rows,
@@ -167,7 +173,7 @@ pub fn float32_culprits(pipeline: &Pipeline, feature_names: &[String]) -> Vec<Fl
                 score_error: (2.0 * mean_over_std + 3.0) * unit * weight,
             }
         })
-        .filter(|c| c.score_error > PROBABILITY_TOLERANCE)
+        .filter(|c| c.score_error > probability_tolerance(Precision::Float32))
         .collect();
     culprits.sort_by(|a, b| b.score_error.total_cmp(&a.score_error));
     culprits

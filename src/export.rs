@@ -18,8 +18,8 @@ use crate::compare::{self, Comparison, Float32Culprit};
 use crate::error::{Error, Result};
 use crate::onnx::load;
 use crate::onnx::{
-    DatasetRecord, GraphSpec, Hyperparameters, IR_VERSION, ML_OPSET, OPSET, OpsetImport,
-    Provenance, model_bytes,
+    DatasetRecord, GraphOptions, GraphRecord, GraphSpec, Hyperparameters, OpsetImport, Precision,
+    Provenance, ir_version, model_bytes,
 };
 use crate::output::Pending;
 use crate::probe::{Probes, probe_inputs};
@@ -27,10 +27,11 @@ use crate::progress::Progress;
 use crate::runtime::TractModel;
 use crate::train::{TrainConfig, Training};
 
-/// Where and when: the output path and the training date to record.
+/// Where, how and when: the output path, the graph, and the training date to record.
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
     pub output: PathBuf,
+    pub graph: GraphOptions,
     /// Recorded as the training date (`SOURCE_DATE_EPOCH` when set, for reproducible files).
     pub trained_at: SystemTime,
 }
@@ -50,6 +51,8 @@ pub struct Exported {
 #[derive(Debug, Clone)]
 pub struct VerificationFailure {
     pub output: String,
+    /// The input precision of the last graph tried.
+    pub input: Precision,
     pub comparison: Comparison,
     /// Features whose float32 rounding can explain the disagreement, worst first.
     pub culprits: Vec<Float32Culprit>,
@@ -70,6 +73,9 @@ impl fmt::Display for VerificationFailure {
             v.max_difference_line.map_or_else(|| "-".into(), |l| l.to_string()),
             v.probability_tolerance
         )?;
+        if self.input == Precision::Float64 {
+            write!(f, " (with float64 input)")?;
+        }
         if !self.culprits.is_empty() {
             let names: Vec<String> = self
                 .culprits
@@ -78,10 +84,12 @@ impl fmt::Display for VerificationFailure {
                 .collect();
             write!(
                 f,
-                "; the ai.onnx.ml operators compute in float32, which cannot represent these features \
-                 precisely enough: {}",
+                "; float32 arithmetic cannot represent these features precisely enough: {}",
                 names.join(", ")
             )?;
+            if self.input == Precision::Float32 {
+                write!(f, " (--input-dtype auto or f64 scales them in float64 first)")?;
+            }
         }
         write!(f, "; nothing was written to {}", self.output)
     }
@@ -100,8 +108,8 @@ struct Companion<'a> {
 }
 
 /// The probe rows of the pipeline and the written model's outputs for them.
-fn probes(model: &TractModel, training: &Training) -> Result<Probes> {
-    let inputs = probe_inputs(&training.pipeline);
+fn probes(model: &TractModel, training: &Training, input: Precision) -> Result<Probes> {
+    let inputs = probe_inputs(&training.pipeline, input);
     let classes = training.pipeline.classes();
     let (labels, probabilities) =
         model.predict(inputs.view(), classes, &Progress::hidden().rows("probes", 0))?;
@@ -127,11 +135,14 @@ pub fn export(
     let mut model_file = Pending::create(output, &[&config.csv], "the model")?;
     let mut json_file = Pending::create(&json_path, &[&config.csv], "the provenance record")?;
 
-    let mut provenance = provenance(training, config, options.trained_at);
+    let graph = options.graph;
+    let mut provenance = provenance(training, config, graph, options.trained_at);
     let spec = |provenance: &Provenance| GraphSpec {
         pipeline: &training.pipeline,
         feature_names: &training.feature_names,
-        doc_string: doc_string(training),
+        options: graph,
+        input: provenance.graph.input_dtype,
+        doc_string: doc_string(training, provenance.graph.input_dtype),
         metadata: provenance.metadata_props(),
     };
 
@@ -143,17 +154,38 @@ pub fn export(
     })?;
     let rows = reference.labels.len() as u64;
     let name = output.display().to_string();
-    let step = progress.rows("verifying", rows);
-    let model = load::decode(&name, model_bytes(&spec(&provenance)))?.check()?;
-    let comparison = compare::compare(&TractModel::load(&model)?, classes, reference, &step)?;
-    step.finish();
-    if !comparison.summary.passed {
+
+    // Each input precision in turn (float32 first when onnxify chooses): the first that passes
+    // verification is written.
+    let mut rejected: Option<(Precision, Comparison)> = None;
+    let mut passed = None;
+    for input in graph.input_candidates() {
+        provenance.graph.input_dtype = input;
+        provenance.graph.input_dtype_reason = rejected.as_ref().map(|(p, c)| switch_reason(*p, c));
+        let step = progress.rows("verifying", rows);
+        let model = load::decode(&name, model_bytes(&spec(&provenance)))?.check()?;
+        let comparison = compare::compare(&TractModel::load(&model)?, classes, reference, &step)?;
+        step.finish();
+        if comparison.summary.passed {
+            passed = Some(comparison);
+            break;
+        }
+        rejected = Some((input, comparison));
+    }
+    let Some(comparison) = passed else {
+        let (input, comparison) = rejected.expect("there is at least one input precision to try");
+        let culprits = if input == Precision::Float32 || graph.dtype == Precision::Float32 {
+            compare::float32_culprits(&training.pipeline, &training.feature_names)
+        } else {
+            Vec::new()
+        };
         return Err(Error::VerificationFailed(Box::new(VerificationFailure {
             output: name,
+            input,
             comparison,
-            culprits: compare::float32_culprits(&training.pipeline, &training.feature_names),
+            culprits,
         })));
-    }
+    };
 
     provenance.verification = Some(comparison.summary.clone());
     let bytes = model_bytes(&spec(&provenance));
@@ -168,7 +200,7 @@ pub fn export(
             "{name}: the written file's predictions differ from those of the model that was verified; nothing was written"
         )));
     }
-    let probes = probes(&reloaded, training)?;
+    let probes = probes(&reloaded, training, provenance.graph.input_dtype)?;
 
     let model_sha256 = crate::data::hex(&Sha256::digest(&written));
     let companion = Companion {
@@ -206,16 +238,28 @@ fn file_name(path: &Path) -> String {
         .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
-fn provenance(training: &Training, config: &TrainConfig, trained_at: SystemTime) -> Provenance {
+fn provenance(
+    training: &Training,
+    config: &TrainConfig,
+    graph: GraphOptions,
+    trained_at: SystemTime,
+) -> Provenance {
     let classifier = training.pipeline.classifier();
     let source = &training.source;
     Provenance {
         onnxify_version: env!("CARGO_PKG_VERSION").into(),
-        ir_version: IR_VERSION,
-        opset_imports: vec![
-            OpsetImport { domain: "ai.onnx".into(), version: OPSET },
-            OpsetImport { domain: "ai.onnx.ml".into(), version: ML_OPSET },
-        ],
+        ir_version: ir_version(graph.opset),
+        opset_imports: graph
+            .opset_imports()
+            .into_iter()
+            .map(|(domain, version)| OpsetImport { domain: domain.into(), version })
+            .collect(),
+        graph: GraphRecord {
+            ops: graph.ops,
+            input_dtype: graph.input_candidates()[0],
+            dtype: graph.dtype,
+            input_dtype_reason: None,
+        },
         dataset: DatasetRecord {
             file_name: file_name(Path::new(&source.file_name)),
             sha256: source.sha256.clone(),
@@ -240,15 +284,29 @@ fn provenance(training: &Training, config: &TrainConfig, trained_at: SystemTime)
     }
 }
 
-fn doc_string(training: &Training) -> String {
+fn doc_string(training: &Training, input: Precision) -> String {
     format!(
-        "StandardScaler -> LogisticRegression trained by onnxify {} on {} (target {:?}). Input \"input\": float32 \
-         [N, {}]. Outputs \"label\" [N] and \"probabilities\" float32 [N, {}], one column per class in \
+        "StandardScaler -> LogisticRegression trained by onnxify {} on {} (target {:?}). Input \"input\": {} \
+         [N, {}]. Outputs \"label\" [N] and \"probabilities\" [N, {}], one column per class in \
          class_labels order. Pure data: no code, no training rows.",
         env!("CARGO_PKG_VERSION"),
         file_name(Path::new(&training.source.file_name)),
         training.target_name,
+        input.name(),
         training.feature_names.len(),
         training.pipeline.classes().len()
+    )
+}
+
+/// Why onnxify chose a wider input than `rejected`, from the comparison that rejected it.
+fn switch_reason(rejected: Precision, comparison: &Comparison) -> String {
+    let v = &comparison.summary;
+    format!(
+        "{} input changed {} of {} {} labels and moved probabilities by up to {:.2e}, so the input is float64, scaled in float64",
+        rejected.name(),
+        v.rows_checked - v.labels_agreeing - v.near_ties,
+        v.rows_checked,
+        v.rows_used,
+        v.max_probability_difference
     )
 }

@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 
 use crate::data::hex;
 use crate::error::{Error, Result};
-use crate::onnx::load::{self, Audit, CheckedModel, DATA_SIZED, Description, ModelInfo};
+use crate::onnx::load::{self, CheckedModel, ModelInfo};
+use crate::onnx::{Audit, DATA_SIZED, Description};
 
 /// Everything `inspect` reports.
 #[derive(Debug, Serialize)]
@@ -65,13 +66,13 @@ pub struct Initializer {
 pub struct Parameters {
     pub feature_names: Option<Vec<String>>,
     pub classes: Vec<String>,
-    /// `mean_` (the Scaler's offset).
+    /// `mean_` (the offset subtracted).
     pub mean: Vec<f64>,
-    /// `scale_` (the reciprocal of the Scaler's scale).
+    /// `scale_` (the divisor, or the reciprocal of the ai.onnx.ml Scaler's factor).
     pub scale: Vec<f64>,
-    /// One row per coefficient row of the LinearClassifier (two opposite rows for two classes).
-    pub coefficients: Vec<Vec<f32>>,
-    pub intercepts: Vec<f32>,
+    /// One row per score column (two opposite rows for two classes).
+    pub coefficients: Vec<Vec<f64>>,
+    pub intercepts: Vec<f64>,
     pub post_transform: String,
 }
 
@@ -138,24 +139,17 @@ fn value(s: &load::Signature) -> Value {
 
 fn parameters(info: &ModelInfo) -> Parameters {
     let f = info.n_features;
-    let expand = |v: &[f32], default: f32| -> Vec<f32> {
-        match v.len() {
-            0 => vec![default; f],
-            1 => vec![v[0]; f],
-            _ => v.to_vec(),
-        }
-    };
-    let (offset, scale) = match &info.scaler {
-        Some(s) => (expand(&s.offset, 0.0), expand(&s.scale, 1.0)),
+    let (mean, scale) = match &info.scaler {
+        Some(scaler) => scaler.mean_and_scale(f),
         None => (vec![0.0; f], vec![1.0; f]),
     };
     let classifier = &info.classifier;
     Parameters {
         feature_names: info.feature_names(),
         classes: (0..info.classes.len()).map(|c| info.classes.name(c)).collect(),
-        mean: offset.iter().map(|&v| f64::from(v)).collect(),
-        scale: scale.iter().map(|&v| 1.0 / f64::from(v)).collect(),
-        coefficients: classifier.coefficients.chunks(f.max(1)).map(<[f32]>::to_vec).collect(),
+        mean,
+        scale,
+        coefficients: classifier.coefficients.chunks(f.max(1)).map(<[f64]>::to_vec).collect(),
         intercepts: classifier.intercepts.clone(),
         post_transform: classifier.post_transform.clone(),
     }
@@ -259,7 +253,7 @@ impl Inspection {
                     .map_or_else(|| format!("feature {}", j + 1), |n| n[j].clone());
                 writeln!(out, "  {name}: mean {}, scale {}", p.mean[j], p.scale[j])?;
             }
-            writeln!(out, "LinearClassifier ({}), one row per score column:", p.post_transform)?;
+            writeln!(out, "Scores ({}), one row per score column:", p.post_transform)?;
             for (row, (coefficients, intercept)) in
                 p.coefficients.iter().zip(&p.intercepts).enumerate()
             {

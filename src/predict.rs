@@ -11,11 +11,12 @@ use std::path::{Path, PathBuf};
 
 use crate::output::Pending;
 
-use ndarray::Array2;
+use ndarray::ArrayView2;
 
 use crate::data::Classes;
 use crate::data::records::{self, ParsedChunk, Role};
 use crate::error::{Error, Result};
+use crate::onnx::Precision;
 use crate::onnx::load::{self, ModelInfo};
 use crate::progress::Progress;
 use crate::runtime::TractModel;
@@ -210,12 +211,11 @@ impl Format {
         if rows == 0 {
             return Ok((String::new(), 0));
         }
-        let x = Array2::from_shape_vec(
-            (rows, self.n_features),
-            chunk.values.iter().map(|&v| v as f32).collect(),
-        )
-        .expect("every row has one value per feature");
-        let (labels, proba) = model.predict(x.view(), classes, &Progress::hidden().rows("", 0))?;
+        let x = ArrayView2::from_shape((rows, self.n_features), &chunk.values)
+            .expect("every row has one value per feature");
+        let (labels, proba) = model.predict(x, classes, &Progress::hidden().rows("", 0))?;
+        // Probabilities print as the shortest decimal that reads back to the model's value.
+        let single = model.output_precision() == Precision::Float32;
         let mut text = String::with_capacity(rows * (16 + 12 * classes.len()));
         let mut float = ryu::Buffer::new();
         for (r, (label, p)) in labels.iter().zip(proba.rows()).enumerate() {
@@ -229,7 +229,9 @@ impl Format {
             text.push_str(&self.class_names[label as usize]);
             for &v in p {
                 text.push(self.delimiter);
-                if v.is_finite() {
+                if v.is_finite() && single {
+                    text.push_str(float.format_finite(v as f32));
+                } else if v.is_finite() {
                     text.push_str(float.format_finite(v));
                 } else {
                     let _ = write!(text, "{v}");

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::split::SplitMix64;
 use crate::model::Pipeline;
+use crate::onnx::Precision;
 
 /// Rows besides the mean row.
 const RANDOM_ROWS: usize = 15;
@@ -17,17 +18,17 @@ const SEED: u64 = 0x6f6e_6e78_6966_7900;
 /// Probe rows and the outputs the model file gave for them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Probes {
-    /// float32 input rows, one value per feature.
-    pub inputs: Vec<Vec<f32>>,
+    /// Input rows, one value per feature, exactly as the model receives them.
+    pub inputs: Vec<Vec<f64>>,
     /// The label output for each row, as text.
     pub labels: Vec<String>,
     /// The probability output for each row.
-    pub probabilities: Vec<Vec<f32>>,
+    pub probabilities: Vec<Vec<f64>>,
 }
 
 /// The probe rows of a pipeline: its mean, then points `mean + z * scale` with each z uniform
-/// in [-3, 3], from a fixed seed.
-pub fn probe_inputs(pipeline: &Pipeline) -> Array2<f32> {
+/// in [-3, 3], from a fixed seed; rounded to float32 for a float32 input.
+pub fn probe_inputs(pipeline: &Pipeline, input: Precision) -> Array2<f64> {
     let (mean, scale) = (pipeline.mean(), pipeline.scale());
     let mut rng = SplitMix64::new(SEED);
     Array2::from_shape_fn((1 + RANDOM_ROWS, mean.len()), |(row, j)| {
@@ -36,6 +37,10 @@ pub fn probe_inputs(pipeline: &Pipeline) -> Array2<f32> {
         } else {
             (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * 6.0 - 3.0
         };
-        (mean[j] + z * scale[j]) as f32
+        let value = mean[j] + z * scale[j];
+        match input {
+            Precision::Float32 => f64::from(value as f32),
+            Precision::Float64 => value,
+        }
     })
 }

@@ -8,7 +8,7 @@ use crate::data::Classes;
 use crate::export::Exported;
 use crate::metrics::Metrics;
 use crate::model::LogisticRegression;
-use crate::onnx::Verification;
+use crate::onnx::{GraphRecord, Ops, Verification};
 use crate::train::{Timings, Training};
 
 /// The facts of a training run, as printed by `--json`.
@@ -34,6 +34,7 @@ pub struct ModelFile<'a> {
     pub bytes: u64,
     pub sha256: &'a str,
     pub companion_json: String,
+    pub graph: &'a GraphRecord,
     pub verification: &'a Verification,
 }
 
@@ -123,6 +124,7 @@ impl<'a> TrainSummary<'a> {
                 bytes: exported.model_bytes,
                 sha256: &exported.model_sha256,
                 companion_json: exported.json_path.display().to_string(),
+                graph: &exported.provenance.graph,
                 verification: &exported.comparison.summary,
             }),
             seconds: training.seconds,
@@ -186,6 +188,7 @@ impl<'a> TrainSummary<'a> {
         let Some(model) = &self.model else {
             return writeln!(out, "Dry run: no model written");
         };
+        write_graph(out, model.graph)?;
         write_verification(out, model.verification)?;
         writeln!(
             out,
@@ -196,6 +199,23 @@ impl<'a> TrainSummary<'a> {
             model.companion_json,
             self.seconds.export
         )
+    }
+}
+
+fn write_graph(out: &mut dyn Write, graph: &GraphRecord) -> io::Result<()> {
+    let ops = match graph.ops {
+        Ops::Ml => "ai.onnx.ml Scaler/LinearClassifier",
+        Ops::Standard => "standard operators",
+    };
+    write!(
+        out,
+        "Graph: {ops}, {} input, {} arithmetic",
+        graph.input_dtype.name(),
+        graph.dtype.name()
+    )?;
+    match &graph.input_dtype_reason {
+        Some(reason) => writeln!(out, " ({reason})"),
+        None => writeln!(out),
     }
 }
 

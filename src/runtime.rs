@@ -1,5 +1,6 @@
 //! Running ONNX models in tract: the loader with the ai.onnx.ml `Scaler` tract lacks, batched
-//! runs over float32 rows, and every tract error or panic turned into an [`Error::Runtime`].
+//! runs with float32 or float64 input, and every tract error or panic turned into an
+//! [`Error::Runtime`].
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -12,6 +13,7 @@ use tract_onnx::tract_hir::internal::*;
 
 use crate::data::Classes;
 use crate::error::{Error, Result, excerpt};
+use crate::onnx::Precision;
 use crate::onnx::load::CheckedModel;
 use crate::progress::Step;
 
@@ -44,29 +46,62 @@ pub fn onnx_with_scaler() -> tract_onnx::Onnx {
 /// An ONNX model loaded by tract, ready to run.
 pub struct TractModel {
     plan: Arc<TypedRunnableModel>,
+    input: Precision,
+    output: Precision,
+    /// Positions of the label and probability outputs among the graph's outputs.
+    label_at: usize,
+    probabilities_at: usize,
 }
 
 impl TractModel {
     /// Loads a checked model (with [`onnx_with_scaler`]). A panic inside tract becomes an error.
     pub fn load(model: &CheckedModel) -> Result<TractModel> {
         let bytes = model.tract_bytes();
+        let info = &model.info;
+        let position =
+            |name: &str| info.outputs.iter().position(|o| o.name == name).unwrap_or_default();
+        let (label_at, probabilities_at) =
+            (position(&info.label_output), position(&info.probability_output));
         guarded("loading the model", || {
             let plan = onnx_with_scaler()
                 .model_for_read(&mut &bytes[..])?
                 .into_optimized()?
                 .into_runnable()?;
-            Ok(TractModel { plan })
+            Ok(TractModel {
+                plan,
+                input: info.input_type,
+                output: info.probability_type,
+                label_at,
+                probabilities_at,
+            })
         })
     }
 
-    /// Runs float32 rows; returns the label tensor and the probabilities.
-    fn run_batch(&self, x: Array2<f32>) -> Result<(Tensor, Array2<f32>)> {
+    /// The precision of the probabilities the model outputs.
+    pub fn output_precision(&self) -> Precision {
+        self.output
+    }
+
+    /// Runs rows given in f64, cast to the model's input type as a caller would; returns the
+    /// label tensor and the probabilities.
+    fn run_batch(&self, x: ArrayView2<f64>) -> Result<(Tensor, Array2<f64>)> {
+        let input = match self.input {
+            Precision::Float32 => Tensor::from(x.mapv(|v| v as f32)),
+            Precision::Float64 => Tensor::from(x.to_owned()),
+        };
         guarded("running the model", || {
-            let mut outputs = self.plan.run(tvec!(Tensor::from(x).into()))?;
+            let outputs = self.plan.run(tvec!(input.into()))?;
             anyhow::ensure!(outputs.len() == 2, "expected 2 outputs, got {}", outputs.len());
-            let proba =
-                outputs.remove(1).into_tensor().into_plain_array::<f32>()?.into_dimensionality()?;
-            Ok((outputs.remove(0).into_tensor(), proba))
+            let proba = &outputs[self.probabilities_at];
+            let proba: Array2<f64> = match self.output {
+                Precision::Float32 => {
+                    proba.to_plain_array_view::<f32>()?.mapv(f64::from).into_dimensionality()?
+                }
+                Precision::Float64 => {
+                    proba.to_plain_array_view::<f64>()?.to_owned().into_dimensionality()?
+                }
+            };
+            Ok((outputs[self.label_at].clone().into_tensor(), proba))
         })
     }
 
@@ -74,16 +109,15 @@ impl TractModel {
     /// for every row of `x`.
     pub fn predict(
         &self,
-        x: ArrayView2<f32>,
+        x: ArrayView2<f64>,
         classes: &Classes,
         step: &Step,
-    ) -> Result<(Vec<Option<u32>>, Array2<f32>)> {
+    ) -> Result<(Vec<Option<u32>>, Array2<f64>)> {
         let mut labels = Vec::with_capacity(x.nrows());
         let mut proba = Array2::zeros((x.nrows(), classes.len()));
         for start in (0..x.nrows()).step_by(BATCH_ROWS) {
             let end = (start + BATCH_ROWS).min(x.nrows());
-            let (label_tensor, batch_proba) =
-                self.run_batch(x.slice(s![start..end, ..]).to_owned())?;
+            let (label_tensor, batch_proba) = self.run_batch(x.slice(s![start..end, ..]))?;
             labels.extend(
                 class_indices(&label_tensor, classes)
                     .map_err(|e| tract_error("reading the labels", e))?,

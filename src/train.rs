@@ -70,9 +70,9 @@ pub fn train(config: &TrainConfig, progress: &Progress) -> Result<Training> {
     let (train_rows, test) = split::apply(dataset.rows, &split);
     let n_train = train_rows.len();
     // With no held-out rows, the exported file is verified on the training rows, which are
-    // about to be scaled in place: keep them as float32, the ONNX input type.
+    // about to be scaled in place: keep a copy as read.
     let keep_training_rows = test.is_empty() && config.keep_reference;
-    let train_features32 = keep_training_rows.then(|| train_rows.features.mapv(|v| v as f32));
+    let train_features = keep_training_rows.then(|| train_rows.features.clone());
     let scaler = StandardScaler::new().fit(train_rows.features.view());
     let mut scaled = train_rows.features;
     scaler.transform_in_place(scaled.view_mut());
@@ -85,7 +85,7 @@ pub fn train(config: &TrainConfig, progress: &Progress) -> Result<Training> {
     let pipeline = Pipeline::from_parts(scaler, classifier, dataset.classes);
 
     let clock = Instant::now();
-    let (reference, metrics) = if let Some(features) = train_features32 {
+    let (reference, metrics) = if let Some(features) = train_features {
         let (labels, proba) = pipeline.classifier().predict_with_proba(scaled.view());
         (
             Some(Reference {
@@ -104,7 +104,7 @@ pub fn train(config: &TrainConfig, progress: &Progress) -> Result<Training> {
         let (labels, proba) = pipeline.predict_with_proba(test.features.view());
         let metrics = metrics::evaluate(&test.targets, &labels, proba.view(), pipeline.classes());
         let reference = config.keep_reference.then(|| Reference {
-            features: test.features.mapv(|v| v as f32),
+            features: test.features,
             proba,
             labels,
             lines: test.lines,

@@ -18,7 +18,7 @@ use crate::data::{Classes, hex};
 use crate::error::{Error, Location, Result};
 use crate::export::companion_path;
 use crate::metrics::{self, Metrics};
-use crate::onnx::load::{self, CheckedModel, MAX_FILE_BYTES, OnnxFile};
+use crate::onnx::load::{self, CheckedModel, Flavor, MAX_FILE_BYTES, OnnxFile};
 use crate::predict::plan_columns;
 use crate::probe::Probes;
 use crate::progress::Progress;
@@ -29,10 +29,11 @@ use crate::runtime::{RUNTIME, TractModel};
 pub const PROBE_TOLERANCE: f64 = 1e-6;
 
 /// Metadata every onnxify model carries.
-pub const REQUIRED_METADATA: [&str; 16] = [
+pub const REQUIRED_METADATA: [&str; 17] = [
     "onnxify_version",
     "ir_version",
     "opset_imports",
+    "graph",
     "dataset_file_name",
     "dataset_sha256",
     "dataset_rows",
@@ -228,7 +229,7 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
 
     let model = TractModel::load(&checked);
     let runs = model.as_ref().map_err(|e| e.to_string()).and_then(|model| {
-        let zeros = Array2::<f32>::zeros((1, info.n_features));
+        let zeros = Array2::<f64>::zeros((1, info.n_features));
         model
             .predict(zeros.view(), &info.classes, &Progress::hidden().rows("", 0))
             .map_err(|e| e.to_string())?;
@@ -319,6 +320,22 @@ fn consistent(checked: &CheckedModel) -> std::result::Result<String, String> {
     if recorded_opsets != info.opsets {
         problems.push(format!("opset_imports is not the file's {:?}", info.opsets));
     }
+    let graph = json("graph");
+    let ops = match info.flavor {
+        Flavor::Ml => "ml",
+        Flavor::Standard => "standard",
+    };
+    let recorded = |key: &str| graph.as_ref().and_then(|g| g.get(key)).and_then(Value::as_str);
+    if recorded("ops") != Some(ops)
+        || recorded("input_dtype") != Some(info.input_type.name())
+        || recorded("dtype") != Some(info.probability_type.name())
+    {
+        problems.push(format!(
+            "graph does not record the file's {ops} operators with {} input and {} arithmetic",
+            info.input_type.name(),
+            info.probability_type.name()
+        ));
+    }
     if problems.is_empty() {
         Ok(format!(
             "{} features, classes {}, IR {}, opsets {:?}",
@@ -363,7 +380,7 @@ fn probes(
     .map_err(|e| format!("the probes in the companion JSON are malformed: {e}"))?;
     let rows = probes.inputs.len();
     let width = probes.inputs.first().map_or(0, Vec::len);
-    let values: Vec<f32> = probes.inputs.iter().flatten().copied().collect();
+    let values: Vec<f64> = probes.inputs.iter().flatten().copied().collect();
     let x = Array2::from_shape_vec((rows, width), values)
         .map_err(|_| "the probe rows have different lengths".to_owned())?;
     let (labels, proba) = model
@@ -388,7 +405,7 @@ fn probes(
             ));
         }
         for (a, b) in proba.row(r).iter().zip(recorded) {
-            let d = (f64::from(*a) - f64::from(*b)).abs();
+            let d = (a - b).abs();
             worst = if d.is_nan() { f64::INFINITY } else { worst.max(d) };
         }
     }
@@ -425,13 +442,9 @@ fn score(
         &step,
         |chunk| {
             let rows = chunk.lines.len();
-            let x = Array2::from_shape_vec(
-                (rows, info.n_features),
-                chunk.values.iter().map(|&v| v as f32).collect(),
-            )
-            .expect("every row has one value per feature");
-            let (labels, p) =
-                model.predict(x.view(), &info.classes, &Progress::hidden().rows("", 0))?;
+            let x = ndarray::ArrayView2::from_shape((rows, info.n_features), &chunk.values)
+                .expect("every row has one value per feature");
+            let (labels, p) = model.predict(x, &info.classes, &Progress::hidden().rows("", 0))?;
             let classes: Vec<Option<u32>> =
                 chunk.distinct.iter().map(|l| class_of(&info.classes, l)).collect();
             let mut row_truth = Vec::with_capacity(rows);
@@ -448,9 +461,7 @@ fn score(
         |(t, l, p)| {
             truth.extend(t);
             predicted.extend(l.into_iter().map(|c| c.unwrap_or(0)));
-            proba.extend(
-                p.rows().into_iter().map(|r| r.iter().map(|&v| f64::from(v)).collect::<Vec<_>>()),
-            );
+            proba.extend(p.rows().into_iter().map(|r| r.to_vec()));
             Ok(())
         },
     )?;

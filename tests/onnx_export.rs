@@ -171,15 +171,16 @@ fn imprecise_csv() -> Vec<u8> {
 }
 
 #[test]
-fn a_feature_float32_cannot_represent_fails_verification_and_is_named() {
+fn with_float32_input_a_feature_float32_cannot_represent_fails_verification_and_is_named() {
     let csv = write_file("imprecise.csv", &imprecise_csv());
     let dir = csv.parent().unwrap();
     std::fs::write(dir.join("model.onnx"), b"the user's own file").unwrap();
-    let output = onnxify_in(dir, &["imprecise.csv", "-o", "model.onnx"]);
+    let output = onnxify_in(dir, &["imprecise.csv", "-o", "model.onnx", "--input-dtype", "f32"]);
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
     assert!(err.contains("verification failed"), "{err}");
     assert!(err.contains("cannot represent these features precisely enough: \"ts\""), "{err}");
+    assert!(err.contains("--input-dtype auto or f64 scales them in float64 first"), "{err}");
     assert!(!err.contains("\"a\" (|mean|"), "only the responsible feature is named: {err}");
     assert!(err.contains("rows where the ONNX model and the native model disagree most"), "{err}");
     assert_eq!(
@@ -194,6 +195,57 @@ fn a_feature_float32_cannot_represent_fails_verification_and_is_named() {
         .collect();
     names.sort();
     assert_eq!(names, ["imprecise.csv", "model.onnx"], "no temporary file is left behind");
+}
+
+/// The default input precision (`auto`) takes float64 input for a feature float32 cannot
+/// represent, says so, and the model then agrees with the native pipeline in onnxruntime.
+#[test]
+fn a_feature_float32_cannot_represent_gets_a_float64_input() {
+    let csv = write_file("imprecise.csv", &imprecise_csv());
+    let dir = csv.parent().unwrap();
+    let output = onnxify_in(dir, &["imprecise.csv", "-o", "model.onnx", "--test-size", "0"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = common::stdout(&output);
+    assert!(out.contains("float64 input, float32 arithmetic (float32 input changed"), "{out}");
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("model.onnx.json")).unwrap()).unwrap();
+    assert_eq!(json["graph"]["input_dtype"], "float64");
+    assert!(
+        json["graph"]["input_dtype_reason"].as_str().unwrap().starts_with("float32 input changed")
+    );
+
+    let ort = python_json(
+        "onnx_runtime.py",
+        &["run", dir.join("model.onnx").to_str().unwrap(), csv.to_str().unwrap()],
+    );
+    assert_eq!(ort["inputs"][0][1], "tensor(double)");
+    let data = read_csv(&csv, &CsvOptions::default(), &Progress::hidden()).unwrap();
+    let params = LogisticRegressionParams::new().check().unwrap();
+    let step = Progress::hidden().iterations("fit", 1);
+    let pipeline = Pipeline::fit(
+        data.rows.features.clone(),
+        &data.rows.targets,
+        data.classes.clone(),
+        &params,
+        &step,
+    )
+    .unwrap();
+    let native: Vec<f64> =
+        pipeline.predict_proba(data.rows.features.view()).iter().copied().collect();
+    assert_close(
+        "onnxruntime vs native with float64 input",
+        &floats(&ort["proba"]),
+        &native,
+        PROBABILITY_TOLERANCE,
+    );
+    let labels: Vec<String> = pipeline
+        .predict(data.rows.features.view())
+        .iter()
+        .map(|&c| data.classes.name(c as usize))
+        .collect();
+    let ort_labels: Vec<String> =
+        ort["labels"].as_array().unwrap().iter().map(|v| v.to_string()).collect();
+    assert_eq!(ort_labels, labels);
 }
 
 #[test]

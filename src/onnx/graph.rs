@@ -1,5 +1,7 @@
-//! The ONNX graph of a fitted pipeline, in the shape scikit-learn's converter writes (zipmap
-//! off), so serving code written for those files works unchanged:
+//! The ONNX graph of a fitted pipeline, in one of three flavors.
+//!
+//! The default (`ml`) is the graph scikit-learn's converter writes (zipmap off), so serving
+//! code written for those files works unchanged:
 //!
 //! ```text
 //! input  FLOAT [N, F]
@@ -8,29 +10,44 @@
 //!   [-> CategoryMapper   (ai.onnx.ml)  class index -> label STRING [N], for string classes]
 //! ```
 //!
-//! Two classes are written as two coefficient rows (-w, +w) with intercepts (-b, +b) and a
-//! LOGISTIC post-transform, the layout onnxruntime and tract read alike; three or more as K
-//! rows with SOFTMAX. String classes go through `classlabels_ints` 0..K-1 and a CategoryMapper
-//! because tract cannot output `classlabels_strings`. The ai.onnx.ml operators take float32
-//! attributes: the reciprocal of the scale is taken in f64 before rounding to f32.
+//! With a DOUBLE input the scaling is `Sub` and `Div` in double (initializers `offset` and
+//! `scale`) and a `Cast` to float before the LinearClassifier: the ai.onnx.ml operators compute
+//! in float32, and scaling first keeps what float32 would erase from a large |mean| / std.
+//!
+//! The `standard` flavor uses default-domain operators only, for runtimes without ai.onnx.ml:
+//!
+//! ```text
+//! input -> Sub(offset) -> Div(scale) [-> Cast(FLOAT)] -> MatMul(coefficients) -> Add(intercepts)
+//!   = scores -> Softmax = probabilities;  scores -> ArgMax -> Gather(class_labels) = label
+//! ```
+//!
+//! in float32 or, with `--dtype f64`, in double throughout (then `probabilities` is DOUBLE).
+//!
+//! Two classes are written as two score columns (-w, +w) with intercepts (-b, +b) and a
+//! logistic, the layout onnxruntime and tract read alike (in the standard flavor, half of
+//! those and a softmax, which is the same); three or more as K columns with a softmax. String classes in the ml flavor go through `classlabels_ints` 0..K-1 and a
+//! CategoryMapper, because tract cannot output `classlabels_strings`. The ai.onnx.ml operators
+//! take float32 attributes: the Scaler's reciprocal scale is taken in f64 before rounding.
 
 use prost::Message;
 
 use super::pb::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
-    TypeProto, ValueInfoProto,
+    TensorProto, TypeProto, ValueInfoProto,
     attribute_proto::AttributeType,
     tensor_proto::DataType,
     tensor_shape_proto::{Dimension, dimension},
     type_proto,
 };
 use crate::data::Classes;
+use crate::error::{Error, Result};
 use crate::model::Pipeline;
 
-/// IR version written: 8 is the IR of opset 17.
-pub const IR_VERSION: i64 = 8;
-/// Version of the default operator set imported.
-pub const OPSET: i64 = 17;
+/// Default-domain operator sets onnxify can write, with the IR version of each
+/// (onnx's VERSION_TABLE).
+pub const SUPPORTED_OPSETS: std::ops::RangeInclusive<i64> = 13..=21;
+/// The default-domain operator set written unless asked otherwise.
+pub const DEFAULT_OPSET: i64 = 17;
 /// Version of the ai.onnx.ml operator set used.
 pub const ML_OPSET: i64 = 1;
 /// Name of the graph input.
@@ -42,11 +59,127 @@ pub const OUTPUT_PROBABILITIES: &str = "probabilities";
 
 const ML_DOMAIN: &str = "ai.onnx.ml";
 
+/// The IR version that goes with a default-domain operator set.
+pub fn ir_version(opset: i64) -> i64 {
+    match opset {
+        ..=14 => 7,
+        15..=18 => 8,
+        19..=20 => 9,
+        _ => 10,
+    }
+}
+
+/// Which operators the graph uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ops {
+    /// Scaler and LinearClassifier from ai.onnx.ml: scikit-learn's converter's graph.
+    Ml,
+    /// Default-domain operators only.
+    Standard,
+}
+
+/// A floating-point precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    Float32,
+    Float64,
+}
+
+impl Precision {
+    pub(super) fn data_type(self) -> DataType {
+        match self {
+            Precision::Float32 => DataType::Float,
+            Precision::Float64 => DataType::Double,
+        }
+    }
+
+    /// "float32" or "float64".
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Float32 => "float32",
+            Precision::Float64 => "float64",
+        }
+    }
+}
+
+/// How to write the graph, checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GraphOptions {
+    pub ops: Ops,
+    /// Precision of the arithmetic after scaling (float64 only with standard operators).
+    pub dtype: Precision,
+    /// Precision of the input; `None` lets the exporter choose (float32 unless it changes a
+    /// verified label).
+    pub input: Option<Precision>,
+    /// Default-domain operator set, within [`SUPPORTED_OPSETS`].
+    pub opset: i64,
+}
+
+impl Default for GraphOptions {
+    fn default() -> Self {
+        GraphOptions { ops: Ops::Ml, dtype: Precision::Float32, input: None, opset: DEFAULT_OPSET }
+    }
+}
+
+impl GraphOptions {
+    /// Checks that the combination can be written.
+    pub fn check(self) -> Result<GraphOptions> {
+        let invalid =
+            |flag: &'static str, message: String| Err(Error::InvalidArgument { flag, message });
+        if !SUPPORTED_OPSETS.contains(&self.opset) {
+            return invalid(
+                "--target-opset",
+                format!(
+                    "{} is not supported; choose {} to {}",
+                    self.opset,
+                    SUPPORTED_OPSETS.start(),
+                    SUPPORTED_OPSETS.end()
+                ),
+            );
+        }
+        if self.dtype == Precision::Float64 && self.ops == Ops::Ml {
+            return invalid(
+                "--dtype",
+                "f64 needs --ops standard: the ai.onnx.ml operators compute in float32 (for double input to them, use --input-dtype f64)".into(),
+            );
+        }
+        if self.dtype == Precision::Float64 && self.input == Some(Precision::Float32) {
+            return invalid(
+                "--input-dtype",
+                "f32 cannot feed double arithmetic; use f64 or auto with --dtype f64".into(),
+            );
+        }
+        Ok(self)
+    }
+
+    /// The input precisions to try, in order.
+    pub fn input_candidates(self) -> Vec<Precision> {
+        match (self.dtype, self.input) {
+            (Precision::Float64, _) => vec![Precision::Float64],
+            (_, Some(input)) => vec![input],
+            (_, None) => vec![Precision::Float32, Precision::Float64],
+        }
+    }
+
+    /// The opsets the graph imports, as (domain, version).
+    pub fn opset_imports(self) -> Vec<(&'static str, i64)> {
+        match self.ops {
+            Ops::Ml => vec![("ai.onnx", self.opset), (ML_DOMAIN, ML_OPSET)],
+            Ops::Standard => vec![("ai.onnx", self.opset)],
+        }
+    }
+}
+
 /// What goes into a model file besides the pipeline's numbers.
 #[derive(Debug, Clone)]
 pub struct GraphSpec<'a> {
     pub pipeline: &'a Pipeline,
     pub feature_names: &'a [String],
+    pub options: GraphOptions,
+    /// The input precision chosen.
+    pub input: Precision,
     pub doc_string: String,
     /// `metadata_props`, in order.
     pub metadata: Vec<(String, String)>,
@@ -59,46 +192,60 @@ pub fn model_bytes(spec: &GraphSpec) -> Vec<u8> {
 
 fn model(spec: &GraphSpec) -> ModelProto {
     let pipeline = spec.pipeline;
-    let n_features = pipeline.n_features();
+    let options = spec.options;
     let classes = pipeline.classes();
-    let string_labels = matches!(classes, Classes::Strings(_));
-
-    let mut nodes = vec![scaler(pipeline), linear_classifier(pipeline, string_labels)];
-    if let Classes::Strings(names) = classes {
-        nodes.push(label_names(names));
+    let mut graph = GraphBuilder::default();
+    let scaled = scaling(&mut graph, pipeline, options, spec.input);
+    let compute = options.dtype;
+    match options.ops {
+        Ops::Ml => ml_classifier(&mut graph, pipeline, &scaled),
+        Ops::Standard => standard_classifier(&mut graph, pipeline, &scaled, compute),
     }
-    let label_type = if string_labels { DataType::String } else { DataType::Int64 };
+    let label_type =
+        if matches!(classes, Classes::Strings(_)) { DataType::String } else { DataType::Int64 };
+    let probability_type =
+        if options.ops == Ops::Standard { compute.data_type() } else { DataType::Float };
     let graph = GraphProto {
-        node: nodes,
+        node: graph.nodes,
         name: Some("standard_scaler_logistic_regression".into()),
+        initializer: graph.initializers,
         doc_string: Some(format!(
             "Features in this order: {}. Probability columns in this class order: {}.",
             spec.feature_names.join(", "),
             (0..classes.len()).map(|c| classes.name(c)).collect::<Vec<_>>().join(", ")
         )),
-        input: vec![tensor_info(INPUT, DataType::Float, &[Dim::Batch, Dim::Fixed(n_features)])],
+        input: vec![tensor_info(
+            INPUT,
+            spec.input.data_type(),
+            &[Dim::Batch, Dim::Fixed(pipeline.n_features())],
+        )],
         output: vec![
             tensor_info(OUTPUT_LABEL, label_type, &[Dim::Batch]),
             tensor_info(
                 OUTPUT_PROBABILITIES,
-                DataType::Float,
+                probability_type,
                 &[Dim::Batch, Dim::Fixed(classes.len())],
             ),
         ],
         ..Default::default()
     };
+    let opset_import = options
+        .opset_imports()
+        .into_iter()
+        .map(|(domain, version)| OperatorSetIdProto {
+            domain: Some(if domain == "ai.onnx" { String::new() } else { domain.into() }),
+            version: Some(version),
+        })
+        .collect();
     ModelProto {
-        ir_version: Some(IR_VERSION),
+        ir_version: Some(ir_version(options.opset)),
         producer_name: Some("onnxify".into()),
         producer_version: Some(env!("CARGO_PKG_VERSION").into()),
         domain: Some("onnxify".into()),
         model_version: Some(1),
         doc_string: Some(spec.doc_string.clone()),
         graph: Some(graph),
-        opset_import: vec![
-            OperatorSetIdProto { domain: Some(String::new()), version: Some(OPSET) },
-            OperatorSetIdProto { domain: Some(ML_DOMAIN.into()), version: Some(ML_OPSET) },
-        ],
+        opset_import,
         metadata_props: spec
             .metadata
             .iter()
@@ -108,84 +255,226 @@ fn model(spec: &GraphSpec) -> ModelProto {
     }
 }
 
-/// `Scaler`: `(x - offset) * scale` with offset = mean and scale = 1 / scale_.
-fn scaler(pipeline: &Pipeline) -> NodeProto {
-    let offset: Vec<f32> = pipeline.mean().iter().map(|&m| m as f32).collect();
-    let scale: Vec<f32> = pipeline.scale().iter().map(|&s| (1.0 / s) as f32).collect();
-    ml_node(
-        "scaler",
-        "Scaler",
-        &[INPUT],
-        &["scaled"],
-        vec![floats("offset", offset), floats("scale", scale)],
-    )
+/// Nodes and initializers, in order.
+#[derive(Default)]
+struct GraphBuilder {
+    nodes: Vec<NodeProto>,
+    initializers: Vec<TensorProto>,
 }
 
-/// `LinearClassifier` on the scaled features.
-fn linear_classifier(pipeline: &Pipeline, string_labels: bool) -> NodeProto {
+impl GraphBuilder {
+    fn node(
+        &mut self,
+        name: &str,
+        op_type: &str,
+        domain: &str,
+        inputs: &[&str],
+        outputs: &[&str],
+        attribute: Vec<AttributeProto>,
+    ) {
+        self.nodes.push(NodeProto {
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: outputs.iter().map(|s| s.to_string()).collect(),
+            name: Some(name.into()),
+            op_type: Some(op_type.into()),
+            attribute,
+            doc_string: None,
+            domain: Some(domain.into()),
+        });
+    }
+
+    /// A numeric initializer of `precision`, values rounded to it.
+    fn constant(&mut self, name: &str, dims: &[usize], values: &[f64], precision: Precision) {
+        let mut tensor = TensorProto {
+            name: Some(name.into()),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: Some(precision.data_type() as i32),
+            ..Default::default()
+        };
+        match precision {
+            Precision::Float32 => tensor.float_data = values.iter().map(|&v| v as f32).collect(),
+            Precision::Float64 => tensor.double_data = values.to_vec(),
+        }
+        self.initializers.push(tensor);
+    }
+
+    fn labels(&mut self, name: &str, classes: &Classes) {
+        let mut tensor = TensorProto {
+            name: Some(name.into()),
+            dims: vec![classes.len() as i64],
+            ..Default::default()
+        };
+        match classes {
+            Classes::Ints(values) => {
+                tensor.data_type = Some(DataType::Int64 as i32);
+                tensor.int64_data = values.clone();
+            }
+            Classes::Strings(names) => {
+                tensor.data_type = Some(DataType::String as i32);
+                tensor.string_data = names.iter().map(|n| n.as_bytes().to_vec()).collect();
+            }
+        }
+        self.initializers.push(tensor);
+    }
+}
+
+/// Writes the scaling; returns the name of the scaled tensor.
+fn scaling(
+    graph: &mut GraphBuilder,
+    pipeline: &Pipeline,
+    options: GraphOptions,
+    input: Precision,
+) -> String {
+    let mean: Vec<f64> = pipeline.mean().to_vec();
+    let scale: Vec<f64> = pipeline.scale().to_vec();
+    if options.ops == Ops::Ml && input == Precision::Float32 {
+        // Scaler computes (x - offset) * scale: the reciprocal is taken in f64, then rounded.
+        let offset: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
+        let reciprocal: Vec<f32> = scale.iter().map(|&s| (1.0 / s) as f32).collect();
+        graph.node(
+            "scaler",
+            "Scaler",
+            ML_DOMAIN,
+            &[INPUT],
+            &["scaled"],
+            vec![floats("offset", offset), floats("scale", reciprocal)],
+        );
+        return "scaled".into();
+    }
+    // (x - mean) / scale with a true division, as scikit-learn computes it, in the input's
+    // precision; then to the arithmetic's precision if they differ.
+    let f = mean.len();
+    graph.constant("offset", &[f], &mean, input);
+    graph.constant("scale", &[f], &scale, input);
+    graph.node("subtract_mean", "Sub", "", &[INPUT, "offset"], &["centred"], vec![]);
+    let compute = if options.ops == Ops::Ml { Precision::Float32 } else { options.dtype };
+    if compute == input {
+        graph.node("divide_by_scale", "Div", "", &["centred", "scale"], &["scaled"], vec![]);
+    } else {
+        graph.node("divide_by_scale", "Div", "", &["centred", "scale"], &["scaled_input"], vec![]);
+        graph.node(
+            "cast_to_arithmetic",
+            "Cast",
+            "",
+            &["scaled_input"],
+            &["scaled"],
+            vec![int("to", compute.data_type() as i64)],
+        );
+    }
+    "scaled".into()
+}
+
+/// Weight rows and intercepts of the score columns: two opposite columns for two classes.
+fn score_columns(pipeline: &Pipeline) -> (Vec<Vec<f64>>, Vec<f64>) {
     let coef = pipeline.coef();
     let intercept = pipeline.intercept();
-    let classes = pipeline.classes();
-    let binary = coef.nrows() == 1;
-    let (coefficients, intercepts): (Vec<f32>, Vec<f32>) = if binary {
+    if coef.nrows() == 1 {
         // Class 0 scores -s and class 1 scores s, so the logistic of each is its probability.
-        let w: Vec<f32> = coef.row(0).iter().map(|&v| v as f32).collect();
-        let b = intercept[0] as f32;
-        (w.iter().map(|v| -v).chain(w.iter().copied()).collect(), vec![-b, b])
+        let w: Vec<f64> = coef.row(0).to_vec();
+        (vec![w.iter().map(|v| -v).collect(), w], vec![-intercept[0], intercept[0]])
     } else {
-        (coef.iter().map(|&v| v as f32).collect(), intercept.iter().map(|&v| v as f32).collect())
-    };
+        (coef.rows().into_iter().map(|r| r.to_vec()).collect(), intercept.to_vec())
+    }
+}
+
+/// `LinearClassifier` on the scaled features, and a `CategoryMapper` for string classes.
+fn ml_classifier(graph: &mut GraphBuilder, pipeline: &Pipeline, scaled: &str) {
+    let classes = pipeline.classes();
+    let (rows, intercepts) = score_columns(pipeline);
+    let binary = classes.len() == 2;
     let labels: Vec<i64> = match classes {
         Classes::Ints(values) => values.clone(),
         Classes::Strings(names) => (0..names.len() as i64).collect(),
     };
-    let label_output = if string_labels { "label_index" } else { OUTPUT_LABEL };
-    ml_node(
+    let label_output =
+        if matches!(classes, Classes::Strings(_)) { "label_index" } else { OUTPUT_LABEL };
+    graph.node(
         "linear_classifier",
         "LinearClassifier",
-        &["scaled"],
+        ML_DOMAIN,
+        &[scaled],
         &[label_output, OUTPUT_PROBABILITIES],
         vec![
             ints("classlabels_ints", labels),
-            floats("coefficients", coefficients),
-            floats("intercepts", intercepts),
+            floats("coefficients", rows.iter().flatten().map(|&v| v as f32).collect()),
+            floats("intercepts", intercepts.iter().map(|&v| v as f32).collect()),
             int("multi_class", i64::from(!binary)),
             string("post_transform", if binary { "LOGISTIC" } else { "SOFTMAX" }),
         ],
-    )
-}
-
-/// `CategoryMapper` from class index to class name.
-fn label_names(names: &[String]) -> NodeProto {
-    ml_node(
-        "label_names",
-        "CategoryMapper",
-        &["label_index"],
-        &[OUTPUT_LABEL],
-        vec![
-            ints("cats_int64s", (0..names.len() as i64).collect()),
-            strings("cats_strings", names),
-            string("default_string", ""),
-        ],
-    )
-}
-
-fn ml_node(
-    name: &str,
-    op_type: &str,
-    inputs: &[&str],
-    outputs: &[&str],
-    attribute: Vec<AttributeProto>,
-) -> NodeProto {
-    NodeProto {
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: outputs.iter().map(|s| s.to_string()).collect(),
-        name: Some(name.into()),
-        op_type: Some(op_type.into()),
-        attribute,
-        doc_string: None,
-        domain: Some(ML_DOMAIN.into()),
+    );
+    if let Classes::Strings(names) = classes {
+        graph.node(
+            "label_names",
+            "CategoryMapper",
+            ML_DOMAIN,
+            &["label_index"],
+            &[OUTPUT_LABEL],
+            vec![
+                ints("cats_int64s", (0..names.len() as i64).collect()),
+                strings("cats_strings", names),
+                string("default_string", ""),
+            ],
+        );
     }
+}
+
+/// MatMul, Add, Softmax, ArgMax and Gather, in `precision`.
+///
+/// Two classes get the score columns (-s/2, +s/2), whose softmax is exactly
+/// (sigmoid(-s), sigmoid(s)): tract 0.23.9 has no float64 Sigmoid, and halving is exact.
+fn standard_classifier(
+    graph: &mut GraphBuilder,
+    pipeline: &Pipeline,
+    scaled: &str,
+    precision: Precision,
+) {
+    let classes = pipeline.classes();
+    let (mut rows, mut intercepts) = score_columns(pipeline);
+    if classes.len() == 2 {
+        rows.iter_mut().flatten().chain(intercepts.iter_mut()).for_each(|v| *v /= 2.0);
+    }
+    let f = pipeline.n_features();
+    let columns = rows.len();
+    // MatMul takes the weights as [features, columns].
+    let weights: Vec<f64> = (0..f).flat_map(|j| rows.iter().map(move |row| row[j])).collect();
+    graph.constant("coefficients", &[f, columns], &weights, precision);
+    graph.constant("intercepts", &[columns], &intercepts, precision);
+    graph.labels("class_labels", classes);
+    graph.node(
+        "multiply_coefficients",
+        "MatMul",
+        "",
+        &[scaled, "coefficients"],
+        &["products"],
+        vec![],
+    );
+    graph.node("add_intercepts", "Add", "", &["products", "intercepts"], &["scores"], vec![]);
+    graph.node(
+        "softmax",
+        "Softmax",
+        "",
+        &["scores"],
+        &[OUTPUT_PROBABILITIES],
+        vec![int("axis", 1)],
+    );
+    // The label is read from the scores, which float rounding cannot tie where the
+    // probabilities might.
+    graph.node(
+        "best_class",
+        "ArgMax",
+        "",
+        &["scores"],
+        &["label_index"],
+        vec![int("axis", 1), int("keepdims", 0)],
+    );
+    graph.node(
+        "class_label",
+        "Gather",
+        "",
+        &["class_labels", "label_index"],
+        &[OUTPUT_LABEL],
+        vec![int("axis", 0)],
+    );
 }
 
 fn attribute(name: &str, kind: AttributeType) -> AttributeProto {
@@ -260,6 +549,19 @@ mod tests {
         Pipeline::fit(x, y, classes, &params, &Progress::hidden().iterations("fit", 1)).unwrap()
     }
 
+    fn built(pipeline: &Pipeline, options: GraphOptions, input: Precision) -> ModelProto {
+        let names = ["a".to_string(), "b".to_string()];
+        let spec = GraphSpec {
+            pipeline,
+            feature_names: &names,
+            options,
+            input,
+            doc_string: String::new(),
+            metadata: vec![],
+        };
+        ModelProto::decode(&model_bytes(&spec)[..]).unwrap()
+    }
+
     fn attr<'a>(node: &'a NodeProto, name: &str) -> &'a AttributeProto {
         node.attribute.iter().find(|a| a.name() == name).unwrap()
     }
@@ -267,19 +569,9 @@ mod tests {
     #[test]
     fn a_binary_model_has_two_opposite_coefficient_rows() {
         let pipeline = fitted(Classes::Ints(vec![3, 7]), &[0, 0, 1, 0, 1, 1]);
-        let names = ["a".to_string(), "b".to_string()];
-        let spec = GraphSpec {
-            pipeline: &pipeline,
-            feature_names: &names,
-            doc_string: String::new(),
-            metadata: vec![],
-        };
-        let model = ModelProto::decode(&model_bytes(&spec)[..]).unwrap();
-        let graph = model.graph.unwrap();
-        assert_eq!(
-            graph.node.iter().map(|n| n.name()).collect::<Vec<_>>(),
-            ["scaler", "linear_classifier"]
-        );
+        let graph = built(&pipeline, GraphOptions::default(), Precision::Float32).graph.unwrap();
+        let names: Vec<&str> = graph.node.iter().map(|n| n.name()).collect();
+        assert_eq!(names, ["scaler", "linear_classifier"]);
         let classifier = &graph.node[1];
         let w = pipeline.coef();
         let expected: Vec<f32> =
@@ -296,14 +588,7 @@ mod tests {
     fn string_classes_are_mapped_from_indices_by_a_category_mapper() {
         let classes = Classes::Strings(vec!["x".into(), "y".into(), "z".into()]);
         let pipeline = fitted(classes, &[0, 1, 2, 0, 1, 2]);
-        let names = ["a".to_string(), "b".to_string()];
-        let spec = GraphSpec {
-            pipeline: &pipeline,
-            feature_names: &names,
-            doc_string: String::new(),
-            metadata: vec![],
-        };
-        let graph = ModelProto::decode(&model_bytes(&spec)[..]).unwrap().graph.unwrap();
+        let graph = built(&pipeline, GraphOptions::default(), Precision::Float32).graph.unwrap();
         let mapper = &graph.node[2];
         assert_eq!(mapper.op_type(), "CategoryMapper");
         assert_eq!(
@@ -317,5 +602,54 @@ mod tests {
             panic!()
         };
         assert_eq!(t.elem_type(), DataType::String as i32);
+    }
+
+    #[test]
+    fn double_input_scales_in_double_before_the_float_classifier() {
+        let pipeline = fitted(Classes::Ints(vec![0, 1]), &[0, 0, 1, 0, 1, 1]);
+        let model = built(&pipeline, GraphOptions::default(), Precision::Float64);
+        let graph = model.graph.unwrap();
+        let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type()).collect();
+        assert_eq!(ops, ["Sub", "Div", "Cast", "LinearClassifier"]);
+        assert_eq!(graph.initializer[1].double_data, pipeline.scale().to_vec());
+        assert_eq!(attr(&graph.node[2], "to").i(), DataType::Float as i64);
+    }
+
+    #[test]
+    fn the_standard_flavor_uses_only_the_default_domain() {
+        let pipeline =
+            fitted(Classes::Strings(vec!["x".into(), "y".into(), "z".into()]), &[0, 1, 2, 0, 1, 2]);
+        let options =
+            GraphOptions { ops: Ops::Standard, dtype: Precision::Float64, input: None, opset: 13 };
+        let model = built(&pipeline, options, Precision::Float64);
+        assert_eq!(model.ir_version(), 7);
+        assert_eq!(model.opset_import.len(), 1);
+        assert_eq!((model.opset_import[0].domain(), model.opset_import[0].version()), ("", 13));
+        let graph = model.graph.unwrap();
+        assert!(graph.node.iter().all(|n| n.domain().is_empty()), "{:?}", graph.node);
+        let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type()).collect();
+        assert_eq!(ops, ["Sub", "Div", "MatMul", "Add", "Softmax", "ArgMax", "Gather"]);
+        let weights = graph.initializer.iter().find(|t| t.name() == "coefficients").unwrap();
+        assert_eq!(weights.dims, vec![2, 3]);
+        assert_eq!(weights.double_data[1], pipeline.coef()[[1, 0]]);
+    }
+
+    #[test]
+    fn refuses_combinations_it_cannot_write() {
+        let ml_double = GraphOptions { dtype: Precision::Float64, ..GraphOptions::default() };
+        assert!(
+            ml_double
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("--dtype: f64 needs --ops standard")
+        );
+        let old = GraphOptions { opset: 12, ..GraphOptions::default() };
+        assert_eq!(
+            old.check().unwrap_err().to_string(),
+            "invalid value for --target-opset: 12 is not supported; choose 13 to 21"
+        );
+        assert_eq!(ir_version(17), 8);
+        assert_eq!(ir_version(21), 10);
     }
 }

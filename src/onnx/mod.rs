@@ -1,6 +1,8 @@
 //! ONNX: the protobuf types generated from proto/onnx.proto (kept private to this module), the
 //! graph of a fitted pipeline, and the provenance record stored in the model's metadata.
 
+mod audit;
+mod check;
 mod graph;
 pub mod load;
 mod provenance;
@@ -11,7 +13,11 @@ mod pb {
     include!(concat!(env!("OUT_DIR"), "/onnx.rs"));
 }
 
+pub use audit::{Audit, DATA_SIZED, Description, NodeDescription};
 pub use graph::{
-    GraphSpec, INPUT, IR_VERSION, ML_OPSET, OPSET, OUTPUT_LABEL, OUTPUT_PROBABILITIES, model_bytes,
+    DEFAULT_OPSET, GraphOptions, GraphSpec, INPUT, ML_OPSET, OUTPUT_LABEL, OUTPUT_PROBABILITIES,
+    Ops, Precision, SUPPORTED_OPSETS, ir_version, model_bytes,
 };
-pub use provenance::{DatasetRecord, Hyperparameters, OpsetImport, Provenance, Verification};
+pub use provenance::{
+    DatasetRecord, GraphRecord, Hyperparameters, OpsetImport, Provenance, Verification,
+};

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::data::Classes;
 use crate::metrics::Metrics;
+use crate::onnx::{Ops, Precision};
 
 /// Where a model came from and how it was checked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -13,6 +14,7 @@ pub struct Provenance {
     pub onnxify_version: String,
     pub ir_version: i64,
     pub opset_imports: Vec<OpsetImport>,
+    pub graph: GraphRecord,
     pub dataset: DatasetRecord,
     /// Feature names in input-column order.
     pub feature_names: Vec<String>,
@@ -28,6 +30,19 @@ pub struct Provenance {
     pub verification: Option<Verification>,
     /// Training date, UTC, RFC 3339.
     pub trained_at: String,
+}
+
+/// How the graph computes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GraphRecord {
+    /// "ml" (ai.onnx.ml Scaler and LinearClassifier) or "standard" (default-domain operators).
+    pub ops: Ops,
+    /// Precision of the input.
+    pub input_dtype: Precision,
+    /// Precision of the arithmetic after scaling.
+    pub dtype: Precision,
+    /// Why the input precision was chosen, when onnxify chose it.
+    pub input_dtype_reason: Option<String>,
 }
 
 /// An operator set the model imports ("" is the default domain, ai.onnx).
@@ -83,6 +98,7 @@ impl Provenance {
             ("onnxify_version", self.onnxify_version.clone()),
             ("ir_version", self.ir_version.to_string()),
             ("opset_imports", json(&self.opset_imports)),
+            ("graph", json(&self.graph)),
             ("dataset_file_name", self.dataset.file_name.clone()),
             ("dataset_sha256", self.dataset.sha256.clone()),
             ("dataset_rows", self.dataset.rows.to_string()),

@@ -1,8 +1,9 @@
 """onnxruntime and the onnx checker as references for onnxify's exported models.
 
   run MODEL CSV [--target NAME]   check MODEL with onnx.checker (full_check) and run the CSV's
-                                  feature columns (as float32) through onnxruntime; print the
-                                  labels, probabilities, graph signature and metadata as JSON
+                                  feature columns (as the model's input type, float32 or
+                                  float64) through onnxruntime; print the labels,
+                                  probabilities, graph signature and metadata as JSON
 """
 
 import argparse
@@ -29,8 +30,9 @@ def main():
 
     frame = pd.read_csv(args.csv)
     target = args.target or frame.columns[-1]
-    x = frame.drop(columns=[target]).to_numpy(dtype=np.float32)
     session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
+    dtype = np.float64 if session.get_inputs()[0].type == "tensor(double)" else np.float32
+    x = frame.drop(columns=[target]).to_numpy(dtype=dtype)
     labels, proba = session.run(["label", "probabilities"], {"input": x})
     json.dump({
         "labels": [v.item() if hasattr(v, "item") else str(v) for v in labels],

@@ -1,0 +1,234 @@
+//! What a decoded file holds, rule by rule, for the reviewer's checklist and `inspect`: each
+//! finding stands on its own (the complete allow-list check is [`super::check`]), and the
+//! description covers files that fail the check too.
+
+use super::check::{
+    DEFAULT_OPSETS, MAX_ELEMENTS, MAX_STRING_BYTES, MAX_TEXT_BYTES, ML_DOMAIN, ML_OPS, ML_OPSETS,
+    STANDARD_OPS, elem_type_name, node_label, short, signature,
+};
+use super::load::Signature;
+use super::pb::{ModelProto, TensorProto, ValueInfoProto, tensor_proto::DataType};
+
+/// Values or bytes from which an item counts as large enough to hold data.
+pub const DATA_SIZED: usize = 65_536;
+
+/// What a file holds that a rule forbids, one list per rule; an empty list means it holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Audit {
+    /// Operators, domains and operator-set versions outside the allow-list.
+    pub not_allowed: Vec<String>,
+    /// External data, subgraphs, functions, training programs, sparse or tensor attributes.
+    pub outside_the_graph: Vec<String>,
+    /// Tensors, attributes and strings beyond the size limits.
+    pub oversized: Vec<String>,
+    /// Float values that are NaN or infinite.
+    pub non_finite: Vec<String>,
+    /// Items large enough to hold data (at least [`DATA_SIZED`] values or bytes).
+    pub large: Vec<String>,
+}
+
+pub(super) fn audit(model: &ModelProto) -> Audit {
+    let mut audit = Audit::default();
+    if !model.functions.is_empty() {
+        audit.outside_the_graph.push(format!("{} functions", model.functions.len()));
+    }
+    if !model.training_info.is_empty() {
+        audit.outside_the_graph.push(format!("{} training programs", model.training_info.len()));
+    }
+    for import in &model.opset_import {
+        let (domain, version) = (import.domain(), import.version());
+        let allowed = match domain {
+            "" | "ai.onnx" => DEFAULT_OPSETS.contains(&version),
+            ML_DOMAIN => ML_OPSETS.contains(&version),
+            _ => false,
+        };
+        if !allowed {
+            audit.not_allowed.push(format!("operator set {:?} version {version}", short(domain)));
+        }
+    }
+    for entry in &model.metadata_props {
+        if entry.value().len() > MAX_TEXT_BYTES {
+            audit.oversized.push(format!(
+                "metadata {:?} ({} bytes)",
+                short(entry.key()),
+                entry.value().len()
+            ));
+        } else if entry.value().len() >= DATA_SIZED {
+            audit.large.push(format!(
+                "metadata {:?} ({} bytes)",
+                short(entry.key()),
+                entry.value().len()
+            ));
+        }
+    }
+    let Some(graph) = &model.graph else { return audit };
+    if !graph.sparse_initializer.is_empty() {
+        audit
+            .outside_the_graph
+            .push(format!("{} sparse initializers", graph.sparse_initializer.len()));
+    }
+    for tensor in &graph.initializer {
+        audit_tensor(&mut audit, &format!("initializer {:?}", short(tensor.name())), tensor);
+    }
+    for (index, node) in graph.node.iter().enumerate() {
+        let who = node_label(index, node);
+        let allowed = match node.domain() {
+            ML_DOMAIN => ML_OPS.contains(&node.op_type()),
+            "" | "ai.onnx" => STANDARD_OPS.contains(&node.op_type()),
+            _ => false,
+        };
+        if !allowed {
+            audit.not_allowed.push(format!("{who} in domain {:?}", short(node.domain())));
+        }
+        for attribute in &node.attribute {
+            let what = format!("{who}, attribute {:?}", short(attribute.name()));
+            if attribute.g.is_some() || !attribute.graphs.is_empty() {
+                audit.outside_the_graph.push(format!("{what}: a subgraph"));
+            }
+            if attribute.sparse_tensor.is_some()
+                || !attribute.sparse_tensors.is_empty()
+                || attribute.ref_attr_name.is_some()
+            {
+                audit.outside_the_graph.push(format!("{what}: a sparse tensor or reference"));
+            }
+            for tensor in attribute.t.iter().chain(&attribute.tensors) {
+                audit.outside_the_graph.push(format!("{what}: a tensor value"));
+                audit_tensor(&mut audit, &what, tensor);
+            }
+            let count =
+                attribute.floats.len().max(attribute.ints.len()).max(attribute.strings.len());
+            let longest =
+                attribute.strings.iter().chain(attribute.s.iter()).map(Vec::len).max().unwrap_or(0);
+            if count > MAX_ELEMENTS || longest > MAX_STRING_BYTES {
+                audit
+                    .oversized
+                    .push(format!("{what} ({count} values, longest string {longest} bytes)"));
+            } else if count >= DATA_SIZED || longest >= DATA_SIZED {
+                audit.large.push(format!("{what} ({count} values)"));
+            }
+            if attribute.floats.iter().chain(attribute.f.iter()).any(|v| !v.is_finite()) {
+                audit.non_finite.push(what);
+            }
+        }
+    }
+    audit
+}
+
+fn audit_tensor(audit: &mut Audit, what: &str, tensor: &TensorProto) {
+    if !tensor.external_data.is_empty() || tensor.data_location() != 0 {
+        audit.outside_the_graph.push(format!("{what}: external data"));
+    }
+    let count = tensor
+        .dims
+        .iter()
+        .try_fold(1usize, |c, &d| usize::try_from(d).ok().and_then(|d| c.checked_mul(d)));
+    match count {
+        Some(n) if n > MAX_ELEMENTS => audit.oversized.push(format!("{what} ({n} values)")),
+        None => audit.oversized.push(format!("{what} (a negative or overflowing shape)")),
+        Some(n) if n >= DATA_SIZED => audit.large.push(format!("{what} ({n} values)")),
+        _ => {}
+    }
+    let raw_floats = || -> Vec<f64> {
+        let raw = tensor.raw_data.as_deref().unwrap_or_default();
+        match DataType::try_from(tensor.data_type()) {
+            Ok(DataType::Float) => raw
+                .chunks_exact(4)
+                .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+                .collect(),
+            Ok(DataType::Double) => raw
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let finite = tensor.float_data.iter().all(|v| v.is_finite())
+        && tensor.double_data.iter().all(|v| v.is_finite())
+        && raw_floats().iter().all(|v| v.is_finite());
+    if !finite {
+        audit.non_finite.push(what.to_owned());
+    }
+}
+
+/// Whatever a decoded file holds, for a person to read; strings are shortened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Description {
+    pub n_bytes: usize,
+    pub ir_version: i64,
+    pub producer: String,
+    pub opsets: Vec<(String, i64)>,
+    pub inputs: Vec<Signature>,
+    pub outputs: Vec<Signature>,
+    pub nodes: Vec<NodeDescription>,
+    /// (name, element type, dimensions, value count) of each initializer.
+    pub initializers: Vec<(String, String, Vec<i64>, usize)>,
+    pub metadata: Vec<(String, String)>,
+    pub functions: usize,
+}
+
+/// A node: (name, op type, domain) and, per attribute, its name, type and value count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeDescription {
+    pub name: String,
+    pub op_type: String,
+    pub domain: String,
+    pub attributes: Vec<(String, String, usize)>,
+}
+
+pub(super) fn describe(model: &ModelProto, n_bytes: usize) -> Description {
+    let graph = model.graph.clone().unwrap_or_default();
+    let signature_of = |v: &ValueInfoProto| {
+        signature(v).unwrap_or_else(|_| Signature {
+            name: short(v.name()),
+            elem_type: "not a tensor".into(),
+            dims: vec![],
+        })
+    };
+    Description {
+        n_bytes,
+        ir_version: model.ir_version(),
+        producer: format!("{} {}", short(model.producer_name()), short(model.producer_version())),
+        opsets: model.opset_import.iter().map(|o| (short(o.domain()), o.version())).collect(),
+        inputs: graph.input.iter().map(signature_of).collect(),
+        outputs: graph.output.iter().map(signature_of).collect(),
+        nodes: graph
+            .node
+            .iter()
+            .map(|n| NodeDescription {
+                name: short(n.name()),
+                op_type: short(n.op_type()),
+                domain: short(n.domain()),
+                attributes: n
+                    .attribute
+                    .iter()
+                    .map(|a| {
+                        let count = a.floats.len().max(a.ints.len()).max(a.strings.len()).max(1);
+                        let count = a.s.as_ref().map_or(count, |s| s.len());
+                        (short(a.name()), a.r#type().as_str_name().to_owned(), count)
+                    })
+                    .collect(),
+            })
+            .collect(),
+        initializers: graph
+            .initializer
+            .iter()
+            .map(|t| {
+                let count = t.dims.iter().try_fold(1usize, |c, &d| {
+                    usize::try_from(d).ok().and_then(|d| c.checked_mul(d))
+                });
+                (
+                    short(t.name()),
+                    elem_type_name(t.data_type()),
+                    t.dims.clone(),
+                    count.unwrap_or(usize::MAX),
+                )
+            })
+            .collect(),
+        metadata: model
+            .metadata_props
+            .iter()
+            .map(|e| (short(e.key()), e.value().to_owned()))
+            .collect(),
+        functions: model.functions.len(),
+    }
+}
