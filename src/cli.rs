@@ -8,13 +8,15 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::convert::{self, ConvertConfig, ConvertSummary, convert};
 use crate::data::CsvOptions;
 use crate::data::split::TestFraction;
 use crate::error::Error;
-use crate::export::{ExportOptions, export};
+use crate::export::{ExportOptions, export_training};
 use crate::inspect::inspect;
 use crate::model::LogisticRegressionParams;
 use crate::onnx::{DEFAULT_OPSET, GraphOptions, Ops, Precision};
+use crate::pickle::{self, Decision};
 use crate::predict::{PredictConfig, predict};
 use crate::progress::Progress;
 use crate::report::TrainSummary;
@@ -27,7 +29,9 @@ Exit codes:
   1  a check failed: verification of a new model, or a line of `onnxify verify`; or the
      runtime failed
   2  bad input or usage: an unreadable, malformed or refused file (the message names the
-     file, line and column, or the rule), or a bad flag";
+     file, line and column, or the rule), or a bad flag
+  3  `convert` or `scan`: the pickle is outside the allow-list (a dangerous or unknown
+     global, or a model onnxify does not convert); the report lists every global";
 
 const EXAMPLES: &str = "\
 Examples:
@@ -39,6 +43,8 @@ Examples:
   onnxify predict model.onnx new.csv -o predictions.csv --id-column id
   onnxify inspect model.onnx
   onnxify verify model.onnx --data test.csv
+  onnxify scan model.pkl                        what the pickle references; loads nothing
+  onnxify convert model.pkl -o model.onnx       pickle -> verified ONNX, without loading it
 
 Environment:
   SOURCE_DATE_EPOCH  training date to record, in seconds since 1970 (reproducible builds: two
@@ -73,6 +79,15 @@ enum Command {
     /// The reviewer's checklist: check a model file and its provenance, pass or fail per line.
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
+
+    /// Convert a pickled scikit-learn pipeline (pickle or joblib) to a verified ONNX model,
+    /// without loading or executing the pickle.
+    #[command(after_help = EXIT_CODES)]
+    Convert(ConvertArgs),
+
+    /// Report every global a pickle references and whether `convert` accepts it; loads nothing.
+    #[command(after_help = EXIT_CODES)]
+    Scan(ScanArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -109,7 +124,7 @@ fn precision(arg: PrecisionArg) -> Precision {
 }
 
 /// Subcommand names; any other first argument means the default `train` command.
-const SUBCOMMANDS: [&str; 5] = ["train", "predict", "inspect", "verify", "help"];
+const SUBCOMMANDS: [&str; 7] = ["train", "predict", "inspect", "verify", "convert", "scan", "help"];
 
 #[derive(Debug, Args)]
 struct PredictArgs {
@@ -175,6 +190,82 @@ struct VerifyArgs {
     json: bool,
 }
 
+/// How the ONNX graph is written (shared by `train` and `convert`).
+#[derive(Debug, Args)]
+struct GraphArgs {
+    /// Operators of the graph: `ml` is scikit-learn's converter's graph (ai.onnx.ml Scaler and
+    /// LinearClassifier); `standard` uses default-domain operators only, for runtimes without
+    /// ai.onnx.ml.
+    #[arg(long, value_enum, default_value = "ml")]
+    ops: OpsArg,
+
+    /// Precision of the graph's arithmetic; f64 needs --ops standard.
+    #[arg(long, value_enum, default_value = "f32")]
+    dtype: PrecisionArg,
+
+    /// Precision of the graph's input: auto keeps float32 unless float32 would change a
+    /// verified label, and then takes float64 (scaled in float64) and says so.
+    #[arg(long, value_enum, default_value = "auto")]
+    input_dtype: InputArg,
+
+    /// Default-domain operator set the graph targets (13 to 21); the IR version follows it.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_OPSET)]
+    target_opset: i64,
+}
+
+impl GraphArgs {
+    fn check(&self) -> Result<GraphOptions, Error> {
+        GraphOptions {
+            ops: match self.ops {
+                OpsArg::Ml => Ops::Ml,
+                OpsArg::Standard => Ops::Standard,
+            },
+            dtype: precision(self.dtype),
+            input: match self.input_dtype {
+                InputArg::Auto => None,
+                InputArg::F32 => Some(Precision::Float32),
+                InputArg::F64 => Some(Precision::Float64),
+            },
+            opset: self.target_opset,
+        }
+        .check()
+    }
+}
+
+#[derive(Debug, Args)]
+struct ConvertArgs {
+    /// The pickle: a `joblib.dump` (uncompressed, or zlib, gzip, bz2, lzma or xz) or
+    /// `pickle.dump` (protocol 2 to 5) of a fitted Pipeline of StandardScaler and
+    /// LogisticRegression, or of a bare LogisticRegression.
+    pickle: PathBuf,
+
+    /// Where to write the model; its provenance record goes to OUTPUT.json beside it
+    /// [default: the pickle's name with .onnx, in the current directory].
+    #[arg(short, long, value_name = "OUTPUT")]
+    output: Option<PathBuf>,
+
+    #[command(flatten)]
+    graph: GraphArgs,
+
+    /// Print the conversion's summary as JSON on stdout instead of text.
+    #[arg(long, conflicts_with = "quiet")]
+    json: bool,
+
+    /// Print nothing but errors (and the report of a refused file).
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct ScanArgs {
+    /// The pickle or joblib file.
+    pickle: PathBuf,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Debug, Args)]
 struct TrainArgs {
     /// The training data: a header row, numeric feature columns and one label column.
@@ -215,24 +306,8 @@ struct TrainArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed: u64,
 
-    /// Operators of the graph: `ml` is scikit-learn's converter's graph (ai.onnx.ml Scaler and
-    /// LinearClassifier); `standard` uses default-domain operators only, for runtimes without
-    /// ai.onnx.ml.
-    #[arg(long, value_enum, default_value = "ml")]
-    ops: OpsArg,
-
-    /// Precision of the graph's arithmetic; f64 needs --ops standard.
-    #[arg(long, value_enum, default_value = "f32")]
-    dtype: PrecisionArg,
-
-    /// Precision of the graph's input: auto keeps float32 unless float32 would change a
-    /// verified label, and then takes float64 (scaled in float64) and says so.
-    #[arg(long, value_enum, default_value = "auto")]
-    input_dtype: InputArg,
-
-    /// Default-domain operator set the graph targets (13 to 21); the IR version follows it.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_OPSET)]
-    target_opset: i64,
+    #[command(flatten)]
+    graph: GraphArgs,
 
     /// Train and evaluate only: write no model and verify nothing.
     #[arg(long, conflicts_with = "output")]
@@ -268,6 +343,58 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(args) => run_predict(args),
         Command::Inspect(args) => run_inspect(args),
         Command::Verify(args) => run_verify(args),
+        Command::Convert(args) => run_convert(args),
+        Command::Scan(args) => run_scan(args),
+    }
+}
+
+fn run_convert(args: ConvertArgs) -> anyhow::Result<()> {
+    let config = ConvertConfig {
+        output: args.output.clone().unwrap_or_else(|| convert::default_output(&args.pickle)),
+        pickle: args.pickle,
+        graph: args.graph.check()?,
+        converted_at: recorded_date()?,
+    };
+    let progress = if args.quiet || args.json { Progress::hidden() } else { Progress::on_stderr() };
+    let converted = match convert(&config, &progress) {
+        Ok(converted) => converted,
+        Err(Error::PickleRejected(report)) => {
+            // The report is the answer to "why": print it whole before the one-line error.
+            eprintln!("{report}");
+            return Err(Error::PickleRejected(report).into());
+        }
+        Err(Error::VerificationFailed(failure)) => {
+            write_worst_rows(&failure.comparison.worst_rows);
+            return Err(Error::VerificationFailed(failure).into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let summary = ConvertSummary::new(&converted);
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        summary.write_json(&mut out).context("writing to stdout")?;
+    } else if !args.quiet {
+        summary.write_text(&mut out).context("writing to stdout")?;
+    }
+    out.flush().context("writing to stdout")?;
+    Ok(())
+}
+
+fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
+    let report = pickle::scan(&args.pickle)?.report;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report).context("writing to stdout")?;
+        writeln!(out).context("writing to stdout")?;
+    } else {
+        writeln!(out, "{report}").context("writing to stdout")?;
+    }
+    out.flush().context("writing to stdout")?;
+    match report.decision {
+        Decision::Accepted => Ok(()),
+        _ => Err(Error::PickleRejected(Box::new(report)).into()),
     }
 }
 
@@ -359,22 +486,9 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         seed: args.seed,
         keep_reference: !args.dry_run,
     };
-    let graph = GraphOptions {
-        ops: match args.ops {
-            OpsArg::Ml => Ops::Ml,
-            OpsArg::Standard => Ops::Standard,
-        },
-        dtype: precision(args.dtype),
-        input: match args.input_dtype {
-            InputArg::Auto => None,
-            InputArg::F32 => Some(Precision::Float32),
-            InputArg::F64 => Some(Precision::Float64),
-        },
-        opset: args.target_opset,
-    }
-    .check()?;
+    let graph = args.graph.check()?;
     let output = args.output.clone().unwrap_or_else(|| default_output(&config.csv));
-    let trained_at = trained_at()?;
+    let trained_at = recorded_date()?;
     let progress = if args.quiet || args.json { Progress::hidden() } else { Progress::on_stderr() };
     let mut training = train(&config, &progress)?;
 
@@ -393,7 +507,13 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let exported = if args.dry_run {
         None
     } else {
-        match export(&training, &config, &ExportOptions { output, graph, trained_at }, &progress) {
+        match export_training(
+            &training,
+            &config,
+            &ExportOptions { output, graph },
+            trained_at,
+            &progress,
+        ) {
             Ok(exported) => Some(exported),
             Err(Error::VerificationFailed(failure)) => {
                 write_worst_rows(&failure.comparison.worst_rows);
@@ -441,8 +561,8 @@ fn default_output(csv: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The training date: `SOURCE_DATE_EPOCH` (seconds since 1970) if set, else now.
-fn trained_at() -> Result<SystemTime, Error> {
+/// The training or conversion date: `SOURCE_DATE_EPOCH` (seconds since 1970) if set, else now.
+fn recorded_date() -> Result<SystemTime, Error> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Err(_) => Ok(SystemTime::now()),
         Ok(text) => text

@@ -141,6 +141,18 @@ pub enum Error {
     #[error("{file}: refused: {message}")]
     ModelRefused { file: String, message: String },
 
+    #[error("{file}: not a readable pickle: {message}")]
+    PickleUnreadable { file: String, message: String },
+
+    /// A pickle that `convert` will not turn into a model; the report says why.
+    #[error(
+        "{}: {}: {}; nothing in the file was loaded or executed",
+        .0.file,
+        if .0.decision == crate::pickle::Decision::Refused { "refused" } else { "not a readable pickle" },
+        .0.reason()
+    )]
+    PickleRejected(Box<crate::pickle::ScanReport>),
+
     #[error("{0}")]
     Runtime(String),
 
@@ -153,10 +165,12 @@ pub enum Error {
 
 impl Error {
     /// The process exit code for this error: 1 when a check of the model failed or the
-    /// runtime broke, 2 when the input or the command line is at fault.
+    /// runtime broke, 2 when the input or the command line is at fault, 3 when a pickle is
+    /// refused by the allow-list.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Runtime(_) | Error::VerificationFailed(_) | Error::CheckFailed(_) => 1,
+            Error::PickleRejected(report) => report.decision.exit_code(),
             _ => 2,
         }
     }

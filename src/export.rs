@@ -1,5 +1,6 @@
-//! Writes the artefact of a training run: the ONNX model and its companion JSON, and only once
-//! the written file has been loaded back with tract and its predictions proven.
+//! Writes an artefact: the ONNX model of a fitted pipeline (trained by onnxify or converted from
+//! a pickle) and its companion JSON, and only once the written file has been loaded back with
+//! tract and its predictions proven.
 //!
 //! Order of work: the model is built and its predictions checked; the verification result
 //! joins the provenance record; the final bytes go to a temporary file beside the output,
@@ -11,29 +12,49 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use ndarray::ArrayView1;
+
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::compare::Reference;
 use crate::compare::{self, Comparison, Float32Culprit};
 use crate::error::{Error, Result};
+use crate::model::Pipeline;
 use crate::onnx::load;
 use crate::onnx::{
-    DatasetRecord, GraphOptions, GraphRecord, GraphSpec, Hyperparameters, OpsetImport, Precision,
-    Provenance, ir_version, model_bytes,
+    DatasetRecord, GraphOptions, GraphRecord, GraphSpec, Hyperparameters, OpsetImport, Origin,
+    Precision, Provenance, TrainingRecord, ir_version, model_bytes,
 };
 use crate::output::Pending;
-use crate::probe::{Probes, probe_inputs};
+use crate::probe::{Probes, RECORDED_ROWS, probe_inputs};
 use crate::progress::Progress;
 use crate::runtime::TractModel;
 use crate::train::{TrainConfig, Training};
 
-/// Where, how and when: the output path, the graph, and the training date to record.
+/// Where and how: the output path and the graph.
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
     pub output: PathBuf,
     pub graph: GraphOptions,
-    /// Recorded as the training date (`SOURCE_DATE_EPOCH` when set, for reproducible files).
-    pub trained_at: SystemTime,
+}
+
+/// A fitted pipeline to write, what to prove it on, and what to record about it.
+#[derive(Debug, Clone)]
+pub struct Artefact<'a> {
+    pub pipeline: &'a Pipeline,
+    pub feature_names: &'a [String],
+    /// Rows the written file must reproduce the native predictions on.
+    pub reference: &'a Reference,
+    /// Centre and spread of the probe rows recorded in the companion JSON.
+    pub probe_center: ArrayView1<'a, f64>,
+    pub probe_spread: ArrayView1<'a, f64>,
+    /// Where the parameters came from.
+    pub origin: Origin,
+    /// The doc string's opening: what the model is and where it came from.
+    pub summary: String,
+    /// Input files, which the outputs may never replace.
+    pub inputs: Vec<&'a Path>,
 }
 
 /// A written, verified model.
@@ -107,10 +128,10 @@ struct Companion<'a> {
     probes: &'a Probes,
 }
 
-/// The probe rows of the pipeline and the written model's outputs for them.
-fn probes(model: &TractModel, training: &Training, input: Precision) -> Result<Probes> {
-    let inputs = probe_inputs(&training.pipeline, input);
-    let classes = training.pipeline.classes();
+/// The recorded probe rows and the written model's outputs for them.
+fn probes(model: &TractModel, artefact: &Artefact, input: Precision) -> Result<Probes> {
+    let inputs = probe_inputs(artefact.probe_center, artefact.probe_spread, RECORDED_ROWS, input);
+    let classes = artefact.pipeline.classes();
     let (labels, probabilities) =
         model.predict(inputs.view(), classes, &Progress::hidden().rows("probes", 0))?;
     Ok(Probes {
@@ -123,35 +144,62 @@ fn probes(model: &TractModel, training: &Training, input: Precision) -> Result<P
     })
 }
 
-/// Exports `training` to `options.output` (and `<output>.json`), verified.
-pub fn export(
+/// Exports a training run to `options.output` (and `<output>.json`), verified on its held-out
+/// rows (or its training rows with a test size of 0).
+pub fn export_training(
     training: &Training,
     config: &TrainConfig,
     options: &ExportOptions,
+    trained_at: SystemTime,
     progress: &Progress,
 ) -> Result<Exported> {
-    let output = &options.output;
-    let json_path = companion_path(output);
-    let mut model_file = Pending::create(output, &[&config.csv], "the model")?;
-    let mut json_file = Pending::create(&json_path, &[&config.csv], "the provenance record")?;
-
-    let graph = options.graph;
-    let mut provenance = provenance(training, config, graph, options.trained_at);
-    let spec = |provenance: &Provenance| GraphSpec {
-        pipeline: &training.pipeline,
-        feature_names: &training.feature_names,
-        options: graph,
-        input: provenance.graph.input_dtype,
-        doc_string: doc_string(training, provenance.graph.input_dtype),
-        metadata: provenance.metadata_props(),
-    };
-
-    let classes = training.pipeline.classes();
     let reference = training.reference.as_ref().ok_or_else(|| {
         Error::Runtime(
             "the training run kept no rows to verify the model on (keep_reference was off)".into(),
         )
     })?;
+    let artefact = Artefact {
+        pipeline: &training.pipeline,
+        feature_names: &training.feature_names,
+        reference,
+        probe_center: training.pipeline.mean(),
+        probe_spread: training.pipeline.scale(),
+        origin: Origin::Trained(training_record(training, config, trained_at)),
+        summary: format!(
+            "StandardScaler -> LogisticRegression trained by onnxify {} on {} (target {:?}).",
+            env!("CARGO_PKG_VERSION"),
+            file_name(Path::new(&training.source.file_name)),
+            training.target_name,
+        ),
+        inputs: vec![&config.csv],
+    };
+    export(&artefact, options, progress)
+}
+
+/// Exports `artefact` to `options.output` (and `<output>.json`), verified.
+pub fn export(
+    artefact: &Artefact,
+    options: &ExportOptions,
+    progress: &Progress,
+) -> Result<Exported> {
+    let output = &options.output;
+    let json_path = companion_path(output);
+    let mut model_file = Pending::create(output, &artefact.inputs, "the model")?;
+    let mut json_file = Pending::create(&json_path, &artefact.inputs, "the provenance record")?;
+
+    let graph = options.graph;
+    let mut provenance = provenance(artefact, graph);
+    let spec = |provenance: &Provenance| GraphSpec {
+        pipeline: artefact.pipeline,
+        feature_names: artefact.feature_names,
+        options: graph,
+        input: provenance.graph.input_dtype,
+        doc_string: doc_string(artefact, provenance.graph.input_dtype),
+        metadata: provenance.metadata_props(),
+    };
+
+    let classes = artefact.pipeline.classes();
+    let reference = artefact.reference;
     let rows = reference.labels.len() as u64;
     let name = output.display().to_string();
 
@@ -175,7 +223,7 @@ pub fn export(
     let Some(comparison) = passed else {
         let (input, comparison) = rejected.expect("there is at least one input precision to try");
         let culprits = if input == Precision::Float32 || graph.dtype == Precision::Float32 {
-            compare::float32_culprits(&training.pipeline, &training.feature_names)
+            compare::float32_culprits(artefact.pipeline, artefact.feature_names)
         } else {
             Vec::new()
         };
@@ -200,7 +248,7 @@ pub fn export(
             "{name}: the written file's predictions differ from those of the model that was verified; nothing was written"
         )));
     }
-    let probes = probes(&reloaded, training, provenance.graph.input_dtype)?;
+    let probes = probes(&reloaded, artefact, provenance.graph.input_dtype)?;
 
     let model_sha256 = crate::data::hex(&Sha256::digest(&written));
     let companion = Companion {
@@ -233,19 +281,12 @@ pub fn companion_path(model: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn file_name(path: &Path) -> String {
+pub(crate) fn file_name(path: &Path) -> String {
     path.file_name()
         .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
-fn provenance(
-    training: &Training,
-    config: &TrainConfig,
-    graph: GraphOptions,
-    trained_at: SystemTime,
-) -> Provenance {
-    let classifier = training.pipeline.classifier();
-    let source = &training.source;
+fn provenance(artefact: &Artefact, graph: GraphOptions) -> Provenance {
     Provenance {
         onnxify_version: env!("CARGO_PKG_VERSION").into(),
         ir_version: ir_version(graph.opset),
@@ -260,15 +301,28 @@ fn provenance(
             dtype: graph.dtype,
             input_dtype_reason: None,
         },
+        origin: artefact.origin.clone(),
+        feature_names: artefact.feature_names.to_vec(),
+        class_labels: artefact.pipeline.classes().clone(),
+        verification: None,
+    }
+}
+
+fn training_record(
+    training: &Training,
+    config: &TrainConfig,
+    trained_at: SystemTime,
+) -> TrainingRecord {
+    let classifier = training.pipeline.classifier();
+    let source = &training.source;
+    TrainingRecord {
         dataset: DatasetRecord {
             file_name: file_name(Path::new(&source.file_name)),
             sha256: source.sha256.clone(),
             rows: source.n_rows,
             columns: source.n_columns,
         },
-        feature_names: training.feature_names.clone(),
         target: training.target_name.clone(),
-        class_labels: training.pipeline.classes().clone(),
         hyperparameters: Hyperparameters {
             c: config.model.c(),
             max_iter: config.model.max_iter(),
@@ -279,22 +333,23 @@ fn provenance(
         n_iter: classifier.n_iter(),
         converged: classifier.converged(),
         metrics: training.metrics.clone(),
-        verification: None,
-        trained_at: humantime::format_rfc3339_seconds(trained_at).to_string(),
+        trained_at: rfc3339(trained_at),
     }
 }
 
-fn doc_string(training: &Training, input: Precision) -> String {
+/// A date as the provenance record writes it: UTC, RFC 3339, whole seconds.
+pub fn rfc3339(at: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+fn doc_string(artefact: &Artefact, input: Precision) -> String {
     format!(
-        "StandardScaler -> LogisticRegression trained by onnxify {} on {} (target {:?}). Input \"input\": {} \
-         [N, {}]. Outputs \"label\" [N] and \"probabilities\" [N, {}], one column per class in \
-         class_labels order. Pure data: no code, no training rows.",
-        env!("CARGO_PKG_VERSION"),
-        file_name(Path::new(&training.source.file_name)),
-        training.target_name,
+        "{} Input \"input\": {} [N, {}]. Outputs \"label\" [N] and \"probabilities\" [N, {}], one \
+         column per class in class_labels order. Pure data: no code, no training rows.",
+        artefact.summary,
         input.name(),
-        training.feature_names.len(),
-        training.pipeline.classes().len()
+        artefact.feature_names.len(),
+        artefact.pipeline.classes().len()
     )
 }
 

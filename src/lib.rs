@@ -25,6 +25,7 @@
 
 pub mod cli;
 pub mod compare;
+pub mod convert;
 pub mod data;
 mod error;
 pub mod export;
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod model;
 pub mod onnx;
 pub mod output;
+pub mod pickle;
 pub mod predict;
 pub mod probe;
 pub mod progress;

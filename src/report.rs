@@ -1,4 +1,5 @@
-//! What a training run prints: a readable summary, or the same facts as JSON (`--json`).
+//! What a training run prints: a readable summary, or the same facts as JSON (`--json`); and
+//! the graph and verification lines `convert` prints too.
 
 use std::io::{self, Write};
 
@@ -36,6 +37,19 @@ pub struct ModelFile<'a> {
     pub companion_json: String,
     pub graph: &'a GraphRecord,
     pub verification: &'a Verification,
+}
+
+impl<'a> ModelFile<'a> {
+    pub fn of(exported: &'a Exported) -> Self {
+        ModelFile {
+            path: exported.model_path.display().to_string(),
+            bytes: exported.model_bytes,
+            sha256: &exported.model_sha256,
+            companion_json: exported.json_path.display().to_string(),
+            graph: &exported.provenance.graph,
+            verification: &exported.comparison.summary,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -119,14 +133,7 @@ impl<'a> TrainSummary<'a> {
                 intercept: pipeline.intercept().to_vec(),
             },
             metrics: training.metrics.as_ref(),
-            model: exported.map(|exported| ModelFile {
-                path: exported.model_path.display().to_string(),
-                bytes: exported.model_bytes,
-                sha256: &exported.model_sha256,
-                companion_json: exported.json_path.display().to_string(),
-                graph: &exported.provenance.graph,
-                verification: &exported.comparison.summary,
-            }),
+            model: exported.map(ModelFile::of),
             seconds: training.seconds,
         }
     }
@@ -202,7 +209,7 @@ impl<'a> TrainSummary<'a> {
     }
 }
 
-fn write_graph(out: &mut dyn Write, graph: &GraphRecord) -> io::Result<()> {
+pub(crate) fn write_graph(out: &mut dyn Write, graph: &GraphRecord) -> io::Result<()> {
     let ops = match graph.ops {
         Ops::Ml => "ai.onnx.ml Scaler/LinearClassifier",
         Ops::Standard => "standard operators",
@@ -219,11 +226,13 @@ fn write_graph(out: &mut dyn Write, graph: &GraphRecord) -> io::Result<()> {
     }
 }
 
-fn write_verification(out: &mut dyn Write, v: &Verification) -> io::Result<()> {
+pub(crate) fn write_verification(out: &mut dyn Write, v: &Verification) -> io::Result<()> {
+    // Probe rows are numbered; the other rows are named by their line in the CSV.
+    let position = if v.rows_used == "probe" { "row" } else { "line" };
     writeln!(
         out,
         "Verification {}: {} {} rows through {}; labels agree on {} of {} ({} near ties); largest probability \
-         difference {:.1e} (line {}), tolerance {:e}",
+         difference {:.1e} ({position} {}), tolerance {:e}",
         if v.passed { "passed" } else { "FAILED" },
         v.rows_checked,
         v.rows_used,

@@ -29,25 +29,51 @@ use crate::runtime::{RUNTIME, TractModel};
 pub const PROBE_TOLERANCE: f64 = 1e-6;
 
 /// Metadata every onnxify model carries.
-pub const REQUIRED_METADATA: [&str; 17] = [
+pub const COMMON_METADATA: [&str; 8] = [
     "onnxify_version",
     "ir_version",
     "opset_imports",
     "graph",
+    "origin",
+    "feature_names",
+    "class_labels",
+    "verification",
+];
+
+/// Metadata a model trained by onnxify carries besides the common entries.
+pub const TRAINED_METADATA: [&str; 10] = [
     "dataset_file_name",
     "dataset_sha256",
     "dataset_rows",
     "dataset_columns",
-    "feature_names",
     "target",
-    "class_labels",
     "hyperparameters",
     "n_iter",
     "converged",
     "metrics",
-    "verification",
     "trained_at",
 ];
+
+/// Metadata a model converted from a pickle carries besides the common entries.
+pub const CONVERTED_METADATA: [&str; 8] = [
+    "source_file_name",
+    "source_sha256",
+    "source_bytes",
+    "source_format",
+    "sklearn_version",
+    "estimator",
+    "feature_names_recorded",
+    "converted_at",
+];
+
+/// The metadata a model with `origin` must carry.
+fn required_metadata(origin: Option<&str>) -> Vec<&'static str> {
+    let specific: &[&str] = match origin {
+        Some("converted") => &CONVERTED_METADATA,
+        _ => &TRAINED_METADATA,
+    };
+    COMMON_METADATA.iter().chain(specific).copied().collect()
+}
 
 /// What to verify.
 #[derive(Debug, Clone)]
@@ -211,12 +237,13 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
         }
     };
     let info = &checked.info;
+    let required = required_metadata(info.metadata("origin"));
     let missing: Vec<&str> =
-        REQUIRED_METADATA.iter().copied().filter(|k| info.metadata(k).is_none()).collect();
+        required.iter().copied().filter(|k| info.metadata(k).is_none()).collect();
     list.add(
         METADATA,
         if missing.is_empty() {
-            Ok(format!("{} entries", REQUIRED_METADATA.len()))
+            Ok(format!("{} entries", required.len()))
         } else {
             Err(format!("missing {}", missing.join(", ")))
         },
@@ -350,20 +377,34 @@ fn agrees(json: &Value, checked: &CheckedModel) -> std::result::Result<String, S
     let info = &checked.info;
     let parsed = |key: &str| info.metadata(key).and_then(|v| serde_json::from_str::<Value>(v).ok());
     let text = |key: &str| info.metadata(key).map(|v| Value::String(v.to_owned()));
-    let pairs: [(&str, Option<Value>, Option<&Value>); 8] = [
-        ("dataset sha256", text("dataset_sha256"), json.pointer("/dataset/sha256")),
-        ("dataset file name", text("dataset_file_name"), json.pointer("/dataset/file_name")),
+    let mut pairs: Vec<(&str, Option<Value>, Option<&Value>)> = vec![
+        ("origin", text("origin"), json.get("origin")),
         ("feature names", parsed("feature_names"), json.get("feature_names")),
         ("class labels", parsed("class_labels"), json.get("class_labels")),
-        ("hyperparameters", parsed("hyperparameters"), json.get("hyperparameters")),
-        ("metrics", parsed("metrics"), json.get("metrics")),
         ("verification", parsed("verification"), json.get("verification")),
-        ("training date", text("trained_at"), json.get("trained_at")),
     ];
+    let checked_items = if info.metadata("origin") == Some("converted") {
+        pairs.extend([
+            ("source sha256", text("source_sha256"), json.pointer("/source/sha256")),
+            ("source file name", text("source_file_name"), json.pointer("/source/file_name")),
+            ("scikit-learn version", parsed("sklearn_version"), json.get("sklearn_version")),
+            ("conversion date", text("converted_at"), json.get("converted_at")),
+        ]);
+        "source, features, classes, verification, date"
+    } else {
+        pairs.extend([
+            ("dataset sha256", text("dataset_sha256"), json.pointer("/dataset/sha256")),
+            ("dataset file name", text("dataset_file_name"), json.pointer("/dataset/file_name")),
+            ("hyperparameters", parsed("hyperparameters"), json.get("hyperparameters")),
+            ("metrics", parsed("metrics"), json.get("metrics")),
+            ("training date", text("trained_at"), json.get("trained_at")),
+        ]);
+        "dataset, features, classes, hyperparameters, metrics, verification, date"
+    };
     let differ: Vec<&str> =
         pairs.iter().filter(|(_, a, b)| a.as_ref() != *b).map(|(name, _, _)| *name).collect();
     if differ.is_empty() {
-        Ok("dataset, features, classes, hyperparameters, metrics, verification, date".into())
+        Ok(checked_items.into())
     } else {
         Err(format!("differs in {}", differ.join(", ")))
     }

@@ -5,16 +5,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{python_json, stderr, stdout};
-
-/// Each command must finish within this, whatever the file.
-const TIME_LIMIT: Duration = Duration::from_secs(30);
-/// Address-space limit for each run: a decompression or allocation bomb would hit it and fail.
-const MEMORY_LIMIT_BYTES: &str = "4000000000";
+use common::{python_json, run_limited, stderr, stdout};
 
 struct Case {
     file: PathBuf,
@@ -41,30 +36,6 @@ fn corpus() -> &'static (PathBuf, Vec<Case>) {
         std::fs::write(&data, "f0,f1,f2,f3\n1,2,3,4\n0.5,0.1,0.2,0.3\n").unwrap();
         (data, cases)
     })
-}
-
-/// Runs onnxify under the memory limit, killed after the time limit.
-fn run_limited(args: &[&str]) -> (Output, Duration) {
-    let start = Instant::now();
-    let mut child = Command::new("prlimit")
-        .arg(format!("--as={MEMORY_LIMIT_BYTES}"))
-        .arg(env!("CARGO_BIN_EXE_onnxify"))
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("prlimit and onnxify run");
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if start.elapsed() > TIME_LIMIT {
-            child.kill().unwrap();
-            panic!("onnxify {args:?} ran longer than {TIME_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (child.wait_with_output().unwrap(), start.elapsed())
 }
 
 /// The one-line error of a refused file: `onnxify: error: FILE: ...`, no panic, nothing else.

@@ -128,6 +128,25 @@ pub struct FittedLogisticRegression {
 }
 
 impl FittedLogisticRegression {
+    /// A classifier fitted elsewhere, from `coef_` (one row for two classes, one per class
+    /// otherwise), `intercept_` and `n_iter_`. Its optimiser diagnostics are unknown: the loss
+    /// and gradient norm are NaN, and it counts as converged.
+    pub fn from_parameters(
+        coef: Array2<f64>,
+        intercept: Array1<f64>,
+        n_iter: u64,
+    ) -> FittedLogisticRegression {
+        FittedLogisticRegression {
+            coef,
+            intercept,
+            n_iter,
+            converged: true,
+            loss: f64::NAN,
+            gradient_norm: f64::NAN,
+            stop_reason: None,
+        }
+    }
+
     /// Weights (`coef_`): shape (1, features) for two classes (the score of the second class),
     /// (classes, features) otherwise.
     pub fn coef(&self) -> ArrayView2<'_, f64> {

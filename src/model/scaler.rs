@@ -77,6 +77,14 @@ pub struct FittedStandardScaler {
 }
 
 impl FittedStandardScaler {
+    /// A scaler fitted elsewhere, from what `transform` uses: the offset subtracted (`mean_`,
+    /// or zeros with `with_mean=False`) and the divisor (`scale_`, or ones with
+    /// `with_std=False`). The variance is taken as `scale²` and the sample count is unknown (0).
+    pub fn from_parameters(mean: Array1<f64>, scale: Array1<f64>) -> FittedStandardScaler {
+        let var = scale.mapv(|s| s * s);
+        FittedStandardScaler { mean, var, scale, n_samples_seen: 0 }
+    }
+
     /// Per-feature mean (`mean_`).
     pub fn mean(&self) -> ArrayView1<'_, f64> {
         self.mean.view()

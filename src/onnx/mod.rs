@@ -19,5 +19,6 @@ pub use graph::{
     Ops, Precision, SUPPORTED_OPSETS, ir_version, model_bytes,
 };
 pub use provenance::{
-    DatasetRecord, GraphRecord, Hyperparameters, OpsetImport, Provenance, Verification,
+    ConversionRecord, DatasetRecord, GraphRecord, Hyperparameters, OpsetImport, Origin, Provenance,
+    SourceRecord, TrainingRecord, Verification,
 };

@@ -1,6 +1,7 @@
 //! The provenance record: what a reviewer needs to trust a model file, stored twice, in the
 //! model's `metadata_props` and in the companion JSON next to it. It holds statistics and
-//! identifiers only, never training rows.
+//! identifiers only, never training rows. A trained model records its dataset, hyperparameters
+//! and metrics; a converted one records the pickle it came from.
 
 use serde::Serialize;
 
@@ -15,21 +16,63 @@ pub struct Provenance {
     pub ir_version: i64,
     pub opset_imports: Vec<OpsetImport>,
     pub graph: GraphRecord,
-    pub dataset: DatasetRecord,
+    /// Trained by onnxify, or converted from a scikit-learn pickle, with the record of each.
+    #[serde(flatten)]
+    pub origin: Origin,
     /// Feature names in input-column order.
     pub feature_names: Vec<String>,
-    pub target: String,
     /// Class labels in probability-column order.
     pub class_labels: Classes,
+    /// Result of running the written file; `None` only before verification.
+    pub verification: Option<Verification>,
+}
+
+/// How the model's parameters came to be.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "origin", rename_all = "lowercase")]
+pub enum Origin {
+    Trained(TrainingRecord),
+    Converted(ConversionRecord),
+}
+
+/// A model onnxify trained from a CSV.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainingRecord {
+    pub dataset: DatasetRecord,
+    pub target: String,
     pub hyperparameters: Hyperparameters,
     pub n_iter: u64,
     pub converged: bool,
     /// Held-out metrics; `None` when every row trained.
     pub metrics: Option<Metrics>,
-    /// Result of running the written file; `None` only before verification.
-    pub verification: Option<Verification>,
     /// Training date, UTC, RFC 3339.
     pub trained_at: String,
+}
+
+/// A model converted from a fitted scikit-learn pipeline in a pickle, without loading it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConversionRecord {
+    pub source: SourceRecord,
+    /// The scikit-learn version the pickle records (`_sklearn_version`), if it records one.
+    pub sklearn_version: Option<String>,
+    /// The estimator the pickle holds: "Pipeline" or "LogisticRegression".
+    pub estimator: String,
+    /// Whether the feature names come from the pickle (`feature_names_in_`) or were made up
+    /// as `x0, x1, ...` because the pipeline was fitted on an unnamed array.
+    pub feature_names_recorded: bool,
+    /// Conversion date, UTC, RFC 3339.
+    pub converted_at: String,
+}
+
+/// The pickle a model was converted from, identified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceRecord {
+    /// File name without its directory.
+    pub file_name: String,
+    pub sha256: String,
+    pub bytes: u64,
+    /// "pickle protocol 4", "joblib pickle protocol 4, zlib-compressed", ...
+    pub format: String,
 }
 
 /// How the graph computes.
@@ -77,7 +120,8 @@ pub struct Hyperparameters {
 pub struct Verification {
     /// The runtime that loaded the file.
     pub runtime: String,
-    /// Which rows were run: "held-out" or "training" (with a test size of 0).
+    /// Which rows were run: "held-out", "training" (with a test size of 0), or "probe" (rows
+    /// made from the scaler's parameters, for a model converted from a pickle).
     pub rows_used: String,
     pub rows_checked: usize,
     pub labels_agreeing: usize,
@@ -85,7 +129,8 @@ pub struct Verification {
     /// the tolerance, so float32 rounding alone can swap them.
     pub near_ties: usize,
     pub max_probability_difference: f64,
-    /// File line of the row with the largest probability difference.
+    /// File line (for probe rows, the row number) of the row with the largest probability
+    /// difference.
     pub max_difference_line: Option<u64>,
     pub probability_tolerance: f64,
     pub passed: bool,
@@ -99,22 +144,48 @@ impl Provenance {
             ("ir_version", self.ir_version.to_string()),
             ("opset_imports", json(&self.opset_imports)),
             ("graph", json(&self.graph)),
-            ("dataset_file_name", self.dataset.file_name.clone()),
-            ("dataset_sha256", self.dataset.sha256.clone()),
-            ("dataset_rows", self.dataset.rows.to_string()),
-            ("dataset_columns", self.dataset.columns.to_string()),
-            ("feature_names", json(&self.feature_names)),
-            ("target", self.target.clone()),
-            ("class_labels", json(&self.class_labels)),
-            ("hyperparameters", json(&self.hyperparameters)),
-            ("n_iter", self.n_iter.to_string()),
-            ("converged", self.converged.to_string()),
-            ("metrics", json(&self.metrics)),
         ];
+        match &self.origin {
+            Origin::Trained(t) => props.extend([
+                ("origin", "trained".to_owned()),
+                ("dataset_file_name", t.dataset.file_name.clone()),
+                ("dataset_sha256", t.dataset.sha256.clone()),
+                ("dataset_rows", t.dataset.rows.to_string()),
+                ("dataset_columns", t.dataset.columns.to_string()),
+            ]),
+            Origin::Converted(c) => props.extend([
+                ("origin", "converted".to_owned()),
+                ("source_file_name", c.source.file_name.clone()),
+                ("source_sha256", c.source.sha256.clone()),
+                ("source_bytes", c.source.bytes.to_string()),
+                ("source_format", c.source.format.clone()),
+                ("sklearn_version", json(&c.sklearn_version)),
+                ("estimator", c.estimator.clone()),
+            ]),
+        }
+        props.extend([
+            ("feature_names", json(&self.feature_names)),
+            ("class_labels", json(&self.class_labels)),
+        ]);
+        match &self.origin {
+            Origin::Trained(t) => props.extend([
+                ("target", t.target.clone()),
+                ("hyperparameters", json(&t.hyperparameters)),
+                ("n_iter", t.n_iter.to_string()),
+                ("converged", t.converged.to_string()),
+                ("metrics", json(&t.metrics)),
+            ]),
+            Origin::Converted(c) => {
+                props.push(("feature_names_recorded", c.feature_names_recorded.to_string()))
+            }
+        }
         if let Some(verification) = &self.verification {
             props.push(("verification", json(verification)));
         }
-        props.push(("trained_at", self.trained_at.clone()));
+        match &self.origin {
+            Origin::Trained(t) => props.push(("trained_at", t.trained_at.clone())),
+            Origin::Converted(c) => props.push(("converted_at", c.converted_at.clone())),
+        }
         props.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }
 }

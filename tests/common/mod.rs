@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -125,4 +126,33 @@ pub fn write_file(name: &str, contents: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, contents).unwrap();
     path
+}
+
+/// Each command must finish within this, whatever the file.
+pub const TIME_LIMIT: Duration = Duration::from_secs(30);
+/// Address-space limit for each run: a decompression or allocation bomb would hit it and fail.
+pub const MEMORY_LIMIT_BYTES: &str = "4000000000";
+
+/// Runs onnxify under the memory limit, killed after the time limit.
+pub fn run_limited(args: &[&str]) -> (Output, Duration) {
+    let start = Instant::now();
+    let mut child = Command::new("prlimit")
+        .arg(format!("--as={MEMORY_LIMIT_BYTES}"))
+        .arg(env!("CARGO_BIN_EXE_onnxify"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("prlimit and onnxify run");
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if start.elapsed() > TIME_LIMIT {
+            child.kill().unwrap();
+            panic!("onnxify {args:?} ran longer than {TIME_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child.wait_with_output().unwrap(), start.elapsed())
 }

@@ -4,6 +4,8 @@
                                   feature columns (as the model's input type, float32 or
                                   float64) through onnxruntime; print the labels,
                                   probabilities, graph signature and metadata as JSON
+  batch LIST                      the same for each {"model", "csv"} in the JSON file LIST,
+                                  where every CSV column is a feature; print a JSON list
 """
 
 import argparse
@@ -16,25 +18,13 @@ import onnxruntime as ort
 import pandas as pd
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("run")
-    p.add_argument("model")
-    p.add_argument("csv")
-    p.add_argument("--target")
-    args = parser.parse_args()
-
-    model = onnx.load(args.model)
+def run(model_path, frame):
+    model = onnx.load(model_path)
     onnx.checker.check_model(model, full_check=True)
-
-    frame = pd.read_csv(args.csv)
-    target = args.target or frame.columns[-1]
-    session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
     dtype = np.float64 if session.get_inputs()[0].type == "tensor(double)" else np.float32
-    x = frame.drop(columns=[target]).to_numpy(dtype=dtype)
-    labels, proba = session.run(["label", "probabilities"], {"input": x})
-    json.dump({
+    labels, proba = session.run(["label", "probabilities"], {"input": frame.to_numpy(dtype=dtype)})
+    return {
         "labels": [v.item() if hasattr(v, "item") else str(v) for v in labels],
         "proba": proba.astype(np.float64).tolist(),
         "inputs": [[i.name, i.type, i.shape] for i in session.get_inputs()],
@@ -43,7 +33,28 @@ def main():
         "opset_import": {o.domain: o.version for o in model.opset_import},
         "nodes": [[n.op_type, n.domain, n.name] for n in model.graph.node],
         "metadata": session.get_modelmeta().custom_metadata_map,
-    }, sys.stdout)
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run")
+    p.add_argument("model")
+    p.add_argument("csv")
+    p.add_argument("--target")
+    b = sub.add_parser("batch")
+    b.add_argument("list")
+    args = parser.parse_args()
+
+    if args.command == "run":
+        frame = pd.read_csv(args.csv)
+        target = args.target or frame.columns[-1]
+        json.dump(run(args.model, frame.drop(columns=[target])), sys.stdout)
+    else:
+        with open(args.list) as f:
+            jobs = json.load(f)
+        json.dump([run(job["model"], pd.read_csv(job["csv"])) for job in jobs], sys.stdout)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,216 @@
+//! Reading a scikit-learn pickle without executing it.
+//!
+//! `pickle.load` and `joblib.load` run whatever callables a file names, so a trojaned pipeline
+//! loads, runs its payload and then predicts normally. This module never loads anything: it
+//! undoes joblib's compression ([`decompress`]), reads the opcodes symbolically into a value
+//! tree ([`machine`]) in which globals resolve only against an exact allow-list ([`allow`]),
+//! with numpy arrays as data ([`numpy`]), then reads the fitted parameters out of the tree
+//! ([`sklearn`]). What it found, and the decision, is a [`ScanReport`].
+
+pub mod allow;
+pub mod decompress;
+pub mod machine;
+pub mod numpy;
+pub mod report;
+pub mod sklearn;
+
+use std::io::Read;
+use std::path::Path;
+
+use ndarray::Array1;
+use sha2::{Digest, Sha256};
+
+use crate::data::hex;
+use crate::error::{Error, Result};
+use crate::model::{FittedLogisticRegression, FittedStandardScaler, Pipeline};
+use decompress::Compression;
+use machine::{Finding, Severity};
+pub use report::{Decision, GlobalEntry, ModelSummary, ScanReport};
+use sklearn::{Extracted, Problem};
+
+/// Largest pickle file read, and largest stream once decompressed (a model's parameters are
+/// far smaller; an ONNX model is limited to 64 MiB).
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+pub const MAX_STREAM_BYTES: usize = 256 << 20;
+
+/// A scanned pickle: the report and, if it was accepted, the pipeline it holds.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pub report: ScanReport,
+    pub model: Option<PickledModel>,
+}
+
+/// A fitted pipeline read from a pickle, ready to export.
+#[derive(Debug, Clone)]
+pub struct PickledModel {
+    pub pipeline: Pipeline,
+    /// `feature_names_in_`, or `x0, x1, ...` when the pickle records none.
+    pub feature_names: Vec<String>,
+    pub feature_names_recorded: bool,
+    /// "Pipeline" or "LogisticRegression".
+    pub estimator: &'static str,
+    pub sklearn_version: Option<String>,
+    /// Centre and spread of probe rows: the scaler's `mean_` and `scale_` where it has them
+    /// (even when `with_mean`/`with_std` turn their use off), else 0 and 1.
+    pub probe_center: Array1<f64>,
+    pub probe_spread: Array1<f64>,
+}
+
+/// Reads and judges the pickle at `path`. Errors only when the file cannot be read at all;
+/// everything about its content is in the report.
+pub fn scan(path: &Path) -> Result<Scan> {
+    let bytes = read(path)?;
+    Ok(scan_bytes(&path.display().to_string(), &bytes))
+}
+
+/// Judges pickle `bytes`; `file` names them in the report.
+pub fn scan_bytes(file: &str, bytes: &[u8]) -> Scan {
+    let mut report = ScanReport {
+        file: file.to_owned(),
+        bytes: bytes.len() as u64,
+        sha256: hex(&Sha256::digest(bytes)),
+        compression: Compression::None,
+        stream_bytes: 0,
+        protocol: None,
+        joblib: false,
+        opcodes: 0,
+        globals: Vec::new(),
+        findings: Vec::new(),
+        more_findings: 0,
+        model: None,
+        decision: Decision::Unreadable,
+    };
+    let unreadable = |mut report: ScanReport, message: String| {
+        report.findings.push(Finding { offset: None, severity: Severity::Malformed, message });
+        report.decide();
+        Scan { report, model: None }
+    };
+    if bytes.is_empty() {
+        return unreadable(report, "the file is empty".into());
+    }
+    let stream = match decompress::detect(bytes).and_then(|c| {
+        report.compression = c;
+        decompress::decompress(c, bytes, MAX_STREAM_BYTES)
+    }) {
+        Ok(stream) => stream,
+        Err(message) => return unreadable(report, message),
+    };
+    report.stream_bytes = stream.len();
+    let outcome = machine::run(&stream);
+    report.protocol = outcome.protocol;
+    report.opcodes = outcome.opcodes;
+    report.joblib = outcome.globals.iter().any(|g| g.allowed == Some(allow::Allowed::ArrayWrapper));
+    report.globals = outcome
+        .globals
+        .iter()
+        .map(|g| GlobalEntry {
+            module: g.module.clone(),
+            name: g.name.clone(),
+            offset: g.offset,
+            nested: g.nested,
+            verdict: g.verdict.clone(),
+        })
+        .collect();
+    report.findings = outcome.findings.clone();
+    report.more_findings = outcome.more_findings;
+    report.decide();
+
+    let mut model = None;
+    if report.findings.is_empty() && report.decision != Decision::Refused && outcome.root.is_some()
+    {
+        match sklearn::extract(&outcome, &stream) {
+            Ok(extracted) => {
+                report.model = Some(summary(&extracted));
+                model = Some(pickled_model(extracted));
+            }
+            Err(Problem::Unsupported(message)) => report.findings.push(Finding {
+                offset: None,
+                severity: Severity::Unsupported,
+                message,
+            }),
+            Err(Problem::Malformed(message)) => report.findings.push(Finding {
+                offset: None,
+                severity: Severity::Malformed,
+                message,
+            }),
+        }
+        report.decide();
+    }
+    Scan { report, model }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let metadata = file.metadata().map_err(|e| Error::io(path, e))?;
+    let too_big = || Error::PickleUnreadable {
+        file: name.clone(),
+        message: format!(
+            "the file is larger than {} MiB, the limit for a pickled model",
+            MAX_FILE_BYTES >> 20
+        ),
+    };
+    if !metadata.is_file() {
+        return Err(Error::PickleUnreadable { file: name, message: "not a regular file".into() });
+    }
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    // The limit holds even if the file grows while it is read.
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
+fn summary(extracted: &Extracted) -> ModelSummary {
+    ModelSummary {
+        estimator: extracted.estimator.into(),
+        steps: extracted.steps.iter().map(|(name, class)| format!("{name}: {class}")).collect(),
+        n_features: extracted.n_features(),
+        feature_names_recorded: extracted.feature_names.is_some(),
+        classes: extracted.classes.clone(),
+        sklearn_version: extracted.sklearn_version.clone(),
+    }
+}
+
+/// The pipeline that computes what scikit-learn's `predict_proba` computes for `extracted`:
+/// a disabled centring subtracts 0 and a disabled scaling divides by 1.
+fn pickled_model(extracted: Extracted) -> PickledModel {
+    let n = extracted.n_features();
+    let zeros = || Array1::zeros(n);
+    let ones = || Array1::ones(n);
+    let (offset, scale, center, spread) = match &extracted.scaler {
+        None => (zeros(), ones(), zeros(), ones()),
+        Some(s) => {
+            let mean = s.mean.clone().map(Array1::from);
+            let scale = s.scale.clone().map(Array1::from);
+            (
+                if s.with_mean { mean.clone().unwrap_or_else(zeros) } else { zeros() },
+                if s.with_std { scale.clone().unwrap_or_else(ones) } else { ones() },
+                mean.unwrap_or_else(zeros),
+                scale.unwrap_or_else(ones),
+            )
+        }
+    };
+    let scaler = FittedStandardScaler::from_parameters(offset, scale);
+    let classifier = FittedLogisticRegression::from_parameters(
+        extracted.coef,
+        extracted.intercept,
+        extracted.n_iter.unwrap_or(0),
+    );
+    let feature_names_recorded = extracted.feature_names.is_some();
+    let feature_names =
+        extracted.feature_names.unwrap_or_else(|| (0..n).map(|j| format!("x{j}")).collect());
+    PickledModel {
+        pipeline: Pipeline::from_parts(scaler, classifier, extracted.classes),
+        feature_names,
+        feature_names_recorded,
+        estimator: extracted.estimator,
+        sklearn_version: extracted.sklearn_version,
+        probe_center: center,
+        probe_spread: spread,
+    }
+}

@@ -1,0 +1,240 @@
+//! The scan report: every global a pickle references with its byte offset and verdict, what
+//! else was found, and the resulting decision. `onnxify scan` prints it; `onnxify convert`
+//! prints it when it refuses a file.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::allow::Verdict;
+use super::decompress::Compression;
+use super::machine::{Finding, Severity};
+use crate::data::Classes;
+use crate::error::excerpt;
+
+/// The decision on a pickle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Within the allow-list, and a model onnxify converts.
+    Accepted,
+    /// Outside the allow-list, or a model onnxify does not convert.
+    Refused,
+    /// Not a readable pickle (corrupt, truncated, beyond a limit).
+    Unreadable,
+}
+
+impl Decision {
+    /// The command's exit code: 0 accepted, 3 refused, 2 unreadable (bad input).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Decision::Accepted => 0,
+            Decision::Refused => 3,
+            Decision::Unreadable => 2,
+        }
+    }
+}
+
+/// A global the file references.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GlobalEntry {
+    pub module: String,
+    pub name: String,
+    /// Offset of the opcode naming it, in the decompressed stream.
+    pub offset: usize,
+    /// Named inside a nested stream (a joblib object array's).
+    pub nested: bool,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+/// The model an accepted file holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelSummary {
+    /// "Pipeline" or "LogisticRegression".
+    pub estimator: String,
+    /// The pipeline's steps as "name: Class".
+    pub steps: Vec<String>,
+    pub n_features: usize,
+    /// Whether the pickle records feature names (`feature_names_in_`).
+    pub feature_names_recorded: bool,
+    pub classes: Classes,
+    pub sklearn_version: Option<String>,
+}
+
+/// What a scan of a pickle found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScanReport {
+    pub file: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub compression: Compression,
+    /// Bytes of the pickle stream once decompressed.
+    pub stream_bytes: usize,
+    pub protocol: Option<u8>,
+    /// Whether arrays are stored the joblib way (inline after a NumpyArrayWrapper).
+    pub joblib: bool,
+    pub opcodes: usize,
+    pub globals: Vec<GlobalEntry>,
+    pub findings: Vec<Finding>,
+    /// Findings beyond the first hundred, counted only.
+    pub more_findings: usize,
+    pub model: Option<ModelSummary>,
+    pub decision: Decision,
+}
+
+impl ScanReport {
+    /// "joblib pickle, protocol 4, zlib-compressed".
+    pub fn format(&self) -> String {
+        let mut text = if self.joblib { "joblib pickle".to_owned() } else { "pickle".to_owned() };
+        if let Some(protocol) = self.protocol {
+            text.push_str(&format!(", protocol {protocol}"));
+        }
+        if self.compression != Compression::None {
+            text.push_str(&format!(", {}-compressed", self.compression));
+        }
+        text
+    }
+
+    /// Decides from the globals and findings.
+    pub(crate) fn decide(&mut self) {
+        let refused = self.globals.iter().any(|g| g.verdict != Verdict::Allowed)
+            || self.findings.iter().any(|f| f.severity != Severity::Malformed);
+        self.decision = if refused {
+            Decision::Refused
+        } else if !self.findings.is_empty() || self.more_findings > 0 || self.model.is_none() {
+            Decision::Unreadable
+        } else {
+            Decision::Accepted
+        };
+    }
+
+    /// One line saying why the file was refused or is unreadable.
+    pub fn reason(&self) -> String {
+        let dangerous: Vec<String> = self
+            .globals
+            .iter()
+            .filter(|g| matches!(g.verdict, Verdict::Dangerous(_)))
+            .map(|g| excerpt(&format!("{}.{}", g.module, g.name)))
+            .collect();
+        let unsupported: Vec<String> = self
+            .globals
+            .iter()
+            .filter(|g| matches!(g.verdict, Verdict::Unsupported(_)))
+            .map(|g| excerpt(&format!("{}.{}", g.module, g.name)))
+            .collect();
+        let other: Vec<String> = self
+            .globals
+            .iter()
+            .filter(|g| matches!(g.verdict, Verdict::NotAllowed(_)))
+            .map(|g| excerpt(&format!("{}.{}", g.module, g.name)))
+            .collect();
+        let mut parts = Vec::new();
+        if !dangerous.is_empty() {
+            parts.push(format!("it references dangerous callables ({})", dedup(dangerous)));
+        }
+        if !unsupported.is_empty() {
+            parts.push(format!(
+                "it holds scikit-learn classes not supported yet ({})",
+                dedup(unsupported)
+            ));
+        }
+        if !other.is_empty() {
+            parts.push(format!("it references globals outside the allow-list ({})", dedup(other)));
+        }
+        if parts.is_empty() {
+            if let Some(first) = self.findings.first() {
+                parts.push(match first.offset {
+                    Some(offset) => format!("byte {offset}: {}", first.message),
+                    None => first.message.clone(),
+                });
+            } else {
+                parts.push("it holds no model".into());
+            }
+        }
+        parts.join("; ")
+    }
+}
+
+fn dedup(mut names: Vec<String>) -> String {
+    names.sort();
+    names.dedup();
+    names.join(", ")
+}
+
+impl fmt::Display for ScanReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}: {} bytes, sha256 {}", self.file, self.bytes, self.sha256)?;
+        write!(f, "  {}", self.format())?;
+        if self.compression != Compression::None {
+            write!(
+                f,
+                " ({} bytes decompressed; offsets below are in the decompressed stream)",
+                self.stream_bytes
+            )?;
+        }
+        writeln!(f, ", {} opcodes read", self.opcodes)?;
+        writeln!(f, "Globals referenced ({}):", self.globals.len())?;
+        for g in &self.globals {
+            let at = format!("byte {:>8}", g.offset);
+            let global = excerpt(&format!("{}.{}", g.module, g.name));
+            write!(f, "  {at:<13}  {:<12} {global}", g.verdict.label())?;
+            if g.nested {
+                write!(f, " (in a nested stream)")?;
+            }
+            match &g.verdict {
+                Verdict::Allowed => writeln!(f)?,
+                Verdict::Dangerous(why) | Verdict::Unsupported(why) | Verdict::NotAllowed(why) => {
+                    writeln!(f, ": {why}")?
+                }
+            }
+        }
+        if !self.findings.is_empty() {
+            writeln!(f, "Findings:")?;
+            for finding in &self.findings {
+                let label = match finding.severity {
+                    Severity::NotAllowed => "not allowed",
+                    Severity::Unsupported => "unsupported",
+                    Severity::Malformed => "malformed",
+                };
+                let at = finding.offset.map_or_else(String::new, |o| format!("byte {o:>8}"));
+                writeln!(f, "  {at:<13}  {label:<12} {}", finding.message)?;
+            }
+            if self.more_findings > 0 {
+                writeln!(f, "  ... and {} more", self.more_findings)?;
+            }
+        }
+        if let Some(model) = &self.model {
+            let names = if model.feature_names_recorded { "named" } else { "unnamed: x0, x1, ..." };
+            writeln!(
+                f,
+                "Model: {}{}, {} features ({names}), classes {}, scikit-learn {}",
+                model.estimator,
+                if model.steps.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", model.steps.join(", "))
+                },
+                model.n_features,
+                model.classes,
+                model.sklearn_version.as_deref().unwrap_or("version not recorded")
+            )?;
+        }
+        match self.decision {
+            Decision::Accepted => write!(
+                f,
+                "Result: accepted: every global and opcode is on the allow-list; nothing was executed"
+            ),
+            Decision::Refused => write!(
+                f,
+                "Result: REFUSED: {}; nothing in the file was loaded or executed",
+                self.reason()
+            ),
+            Decision::Unreadable => write!(
+                f,
+                "Result: UNREADABLE: {}; nothing in the file was loaded or executed",
+                self.reason()
+            ),
+        }
+    }
+}

@@ -1,0 +1,492 @@
+//! Reads the fitted parameters of a `Pipeline(StandardScaler, LogisticRegression)` or a bare
+//! `LogisticRegression` out of the value tree, checking every shape, count and number against
+//! the others: the parameters are data from an untrusted file.
+
+use ndarray::{Array1, Array2};
+
+use super::allow::Allowed;
+use super::machine::{Id, Outcome, Value};
+use super::numpy::{Array, Elements, Kind};
+use crate::data::Classes;
+use crate::data::records::MAX_LABEL_BYTES;
+
+/// Why the tree is not a model onnxify converts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// A shape of estimator onnxify does not convert (yet): refused.
+    Unsupported(String),
+    /// Parameters that contradict each other or are not numbers: a broken file.
+    Malformed(String),
+}
+
+type Checked<T> = Result<T, Problem>;
+
+fn unsupported<T>(message: impl Into<String>) -> Checked<T> {
+    Err(Problem::Unsupported(message.into()))
+}
+
+fn malformed<T>(message: impl Into<String>) -> Checked<T> {
+    Err(Problem::Malformed(message.into()))
+}
+
+/// The StandardScaler's fitted attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScalerParameters {
+    pub with_mean: bool,
+    pub with_std: bool,
+    /// `mean_` (None when both `with_mean` and `with_std` are off).
+    pub mean: Option<Vec<f64>>,
+    /// `scale_` (None with `with_std=False`).
+    pub scale: Option<Vec<f64>>,
+}
+
+/// The fitted parameters a pickle holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extracted {
+    /// "Pipeline" or "LogisticRegression".
+    pub estimator: &'static str,
+    /// The pipeline's step names and classes, for the report.
+    pub steps: Vec<(String, &'static str)>,
+    pub scaler: Option<ScalerParameters>,
+    /// `coef_`: (1, features) for two classes, (classes, features) otherwise.
+    pub coef: Array2<f64>,
+    pub intercept: Array1<f64>,
+    pub classes: Classes,
+    /// The largest of `n_iter_`.
+    pub n_iter: Option<u64>,
+    /// `feature_names_in_`, if the pipeline was fitted on named columns.
+    pub feature_names: Option<Vec<String>>,
+    /// `_sklearn_version`.
+    pub sklearn_version: Option<String>,
+}
+
+impl Extracted {
+    pub fn n_features(&self) -> usize {
+        self.coef.ncols()
+    }
+}
+
+/// Reads the model the stream's root holds.
+pub fn extract(outcome: &Outcome, data: &[u8]) -> Checked<Extracted> {
+    let tree = Tree { values: &outcome.values, data };
+    let root = outcome.root.expect("extract runs on a stream that reached STOP");
+    match tree.value(root) {
+        Value::Object { class: Allowed::Pipeline, state: Some(state) } => tree.pipeline(*state),
+        Value::Object { class: Allowed::LogisticRegression, state: Some(state) } => {
+            let classifier = tree.classifier(*state)?;
+            let sklearn_version = tree.text_attr(*state, "_sklearn_version");
+            let feature_names = tree.feature_names(*state)?;
+            tree.assemble(
+                "LogisticRegression",
+                vec![],
+                None,
+                classifier,
+                feature_names,
+                sklearn_version,
+            )
+        }
+        Value::Object { class: Allowed::StandardScaler, .. } => unsupported(
+            "the file holds a bare StandardScaler; onnxify converts a Pipeline of StandardScaler \
+             and LogisticRegression, or a bare LogisticRegression",
+        ),
+        other => unsupported(format!(
+            "the file holds a {}, not a fitted Pipeline or LogisticRegression",
+            describe(other)
+        )),
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Object { class, state: None } => format!("{class:?} with no state"),
+        Value::Object { class, .. } => format!("{class:?}"),
+        other => other.kind().to_owned(),
+    }
+}
+
+struct Classifier {
+    coef: Array2<f64>,
+    intercept: Array1<f64>,
+    classes: Classes,
+    n_iter: Option<u64>,
+}
+
+struct Tree<'a> {
+    values: &'a [Value],
+    data: &'a [u8],
+}
+
+impl<'a> Tree<'a> {
+    fn value(&self, id: Id) -> &'a Value {
+        &self.values[id as usize]
+    }
+
+    /// The attribute `key` of an object's state dict.
+    fn attr(&self, state: Id, key: &str) -> Option<Id> {
+        let Value::Dict(pairs) = self.value(state) else { return None };
+        pairs
+            .iter()
+            .rev()
+            .find(|&&(k, _)| matches!(self.value(k), Value::Str(s) if s == key))
+            .map(|&(_, v)| v)
+    }
+
+    fn text_attr(&self, state: Id, key: &str) -> Option<String> {
+        match self.attr(state, key).map(|v| self.value(v)) {
+            Some(Value::Str(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    fn bool_attr(&self, state: Id, key: &str, default: bool) -> Checked<bool> {
+        match self.attr(state, key).map(|v| self.value(v)) {
+            None => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(other) => malformed(format!("{key} is a {}, not True or False", other.kind())),
+        }
+    }
+
+    fn array(&self, state: Id, key: &str) -> Checked<Option<&'a Array>> {
+        match self.attr(state, key).map(|v| self.value(v)) {
+            None | Some(Value::None) => Ok(None),
+            Some(Value::Array(array)) => Ok(Some(array)),
+            Some(other) => malformed(format!("{key} is a {}, not an array", other.kind())),
+        }
+    }
+
+    fn raw(&self, array: &Array) -> &'a [u8] {
+        match &array.elements {
+            Elements::Inline(range) => &self.data[range.clone()],
+            Elements::Bytes(id) => match self.value(*id) {
+                Value::Bytes(bytes) => bytes,
+                _ => unreachable!("the machine makes byte-backed arrays from bytes values"),
+            },
+            Elements::Objects(_) => &[],
+        }
+    }
+
+    /// A float array of `shape` rank, finite.
+    fn floats(&self, key: &str, array: &Array, rank: usize) -> Checked<Vec<f64>> {
+        if array.shape.len() != rank {
+            return malformed(format!(
+                "{key} has shape {}, expected {rank} dimensions",
+                array.shape_text()
+            ));
+        }
+        let values = match array.dtype.kind {
+            Kind::Float | Kind::Int | Kind::Unsigned => array
+                .floats(self.raw(array))
+                .map_err(|e| Problem::Malformed(format!("{key}: {e}")))?,
+            _ => return malformed(format!("{key} has dtype {}, not a number", array.dtype)),
+        };
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return malformed(format!(
+                "{key} holds {} at position {i}; every parameter must be finite",
+                values[i]
+            ));
+        }
+        Ok(values)
+    }
+
+    fn pipeline(&self, state: Id) -> Checked<Extracted> {
+        let Some(steps) = self.attr(state, "steps") else {
+            return malformed("the Pipeline has no steps");
+        };
+        let Value::List(steps) = self.value(steps) else {
+            return malformed("the Pipeline's steps are not a list");
+        };
+        let mut parsed = Vec::new();
+        for &step in steps {
+            let pair = match self.value(step) {
+                Value::Tuple(pair) if pair.len() == 2 => pair,
+                _ => return malformed("a Pipeline step is not a (name, estimator) pair"),
+            };
+            let Value::Str(name) = self.value(pair[0]) else {
+                return malformed("a Pipeline step's name is not a string");
+            };
+            match self.value(pair[1]) {
+                Value::Object { class, state: Some(s) } => parsed.push((name.clone(), *class, *s)),
+                Value::Str(s) if s == "passthrough" => {}
+                Value::None => {}
+                other => {
+                    return unsupported(format!(
+                        "Pipeline step {name:?} is a {}, not a fitted StandardScaler or LogisticRegression",
+                        describe(other)
+                    ));
+                }
+            }
+        }
+        let classes: Vec<Allowed> = parsed.iter().map(|(_, c, _)| *c).collect();
+        let (scaler, classifier) = match classes.as_slice() {
+            [Allowed::StandardScaler, Allowed::LogisticRegression] => {
+                (Some(parsed[0].2), parsed[1].2)
+            }
+            [Allowed::LogisticRegression] => (None, parsed[0].2),
+            _ => {
+                return unsupported(format!(
+                    "the Pipeline's steps are {:?}; onnxify converts StandardScaler -> LogisticRegression",
+                    classes
+                ));
+            }
+        };
+        let steps = parsed.iter().map(|(n, c, _)| (n.clone(), class_name(*c))).collect();
+        let sklearn_version = self
+            .text_attr(classifier, "_sklearn_version")
+            .or_else(|| self.text_attr(state, "_sklearn_version"));
+        let first = scaler.unwrap_or(classifier);
+        let feature_names = self.feature_names(first)?;
+        let scaler = scaler.map(|s| self.scaler(s)).transpose()?;
+        let classifier = self.classifier(classifier)?;
+        self.assemble("Pipeline", steps, scaler, classifier, feature_names, sklearn_version)
+    }
+
+    fn scaler(&self, state: Id) -> Checked<ScalerParameters> {
+        let with_mean = self.bool_attr(state, "with_mean", true)?;
+        let with_std = self.bool_attr(state, "with_std", true)?;
+        let vector = |key: &str| -> Checked<Option<Vec<f64>>> {
+            self.array(state, key)?
+                .map(|a| self.floats(&format!("StandardScaler.{key}"), a, 1))
+                .transpose()
+        };
+        let mean = vector("mean_")?;
+        let scale = vector("scale_")?;
+        if with_mean && mean.is_none() {
+            return malformed("the StandardScaler centres (with_mean=True) but has no mean_");
+        }
+        if with_std && scale.is_none() {
+            return malformed("the StandardScaler scales (with_std=True) but has no scale_");
+        }
+        if let Some(scale) = &scale
+            && let Some(i) = scale.iter().position(|&s| s <= 0.0)
+        {
+            return malformed(format!(
+                "StandardScaler.scale_ holds {} at position {i}; a divisor must be positive",
+                scale[i]
+            ));
+        }
+        Ok(ScalerParameters { with_mean, with_std, mean, scale })
+    }
+
+    fn classifier(&self, state: Id) -> Checked<Classifier> {
+        let Some(coef) = self.array(state, "coef_")? else {
+            return malformed("the LogisticRegression has no coef_ (is it fitted?)");
+        };
+        let values = self.floats("LogisticRegression.coef_", coef, 2)?;
+        let (rows, features) = (coef.shape[0], coef.shape[1]);
+        let coef_matrix = Array2::from_shape_vec((rows, features), values).expect("shape checked");
+        let classes = match self.array(state, "classes_")? {
+            Some(array) => self.classes(array)?,
+            None => return malformed("the LogisticRegression has no classes_"),
+        };
+        let k = classes.len();
+        if k < 2 {
+            return malformed(format!("classes_ holds {k} class; a classifier needs two or more"));
+        }
+        let expected_rows = if k == 2 { 1 } else { k };
+        if rows != expected_rows {
+            return malformed(format!(
+                "coef_ has {rows} rows for {k} classes; scikit-learn fits {expected_rows}"
+            ));
+        }
+        if features == 0 {
+            return malformed("coef_ has no columns");
+        }
+        let intercept = match self.attr(state, "intercept_").map(|v| self.value(v)) {
+            Some(Value::Array(array)) => {
+                let values = self.floats("LogisticRegression.intercept_", array, 1)?;
+                if values.len() != rows {
+                    return malformed(format!(
+                        "intercept_ holds {} values for {rows} coef_ rows",
+                        values.len()
+                    ));
+                }
+                Array1::from(values)
+            }
+            Some(Value::Float(x)) if *x == 0.0 => Array1::zeros(rows),
+            Some(Value::Int(0)) => Array1::zeros(rows),
+            _ => return malformed("the LogisticRegression has no intercept_ array"),
+        };
+        if let Some(Value::Int(n)) = self.attr(state, "n_features_in_").map(|v| self.value(v))
+            && *n != features as i64
+        {
+            return malformed(format!("n_features_in_ is {n} but coef_ has {features} columns"));
+        }
+        // scikit-learn before 1.8 could fit one binary model per class; their probabilities
+        // are normalised sigmoids, which the softmax graph does not compute.
+        let multi_class = self.text_attr(state, "multi_class");
+        let solver = self.text_attr(state, "solver");
+        let one_vs_rest = match multi_class.as_deref() {
+            Some("ovr") => true,
+            Some("auto") | None | Some("deprecated") => solver.as_deref() == Some("liblinear"),
+            _ => false,
+        };
+        if one_vs_rest && k > 2 {
+            return unsupported(format!(
+                "the LogisticRegression is one-vs-rest (multi_class={:?}, solver={:?}) over {k} classes; \
+                 onnxify converts multinomial models, whose probabilities are a softmax",
+                multi_class.as_deref().unwrap_or("auto"),
+                solver.as_deref().unwrap_or("lbfgs")
+            ));
+        }
+        let n_iter = match self.array(state, "n_iter_")? {
+            Some(array) if matches!(array.dtype.kind, Kind::Int | Kind::Unsigned) => array
+                .integers(self.raw(array))
+                .map_err(|e| Problem::Malformed(format!("n_iter_: {e}")))?
+                .into_iter()
+                .max()
+                .and_then(|n| u64::try_from(n).ok()),
+            _ => None,
+        };
+        Ok(Classifier { coef: coef_matrix, intercept, classes, n_iter })
+    }
+
+    fn classes(&self, array: &Array) -> Checked<Classes> {
+        if array.shape.len() != 1 {
+            return malformed(format!(
+                "classes_ has shape {}, expected one dimension",
+                array.shape_text()
+            ));
+        }
+        let raw = self.raw(array);
+        let classes = match array.dtype.kind {
+            Kind::Int | Kind::Unsigned => Classes::Ints(
+                array.integers(raw).map_err(|e| Problem::Malformed(format!("classes_: {e}")))?,
+            ),
+            Kind::Unicode => Classes::Strings(
+                array.unicode(raw).map_err(|e| Problem::Malformed(format!("classes_: {e}")))?,
+            ),
+            Kind::Object => {
+                let Elements::Objects(items) = &array.elements else {
+                    unreachable!("object arrays hold objects")
+                };
+                let values: Vec<&Value> = items.iter().map(|&id| self.value(id)).collect();
+                if values.iter().all(|v| matches!(v, Value::Str(_))) {
+                    Classes::Strings(
+                        values
+                            .iter()
+                            .map(|v| match v {
+                                Value::Str(s) => s.clone(),
+                                _ => unreachable!(),
+                            })
+                            .collect(),
+                    )
+                } else if values.iter().all(|v| matches!(v, Value::Int(_))) {
+                    Classes::Ints(
+                        values
+                            .iter()
+                            .map(|v| match v {
+                                Value::Int(n) => *n,
+                                _ => unreachable!(),
+                            })
+                            .collect(),
+                    )
+                } else {
+                    return unsupported(
+                        "classes_ mixes labels of several types; onnxify converts integer or string labels",
+                    );
+                }
+            }
+            _ => {
+                return unsupported(format!(
+                    "classes_ has dtype {}; onnxify converts integer or string labels",
+                    array.dtype
+                ));
+            }
+        };
+        if let Classes::Strings(labels) = &classes {
+            for label in labels {
+                if label.len() > MAX_LABEL_BYTES || label.contains('\0') {
+                    return unsupported(format!(
+                        "the class label {:?} is longer than {MAX_LABEL_BYTES} bytes or contains a NUL",
+                        crate::error::excerpt(label)
+                    ));
+                }
+            }
+        }
+        let names: Vec<String> = (0..classes.len()).map(|i| classes.name(i)).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        if sorted.len() != names.len() {
+            return malformed("classes_ holds the same label twice");
+        }
+        Ok(classes)
+    }
+
+    fn feature_names(&self, state: Id) -> Checked<Option<Vec<String>>> {
+        let Some(array) = self.array(state, "feature_names_in_")? else { return Ok(None) };
+        let names = match (&array.elements, array.dtype.kind) {
+            (Elements::Objects(items), _) => items
+                .iter()
+                .map(|&id| match self.value(id) {
+                    Value::Str(s) => Ok(s.clone()),
+                    other => {
+                        malformed(format!("feature_names_in_ holds a {}, not a name", other.kind()))
+                    }
+                })
+                .collect::<Checked<Vec<String>>>()?,
+            (_, Kind::Unicode) => array
+                .unicode(self.raw(array))
+                .map_err(|e| Problem::Malformed(format!("feature_names_in_: {e}")))?,
+            _ => {
+                return malformed(format!(
+                    "feature_names_in_ has dtype {}, not names",
+                    array.dtype
+                ));
+            }
+        };
+        Ok(Some(names))
+    }
+
+    fn assemble(
+        &self,
+        estimator: &'static str,
+        steps: Vec<(String, &'static str)>,
+        scaler: Option<ScalerParameters>,
+        classifier: Classifier,
+        feature_names: Option<Vec<String>>,
+        sklearn_version: Option<String>,
+    ) -> Checked<Extracted> {
+        let features = classifier.coef.ncols();
+        if let Some(scaler) = &scaler {
+            for (key, values) in [("mean_", &scaler.mean), ("scale_", &scaler.scale)] {
+                if let Some(values) = values
+                    && values.len() != features
+                {
+                    return malformed(format!(
+                        "StandardScaler.{key} holds {} values but coef_ has {features} columns",
+                        values.len()
+                    ));
+                }
+            }
+        }
+        if let Some(names) = &feature_names
+            && names.len() != features
+        {
+            return malformed(format!(
+                "feature_names_in_ holds {} names but coef_ has {features} columns",
+                names.len()
+            ));
+        }
+        Ok(Extracted {
+            estimator,
+            steps,
+            scaler,
+            coef: classifier.coef,
+            intercept: classifier.intercept,
+            classes: classifier.classes,
+            n_iter: classifier.n_iter,
+            feature_names,
+            sklearn_version,
+        })
+    }
+}
+
+fn class_name(class: Allowed) -> &'static str {
+    match class {
+        Allowed::StandardScaler => "StandardScaler",
+        Allowed::LogisticRegression => "LogisticRegression",
+        Allowed::Pipeline => "Pipeline",
+        _ => "?",
+    }
+}

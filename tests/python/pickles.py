@@ -1,0 +1,251 @@
+"""Pickle and joblib fixtures for `onnxify convert` and `onnxify scan`.
+
+  pickles.py DIR MARKER   writes the fixtures under DIR and prints a JSON manifest
+
+Benign fixtures are fitted scikit-learn pipelines written every way the converter reads, each
+with the CSV it is checked on and scikit-learn's own predict / predict_proba for it. Malicious
+fixtures would write MARKER if anything ever loaded them. Hostile fixtures are malformed or
+oversized in the ways a reader can be attacked. Nothing here loads a pickle.
+"""
+
+import contextlib
+import json
+import os
+import pickle
+import struct
+import sys
+import warnings
+import zlib
+
+import joblib
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn import datasets
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+class Payload:
+    """Pickles as a call of `command` through `func` (never called here)."""
+
+    def __init__(self, func, command):
+        self.func, self.command = func, command
+
+    def __reduce__(self):
+        return (self.func, (self.command,))
+
+
+@contextlib.contextmanager
+def numpy1_names():
+    from numpy._core import multiarray, numeric
+    functions = [multiarray._reconstruct, multiarray.scalar, numeric._frombuffer]
+    saved = [f.__module__ for f in functions]
+    try:
+        for f in functions:
+            f.__module__ = f.__module__.replace("numpy._core", "numpy.core")
+        yield
+    finally:
+        for f, module in zip(functions, saved):
+            f.__module__ = module
+
+
+def write_csv(path, x, columns):
+    pd.DataFrame(x, columns=columns).to_csv(path, index=False)
+
+
+def benign(out):
+    cases = []
+    iris, cancer, wine = datasets.load_iris(), datasets.load_breast_cancer(), datasets.load_wine()
+
+    def add(name, model, x, columns, writer):
+        path = os.path.join(out, name)
+        writer(model, path)
+        csv = os.path.join(out, name + ".csv")
+        write_csv(csv, x, columns)
+        frame = pd.DataFrame(x, columns=columns)
+        proba = model.predict_proba(frame if hasattr(model, "feature_names_in_") or _named(model) else x)
+        predicted = model.predict(frame if hasattr(model, "feature_names_in_") or _named(model) else x)
+        cases.append({
+            "file": path,
+            "csv": csv,
+            "kind": "benign",
+            "sklearn_version": sklearn.__version__,
+            "labels": [str(v) for v in predicted],
+            "proba": proba.tolist(),
+        })
+
+    def pickled(protocol):
+        def write(model, path):
+            with open(path, "wb") as f:
+                pickle.dump(model, f, protocol=protocol)
+        return write
+
+    def dumped(compress=0, protocol=None):
+        def write(model, path):
+            joblib.dump(model, path, compress=compress, protocol=protocol)
+        return write
+
+    iris_columns = [f"f{i}" for i in range(4)]
+    iris_frame = pd.DataFrame(iris.data, columns=iris_columns)
+    iris_strings = pd.Series(iris.target_names[iris.target]).astype(object)
+    named = Pipeline([("scaler", StandardScaler()), ("clf", LogisticRegression(max_iter=1000))]).fit(iris_frame, iris_strings)
+    for protocol in [2, 3, 4, 5]:
+        add(f"iris_object_labels_p{protocol}.pkl", named, iris.data, iris_columns, pickled(protocol))
+    add("iris_object_labels.joblib", named, iris.data, iris_columns, dumped())
+    for method in ["zlib", "gzip", "bz2", "lzma", "xz"]:
+        add(f"iris_object_labels_{method}.joblib", named, iris.data, iris_columns, dumped((method, 3)))
+
+    cancer_columns = [f"c{i}" for i in range(30)]
+    unicode_labels = cancer.target_names[cancer.target]  # fixed-width '<U9'
+    binary = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(cancer.data, unicode_labels)
+    add("cancer_unicode_labels.joblib", binary, cancer.data, cancer_columns, dumped())
+    add("cancer_unicode_labels_p4.pkl", binary, cancer.data, cancer_columns, pickled(4))
+    ints = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(cancer.data, cancer.target)
+    add("cancer_int_labels.joblib", ints, cancer.data, cancer_columns, dumped())
+    add("cancer_int_labels_p5.pkl", ints, cancer.data, cancer_columns, pickled(5))
+
+    wine_columns = [f"w{i}" for i in range(13)]
+    for label, scaler in [
+        ("no_mean", StandardScaler(with_mean=False)),
+        ("no_std", StandardScaler(with_std=False)),
+        ("no_mean_no_std", StandardScaler(with_mean=False, with_std=False)),
+    ]:
+        model = make_pipeline(scaler, LogisticRegression(max_iter=20000)).fit(wine.data, wine.target)
+        add(f"wine_{label}.joblib", model, wine.data, wine_columns, dumped())
+    no_intercept = make_pipeline(StandardScaler(), LogisticRegression(fit_intercept=False, max_iter=5000)).fit(wine.data, wine.target)
+    add("wine_no_intercept_p4.pkl", no_intercept, wine.data, wine_columns, pickled(4))
+    no_intercept_binary = make_pipeline(StandardScaler(), LogisticRegression(fit_intercept=False, max_iter=5000)).fit(cancer.data, cancer.target)
+    add("cancer_no_intercept.joblib", no_intercept_binary, cancer.data, cancer_columns, dumped())
+    bare = LogisticRegression(max_iter=1000).fit(iris.data, iris.target)
+    add("bare_logistic_regression.joblib", bare, iris.data, iris_columns, dumped())
+    add("bare_logistic_regression_p2.pkl", bare, iris.data, iris_columns, pickled(2))
+
+    # numpy 1.x named its modules numpy.core. Pickle spells a function by its __module__, so
+    # renaming the three numpy functions a pipeline's pickle references writes exactly the
+    # globals numpy 1.x wrote, with every length and frame still right.
+    with numpy1_names():
+        add("iris_object_labels_numpy1.joblib", named, iris.data, iris_columns, dumped())
+        add("iris_object_labels_numpy1_p2.pkl", named, iris.data, iris_columns, pickled(2))
+        add("cancer_int_labels_numpy1_p5.pkl", ints, cancer.data, cancer_columns, pickled(5))
+        add("bare_logistic_regression_numpy1.joblib", bare, iris.data, iris_columns, dumped())
+    return cases
+
+
+def _named(model):
+    return hasattr(model, "steps") and hasattr(model.steps[0][1], "feature_names_in_")
+
+
+def malicious(out, marker):
+    cases = []
+    command = f"touch {marker}"
+
+    def add(name, data, dangerous):
+        path = os.path.join(out, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        cases.append({"file": path, "kind": "malicious", "dangerous": dangerous})
+
+    add("os_system_global.pkl", b"cos\nsystem\n(S'" + command.encode() + b"'\ntR.", "os.system")
+    add("posix_system_stack_global.pkl", pickle.dumps(Payload(os.system, command), protocol=4), "posix.system")
+    # getattr(__import__('os'), 'system')(command), written opcode by opcode.
+    chain = (
+        b"\x80\x04"
+        b"\x8c\x08builtins\x8c\x07getattr\x93"
+        b"\x8c\x08builtins\x8c\n__import__\x93\x8c\x02os\x85R"
+        b"\x8c\x06system\x86R"
+        + b"\x8c" + bytes([len(command)]) + command.encode() + b"\x85R."
+    )
+    add("getattr_import_chain.pkl", chain, "builtins.getattr")
+
+    iris = datasets.load_iris()
+    trojan = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(iris.data, iris.target)
+    trojan.steps[1][1].n_jobs = Payload(os.system, command)
+    path = os.path.join(out, "trojan_pipeline.joblib")
+    joblib.dump(trojan, path)
+    cases.append({"file": path, "kind": "malicious", "dangerous": "posix.system"})
+
+    hidden = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(iris.data, iris.target_names[iris.target].astype(object))
+    clf = hidden.steps[1][1]
+    clf.classes_ = np.array(list(clf.classes_[:2]) + [Payload(os.system, command)], dtype=object)
+    path = os.path.join(out, "payload_in_object_array.joblib")
+    joblib.dump(hidden, path)
+    cases.append({"file": path, "kind": "malicious", "dangerous": "posix.system"})
+
+    clean = pickle.dumps(trojan.steps[0][1], protocol=4)
+    add("trailing_bytes_after_stop.pkl", clean + b"cposix\nsystem\n(S'" + command.encode() + b"'\ntR.", "posix.system")
+
+    from sklearn.ensemble import RandomForestClassifier
+    forest = RandomForestClassifier(n_estimators=2, max_depth=2, random_state=0).fit(iris.data, iris.target)
+    path = os.path.join(out, "random_forest.joblib")
+    joblib.dump(forest, path)
+    cases.append({"file": path, "kind": "unsupported", "unsupported": "sklearn.ensemble._forest.RandomForestClassifier"})
+    return cases
+
+
+def wrapper_array(shape, payload, descr="f8"):
+    """A joblib NumpyArrayWrapper for `shape`, followed by `payload` as its data, hand-written."""
+    def text(s):
+        b = s.encode()
+        return b"\x8c" + bytes([len(b)]) + b
+    shape_ops = b"(" + b"".join(b"\x8a\x08" + struct.pack("<q", n) for n in shape) + b"t"
+    return (
+        b"\x80\x04"
+        + text("joblib.numpy_pickle") + text("NumpyArrayWrapper") + b"\x93)\x81"
+        + b"}(" + text("subclass") + text("numpy") + text("ndarray") + b"\x93"
+        + text("shape") + shape_ops
+        + text("order") + text("C")
+        + text("dtype") + text("numpy") + text("dtype") + b"\x93" + text(descr) + b"\x89\x88\x87R"
+        + b"(K\x03" + text("<") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+        + text("allow_mmap") + b"\x88" + text("numpy_array_alignment_bytes") + b"K\x10"
+        + b"ub"
+        + b"\x00" + payload
+        + b"."
+    )
+
+
+def hostile(out):
+    cases = []
+
+    def add(name, data):
+        path = os.path.join(out, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        cases.append({"file": path, "kind": "hostile"})
+
+    add("array_claiming_2pow40_elements.joblib", wrapper_array([1 << 40], b"\x00" * 32))
+    iris = datasets.load_iris()
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(iris.data, iris.target)
+    path = os.path.join(out, "whole.joblib")
+    joblib.dump(model, path)
+    with open(path, "rb") as f:
+        whole = f.read()
+    os.remove(path)
+    start = whole.index(b"numpy_array_alignment_bytes")
+    add("truncated_inside_array.joblib", whole[: start + 60])
+    # 30 levels of lists holding ten references to the level below: 10^30 leaves if copied.
+    expansion = bytearray(b"\x80\x04]\x94")
+    for level in range(30):
+        expansion += b"](" + (b"h" + bytes([level])) * 10 + b"e\x94"
+    expansion += b"."
+    add("memo_expansion.pkl", bytes(expansion))
+    add("nesting_100000_deep.pkl", b"\x80\x04" + b"(" * 100_000 + b")" + b"t" * 100_000 + b".")
+    add("nested_lists_100000_deep.pkl", b"\x80\x04" + b"]" * 100_000 + b"a" * 99_999 + b".")
+    add("decompression_bomb.joblib", zlib.compress(b"\x00" * (1 << 30), 9))
+    add("empty.pkl", b"")
+    add("not_a_pickle.pkl", b"hello, this is text\n")
+    return cases
+
+
+def main():
+    # Writing the numpy 1.x spellings touches numpy.core, which numpy 2 warns about.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    out, marker = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    cases = benign(out) + malicious(out, marker) + hostile(out)
+    json.dump(cases, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
