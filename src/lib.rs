@@ -4,7 +4,9 @@
 //!
 //! The data flows one way: CSV bytes ([`data`]) -> a fitted [`model::Pipeline`] -> held-out
 //! [`metrics`] -> ONNX bytes ([`onnx`]) -> a file proven by [`runtime`] and [`compare`] and
-//! written by [`export`]. The [`train`] module runs the training job; [`cli`] is the command line on top.
+//! written by [`export`]. The [`train`] module runs the training job; [`convert`] runs the other
+//! way in: a pickled scikit-learn pipeline read as data by [`pickle`], never loaded, then the
+//! same export. [`cli`] is the command line on top.
 //!
 //! ```no_run
 //! use onnxify::data::{CsvOptions, read_csv};

@@ -72,7 +72,7 @@ pub(crate) fn plan_columns(
     if let Some(target) = target {
         roles[find(target, "the target column")?] = Role::Label;
     }
-    match info.feature_names() {
+    match info.column_names() {
         Some(names) => {
             for (j, name) in names.iter().enumerate() {
                 let column = find(name, "a feature the model needs")?;

@@ -159,6 +159,34 @@ fn a_converted_model_passes_the_reviewers_checklist() {
 }
 
 #[test]
+fn predict_takes_columns_by_name_or_in_order_as_the_pickle_did() {
+    let out = tempfile::tempdir_in(common::scratch()).unwrap();
+    // Fitted on a named DataFrame (columns matched by name) and on an unnamed array (columns
+    // taken in order, whatever the CSV calls them).
+    for name in ["iris_object_labels.joblib", "cancer_unicode_labels.joblib"] {
+        let case = cases("benign").into_iter().find(|c| name_of(c) == name).unwrap();
+        let model = format!("{name}.onnx");
+        let converted = onnxify_in(out.path(), &["convert", file_of(case), "-o", &model, "-q"]);
+        assert!(converted.status.success(), "{name}: {}", stderr(&converted));
+        let predicted =
+            onnxify_in(out.path(), &["predict", &model, case["csv"].as_str().unwrap(), "-q"]);
+        assert!(predicted.status.success(), "{name}: {}", stderr(&predicted));
+        let labels: Vec<String> = stdout(&predicted)
+            .lines()
+            .skip(1)
+            .map(|line| line.split(',').next().unwrap().to_owned())
+            .collect();
+        let expected: Vec<String> = case["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(labels, expected, "{name}: labels, onnxify predict vs scikit-learn's predict");
+    }
+}
+
+#[test]
 fn scan_accepts_a_benign_pipeline_and_lists_its_globals() {
     let case =
         cases("benign").into_iter().find(|c| name_of(c) == "iris_object_labels.joblib").unwrap();
@@ -228,6 +256,22 @@ fn malicious_pickles_are_refused_with_a_report_and_nothing_runs() {
         }
     }
     assert!(!fixtures().marker.exists(), "a payload ran: {} exists", fixtures().marker.display());
+}
+
+#[test]
+fn unconvertible_models_are_refused_and_inconsistent_ones_reported_as_broken() {
+    let out = tempfile::tempdir_in(common::scratch()).unwrap();
+    for (kind, code) in [("refused_model", 3), ("inconsistent", 2)] {
+        assert!(!cases(kind).is_empty(), "fixtures of kind {kind}");
+        for case in cases(kind) {
+            let name = name_of(case);
+            let output = onnxify_in(out.path(), &["convert", file_of(case), "-o", "model.onnx"]);
+            let err = stderr(&output);
+            assert_eq!(output.status.code(), Some(code), "{name}: {err}");
+            assert!(err.contains(case["message"].as_str().unwrap()), "{name}: {err}");
+            assert!(!out.path().join("model.onnx").exists(), "{name}");
+        }
+    }
 }
 
 #[test]

@@ -182,6 +182,16 @@ impl ModelInfo {
         let names: Vec<String> = serde_json::from_str(self.metadata("feature_names")?).ok()?;
         (names.len() == self.n_features).then_some(names)
     }
+
+    /// The names to match data columns by: the recorded feature names, unless the model
+    /// records that they were made up (`x0, x1, ...` for a converted pipeline that was fitted
+    /// on an unnamed array, which takes its columns in order, as scikit-learn did).
+    pub fn column_names(&self) -> Option<Vec<String>> {
+        if self.metadata("feature_names_recorded") == Some("false") {
+            return None;
+        }
+        self.feature_names()
+    }
 }
 
 impl OnnxFile {

@@ -622,7 +622,7 @@ impl<'a> Machine<'a> {
                         let kind = other.kind();
                         self.refuse(
                             at,
-                            format!("a SETITEM stores into a {kind}, which would call its method"),
+                            format!("a SETITEM stores into a value of type {kind}, which would call its method"),
                         );
                     }
                 }
@@ -1266,4 +1266,172 @@ pub fn opcode_name(op: u8) -> Option<&'static str> {
         0x98 => "READONLY_BUFFER",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SHORT_BINUNICODE `s`.
+    fn text(s: &str) -> Vec<u8> {
+        let mut out = vec![0x8c, s.len() as u8];
+        out.extend_from_slice(s.as_bytes());
+        out
+    }
+
+    /// STACK_GLOBAL `module.name`.
+    fn global(module: &str, name: &str) -> Vec<u8> {
+        [text(module), text(name), vec![0x93]].concat()
+    }
+
+    /// A joblib wrapper of `shape` and `descr` in `order`, followed by `payload`.
+    fn wrapper(shape: &[u64], descr: &str, order: &str, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![0x80, 4];
+        out.extend(global("joblib.numpy_pickle", "NumpyArrayWrapper"));
+        out.extend(b")\x81}(");
+        out.extend(text("subclass"));
+        out.extend(global("numpy", "ndarray"));
+        out.extend(text("shape"));
+        out.push(b'(');
+        for &d in shape {
+            out.push(0x8a);
+            out.push(8);
+            out.extend(d.to_le_bytes());
+        }
+        out.push(b't');
+        out.extend(text("order"));
+        out.extend(text(order));
+        out.extend(text("dtype"));
+        out.extend(global("numpy", "dtype"));
+        out.extend(text(descr));
+        out.extend(b"\x89\x88\x87R(K\x03");
+        out.extend(text("<"));
+        out.extend(b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb");
+        out.extend(text("numpy_array_alignment_bytes"));
+        out.extend(b"K\x10ub");
+        out.extend(payload);
+        out.push(b'.');
+        out
+    }
+
+    fn root(outcome: &Outcome) -> &Value {
+        &outcome.values[outcome.root.expect("reached STOP") as usize]
+    }
+
+    #[test]
+    fn a_list_of_constants_is_read_as_data() {
+        let outcome = run(b"\x80\x04](K\x01K\x02e.");
+        assert!(outcome.findings.is_empty(), "{:?}", outcome.findings);
+        let Value::List(items) = root(&outcome) else { panic!("{:?}", root(&outcome)) };
+        let values: Vec<&Value> = items.iter().map(|&i| &outcome.values[i as usize]).collect();
+        assert_eq!(values, [&Value::Int(1), &Value::Int(2)]);
+    }
+
+    #[test]
+    fn a_called_global_is_recorded_with_its_offset_and_never_resolved() {
+        let outcome = run(b"\x80\x02cos\nsystem\n(X\x02\x00\x00\x00lstR.");
+        assert_eq!(outcome.globals.len(), 1);
+        let g = &outcome.globals[0];
+        assert_eq!((g.module.as_str(), g.name.as_str(), g.offset), ("os", "system", 2));
+        assert!(matches!(g.verdict, Verdict::Dangerous(_)));
+        assert_eq!(root(&outcome), &Value::Opaque);
+    }
+
+    #[test]
+    fn a_joblib_array_is_read_inline_after_its_padding_in_fortran_order() {
+        // [[1, 2, 3], [4, 5, 6]] stored column-major after two padding bytes.
+        let mut payload = vec![2, 0xff, 0xff];
+        for v in [1.0f64, 4.0, 2.0, 5.0, 3.0, 6.0] {
+            payload.extend(v.to_le_bytes());
+        }
+        let data = wrapper(&[2, 3], "f8", "F", &payload);
+        let outcome = run(&data);
+        assert!(outcome.findings.is_empty(), "{:?}", outcome.findings);
+        let Value::Array(array) = root(&outcome) else { panic!("{:?}", root(&outcome)) };
+        let Elements::Inline(range) = &array.elements else { panic!() };
+        assert_eq!(array.floats(&data[range.clone()]).unwrap(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    }
+
+    #[test]
+    fn an_array_larger_than_the_bytes_present_is_refused_before_any_allocation() {
+        let outcome = run(&wrapper(&[1 << 40], "f8", "C", &[0; 33]));
+        assert!(outcome.root.is_none());
+        let message = &outcome.findings[0].message;
+        assert!(
+            message.contains("(1099511627776,)") && message.contains("only 33 bytes remain"),
+            "{message}"
+        );
+        assert_eq!(outcome.findings[0].severity, Severity::Malformed);
+    }
+
+    #[test]
+    fn an_allowed_global_used_another_way_is_refused() {
+        // numpy.dtype called with one argument instead of (descr, False, True).
+        let data =
+            [vec![0x80, 4], global("numpy", "dtype"), text("f8"), vec![0x85, b'R', b'.']].concat();
+        let outcome = run(&data);
+        assert_eq!(outcome.findings.len(), 1);
+        assert_eq!(outcome.findings[0].severity, Severity::NotAllowed);
+        assert!(
+            outcome.findings[0].message.contains("numpy.dtype is called"),
+            "{:?}",
+            outcome.findings
+        );
+    }
+
+    #[test]
+    fn memo_expansion_costs_only_the_opcodes_that_make_it() {
+        // 30 levels, each a list holding ten references to the level below: 10^30 leaves.
+        let mut data = b"\x80\x04]\x94".to_vec();
+        for level in 0..30u8 {
+            data.extend(b"](");
+            for _ in 0..10 {
+                data.extend([b'h', level]);
+            }
+            data.extend(b"e\x94");
+        }
+        data.push(b'.');
+        let outcome = run(&data);
+        assert!(outcome.findings.is_empty(), "{:?}", outcome.findings);
+        assert_eq!(outcome.values.len(), 31);
+    }
+
+    #[test]
+    fn bytes_after_stop_are_refused_and_read_for_their_globals() {
+        let data = b"\x80\x04N.cposix\nsystem\n.";
+        let outcome = run(data);
+        assert!(outcome.findings.iter().any(|f| f.message.contains("follow the STOP")));
+        assert_eq!(outcome.globals[0].module, "posix");
+        assert_eq!(outcome.globals[0].offset, 4);
+    }
+
+    #[test]
+    fn truncated_and_deep_streams_stop_with_a_reason() {
+        let truncated = run(b"\x80\x04](K\x01");
+        assert!(
+            truncated.findings[0].message.contains("without a STOP"),
+            "{:?}",
+            truncated.findings
+        );
+        let deep = run(&[b"\x80\x04".as_slice(), &[b'('; 5000]].concat());
+        assert!(deep.findings[0].message.contains("MARKs are open"), "{:?}", deep.findings);
+        let wide = run(&[b"\x80\x04".as_slice(), &[b']'; 60_000]].concat());
+        assert!(wide.findings[0].message.contains("stack holds more than"), "{:?}", wide.findings);
+    }
+
+    #[test]
+    fn appending_to_an_object_is_refused_because_it_would_call_its_method() {
+        let data =
+            [vec![0x80, 4], global("sklearn.pipeline", "Pipeline"), b")\x81K\x01a.".to_vec()]
+                .concat();
+        let outcome = run(&data);
+        assert!(
+            outcome
+                .findings
+                .iter()
+                .any(|f| f.message.contains("APPEND adds items to a value of type object")),
+            "{:?}",
+            outcome.findings
+        );
+    }
 }

@@ -181,6 +181,19 @@ def malicious(out, marker):
     path = os.path.join(out, "random_forest.joblib")
     joblib.dump(forest, path)
     cases.append({"file": path, "kind": "unsupported", "unsupported": "sklearn.ensemble._forest.RandomForestClassifier"})
+    # Older scikit-learn fitted one binary model per class with multi_class="ovr"; those
+    # probabilities are normalised sigmoids, not a softmax.
+    ovr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(iris.data, iris.target)
+    ovr.steps[1][1].multi_class = "ovr"
+    path = os.path.join(out, "one_vs_rest.joblib")
+    joblib.dump(ovr, path)
+    cases.append({"file": path, "kind": "refused_model", "message": "one-vs-rest"})
+
+    inconsistent = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(iris.data, iris.target)
+    inconsistent.steps[0][1].mean_ = inconsistent.steps[0][1].mean_[:3]
+    path = os.path.join(out, "scaler_shorter_than_coef.joblib")
+    joblib.dump(inconsistent, path)
+    cases.append({"file": path, "kind": "inconsistent", "message": "mean_ holds 3 values but coef_ has 4 columns"})
     return cases
 
 
