@@ -41,6 +41,15 @@ const MAX_LINE: usize = 64 << 10;
 const MAX_TRAILING_STREAMS: usize = 8;
 /// Findings kept (the count of the rest is kept).
 const MAX_FINDINGS: usize = 100;
+/// Attributes of an object's state (a fitted LogisticRegression has about 25). Each `BUILD`
+/// copies its dict, as Python's does, so this also bounds the work one `BUILD` can cost.
+const MAX_ATTRIBUTES: usize = 4_096;
+/// Entries of a joblib wrapper's description (joblib writes 6).
+const MAX_WRAPPER_ENTRIES: usize = 16;
+/// Dimensions of an array (numpy allows 64).
+const MAX_DIMENSIONS: usize = 64;
+/// Arguments or state items read from a tuple for an allowed call or `BUILD` (at most 9).
+const MAX_CALL_ITEMS: usize = 9;
 
 /// A value of the pickle, as data.
 #[derive(Debug, Clone, PartialEq)]
@@ -359,8 +368,21 @@ impl<'a> Machine<'a> {
         }
     }
 
+    /// The items of a short tuple (arguments, a state): a long one is never copied, since a
+    /// shared (memoised) tuple can be given to any number of calls.
+    fn few_items(&self, id: Id) -> Vec<Id> {
+        match self.items(id) {
+            Some(items) if items.len() <= MAX_CALL_ITEMS => items.to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
     fn shape(&self, id: Id) -> Option<Vec<usize>> {
-        self.items(id)?.iter().map(|&d| self.int(d).and_then(|n| usize::try_from(n).ok())).collect()
+        let dims = self.items(id)?;
+        if dims.len() > MAX_DIMENSIONS {
+            return None;
+        }
+        dims.iter().map(|&d| self.int(d).and_then(|n| usize::try_from(n).ok())).collect()
     }
 
     fn built_dtype(&self, id: Id) -> Option<&Dtype> {
@@ -598,7 +620,7 @@ impl<'a> Machine<'a> {
                         self.refuse(
                             at,
                             format!(
-                                "an APPEND adds items to a {kind}, which would call its method"
+                                "an APPEND adds items to a value of type {kind}, which would call its method"
                             ),
                         );
                     }
@@ -763,7 +785,7 @@ impl<'a> Machine<'a> {
             return Ok(Value::Opaque);
         };
         let name = self.global_name(index);
-        let args = self.items(args).map(<[Id]>::to_vec).unwrap_or_default();
+        let args = self.few_items(args);
         let arg = |i: usize| args.get(i).map(|&id| self.value(id));
         let made = match allowed {
             Allowed::Dtype => match (args.len(), arg(0), arg(1), arg(2)) {
@@ -904,27 +926,57 @@ impl<'a> Machine<'a> {
     /// wrapper's description followed by the array's bytes. Returns the value that replaces the
     /// target on the stack, if any.
     fn build(&mut self, at: usize, target: Id, state: Id) -> Result<Option<Id>, Stop> {
-        match self.value(target).clone() {
+        // Only small values are cloned: a large one could be shared by many BUILDs.
+        let target_value = match self.value(target) {
+            value @ (Value::Object { .. }
+            | Value::Dtype { .. }
+            | Value::PendingArray
+            | Value::Opaque) => value.clone(),
+            other => {
+                let kind = other.kind();
+                self.refuse(
+                    at,
+                    format!(
+                        "BUILD sets the state of a value of type {kind}, which would call its code"
+                    ),
+                );
+                return Ok(None);
+            }
+        };
+        match target_value {
             Value::Object { class: Allowed::ArrayWrapper, state: None } => {
-                let Value::Dict(_) = self.value(state) else {
-                    return stop(at, "a joblib array wrapper's state is not a dict");
-                };
+                match self.value(state) {
+                    Value::Dict(pairs) if pairs.len() <= MAX_WRAPPER_ENTRIES => {}
+                    _ => return stop(at, "a joblib array wrapper's state is not a short dict"),
+                }
                 self.read_wrapped_array(at, state).map(Some)
             }
             Value::Object { class, state: None } => {
-                let keys_are_text = match self.value(state) {
-                    Value::Dict(pairs) => pairs.iter().all(|&(k, _)| self.text(k).is_some()),
-                    _ => false,
+                let attributes = match self.value(state) {
+                    Value::Dict(pairs)
+                        if pairs.len() <= MAX_ATTRIBUTES
+                            && pairs.iter().all(|&(k, _)| self.text(k).is_some()) =>
+                    {
+                        Some(pairs.clone())
+                    }
+                    _ => None,
                 };
-                if keys_are_text {
-                    self.values[target as usize] = Value::Object { class, state: Some(state) };
-                } else {
-                    self.refuse(at, format!("{class:?}'s state is not a dict of attributes"));
+                match attributes {
+                    // Python copies the dict into the object's __dict__, so changes made to
+                    // the dict after this BUILD must not reach the object: keep a copy.
+                    Some(pairs) => {
+                        let copy = self.alloc(at, Value::Dict(pairs))?;
+                        self.values[target as usize] = Value::Object { class, state: Some(copy) };
+                    }
+                    None => self.refuse(
+                        at,
+                        format!("{class:?}'s state is not a dict of at most {MAX_ATTRIBUTES} named attributes"),
+                    ),
                 }
                 Ok(None)
             }
             Value::Dtype { mut dtype, built: false } => {
-                let state = self.items(state).map(<[Id]>::to_vec).unwrap_or_default();
+                let state = self.few_items(state);
                 let order = state.get(1).and_then(|&s| self.text(s));
                 let elsize = state.get(5).and_then(|&s| self.int(s));
                 let version = state.first().and_then(|&s| self.int(s));
@@ -948,7 +1000,7 @@ impl<'a> Machine<'a> {
                 Ok(None)
             }
             Value::PendingArray => {
-                let items = self.items(state).map(<[Id]>::to_vec).unwrap_or_default();
+                let items = self.few_items(state);
                 let get = |i: usize| items.get(i).map(|&id| self.value(id));
                 let shape = items.get(1).and_then(|&s| self.shape(s));
                 let array = match (items.len(), get(0), shape, get(2), get(3), get(4)) {
@@ -1008,13 +1060,11 @@ impl<'a> Machine<'a> {
                 }
             }
             Value::Opaque => Ok(None),
+            // An object or dtype whose state is already set.
             other => {
                 self.refuse(
                     at,
-                    format!(
-                        "BUILD sets the state of a {}, which would call its code",
-                        other.kind()
-                    ),
+                    format!("a second BUILD sets the state of the same {}", other.kind()),
                 );
                 Ok(None)
             }
@@ -1433,5 +1483,27 @@ mod tests {
             "{:?}",
             outcome.findings
         );
+    }
+
+    #[test]
+    fn a_dict_changed_after_its_build_does_not_reach_the_object() {
+        // obj = Pipeline(); state = {}; obj.__setstate__(state); state["x"] = 1; (obj, state)
+        let data = [
+            vec![0x80, 4],
+            global("sklearn.pipeline", "Pipeline"),
+            b")\x81}\x94b".to_vec(),
+            b"h\x00".to_vec(),
+            text("x"),
+            b"K\x01s\x86.".to_vec(),
+        ]
+        .concat();
+        let outcome = run(&data);
+        assert!(outcome.findings.is_empty(), "{:?}", outcome.findings);
+        let Value::Tuple(pair) = root(&outcome) else { panic!("{:?}", root(&outcome)) };
+        let Value::Object { state: Some(state), .. } = &outcome.values[pair[0] as usize] else {
+            panic!("{:?}", outcome.values[pair[0] as usize])
+        };
+        assert_eq!(outcome.values[*state as usize], Value::Dict(vec![]), "the object's copy");
+        assert!(matches!(&outcome.values[pair[1] as usize], Value::Dict(d) if d.len() == 1));
     }
 }

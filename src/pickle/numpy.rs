@@ -118,33 +118,40 @@ impl Array {
         shape_text(&self.shape)
     }
 
-    /// Element `index` (in row-major order) from `raw`, the array's bytes in its own order.
-    fn element<'a>(&self, raw: &'a [u8], index: usize) -> &'a [u8] {
-        let position = if self.fortran && self.shape.len() > 1 {
-            // Row-major index -> the column-major position of the same element.
-            let mut rest = index;
-            let mut coordinates = vec![0; self.shape.len()];
-            for (axis, &d) in self.shape.iter().enumerate().rev() {
-                coordinates[axis] = rest % d;
-                rest /= d;
-            }
-            let mut position = 0;
-            for (axis, &d) in self.shape.iter().enumerate().rev() {
-                position = position * d + coordinates[axis];
-            }
-            position
-        } else {
-            index
-        };
+    /// The bytes of each element in row-major order, from `raw`, the array's bytes in its own
+    /// memory order.
+    fn elements<'a>(&self, raw: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
         let size = self.dtype.itemsize;
-        &raw[position * size..(position + 1) * size]
+        // Column-major strides, in elements, of each axis.
+        let mut strides = Vec::with_capacity(self.shape.len());
+        let mut stride = 1;
+        for &d in &self.shape {
+            strides.push(stride);
+            stride *= d;
+        }
+        let shape = self.shape.clone();
+        let fortran = self.fortran && shape.len() > 1;
+        (0..self.len()).map(move |index| {
+            let position = if fortran {
+                // The row-major index's coordinates, placed at their column-major position.
+                let mut rest = index;
+                let mut position = 0;
+                for (axis, &d) in shape.iter().enumerate().rev() {
+                    position += (rest % d) * strides[axis];
+                    rest /= d;
+                }
+                position
+            } else {
+                index
+            };
+            &raw[position * size..(position + 1) * size]
+        })
     }
 
     /// The elements as f64, in row-major order; `raw` is the array's bytes.
     pub fn floats(&self, raw: &[u8]) -> Result<Vec<f64>, String> {
-        (0..self.len())
-            .map(|i| {
-                let b = self.element(raw, i);
+        self.elements(raw)
+            .map(|b| {
                 Ok(match (self.dtype.kind, self.dtype.itemsize) {
                     (Kind::Float, 8) => f64::from_bits(self.word(b)),
                     (Kind::Float, 4) => f64::from(f32::from_bits(self.word(b) as u32)),
@@ -157,14 +164,14 @@ impl Array {
 
     /// The elements as i64, in row-major order.
     pub fn integers(&self, raw: &[u8]) -> Result<Vec<i64>, String> {
-        (0..self.len()).map(|i| self.integer(self.element(raw, i))).collect()
+        self.elements(raw).map(|b| self.integer(b)).collect()
     }
 
     /// The elements of a `U` array as strings (numpy pads with NUL characters).
     pub fn unicode(&self, raw: &[u8]) -> Result<Vec<String>, String> {
-        (0..self.len())
-            .map(|i| {
-                let b = self.element(raw, i);
+        self.elements(raw)
+            .enumerate()
+            .map(|(i, b)| {
                 let mut text = String::new();
                 for unit in b.chunks_exact(4) {
                     let code = if self.dtype.big_endian {

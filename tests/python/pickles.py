@@ -246,6 +246,16 @@ def hostile(out):
     add("nesting_100000_deep.pkl", b"\x80\x04" + b"(" * 100_000 + b")" + b"t" * 100_000 + b".")
     add("nested_lists_100000_deep.pkl", b"\x80\x04" + b"]" * 100_000 + b"a" * 99_999 + b".")
     add("decompression_bomb.joblib", zlib.compress(b"\x00" * (1 << 30), 9))
+    # One memoised dict of 4,000 attributes given to two million objects' BUILDs, and one
+    # 40,000-item list made the target of two million BUILDs: a reader that copies or scans
+    # the shared value each time does quadratic work.
+    def text(t):
+        b = t.encode()
+        return b"\x8c" + bytes([len(b)]) + b
+    attributes = b"}\x94(" + b"".join(text(f"k{i}") + b"N" for i in range(4000)) + b"u0"
+    pipeline = text("sklearn.pipeline") + text("Pipeline") + b"\x93\x94"
+    add("shared_attribute_dict.pkl", b"\x80\x04" + pipeline + attributes + b"h\x00)\x81h\x01b0" * 2_000_000 + b"N.")
+    add("shared_build_target.pkl", b"\x80\x04](" + b"K\x01" * 40_000 + b"e\x94" + b"h\x00}b0" * 2_000_000 + b"N.")
     add("empty.pkl", b"")
     add("not_a_pickle.pkl", b"hello, this is text\n")
     return cases
