@@ -370,15 +370,12 @@ fn run_convert(args: ConvertArgs) -> anyhow::Result<()> {
         Err(e) => return Err(e.into()),
     };
     let summary = ConvertSummary::new(&converted);
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    if args.json {
-        summary.write_json(&mut out).context("writing to stdout")?;
-    } else if !args.quiet {
-        summary.write_text(&mut out).context("writing to stdout")?;
-    }
-    out.flush().context("writing to stdout")?;
-    Ok(())
+    print_summary(
+        args.json,
+        args.quiet,
+        |out| summary.write_json(out),
+        |out| summary.write_text(out),
+    )
 }
 
 fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
@@ -531,12 +528,27 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         config.test_fraction.get(),
         config.seed,
     );
+    print_summary(
+        args.json,
+        args.quiet,
+        |out| summary.write_json(out),
+        |out| summary.write_text(out),
+    )
+}
+
+/// Prints a run's summary on stdout: as JSON, as text, or (quiet) not at all.
+fn print_summary(
+    json: bool,
+    quiet: bool,
+    as_json: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    as_text: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> anyhow::Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    if args.json {
-        summary.write_json(&mut out).context("writing to stdout")?;
-    } else if !args.quiet {
-        summary.write_text(&mut out).context("writing to stdout")?;
+    if json {
+        as_json(&mut out).context("writing to stdout")?;
+    } else if !quiet {
+        as_text(&mut out).context("writing to stdout")?;
     }
     out.flush().context("writing to stdout")?;
     Ok(())

@@ -111,24 +111,16 @@ impl ScanReport {
 
     /// One line saying why the file was refused or is unreadable.
     pub fn reason(&self) -> String {
-        let dangerous: Vec<String> = self
-            .globals
-            .iter()
-            .filter(|g| matches!(g.verdict, Verdict::Dangerous(_)))
-            .map(|g| excerpt(&format!("{}.{}", g.module, g.name)))
-            .collect();
-        let unsupported: Vec<String> = self
-            .globals
-            .iter()
-            .filter(|g| matches!(g.verdict, Verdict::Unsupported(_)))
-            .map(|g| excerpt(&format!("{}.{}", g.module, g.name)))
-            .collect();
-        let other: Vec<String> = self
-            .globals
-            .iter()
-            .filter(|g| matches!(g.verdict, Verdict::NotAllowed(_)))
-            .map(|g| excerpt(&format!("{}.{}", g.module, g.name)))
-            .collect();
+        let names = |wanted: fn(&Verdict) -> bool| -> Vec<String> {
+            self.globals
+                .iter()
+                .filter(|g| wanted(&g.verdict))
+                .map(|g| excerpt(&format!("{}.{}", g.module, g.name)))
+                .collect()
+        };
+        let dangerous = names(|v| matches!(v, Verdict::Dangerous(_)));
+        let unsupported = names(|v| matches!(v, Verdict::Unsupported(_)));
+        let other = names(|v| matches!(v, Verdict::NotAllowed(_)));
         let mut parts = Vec::new();
         if !dangerous.is_empty() {
             parts.push(format!("it references dangerous callables ({})", dedup(dangerous)));
