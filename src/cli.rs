@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::convert::{self, ConvertConfig, ConvertSummary, convert};
 use crate::data::CsvOptions;
@@ -122,9 +122,6 @@ fn precision(arg: PrecisionArg) -> Precision {
         PrecisionArg::F64 => Precision::Float64,
     }
 }
-
-/// Subcommand names; any other first argument means the default `train` command.
-const SUBCOMMANDS: [&str; 7] = ["train", "predict", "inspect", "verify", "convert", "scan", "help"];
 
 #[derive(Debug, Args)]
 struct PredictArgs {
@@ -329,7 +326,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Cli {
     if let Some(first) = args.get(1) {
         let first = first.to_string_lossy();
         let is_flag_of_the_program = ["-h", "--help", "-V", "--version"].contains(&first.as_ref());
-        if !SUBCOMMANDS.contains(&first.as_ref()) && !is_flag_of_the_program {
+        // clap adds `help` when it builds the command, so it is not among the declared ones.
+        let is_subcommand = first == "help"
+            || Cli::command().get_subcommands().any(|command| command.get_name() == first);
+        if !is_subcommand && !is_flag_of_the_program {
             args.insert(1, "train".into());
         }
     }
@@ -464,6 +464,21 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
     error.downcast_ref::<Error>().map_or(1, Error::exit_code)
 }
 
+/// The error and its causes on one line, `a: b: c`, skipping a cause whose text the message
+/// already ends with (an I/O error names its cause in its own text).
+pub fn error_message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.is_empty() {
+            message = text;
+        } else if !message.ends_with(&text) {
+            message = format!("{message}: {text}");
+        }
+    }
+    message
+}
+
 /// True if the error is a write to a closed pipe (`onnxify ... | head`), which is not a failure.
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|e| {
@@ -491,9 +506,15 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
 
     let classifier = training.pipeline.classifier();
     if !classifier.converged() && !args.quiet {
+        // More iterations help only when the iteration limit stopped the fit.
+        let advice = if classifier.n_iter() >= config.model.max_iter() {
+            "raise --max-iter or --tol"
+        } else {
+            "raise --tol (more iterations would not lower the loss)"
+        };
         eprintln!(
             "onnxify: warning: the optimiser did not converge: it {} with the gradient's inf-norm at {:.2e}, \
-             above --tol {:e} (scikit-learn would raise a ConvergenceWarning); raise --max-iter or --tol",
+             above --tol {:e} (scikit-learn would raise a ConvergenceWarning); {advice}",
             classifier.stop_reason().unwrap_or("stopped"),
             classifier.gradient_norm(),
             config.model.tol()

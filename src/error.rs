@@ -72,8 +72,11 @@ pub enum Error {
     #[error("{file}: there are no feature columns besides the target column {target:?}")]
     NoFeatures { file: String, target: String },
 
-    #[error("{at}: the row has {found} fields but the header has {expected}")]
-    FieldCount { at: Location, found: usize, expected: usize },
+    /// A short row's location names the first column it has no value for; a long row's `beyond`
+    /// names the header's last column.
+    #[error("{at}: the row has {found} fields but the header has {expected}{}",
+        beyond.as_ref().map(|last| format!("; field {} is beyond the last column, {last:?}", expected + 1)).unwrap_or_default())]
+    FieldCount { at: Location, found: usize, expected: usize, beyond: Option<String> },
 
     #[error("{at}: {value:?} is not a number")]
     NotANumber { at: Location, value: String },
@@ -123,11 +126,11 @@ pub enum Error {
     SingleClass { file: String, target: String, class: String },
 
     #[error(
-        "{file}: class {class} has {count} row(s), too few for a stratified split that keeps every \
+        "{at}: class {class} has only this row, too few for a stratified split that keeps every \
          class in both the training and the held-out rows (at least 2 needed); use --test-size 0 \
          to train on every row"
     )]
-    ClassTooSmall { file: String, class: String, count: usize },
+    ClassTooSmall { at: Location, class: String },
 
     #[error("invalid value for {flag}: {message}")]
     InvalidArgument { flag: &'static str, message: String },

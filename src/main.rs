@@ -8,7 +8,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if onnxify::cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("onnxify: error: {e:#}");
+            eprintln!("onnxify: error: {}", onnxify::cli::error_message(&e));
             ExitCode::from(onnxify::cli::exit_code(&e))
         }
     }

@@ -149,10 +149,10 @@ impl<'a> TrainSummary<'a> {
         let d = &self.dataset;
         writeln!(
             out,
-            "Read {}: {} rows, {} features, target {:?} with {} classes {} ({:.2} s)",
+            "Read {}: {} rows, {}, target {:?} with {} classes {} ({:.2} s)",
             d.file,
             d.rows,
-            d.features.len(),
+            count(d.features.len(), "feature"),
             d.target,
             d.classes.len(),
             d.classes,
@@ -179,7 +179,7 @@ impl<'a> TrainSummary<'a> {
             out,
             "Fit: StandardScaler -> LogisticRegression(C={}, tol={:e}, max_iter={}) {outcome} in {} iterations \
              (loss {:.6}, gradient inf-norm {:.1e}, {:.2} s)",
-            h.c(),
+            shortest(h.c()),
             h.tol(),
             h.max_iter(),
             f.n_iter,
@@ -298,4 +298,15 @@ pub fn write_metrics(out: &mut dyn Write, title: &str, m: &Metrics) -> io::Resul
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// `1 feature`, `2 features`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+/// The shorter of plain and scientific notation: `0.01`, `1e300`.
+fn shortest(x: f64) -> String {
+    let (plain, scientific) = (format!("{x}"), format!("{x:e}"));
+    if plain.len() <= scientific.len() { plain } else { scientific }
 }

@@ -62,8 +62,9 @@ pub fn train(config: &TrainConfig, progress: &Progress) -> Result<Training> {
     let clock = Instant::now();
     let split = split::stratified(
         &dataset.rows.targets,
+        &dataset.rows.lines,
         &dataset.classes,
-        &dataset.source.file_name,
+        (&dataset.source.file_name, &dataset.target_name),
         config.test_fraction,
         config.seed,
     )?;

@@ -105,11 +105,11 @@ fn rejects_infinite_and_overflowing_values() {
 fn rejects_rows_with_the_wrong_number_of_fields() {
     refuses(
         b"f1,f2,label\n1,2,a\n3,b\n",
-        "data.csv: line 3: the row has 2 fields but the header has 3",
+        r#"data.csv: line 3, column "label": the row has 2 fields but the header has 3"#,
     );
     refuses(
         b"f1,f2,label\n1,2,a,x\n",
-        "data.csv: line 2: the row has 4 fields but the header has 3",
+        r#"data.csv: line 2: the row has 4 fields but the header has 3; field 4 is beyond the last column, "label""#,
     );
 }
 
@@ -162,7 +162,7 @@ fn rejects_a_single_class() {
 fn rejects_a_class_too_small_for_the_stratified_split() {
     refuses(
         b"f1,label\n1,a\n2,a\n3,a\n4,b\n",
-        "data.csv: class \"b\" has 1 row(s), too few for a stratified split",
+        r#"data.csv: line 5, column "label": class "b" has only this row, too few for a stratified split"#,
     );
 }
 

@@ -126,6 +126,18 @@ fn corpus() -> Vec<Case> {
             Refuse(r#"line 6, column "f1": "x" is not a number"#),
             Refuse(r#"line 6, column "f1""#),
         ),
+        case(
+            "crlf_error_line",
+            String::from_utf8(with_cell(4, 0, "x")).unwrap().replace('\n', "\r\n"),
+            Refuse(r#"line 6, column "f1": "x" is not a number"#),
+            Refuse(r#"line 6, column "f1""#),
+        ),
+        case(
+            "crlf_blank_line_error_line",
+            String::from_utf8(with_cell(0, 0, "x")).unwrap().replacen('\n', "\r\n\r\n", 1),
+            Refuse(r#"line 3, column "f1": "x" is not a number"#),
+            Refuse(r#"line 3, column "f1""#),
+        ),
         case("blank_lines", b.replace('\n', "\n\n"), Accept, Accept),
         case(
             "empty_file",
@@ -148,13 +160,17 @@ fn corpus() -> Vec<Case> {
         case(
             "short_row",
             format!("{b}1,2\n"),
-            Refuse("data.csv: line 14: the row has 2 fields but the header has 3"),
-            Refuse("line 14: the row has 2 fields"),
+            Refuse(
+                r#"data.csv: line 14, column "label": the row has 2 fields but the header has 3"#,
+            ),
+            Refuse(r#"line 14, column "label": the row has 2 fields"#),
         ),
         case(
             "long_row",
             format!("{b}1,2,yes,4\n"),
-            Refuse("data.csv: line 14: the row has 4 fields but the header has 3"),
+            Refuse(
+                r#"data.csv: line 14: the row has 4 fields but the header has 3; field 4 is beyond"#,
+            ),
             Refuse("line 14: the row has 4 fields"),
         ),
         case("no_final_line_end", b.trim_end().to_owned(), Accept, Accept),
@@ -311,7 +327,7 @@ fn corpus() -> Vec<Case> {
         case(
             "class_of_one_row",
             rows(&["a", "a", "a", "b"]),
-            Refuse(r#"class "b" has 1 row(s), too few for a stratified split"#),
+            Refuse(r#"data.csv: line 5, column "label": class "b" has only this row, too few"#),
             Accept,
         ),
         case(

@@ -144,8 +144,9 @@ fn default_fits_predict_the_held_out_rows_like_scikit_learns_converged_fit() {
         let header = std::fs::read_to_string(csv).unwrap().lines().next().unwrap().to_owned();
         let split = split::stratified(
             &data.rows.targets,
+            &data.rows.lines,
             &data.classes,
-            name,
+            (name, &data.target_name),
             TestFraction::new(0.25).unwrap(),
             0,
         )

@@ -94,11 +94,14 @@ impl<R: Read> ChunkReader<R> {
                 return self.emit_rest();
             }
             if self.pending.len() >= want || self.eof {
-                if let Some(end) = record_boundary(&self.pending, self.delimiter, cut) {
-                    return Ok(Some(self.emit(end)));
-                }
-                if self.eof {
-                    return self.emit_rest();
+                match record_boundary(&self.pending, self.delimiter, cut) {
+                    Some(end) => {
+                        if let Some(end) = keep_crlf_together(&self.pending, end, self.eof) {
+                            return Ok(Some(self.emit(end)));
+                        }
+                    }
+                    None if self.eof => return self.emit_rest(),
+                    None => {}
                 }
                 if self.pending.len() > MAX_RECORD_BYTES {
                     return Err(Error::RecordTooLong {
@@ -207,6 +210,21 @@ fn record_boundary(buf: &[u8], delimiter: u8, cut: Cut) -> Option<usize> {
     last
 }
 
+/// Moves a cut made just after the `\r` of a `\r\n` to after its `\n`, so that no chunk starts
+/// with the second half of a line break (which would count as a line of its own). `None` when
+/// `buf` ends with that `\r` and the next byte has not been read yet.
+fn keep_crlf_together(buf: &[u8], end: usize, eof: bool) -> Option<usize> {
+    if buf[end - 1] != b'\r' {
+        return Some(end);
+    }
+    match buf.get(end) {
+        Some(b'\n') => Some(end + 1),
+        Some(_) => Some(end),
+        None if eof => Some(end),
+        None => None,
+    }
+}
+
 /// If `buf` (whole records from a record boundary to the end of the stream) ends inside a quoted
 /// field, the offset of the quote that opened it.
 fn unterminated_quote(buf: &[u8], delimiter: u8) -> Option<usize> {
@@ -283,6 +301,15 @@ mod tests {
     fn splits_the_header_from_the_rows_and_strips_a_bom() {
         let got = chunks_of(b"\xEF\xBB\xBFa,b\n1,2\n3,4").unwrap();
         assert_eq!(got, vec![(1, b"a,b\n".to_vec()), (2, b"1,2\n3,4".to_vec())]);
+    }
+
+    #[test]
+    fn a_crlf_line_break_stays_in_one_chunk() {
+        let got = chunks_of(b"a,b\r\n\r\n1,2\r\n3,4\r\n").unwrap();
+        assert_eq!(got, vec![(1, b"a,b\r\n".to_vec()), (2, b"\r\n1,2\r\n3,4\r\n".to_vec())]);
+        assert_eq!(keep_crlf_together(b"a\r", 2, false), None);
+        assert_eq!(keep_crlf_together(b"a\r", 2, true), Some(2));
+        assert_eq!(keep_crlf_together(b"a\rb", 2, false), Some(2));
     }
 
     #[test]

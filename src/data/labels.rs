@@ -7,8 +7,9 @@ use serde::Serialize;
 
 /// The distinct labels of the target column, in scikit-learn's `classes_` order.
 ///
-/// If every label parses as an integer the classes are integers in numeric order (as pandas reads
-/// such a column); otherwise they are the label strings, verbatim, in byte order.
+/// Integer labels (also spelled as integral floats) are integers in numeric order, as pandas and
+/// scikit-learn read them; other labels are the label strings, verbatim, numbers in numeric order
+/// and any other text in byte order (see [`discover`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Classes {
@@ -55,27 +56,56 @@ impl fmt::Display for Classes {
 }
 
 /// Orders the distinct labels (each valid UTF-8, in order of first appearance) into classes.
-/// Returns the classes and, for each distinct label, the index of its class. Several labels can
-/// map to one integer class (`1`, `01` and `+1` are all the integer 1).
+/// Returns the classes and, for each distinct label, the index of its class.
+///
+/// The order is the one scikit-learn gives a column pandas read from the same file:
+/// - labels that are all integers, or floats with integral values (`1`, `01`, `+1`, `1.0` and
+///   `1e0` are all the integer 1), become integer classes in numeric order;
+/// - labels that are all other finite numbers stay text, in numeric order, and spellings of one
+///   number (`1.5`, `1.50`) are one class, named by its first spelling in the file;
+/// - anything else is text in byte order.
 pub fn discover(labels: &[&str]) -> (Classes, Vec<u32>) {
-    let ints: Option<Vec<i64>> = labels.iter().map(|s| s.trim().parse::<i64>().ok()).collect();
-    match ints {
-        Some(values) => {
-            let mut classes = values.clone();
-            classes.sort_unstable();
-            classes.dedup();
-            let index = values.iter().map(|v| position(&classes, v)).collect();
-            (Classes::Ints(classes), index)
-        }
-        None => {
-            let mut classes: Vec<&str> = labels.to_vec();
-            // `str`'s order is byte order, which for UTF-8 is code-point order, as numpy sorts.
-            classes.sort_unstable();
-            classes.dedup();
-            let index = labels.iter().map(|l| position(&classes, l)).collect();
-            (Classes::Strings(classes.into_iter().map(str::to_owned).collect()), index)
-        }
+    if let Some(values) = labels.iter().map(|s| integer_value(s)).collect::<Option<Vec<i64>>>() {
+        let mut classes = values.clone();
+        classes.sort_unstable();
+        classes.dedup();
+        let index = values.iter().map(|v| position(&classes, v)).collect();
+        return (Classes::Ints(classes), index);
     }
+    if let Some(values) = labels.iter().map(|s| finite_value(s)).collect::<Option<Vec<f64>>>() {
+        let mut order: Vec<usize> = (0..labels.len()).collect();
+        // A stable sort keeps the first spelling of a number ahead of its other spellings.
+        order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+        order.dedup_by(|b, a| values[*a] == values[*b]);
+        let index =
+            values.iter().map(|v| order.partition_point(|&i| values[i] < *v) as u32).collect();
+        let names = order.iter().map(|&i| labels[i].to_owned()).collect();
+        return (Classes::Strings(names), index);
+    }
+    let mut classes: Vec<&str> = labels.to_vec();
+    // `str`'s order is byte order, which for UTF-8 is code-point order, as numpy sorts.
+    classes.sort_unstable();
+    classes.dedup();
+    let index = labels.iter().map(|l| position(&classes, l)).collect();
+    (Classes::Strings(classes.into_iter().map(str::to_owned).collect()), index)
+}
+
+/// The integer a label spells: `7`, `+7`, `007`, or a float with an integral value such as
+/// `7.0` or `7e0` (pandas reads a column of those as floats, and scikit-learn's converter writes
+/// them as integer labels).
+fn integer_value(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(value) = text.parse::<i64>() {
+        return Some(value);
+    }
+    let value = finite_value(text)?;
+    // Below 2^63 in magnitude, an f64 without a fraction converts to i64 exactly.
+    (value.fract() == 0.0 && value.abs() < 2f64.powi(63)).then_some(value as i64)
+}
+
+/// The finite number a label spells, if any (`nan` and `inf` are not numbers here).
+fn finite_value(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 fn position<T: Ord>(sorted: &[T], value: &T) -> u32 {
@@ -110,8 +140,24 @@ mod tests {
     }
 
     #[test]
-    fn a_single_non_integer_makes_every_label_a_string() {
-        let (classes, _) = discover(&["1", "2", "1.5"]);
-        assert_eq!(classes, Classes::Strings(vec!["1".into(), "1.5".into(), "2".into()]));
+    fn integral_floats_are_integers() {
+        let (classes, index) = discover(&["10.0", "9.0", "1e1", "-0.0"]);
+        assert_eq!(classes, Classes::Ints(vec![0, 9, 10]));
+        assert_eq!(index, vec![2, 1, 2, 0]);
+    }
+
+    #[test]
+    fn other_numbers_are_text_in_numeric_order() {
+        let (classes, index) = discover(&["10.5", "9.5", "1.5", "-2", "1.50"]);
+        let expected = ["-2", "1.5", "9.5", "10.5"].map(String::from).to_vec();
+        assert_eq!(classes, Classes::Strings(expected));
+        assert_eq!(index, vec![3, 2, 1, 0, 1]);
+    }
+
+    #[test]
+    fn a_single_non_number_makes_every_label_text_in_byte_order() {
+        let (classes, _) = discover(&["1", "2", "10", "nan"]);
+        let expected = ["1", "10", "2", "nan"].map(String::from).to_vec();
+        assert_eq!(classes, Classes::Strings(expected));
     }
 }

@@ -395,11 +395,12 @@ impl<'a> ChunkParser<'a> {
     fn start_row(&mut self, line: u64, n_fields: usize) -> Result<()> {
         let expected = self.layout.columns.len();
         if n_fields != expected {
-            return Err(Error::FieldCount {
-                at: Location::line(self.layout.file, line),
-                found: n_fields,
-                expected,
-            });
+            let columns = self.layout.columns;
+            let (at, beyond) = match columns.get(n_fields) {
+                Some(missing) => (Location::cell(self.layout.file, line, missing), None),
+                None => (Location::line(self.layout.file, line), columns.last().cloned()),
+            };
+            return Err(Error::FieldCount { at, found: n_fields, expected, beyond });
         }
         self.out.values.resize(self.out.values.len() + self.layout.n_features, 0.0);
         self.out.lines.push(line);

@@ -8,7 +8,7 @@
 use ndarray::Array2;
 
 use super::{Classes, Rows};
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Result};
 
 /// Fraction of rows held out, checked to lie in [0, 1).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
@@ -42,11 +42,13 @@ pub struct Split {
 ///
 /// Holds out `ceil(fraction * n)` rows in all (scikit-learn's rule), shared between classes by
 /// largest remainder; every class keeps at least one row on each side, so a class needs two rows
-/// (an error names the first that has fewer). With a fraction of 0 every row trains.
+/// (an error names the first that has fewer, with the line of its row in `file`, where the
+/// target column is `target`). With a fraction of 0 every row trains.
 pub fn stratified(
     targets: &[u32],
+    lines: &[u64],
     classes: &Classes,
-    file: &str,
+    (file, target): (&str, &str),
     fraction: TestFraction,
     seed: u64,
 ) -> Result<Split> {
@@ -59,10 +61,11 @@ pub fn stratified(
         members[class as usize].push(row);
     }
     if let Some(small) = members.iter().position(|m| m.len() < 2) {
+        // Classes come from the rows, so a class too small has exactly one row.
+        let line = members[small].first().map_or(0, |&row| lines[row]);
         return Err(Error::ClassTooSmall {
-            file: file.to_owned(),
+            at: Location::cell(file, line, target),
             class: classes.display(small),
-            count: members[small].len(),
         });
     }
 
@@ -194,6 +197,11 @@ mod tests {
         Classes::Ints((0..k as i64).collect())
     }
 
+    /// Line numbers of `n` rows below a header.
+    fn lines(n: usize) -> Vec<u64> {
+        (2..n as u64 + 2).collect()
+    }
+
     #[test]
     fn splitmix64_matches_the_published_reference_stream() {
         // First outputs of the reference C implementation (xoshiro.di.unimi.it/splitmix64.c).
@@ -205,8 +213,15 @@ mod tests {
     #[test]
     fn holds_out_each_class_in_proportion() {
         let targets: Vec<u32> = (0..100).map(|i| if i < 80 { 0 } else { 1 }).collect();
-        let split = stratified(&targets, &classes(2), "t.csv", TestFraction::new(0.25).unwrap(), 0)
-            .unwrap();
+        let split = stratified(
+            &targets,
+            &lines(targets.len()),
+            &classes(2),
+            ("t.csv", "y"),
+            TestFraction::new(0.25).unwrap(),
+            0,
+        )
+        .unwrap();
         assert_eq!(split.test.len(), 25);
         assert_eq!(split.test.iter().filter(|&&r| targets[r] == 1).count(), 5);
         let mut all: Vec<usize> = split.train.iter().chain(&split.test).copied().collect();
@@ -218,8 +233,15 @@ mod tests {
     fn the_seed_chooses_the_rows_and_the_same_seed_the_same_rows() {
         let targets: Vec<u32> = (0..50).map(|i| i % 2).collect();
         let run = |seed| {
-            stratified(&targets, &classes(2), "t.csv", TestFraction::new(0.3).unwrap(), seed)
-                .unwrap()
+            stratified(
+                &targets,
+                &lines(targets.len()),
+                &classes(2),
+                ("t.csv", "y"),
+                TestFraction::new(0.3).unwrap(),
+                seed,
+            )
+            .unwrap()
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7).test, run(8).test);
@@ -235,9 +257,19 @@ mod tests {
 
     #[test]
     fn refuses_a_class_with_a_single_row() {
-        let err = stratified(&[0, 0, 1], &classes(2), "t.csv", TestFraction::new(0.5).unwrap(), 0)
-            .unwrap_err();
-        assert!(err.to_string().contains("class 1 has 1 row(s)"), "{err}");
+        let err = stratified(
+            &[0, 0, 1],
+            &lines(3),
+            &classes(2),
+            ("t.csv", "y"),
+            TestFraction::new(0.5).unwrap(),
+            0,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with(r#"t.csv: line 4, column "y": class 1 has only this row"#),
+            "{err}"
+        );
     }
 
     #[test]

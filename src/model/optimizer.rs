@@ -65,7 +65,8 @@ pub(crate) fn minimize(objective: &Objective, max_iter: u64, tol: f64, step: &St
         }
         let Some(point) = found else {
             break Some(
-                "the line search found no lower loss (the loss is flat to rounding)".into(),
+                "stopped where the line search found no lower loss (the loss is flat to rounding)"
+                    .into(),
             );
         };
         let s: Vec<f64> = point.x.iter().zip(&x).map(|(a, b)| a - b).collect();
