@@ -364,7 +364,7 @@ fn run_convert(args: ConvertArgs) -> anyhow::Result<()> {
             return Err(Error::PickleRejected(report).into());
         }
         Err(Error::VerificationFailed(failure)) => {
-            write_worst_rows(&failure.comparison.worst_rows);
+            write_worst_rows(&failure.comparison);
             return Err(Error::VerificationFailed(failure).into());
         }
         Err(e) => return Err(e.into()),
@@ -534,7 +534,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         ) {
             Ok(exported) => Some(exported),
             Err(Error::VerificationFailed(failure)) => {
-                write_worst_rows(&failure.comparison.worst_rows);
+                write_worst_rows(&failure.comparison);
                 return Err(Error::VerificationFailed(failure).into());
             }
             Err(e) => return Err(e.into()),
@@ -576,11 +576,12 @@ fn print_summary(
 }
 
 /// Prints the rows where a model disagreed with the native pipeline, worst first.
-fn write_worst_rows(rows: &[crate::compare::RowDifference]) {
+fn write_worst_rows(comparison: &crate::compare::Comparison) {
     eprintln!("onnxify: rows where the ONNX model and the native model disagree most:");
-    for r in rows {
+    let row = comparison.summary.row_word();
+    for r in &comparison.worst_rows {
         eprintln!(
-            "  line {}: native label {} {:?}, ONNX label {} {:?} (difference {:.3e})",
+            "  {row} {}: native label {} {:?}, ONNX label {} {:?} (difference {:.3e})",
             r.line, r.native_label, r.native_proba, r.onnx_label, r.onnx_proba, r.max_difference
         );
     }

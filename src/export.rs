@@ -12,8 +12,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use ndarray::ArrayView1;
-
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -46,9 +44,6 @@ pub struct Artefact<'a> {
     pub feature_names: &'a [String],
     /// Rows the written file must reproduce the native predictions on.
     pub reference: &'a Reference,
-    /// Centre and spread of the probe rows recorded in the companion JSON.
-    pub probe_center: ArrayView1<'a, f64>,
-    pub probe_spread: ArrayView1<'a, f64>,
     /// Where the parameters came from.
     pub origin: Origin,
     /// The doc string's opening: what the model is and where it came from.
@@ -74,6 +69,8 @@ pub struct VerificationFailure {
     pub output: String,
     /// The input precision of the last graph tried.
     pub input: Precision,
+    /// The precision of the graph's arithmetic.
+    pub arithmetic: Precision,
     pub comparison: Comparison,
     /// Features whose float32 rounding can explain the disagreement, worst first.
     pub culprits: Vec<Float32Culprit>,
@@ -85,12 +82,13 @@ impl fmt::Display for VerificationFailure {
         write!(
             f,
             "verification failed: on {} {} rows, labels agree on {} ({} near ties) and the largest probability \
-             difference is {:.3e} (line {}), above the tolerance {:e}",
+             difference is {:.3e} ({} {}), above the tolerance {:e}",
             v.rows_checked,
             v.rows_used,
             v.labels_agreeing,
             v.near_ties,
             v.max_probability_difference,
+            v.row_word(),
             v.max_difference_line.map_or_else(|| "-".into(), |l| l.to_string()),
             v.probability_tolerance
         )?;
@@ -108,9 +106,14 @@ impl fmt::Display for VerificationFailure {
                 "; float32 arithmetic cannot represent these features precisely enough: {}",
                 names.join(", ")
             )?;
-            if self.input == Precision::Float32 {
-                write!(f, " (--input-dtype auto or f64 scales them in float64 first)")?;
-            }
+            write!(f, " (--input-dtype auto or f64 scales them in float64 first)")?;
+        } else if self.arithmetic == Precision::Float32 {
+            // No feature's rounding explains it: the classifier's float32 arithmetic does.
+            write!(
+                f,
+                "; the float32 arithmetic of the classifier is not precise enough for this model \
+                 (--ops standard --dtype f64 computes in float64 throughout)"
+            )?;
         }
         write!(f, "; nothing was written to {}", self.output)
     }
@@ -128,9 +131,11 @@ struct Companion<'a> {
     probes: &'a Probes,
 }
 
-/// The recorded probe rows and the written model's outputs for them.
+/// The recorded probe rows and the written model's outputs for them. They derive from the
+/// exported scaler's parameters alone, so a reviewer can regenerate them from the file.
 fn probes(model: &TractModel, artefact: &Artefact, input: Precision) -> Result<Probes> {
-    let inputs = probe_inputs(artefact.probe_center, artefact.probe_spread, RECORDED_ROWS, input);
+    let pipeline = artefact.pipeline;
+    let inputs = probe_inputs(pipeline.mean(), pipeline.scale(), RECORDED_ROWS, input);
     let classes = artefact.pipeline.classes();
     let (labels, probabilities) =
         model.predict(inputs.view(), classes, &Progress::hidden().rows("probes", 0))?;
@@ -162,8 +167,6 @@ pub fn export_training(
         pipeline: &training.pipeline,
         feature_names: &training.feature_names,
         reference,
-        probe_center: training.pipeline.mean(),
-        probe_spread: training.pipeline.scale(),
         origin: Origin::Trained(training_record(training, config, trained_at)),
         summary: format!(
             "StandardScaler -> LogisticRegression trained by onnxify {} on {} (target {:?}).",
@@ -222,7 +225,8 @@ pub fn export(
     }
     let Some(comparison) = passed else {
         let (input, comparison) = rejected.expect("there is at least one input precision to try");
-        let culprits = if input == Precision::Float32 || graph.dtype == Precision::Float32 {
+        // The input's rounding to float32 is what the culprits explain.
+        let culprits = if input == Precision::Float32 {
             compare::float32_culprits(artefact.pipeline, artefact.feature_names)
         } else {
             Vec::new()
@@ -230,6 +234,7 @@ pub fn export(
         return Err(Error::VerificationFailed(Box::new(VerificationFailure {
             output: name,
             input,
+            arithmetic: graph.dtype,
             comparison,
             culprits,
         })));

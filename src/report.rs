@@ -9,7 +9,7 @@ use crate::data::Classes;
 use crate::export::Exported;
 use crate::metrics::Metrics;
 use crate::model::LogisticRegression;
-use crate::onnx::{GraphRecord, Ops, Verification};
+use crate::onnx::{GraphRecord, Ops, Precision, Verification};
 use crate::train::{Timings, Training};
 
 /// The facts of a training run, as printed by `--json`.
@@ -210,16 +210,25 @@ impl<'a> TrainSummary<'a> {
 }
 
 pub(crate) fn write_graph(out: &mut dyn Write, graph: &GraphRecord) -> io::Result<()> {
-    let ops = match graph.ops {
-        Ops::Ml => "ai.onnx.ml Scaler/LinearClassifier",
-        Ops::Standard => "standard operators",
-    };
-    write!(
-        out,
-        "Graph: {ops}, {} input, {} arithmetic",
-        graph.input_dtype.name(),
-        graph.dtype.name()
-    )?;
+    let input = graph.input_dtype.name();
+    match (graph.ops, graph.input_dtype) {
+        // A float64 input is scaled by Sub and Div in float64 before the float32 classifier.
+        (Ops::Ml, Precision::Float64) => write!(
+            out,
+            "Graph: Sub/Div, Cast, ai.onnx.ml LinearClassifier, {input} input, float64 scaling, {} classifier",
+            graph.dtype.name()
+        )?,
+        (Ops::Ml, Precision::Float32) => write!(
+            out,
+            "Graph: ai.onnx.ml Scaler/LinearClassifier, {input} input, {} arithmetic",
+            graph.dtype.name()
+        )?,
+        (Ops::Standard, _) => write!(
+            out,
+            "Graph: standard operators, {input} input, {} arithmetic",
+            graph.dtype.name()
+        )?,
+    }
     match &graph.input_dtype_reason {
         Some(reason) => writeln!(out, " ({reason})"),
         None => writeln!(out),
@@ -227,8 +236,7 @@ pub(crate) fn write_graph(out: &mut dyn Write, graph: &GraphRecord) -> io::Resul
 }
 
 pub(crate) fn write_verification(out: &mut dyn Write, v: &Verification) -> io::Result<()> {
-    // Probe rows are numbered; the other rows are named by their line in the CSV.
-    let position = if v.rows_used == "probe" { "row" } else { "line" };
+    let position = v.row_word();
     writeln!(
         out,
         "Verification {}: {} {} rows through {}; labels agree on {} of {} ({} near ties); largest probability \

@@ -300,3 +300,33 @@ fn hostile_pickles_end_in_a_clean_error_within_bounded_time_and_memory() {
         }
     }
 }
+
+/// A bare model of raw, large values is verified near its decision boundary, where float32
+/// arithmetic fails it: the default graph is refused with advice, and the float64 graph the
+/// advice names predicts like scikit-learn.
+#[test]
+fn a_model_float32_cannot_compute_is_refused_and_converts_in_float64() {
+    let out = tempfile::tempdir_in(common::scratch()).unwrap();
+    let cases = cases("needs_float64");
+    assert!(!cases.is_empty());
+    let mut jobs = Vec::new();
+    for case in &cases {
+        let name = name_of(case);
+        let refused = out.path().join(format!("{name}-f32.onnx"));
+        let output =
+            onnxify_in(out.path(), &["convert", file_of(case), "-o", refused.to_str().unwrap()]);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains("--ops standard --dtype f64"), "{name}: {err}");
+        assert!(!refused.exists(), "{name}");
+
+        let model = out.path().join(format!("{name}.onnx"));
+        let args = ["convert", file_of(case), "-o", model.to_str().unwrap(), "--ops", "standard"];
+        let output = onnxify_in(out.path(), &[&args[..], &["--dtype", "f64", "-q"]].concat());
+        assert!(output.status.success(), "{name}: {}", stderr(&output));
+        jobs.push((model, case["csv"].as_str().unwrap()));
+    }
+    for (case, onnx) in cases.iter().zip(onnxruntime(&jobs)) {
+        assert_matches_scikit_learn(case, &onnx, &name_of(case));
+    }
+}

@@ -136,6 +136,13 @@ pub struct Verification {
     pub passed: bool,
 }
 
+impl Verification {
+    /// How a row is named: probe rows by their number, the others by their line in the CSV.
+    pub fn row_word(&self) -> &'static str {
+        if self.rows_used == "probe" { "probe row" } else { "line" }
+    }
+}
+
 impl Provenance {
     /// The record as `metadata_props` entries: scalars as text, structures as compact JSON.
     pub fn metadata_props(&self) -> Vec<(String, String)> {

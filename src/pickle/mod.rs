@@ -17,7 +17,7 @@ pub mod sklearn;
 use std::io::Read;
 use std::path::Path;
 
-use ndarray::Array1;
+use ndarray::{Array1, ArrayView1, ArrayView2, Axis};
 use sha2::{Digest, Sha256};
 
 use crate::data::hex;
@@ -50,8 +50,10 @@ pub struct PickledModel {
     /// "Pipeline" or "LogisticRegression".
     pub estimator: &'static str,
     pub sklearn_version: Option<String>,
-    /// Centre and spread of probe rows: the scaler's `mean_` and `scale_` where it has them
-    /// (even when `with_mean`/`with_std` turn their use off), else 0 and 1.
+    /// Centre and spread of the rows conversion is verified on: the scaler's `mean_` and
+    /// `scale_` where it has them (even when `with_mean`/`with_std` turn their use off); for a
+    /// bare LogisticRegression, the point of its decision boundary nearest the origin, spread so
+    /// that the scores vary by a few units (see [`boundary_probes`]).
     pub probe_center: Array1<f64>,
     pub probe_spread: Array1<f64>,
 }
@@ -183,7 +185,11 @@ fn pickled_model(extracted: Extracted) -> PickledModel {
     let zeros = || Array1::zeros(n);
     let ones = || Array1::ones(n);
     let (offset, scale, center, spread) = match &extracted.scaler {
-        None => (zeros(), ones(), zeros(), ones()),
+        None => {
+            let (center, spread) =
+                boundary_probes(extracted.coef.view(), extracted.intercept.view());
+            (zeros(), ones(), center, spread)
+        }
         Some(s) => {
             let mean = s.mean.clone().map(Array1::from);
             let scale = s.scale.clone().map(Array1::from);
@@ -212,5 +218,89 @@ fn pickled_model(extracted: Extracted) -> PickledModel {
         sklearn_version: extracted.sklearn_version,
         probe_center: center,
         probe_spread: spread,
+    }
+}
+
+/// Where a model without a scaler is tested: nothing records the scale of its data, but its
+/// probabilities only vary near its decision boundary, and a model fitted on large raw values
+/// (years, amounts) has its boundary there too, where float32 arithmetic loses most.
+///
+/// The centre is the point nearest the origin where every class scores alike (the binary score
+/// is 0), the least-norm solution of `W x = -b` with `W` and `b` the coefficients and intercepts
+/// less their mean over classes, found by conjugate gradients on the normal equations (from 0,
+/// they stay in the row space, so they reach the least-norm solution in at most `K` steps).
+/// The spread, the same for every feature, moves each score by about one unit per feature's
+/// z-unit.
+fn boundary_probes(
+    coef: ArrayView2<f64>,
+    intercept: ArrayView1<f64>,
+) -> (Array1<f64>, Array1<f64>) {
+    let n = coef.ncols();
+    let (w, b) = if coef.nrows() == 1 {
+        (coef.to_owned(), intercept.to_owned())
+    } else {
+        let w_mean = coef.mean_axis(Axis(0)).expect("a model has coefficient rows");
+        let b_mean = intercept.mean().unwrap_or(0.0);
+        (&coef - &w_mean, intercept.mapv(|v| v - b_mean))
+    };
+    let largest_norm = w.rows().into_iter().map(|r| r.dot(&r).sqrt()).fold(0.0, f64::max);
+    if !(largest_norm > 0.0 && largest_norm.is_finite()) {
+        return (Array1::zeros(n), Array1::ones(n));
+    }
+    // CGLS for min |w x + b|.
+    let mut x = Array1::<f64>::zeros(n);
+    let mut r = b.mapv(|v| -v);
+    let mut s = w.t().dot(&r);
+    let mut p = s.clone();
+    let mut gamma = s.dot(&s);
+    for _ in 0..=w.nrows() {
+        if gamma <= f64::EPSILON * f64::EPSILON {
+            break;
+        }
+        let q = w.dot(&p);
+        let alpha = gamma / q.dot(&q);
+        if !alpha.is_finite() {
+            break;
+        }
+        x.scaled_add(alpha, &p);
+        r.scaled_add(-alpha, &q);
+        s = w.t().dot(&r);
+        let next = s.dot(&s);
+        p = &s + &(p * (next / gamma));
+        gamma = next;
+    }
+    if x.iter().any(|v| !v.is_finite()) {
+        x.fill(0.0);
+    }
+    (x, Array1::from_elem(n, 1.0 / largest_norm))
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{arr1, arr2};
+
+    use super::*;
+
+    #[test]
+    fn a_binary_model_is_probed_at_its_decision_boundary() {
+        let (center, spread) =
+            boundary_probes(arr2(&[[8.0, 0.0]]).view(), arr1(&[-16000.0]).view());
+        assert!((center[0] - 2000.0).abs() < 1e-9 && center[1].abs() < 1e-9, "{center}");
+        assert_eq!(spread, arr1(&[0.125, 0.125]));
+    }
+
+    #[test]
+    fn a_multiclass_model_is_probed_where_its_classes_score_alike() {
+        let coef = arr2(&[[1.0, 2.0, 0.0], [-1.0, 0.5, 3.0], [0.0, -2.0, 1.0]]);
+        let intercept = arr1(&[5.0, -1.0, 2.0]);
+        let (center, _) = boundary_probes(coef.view(), intercept.view());
+        let scores = coef.dot(&center) + &intercept;
+        assert!(scores.iter().all(|s| (s - scores[0]).abs() < 1e-9), "{scores}");
+    }
+
+    #[test]
+    fn a_model_without_weights_is_probed_around_the_origin() {
+        let (center, spread) = boundary_probes(arr2(&[[0.0, 0.0]]).view(), arr1(&[1.0]).view());
+        assert_eq!((center, spread), (arr1(&[0.0, 0.0]), arr1(&[1.0, 1.0])));
     }
 }

@@ -267,6 +267,42 @@ impl<'a> Tree<'a> {
         Ok(ScalerParameters { with_mean, with_std, mean, scale })
     }
 
+    /// How the scikit-learn that wrote the file turned scores into probabilities. Until 1.8 the
+    /// `multi_class` option chose between a softmax and one sigmoid per class (one-vs-rest),
+    /// which the default `auto` picked for liblinear, and before 1.6 for newton-cholesky.
+    fn probability_rule(&self, state: Id, k: usize) -> Checked<ProbabilityRule> {
+        let multi_class = self.text_attr(state, "multi_class");
+        let solver = self.text_attr(state, "solver");
+        let version = self.text_attr(state, "_sklearn_version");
+        // An unknown version is taken as an old one, where more solvers meant one-vs-rest.
+        let before_1_6 = version.as_deref().and_then(major_minor).is_none_or(|v| v < (1, 6));
+        let one_vs_rest = match multi_class.as_deref() {
+            None | Some("auto") | Some("deprecated") => match solver.as_deref() {
+                Some("liblinear") => true,
+                Some("newton-cholesky") => before_1_6,
+                _ => false,
+            },
+            Some("ovr") | Some("warn") => true,
+            Some("multinomial") if k == 2 => return Ok(ProbabilityRule::BinarySoftmax),
+            Some("multinomial") => false,
+            Some(other) => {
+                return unsupported(format!(
+                    "the LogisticRegression has multi_class={other:?}, which onnxify does not know"
+                ));
+            }
+        };
+        if one_vs_rest && k > 2 {
+            return unsupported(format!(
+                "the LogisticRegression is one-vs-rest (multi_class={:?}, solver={:?}, scikit-learn {}) \
+                 over {k} classes; onnxify converts multinomial models, whose probabilities are a softmax",
+                multi_class.as_deref().unwrap_or("auto"),
+                solver.as_deref().unwrap_or("lbfgs"),
+                version.as_deref().unwrap_or("of unknown version")
+            ));
+        }
+        Ok(ProbabilityRule::Standard)
+    }
+
     fn classifier(&self, state: Id) -> Checked<Classifier> {
         let Some(coef) = self.array(state, "coef_")? else {
             return malformed("the LogisticRegression has no coef_ (is it fitted?)");
@@ -311,23 +347,12 @@ impl<'a> Tree<'a> {
         {
             return malformed(format!("n_features_in_ is {n} but coef_ has {features} columns"));
         }
-        // scikit-learn before 1.8 could fit one binary model per class; their probabilities
-        // are normalised sigmoids, which the softmax graph does not compute.
-        let multi_class = self.text_attr(state, "multi_class");
-        let solver = self.text_attr(state, "solver");
-        let one_vs_rest = match multi_class.as_deref() {
-            Some("ovr") => true,
-            Some("auto") | None | Some("deprecated") => solver.as_deref() == Some("liblinear"),
-            _ => false,
+        let (coef_matrix, intercept) = match self.probability_rule(state, k)? {
+            ProbabilityRule::Standard => (coef_matrix, intercept),
+            // softmax([-d, d]) is sigmoid(2d): the same model with doubled parameters, which
+            // doubling in floating point reproduces exactly.
+            ProbabilityRule::BinarySoftmax => (coef_matrix * 2.0, intercept * 2.0),
         };
-        if one_vs_rest && k > 2 {
-            return unsupported(format!(
-                "the LogisticRegression is one-vs-rest (multi_class={:?}, solver={:?}) over {k} classes; \
-                 onnxify converts multinomial models, whose probabilities are a softmax",
-                multi_class.as_deref().unwrap_or("auto"),
-                solver.as_deref().unwrap_or("lbfgs")
-            ));
-        }
         let n_iter = match self.array(state, "n_iter_")? {
             Some(array) if matches!(array.dtype.kind, Kind::Int | Kind::Unsigned) => array
                 .integers(self.raw(array))
@@ -488,5 +513,35 @@ fn class_name(class: Allowed) -> &'static str {
         Allowed::LogisticRegression => "LogisticRegression",
         Allowed::Pipeline => "Pipeline",
         _ => "?",
+    }
+}
+
+/// How a fitted LogisticRegression's probabilities follow from its scores.
+enum ProbabilityRule {
+    /// The sigmoid of the score for two classes, the softmax of the scores for more.
+    Standard,
+    /// Two classes through a softmax of (-score, score), as `multi_class="multinomial"` did.
+    BinarySoftmax,
+}
+
+/// `(1, 4)` from a version such as `1.4.2`, `1.6.dev0` or `1.5rc1`.
+fn major_minor(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor: String = parts.next()?.chars().take_while(char::is_ascii_digit).collect();
+    Some((major, minor.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_read_as_major_and_minor() {
+        assert_eq!(major_minor("1.4.2"), Some((1, 4)));
+        assert_eq!(major_minor("1.6.dev0"), Some((1, 6)));
+        assert_eq!(major_minor("1.5rc1"), Some((1, 5)));
+        assert_eq!(major_minor("0.24.2"), Some((0, 24)));
+        assert_eq!(major_minor("pre-0.18"), None);
     }
 }

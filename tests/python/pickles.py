@@ -21,6 +21,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import sklearn
+from scipy.special import softmax
 from sklearn import datasets
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -59,18 +60,19 @@ def benign(out):
     cases = []
     iris, cancer, wine = datasets.load_iris(), datasets.load_breast_cancer(), datasets.load_wine()
 
-    def add(name, model, x, columns, writer):
+    def add(name, model, x, columns, writer, kind="benign", proba_of=None):
         path = os.path.join(out, name)
         writer(model, path)
         csv = os.path.join(out, name + ".csv")
         write_csv(csv, x, columns)
         frame = pd.DataFrame(x, columns=columns)
-        proba = model.predict_proba(frame if hasattr(model, "feature_names_in_") or _named(model) else x)
-        predicted = model.predict(frame if hasattr(model, "feature_names_in_") or _named(model) else x)
+        rows = frame if hasattr(model, "feature_names_in_") or _named(model) else x
+        proba = (proba_of or type(model).predict_proba)(model, rows)
+        predicted = model.predict(rows)
         cases.append({
             "file": path,
             "csv": csv,
-            "kind": "benign",
+            "kind": kind,
             "sklearn_version": sklearn.__version__,
             "labels": [str(v) for v in predicted],
             "proba": proba.tolist(),
@@ -130,7 +132,43 @@ def benign(out):
         add("iris_object_labels_numpy1_p2.pkl", named, iris.data, iris_columns, pickled(2))
         add("cancer_int_labels_numpy1_p5.pkl", ints, cancer.data, cancer_columns, pickled(5))
         add("bare_logistic_regression_numpy1.joblib", bare, iris.data, iris_columns, dumped())
+
+    # Before 1.8, multi_class="multinomial" made a binary model's probabilities the softmax of
+    # (-d, d), which that version's predict_proba returned (today's ignores the attribute).
+    old_binary = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(cancer.data, cancer.target)
+    old_binary.steps[1][1].multi_class = "multinomial"
+
+    def binary_softmax(model, rows):
+        d = model.decision_function(rows)
+        return softmax(np.c_[-d, d], axis=1)
+
+    with written_by("1.4.2"):
+        add("cancer_binary_multinomial_sklearn14.joblib", old_binary, cancer.data, cancer_columns, dumped(), proba_of=binary_softmax)
+    # newton-cholesky fits a multinomial model since 1.6; before, `auto` made it one-vs-rest.
+    cholesky = make_pipeline(StandardScaler(), LogisticRegression(solver="newton-cholesky")).fit(wine.data, wine.target)
+    with written_by("1.6.1"):
+        add("wine_newton_cholesky_sklearn16.joblib", cholesky, wine.data, wine_columns, dumped())
+
+    # A bare model of a year-like feature: its scores are differences of numbers near 16,000,
+    # which float32 arithmetic cannot resolve, so only a float64 graph reproduces it.
+    rng = np.random.default_rng(0)
+    years = np.c_[rng.uniform(2000, 2010, 400), rng.normal(0, 1, 400)]
+    late = (years[:, 0] + rng.normal(0, 2, 400) > 2005).astype(int)
+    year_model = LogisticRegression(C=1e4, max_iter=10000).fit(years, late)
+    add("bare_year_feature.joblib", year_model, years, ["year", "noise"], dumped(), kind="needs_float64")
     return cases
+
+
+@contextlib.contextmanager
+def written_by(version):
+    """Pickles written inside record `version` as the scikit-learn that wrote them."""
+    import sklearn.base
+    saved = sklearn.base.__version__, sklearn.__version__
+    try:
+        sklearn.base.__version__ = sklearn.__version__ = version
+        yield
+    finally:
+        sklearn.base.__version__, sklearn.__version__ = saved
 
 
 def _named(model):
@@ -187,6 +225,12 @@ def malicious(out, marker):
     ovr.steps[1][1].multi_class = "ovr"
     path = os.path.join(out, "one_vs_rest.joblib")
     joblib.dump(ovr, path)
+    cases.append({"file": path, "kind": "refused_model", "message": "one-vs-rest"})
+
+    cholesky = make_pipeline(StandardScaler(), LogisticRegression(solver="newton-cholesky")).fit(iris.data, iris.target)
+    path = os.path.join(out, "newton_cholesky_sklearn14.joblib")
+    with written_by("1.4.2"):
+        joblib.dump(cholesky, path)
     cases.append({"file": path, "kind": "refused_model", "message": "one-vs-rest"})
 
     inconsistent = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(iris.data, iris.target)
