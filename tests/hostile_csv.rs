@@ -15,11 +15,13 @@ use common::{onnxify_in, stderr};
 enum Expect {
     /// Succeed.
     Ok,
+    /// Succeed with the very result of `base()`: the same rows, spelled differently.
+    Same,
     /// Fail with exit code 2 and this text in the one-line error.
     Refuse(&'static str),
 }
 
-use Expect::{Ok as Accept, Refuse};
+use Expect::{Ok as Accept, Refuse, Same};
 
 struct Case {
     name: &'static str,
@@ -83,7 +85,7 @@ fn corpus() -> Vec<Case> {
 
     vec![
         // Encodings.
-        case("utf8_bom", [b"\xEF\xBB\xBF".as_slice(), b.as_bytes()].concat(), Accept, Accept),
+        case("utf8_bom", [b"\xEF\xBB\xBF".as_slice(), b.as_bytes()].concat(), Same, Same),
         case(
             "utf16_with_bom",
             utf16,
@@ -115,8 +117,8 @@ fn corpus() -> Vec<Case> {
             Accept,
         ),
         // Line structure.
-        case("crlf_line_ends", b.replace('\n', "\r\n"), Accept, Accept),
-        case("cr_only_line_ends", b.replace('\n', "\r"), Accept, Accept),
+        case("crlf_line_ends", b.replace('\n', "\r\n"), Same, Same),
+        case("cr_only_line_ends", b.replace('\n', "\r"), Same, Same),
         case(
             "cr_only_error_line",
             with_cell(4, 0, "x")
@@ -138,7 +140,7 @@ fn corpus() -> Vec<Case> {
             Refuse(r#"line 3, column "f1": "x" is not a number"#),
             Refuse(r#"line 3, column "f1""#),
         ),
-        case("blank_lines", b.replace('\n', "\n\n"), Accept, Accept),
+        case("blank_lines", b.replace('\n', "\n\n"), Same, Same),
         case(
             "empty_file",
             "",
@@ -173,7 +175,7 @@ fn corpus() -> Vec<Case> {
             ),
             Refuse("line 14: the row has 4 fields"),
         ),
-        case("no_final_line_end", b.trim_end().to_owned(), Accept, Accept),
+        case("no_final_line_end", b.trim_end().to_owned(), Same, Same),
         // Headers.
         case(
             "trailing_delimiter",
@@ -408,7 +410,7 @@ fn check(command: &str, case: &Case, expect: Expect, output: &Output, dir: &Path
     let err = stderr(output);
     assert!(!err.contains("panicked"), "{command} {}: panicked: {err}", case.name);
     match expect {
-        Expect::Ok => {
+        Expect::Ok | Expect::Same => {
             assert!(
                 output.status.success(),
                 "{command} {}: expected success, got: {err}",
@@ -475,7 +477,25 @@ fn train_ends_every_hostile_csv_with_the_documented_result() {
         let args = [&["train", "data.csv", "-o", "model.onnx", "-q"], case.flags].concat();
         let output = onnxify_in(dir.path(), &args);
         check("train", &case, case.train, &output, dir.path(), &dir.path().join("model.onnx"));
+        if let Expect::Same = case.train {
+            let record = |path: PathBuf| -> serde_json::Value {
+                serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+            };
+            let (got, base) =
+                (record(dir.path().join("model.onnx.json")), record(json_of(model())));
+            for field in ["probes", "metrics", "class_labels", "n_iter"] {
+                assert_eq!(
+                    got[field], base[field],
+                    "train {}: {field} differs from base",
+                    case.name
+                );
+            }
+        }
     }
+}
+
+fn json_of(model: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.json", model.display()))
 }
 
 #[test]
@@ -490,5 +510,25 @@ fn predict_ends_every_hostile_csv_with_the_documented_result() {
             &["predict", model.to_str().unwrap(), "data.csv", "-o", "out.csv", "-q"],
         );
         check("predict", &case, case.predict, &output, dir.path(), &dir.path().join("out.csv"));
+        if let Expect::Same = case.predict {
+            assert_eq!(
+                std::fs::read_to_string(dir.path().join("out.csv")).unwrap(),
+                base_predictions(),
+                "predict {}: the predictions differ from base's",
+                case.name
+            );
+        }
     }
+}
+
+/// What predict writes for `base()` itself.
+fn base_predictions() -> &'static str {
+    static PREDICTIONS: OnceLock<String> = OnceLock::new();
+    PREDICTIONS.get_or_init(|| {
+        let dir = model().parent().unwrap();
+        let args = ["predict", "model.onnx", "base.csv", "-o", "base-predictions.csv", "-q"];
+        let output = onnxify_in(dir, &args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        std::fs::read_to_string(dir.join("base-predictions.csv")).unwrap()
+    })
 }
