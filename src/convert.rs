@@ -67,8 +67,6 @@ pub fn convert(config: &ConvertConfig, progress: &Progress) -> Result<Converted>
         pipeline: &model.pipeline,
         feature_names: &model.feature_names,
         reference: &reference,
-        probe_center: center,
-        probe_spread: spread,
         origin: Origin::Converted(ConversionRecord {
             source: SourceRecord {
                 file_name: source_name.clone(),

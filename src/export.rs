@@ -12,8 +12,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use ndarray::ArrayView1;
-
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -27,7 +25,7 @@ use crate::onnx::{
     Precision, Provenance, TrainingRecord, ir_version, model_bytes,
 };
 use crate::output::Pending;
-use crate::probe::{Probes, RECORDED_ROWS, probe_inputs};
+use crate::probe::{self, Probes};
 use crate::progress::Progress;
 use crate::runtime::TractModel;
 use crate::train::{TrainConfig, Training};
@@ -46,9 +44,6 @@ pub struct Artefact<'a> {
     pub feature_names: &'a [String],
     /// Rows the written file must reproduce the native predictions on.
     pub reference: &'a Reference,
-    /// Centre and spread of the probe rows recorded in the companion JSON.
-    pub probe_center: ArrayView1<'a, f64>,
-    pub probe_spread: ArrayView1<'a, f64>,
     /// Where the parameters came from.
     pub origin: Origin,
     /// The doc string's opening: what the model is and where it came from.
@@ -124,24 +119,8 @@ struct Companion<'a> {
     model_bytes: u64,
     #[serde(flatten)]
     provenance: &'a Provenance,
-    /// Inputs made from the scaler's parameters, with the outputs the written file gave.
+    /// Inputs made from the written file's scaler parameters, with the outputs it gave.
     probes: &'a Probes,
-}
-
-/// The recorded probe rows and the written model's outputs for them.
-fn probes(model: &TractModel, artefact: &Artefact, input: Precision) -> Result<Probes> {
-    let inputs = probe_inputs(artefact.probe_center, artefact.probe_spread, RECORDED_ROWS, input);
-    let classes = artefact.pipeline.classes();
-    let (labels, probabilities) =
-        model.predict(inputs.view(), classes, &Progress::hidden().rows("probes", 0))?;
-    Ok(Probes {
-        inputs: inputs.rows().into_iter().map(|r| r.to_vec()).collect(),
-        labels: labels
-            .iter()
-            .map(|l| l.map_or_else(String::new, |c| classes.name(c as usize)))
-            .collect(),
-        probabilities: probabilities.rows().into_iter().map(|r| r.to_vec()).collect(),
-    })
 }
 
 /// Exports a training run to `options.output` (and `<output>.json`), verified on its held-out
@@ -162,8 +141,6 @@ pub fn export_training(
         pipeline: &training.pipeline,
         feature_names: &training.feature_names,
         reference,
-        probe_center: training.pipeline.mean(),
-        probe_spread: training.pipeline.scale(),
         origin: Origin::Trained(training_record(training, config, trained_at)),
         summary: format!(
             "StandardScaler -> LogisticRegression trained by onnxify {} on {} (target {:?}).",
@@ -212,7 +189,8 @@ pub fn export(
         provenance.graph.input_dtype_reason = rejected.as_ref().map(|(p, c)| switch_reason(*p, c));
         let step = progress.rows("verifying", rows);
         let model = load::decode(&name, model_bytes(&spec(&provenance)))?.check()?;
-        let comparison = compare::compare(&TractModel::load(&model)?, classes, reference, &step)?;
+        let comparison =
+            compare::compare(&TractModel::load(&model, &name)?, classes, reference, &step)?;
         step.finish();
         if comparison.summary.passed {
             passed = Some(comparison);
@@ -240,7 +218,8 @@ pub fn export(
     model_file.write_all(&bytes)?;
     let written = std::fs::read(model_file.path()).map_err(|e| Error::io(model_file.path(), e))?;
     let step = progress.rows("verifying the written file", rows);
-    let reloaded = TractModel::load(&load::decode(&name, written.clone())?.check()?)?;
+    let checked = load::decode(&name, written.clone())?.check()?;
+    let reloaded = TractModel::load(&checked, &name)?;
     let recomparison = compare::compare(&reloaded, classes, reference, &step)?;
     step.finish();
     if recomparison != comparison {
@@ -248,7 +227,8 @@ pub fn export(
             "{name}: the written file's predictions differ from those of the model that was verified; nothing was written"
         )));
     }
-    let probes = probes(&reloaded, artefact, provenance.graph.input_dtype)?;
+    // Made from the written file, so that `verify` can make them again from the file alone.
+    let probes = probe::record(&reloaded, &checked.info)?;
 
     let model_sha256 = crate::data::hex(&Sha256::digest(&written));
     let companion = Companion {
