@@ -164,6 +164,10 @@ pub enum Error {
 
     #[error("{0}")]
     VerificationFailed(Box<crate::export::VerificationFailure>),
+
+    /// One column asked to play two roles that exclude each other.
+    #[error("{file}: the column {name:?} is {role}, so it cannot also be {other}")]
+    ColumnConflict { file: String, name: String, role: String, other: String },
 }
 
 impl Error {

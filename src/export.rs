@@ -25,7 +25,7 @@ use crate::onnx::{
     Precision, Provenance, TrainingRecord, ir_version, model_bytes,
 };
 use crate::output::Pending;
-use crate::probe::{Probes, RECORDED_ROWS, probe_inputs};
+use crate::probe::{self, Probes};
 use crate::progress::Progress;
 use crate::runtime::TractModel;
 use crate::train::{TrainConfig, Training};
@@ -127,26 +127,8 @@ struct Companion<'a> {
     model_bytes: u64,
     #[serde(flatten)]
     provenance: &'a Provenance,
-    /// Inputs made from the scaler's parameters, with the outputs the written file gave.
+    /// Inputs made from the written file's scaler parameters, with the outputs it gave.
     probes: &'a Probes,
-}
-
-/// The recorded probe rows and the written model's outputs for them. They derive from the
-/// exported scaler's parameters alone, so a reviewer can regenerate them from the file.
-fn probes(model: &TractModel, artefact: &Artefact, input: Precision) -> Result<Probes> {
-    let pipeline = artefact.pipeline;
-    let inputs = probe_inputs(pipeline.mean(), pipeline.scale(), RECORDED_ROWS, input);
-    let classes = artefact.pipeline.classes();
-    let (labels, probabilities) =
-        model.predict(inputs.view(), classes, &Progress::hidden().rows("probes", 0))?;
-    Ok(Probes {
-        inputs: inputs.rows().into_iter().map(|r| r.to_vec()).collect(),
-        labels: labels
-            .iter()
-            .map(|l| l.map_or_else(String::new, |c| classes.name(c as usize)))
-            .collect(),
-        probabilities: probabilities.rows().into_iter().map(|r| r.to_vec()).collect(),
-    })
 }
 
 /// Exports a training run to `options.output` (and `<output>.json`), verified on its held-out
@@ -215,7 +197,8 @@ pub fn export(
         provenance.graph.input_dtype_reason = rejected.as_ref().map(|(p, c)| switch_reason(*p, c));
         let step = progress.rows("verifying", rows);
         let model = load::decode(&name, model_bytes(&spec(&provenance)))?.check()?;
-        let comparison = compare::compare(&TractModel::load(&model)?, classes, reference, &step)?;
+        let comparison =
+            compare::compare(&TractModel::load(&model, &name)?, classes, reference, &step)?;
         step.finish();
         if comparison.summary.passed {
             passed = Some(comparison);
@@ -245,7 +228,8 @@ pub fn export(
     model_file.write_all(&bytes)?;
     let written = std::fs::read(model_file.path()).map_err(|e| Error::io(model_file.path(), e))?;
     let step = progress.rows("verifying the written file", rows);
-    let reloaded = TractModel::load(&load::decode(&name, written.clone())?.check()?)?;
+    let checked = load::decode(&name, written.clone())?.check()?;
+    let reloaded = TractModel::load(&checked, &name)?;
     let recomparison = compare::compare(&reloaded, classes, reference, &step)?;
     step.finish();
     if recomparison != comparison {
@@ -253,7 +237,8 @@ pub fn export(
             "{name}: the written file's predictions differ from those of the model that was verified; nothing was written"
         )));
     }
-    let probes = probes(&reloaded, artefact, provenance.graph.input_dtype)?;
+    // Made from the written file, so that `verify` can make them again from the file alone.
+    let probes = probe::record(&reloaded, &checked.info)?;
 
     let model_sha256 = crate::data::hex(&Sha256::digest(&written));
     let companion = Companion {

@@ -15,7 +15,7 @@ use ndarray::ArrayView2;
 
 use crate::data::Classes;
 use crate::data::records::{self, ParsedChunk, Role};
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Result, excerpt};
 use crate::onnx::Precision;
 use crate::onnx::load::{self, ModelInfo};
 use crate::progress::Progress;
@@ -46,10 +46,16 @@ pub struct PredictSummary {
 pub(crate) struct ColumnPlan {
     pub roles: Vec<Role>,
     pub ignored: Vec<String>,
+    /// The feature the id column also feeds, when the id is a feature (users key rows by a
+    /// feature's value). The CSV engine gives each column one role, so that column is read as
+    /// the id, its text is parsed as the feature here ([`feature_value`]), and the feature roles
+    /// of the other columns are numbered without it.
+    pub id_feature: Option<usize>,
 }
 
 /// Matches data columns to model features: by the model's recorded feature names when it has
 /// them, else in order (the count must match). `id` and `target` name columns with those roles.
+/// The id column may also be a feature; the target column may not.
 pub(crate) fn plan_columns(
     info: &ModelInfo,
     file: &str,
@@ -57,7 +63,6 @@ pub(crate) fn plan_columns(
     id: Option<&str>,
     target: Option<&str>,
 ) -> Result<ColumnPlan> {
-    let mut roles = vec![Role::Ignore; columns.len()];
     let find = |name: &str, what: &str| {
         columns.iter().position(|c| c == name).ok_or_else(|| Error::MissingColumn {
             file: file.to_owned(),
@@ -66,41 +71,77 @@ pub(crate) fn plan_columns(
             columns: records::list_columns(columns),
         })
     };
-    if let Some(id) = id {
-        roles[find(id, "given by --id-column")?] = Role::Id;
+    let conflict = |column: usize, role: String, other: String| Error::ColumnConflict {
+        file: file.to_owned(),
+        name: columns[column].clone(),
+        role,
+        other,
+    };
+    let id_at = id.map(|name| find(name, "given by --id-column")).transpose()?;
+    let target_at = target.map(|name| find(name, "the target column")).transpose()?;
+    if let Some(t) = target_at
+        && id_at == Some(t)
+    {
+        return Err(conflict(t, "the target column".into(), "the id column".into()));
     }
-    if let Some(target) = target {
-        roles[find(target, "the target column")?] = Role::Label;
-    }
-    match info.column_names() {
-        Some(names) => {
-            for (j, name) in names.iter().enumerate() {
-                let column = find(name, "a feature the model needs")?;
-                if roles[column] != Role::Ignore {
-                    return Err(Error::MissingColumn {
-                        file: file.to_owned(),
-                        name: name.clone(),
-                        why: "a feature the model needs, and it cannot also be the id or target"
-                            .into(),
-                        columns: records::list_columns(columns),
-                    });
-                }
-                roles[column] = Role::Feature(j);
-            }
-        }
+    let features: Vec<usize> = match info.column_names() {
+        Some(names) => names
+            .iter()
+            .map(|name| find(name, "a feature the model needs"))
+            .collect::<Result<_>>()?,
         None => {
-            let free: Vec<usize> =
-                (0..columns.len()).filter(|&c| roles[c] == Role::Ignore).collect();
-            if free.len() != info.n_features {
+            // In order: the columns besides the target and the id; or, when only that gives
+            // the count, besides the target alone (the id is then a feature too).
+            let besides = |id_too: bool| -> Vec<usize> {
+                (0..columns.len())
+                    .filter(|&c| Some(c) != target_at && !(id_too && Some(c) == id_at))
+                    .collect()
+            };
+            let (without_id, with_id) = (besides(true), besides(false));
+            if without_id.len() == info.n_features {
+                without_id
+            } else if id_at.is_some() && with_id.len() == info.n_features {
+                with_id
+            } else {
                 return Err(Error::ColumnCount {
                     file: file.to_owned(),
-                    found: free.len(),
+                    found: without_id.len(),
                     expected: info.n_features,
                 });
             }
-            for (j, column) in free.into_iter().enumerate() {
-                roles[column] = Role::Feature(j);
-            }
+        }
+    };
+    let mut feature_of = vec![None; columns.len()];
+    for (j, &column) in features.iter().enumerate() {
+        if Some(column) == target_at {
+            return Err(conflict(
+                column,
+                "a feature the model needs".into(),
+                "the target column".into(),
+            ));
+        }
+        // A file whose feature names repeat would feed one column to two features.
+        if let Some(first) = feature_of[column].replace(j) {
+            return Err(conflict(
+                column,
+                format!("the model's feature {}", first + 1),
+                format!("its feature {}", j + 1),
+            ));
+        }
+    }
+    let id_feature = id_at.and_then(|i| features.iter().position(|&c| c == i));
+    let mut roles = vec![Role::Ignore; columns.len()];
+    if let Some(i) = id_at {
+        roles[i] = Role::Id;
+    }
+    if let Some(t) = target_at {
+        roles[t] = Role::Label;
+    }
+    for (j, &column) in features.iter().enumerate() {
+        match id_feature {
+            Some(k) if j == k => {}
+            Some(k) if j > k => roles[column] = Role::Feature(j - 1),
+            _ => roles[column] = Role::Feature(j),
         }
     }
     let ignored = columns
@@ -109,7 +150,7 @@ pub(crate) fn plan_columns(
         .filter(|(_, r)| **r == Role::Ignore)
         .map(|(c, _)| c.clone())
         .collect();
-    Ok(ColumnPlan { roles, ignored })
+    Ok(ColumnPlan { roles, ignored, id_feature })
 }
 
 /// Predicts every row of the data file.
@@ -118,8 +159,9 @@ pub fn predict(
     progress: &Progress,
     note: impl Fn(&str),
 ) -> Result<PredictSummary> {
+    let model_name = config.model.display().to_string();
     let checked = load::read(&config.model)?.check()?;
-    let model = TractModel::load(&checked)?;
+    let model = TractModel::load(&checked, &model_name)?;
     let info = &checked.info;
     let csv = records::open(&config.data, config.delimiter)?;
     let plan = plan_columns(info, &csv.name, &csv.columns, config.id_column.as_deref(), None)?;
@@ -138,8 +180,15 @@ pub fn predict(
         Some(file) => Box::new(std::io::BufWriter::new(file.writer()?)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let format =
-        Format::new(&info.classes, info.n_features, config.id_column.as_deref(), config.delimiter);
+    // The CSV file is consumed by the parse; its name is kept for messages.
+    let data_name = csv.name.clone();
+    let format = Format::new(
+        info,
+        &plan,
+        config.id_column.as_deref(),
+        config.delimiter,
+        Names { data: &data_name, model: &model_name, float32: csv.float32 },
+    );
     let io = |e| match &config.output {
         Some(path) => Error::io(path, e),
         None => Error::io(Path::new("stdout"), e),
@@ -167,35 +216,56 @@ pub fn predict(
     Ok(PredictSummary { rows, ignored_columns: plan.ignored })
 }
 
+/// What the formatter's messages name.
+struct Names<'a> {
+    data: &'a str,
+    model: &'a str,
+    /// Refuse feature values a float32 cannot hold, as the CSV engine does.
+    float32: bool,
+}
+
 /// Output CSV text: the id column, the label, one probability column per class.
-struct Format {
+struct Format<'a> {
     header: String,
     n_features: usize,
     class_names: Vec<String>,
-    with_id: bool,
+    /// The id column's name, when there is one.
+    id: Option<&'a str>,
+    /// The feature the id column also feeds (see [`ColumnPlan::id_feature`]).
+    id_feature: Option<usize>,
+    names: Names<'a>,
     delimiter: char,
 }
 
-impl Format {
-    fn new(classes: &Classes, n_features: usize, id: Option<&str>, delimiter: u8) -> Format {
+impl<'a> Format<'a> {
+    fn new(
+        info: &ModelInfo,
+        plan: &ColumnPlan,
+        id: Option<&'a str>,
+        delimiter: u8,
+        names: Names<'a>,
+    ) -> Format<'a> {
         let delimiter = char::from(delimiter);
-        let names: Vec<String> = (0..classes.len()).map(|c| classes.name(c)).collect();
+        let classes = &info.classes;
+        let class_names: Vec<String> = (0..classes.len()).map(|c| classes.name(c)).collect();
         let mut header = String::new();
         if let Some(id) = id {
             header.push_str(&quote(id, delimiter));
             header.push(delimiter);
         }
         header.push_str("label");
-        for name in &names {
+        for name in &class_names {
             header.push(delimiter);
             header.push_str(&quote(&format!("p_{name}"), delimiter));
         }
         header.push('\n');
         Format {
             header,
-            n_features,
-            class_names: names.iter().map(|n| quote(n, delimiter)).collect(),
-            with_id: id.is_some(),
+            n_features: info.n_features,
+            class_names: class_names.iter().map(|n| quote(n, delimiter)).collect(),
+            id,
+            id_feature: plan.id_feature,
+            names,
             delimiter,
         }
     }
@@ -211,7 +281,15 @@ impl Format {
         if rows == 0 {
             return Ok((String::new(), 0));
         }
-        let x = ArrayView2::from_shape((rows, self.n_features), &chunk.values)
+        let with_id_feature;
+        let values = match self.id_feature {
+            None => &chunk.values,
+            Some(k) => {
+                with_id_feature = self.insert_id_feature(chunk, k)?;
+                &with_id_feature
+            }
+        };
+        let x = ArrayView2::from_shape((rows, self.n_features), values)
             .expect("every row has one value per feature");
         let (labels, proba) = model.predict(x, classes, &Progress::hidden().rows("", 0))?;
         // Probabilities print as the shortest decimal that reads back to the model's value.
@@ -219,12 +297,16 @@ impl Format {
         let mut text = String::with_capacity(rows * (16 + 12 * classes.len()));
         let mut float = ryu::Buffer::new();
         for (r, (label, p)) in labels.iter().zip(proba.rows()).enumerate() {
-            if self.with_id {
+            if self.id.is_some() {
                 text.push_str(&quote(chunk.id(r), self.delimiter));
                 text.push(self.delimiter);
             }
             let label = label.ok_or_else(|| {
-                Error::Runtime(format!("the model gave row {r} a label that is no class"))
+                Error::Runtime(format!(
+                    "{}: the model {} gave the row a label that is none of its classes {classes}",
+                    Location::line(self.names.data, chunk.lines[r]),
+                    self.names.model
+                ))
             })?;
             text.push_str(&self.class_names[label as usize]);
             for &v in p {
@@ -240,6 +322,35 @@ impl Format {
             text.push('\n');
         }
         Ok((text, rows as u64))
+    }
+
+    /// The chunk's feature values with feature `k` read from the id text of each row.
+    fn insert_id_feature(&self, chunk: &ParsedChunk, k: usize) -> Result<Vec<f64>> {
+        let column = self.id.expect("an id feature comes from the id column");
+        let others = self.n_features - 1;
+        let mut values = Vec::with_capacity(chunk.lines.len() * self.n_features);
+        for (r, &line) in chunk.lines.iter().enumerate() {
+            let row = &chunk.values[r * others..(r + 1) * others];
+            let at = || Location::cell(self.names.data, line, column);
+            values.extend_from_slice(&row[..k]);
+            values.push(feature_value(chunk.id(r), self.names.float32, at)?);
+            values.extend_from_slice(&row[k..]);
+        }
+        Ok(values)
+    }
+}
+
+/// The id column's text as a feature value, for an id column that is also a feature: as the
+/// CSV engine reads a feature cell, surrounding ASCII whitespace is allowed and the value must
+/// be a finite number (within the float32 range when `float32`). Any correctly rounding parser
+/// gives the engine's value bit for bit; a refusal is reported more tersely than the engine's.
+fn feature_value(text: &str, float32: bool, at: impl Fn() -> Location) -> Result<f64> {
+    let trimmed = text.trim_ascii();
+    match trimmed.parse::<f64>() {
+        Ok(v) if v.is_finite() && !(float32 && v.abs() > f64::from(f32::MAX)) => Ok(v),
+        Ok(v) if v.is_finite() => Err(Error::OutsideFloat32 { at: at(), value: excerpt(text) }),
+        _ if trimmed.is_empty() => Err(Error::EmptyCell { at: at() }),
+        _ => Err(Error::NotANumber { at: at(), value: excerpt(text) }),
     }
 }
 

@@ -1,13 +1,19 @@
 //! Probe inputs: rows made from the scaler's parameters alone (the mean, and points a few
-//! standard deviations around it), never from training rows. Their outputs are recorded in the
-//! companion JSON when a model is written, so `onnxify verify` can check later that the file
-//! still computes what it computed then.
+//! standard deviations around it), never from training rows. When a model is written, the rows
+//! made from the file's own scaler and the file's outputs for them are recorded in the companion
+//! JSON ([`record`]); `onnxify verify` makes the rows again from the file it checks, so it can
+//! tell that the recorded rows are these and no others, and that the file still computes what
+//! it computed then.
 
 use ndarray::{Array2, ArrayView1};
 use serde::{Deserialize, Serialize};
 
 use crate::data::split::SplitMix64;
+use crate::error::Result;
 use crate::onnx::Precision;
+use crate::onnx::load::ModelInfo;
+use crate::progress::Progress;
+use crate::runtime::TractModel;
 
 /// Probe rows recorded in a companion JSON: the centre row and 15 around it.
 pub const RECORDED_ROWS: usize = 16;
@@ -48,4 +54,89 @@ pub fn probe_inputs(
             Precision::Float64 => value,
         }
     })
+}
+
+/// The probe rows recorded for a model file: [`RECORDED_ROWS`] rows of [`probe_inputs`] centred
+/// on the file's scaler offset with its scale as the spread (0 and 1 for a file without a
+/// scaler), in the file's input precision.
+///
+/// The parameters are taken as the file stores them (float32 for a float32 input, the ai.onnx.ml
+/// Scaler's reciprocal scale inverted back), not from the fitted pipeline: the rows then depend
+/// on the file alone, so the writer and a reviewer holding only the file make them bit for bit
+/// alike. (The pipeline's float64 values cannot serve: a float32 file keeps too little of them
+/// to make the same rows again.)
+pub fn recorded_inputs(info: &ModelInfo) -> Array2<f64> {
+    let n = info.n_features;
+    let (center, spread) = match &info.scaler {
+        Some(scaler) => scaler.mean_and_scale(n),
+        None => (vec![0.0; n], vec![1.0; n]),
+    };
+    probe_inputs(
+        ArrayView1::from(&center),
+        ArrayView1::from(&spread),
+        RECORDED_ROWS,
+        info.input_type,
+    )
+}
+
+/// The probe record of a loaded model file: its [`recorded_inputs`] and its outputs for them.
+pub fn record(model: &TractModel, info: &ModelInfo) -> Result<Probes> {
+    let inputs = recorded_inputs(info);
+    let classes = &info.classes;
+    let (labels, probabilities) =
+        model.predict(inputs.view(), classes, &Progress::hidden().rows("probes", 0))?;
+    Ok(Probes {
+        inputs: inputs.rows().into_iter().map(|r| r.to_vec()).collect(),
+        labels: labels
+            .iter()
+            .map(|l| l.map_or_else(String::new, |c| classes.name(c as usize)))
+            .collect(),
+        probabilities: probabilities.rows().into_iter().map(|r| r.to_vec()).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Classes;
+    use crate::model::{FittedLogisticRegression, FittedStandardScaler, Pipeline};
+    use crate::onnx::load::decode;
+    use crate::onnx::{GraphOptions, GraphSpec, model_bytes};
+    use ndarray::{Array1, arr1, arr2};
+
+    #[test]
+    fn recorded_rows_are_made_from_the_parameters_the_file_stores() {
+        // 0.1 and 1 / 3 are not float32 numbers: the file keeps them rounded, and the rows are
+        // made from what it keeps.
+        let pipeline = Pipeline::from_parts(
+            FittedStandardScaler::from_parameters(arr1(&[0.1, -2.0]), arr1(&[3.0, 0.5])),
+            FittedLogisticRegression::from_parameters(arr2(&[[1.0, -1.0]]), Array1::zeros(1), 0),
+            Classes::Ints(vec![0, 1]),
+        );
+        let spec = GraphSpec {
+            pipeline: &pipeline,
+            feature_names: &["a".into(), "b".into()],
+            options: GraphOptions::default(),
+            input: Precision::Float32,
+            doc_string: String::new(),
+            metadata: Vec::new(),
+        };
+        let info = decode("m.onnx", model_bytes(&spec)).unwrap().check().unwrap().info;
+        let center = [f64::from(0.1f32), -2.0];
+        let spread = [1.0 / f64::from((1.0f64 / 3.0) as f32), 0.5];
+        let expected = probe_inputs(
+            ArrayView1::from(&center),
+            ArrayView1::from(&spread),
+            RECORDED_ROWS,
+            Precision::Float32,
+        );
+        let made = recorded_inputs(&info);
+        assert_eq!(made, expected);
+        assert_eq!(made.row(0).to_vec(), center);
+        // The pipeline's float64 values give other rows, which a reader of the file could not
+        // make again.
+        let from_pipeline =
+            probe_inputs(pipeline.mean(), pipeline.scale(), RECORDED_ROWS, Precision::Float32);
+        assert_ne!(made, from_pipeline);
+    }
 }

@@ -3,6 +3,7 @@
 //! [`Error::Runtime`].
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Once;
 
@@ -46,6 +47,8 @@ pub fn onnx_with_scaler() -> tract_onnx::Onnx {
 /// An ONNX model loaded by tract, ready to run.
 pub struct TractModel {
     plan: Arc<TypedRunnableModel>,
+    /// The model file's name, for messages.
+    file: String,
     input: Precision,
     output: Precision,
     /// Positions of the label and probability outputs among the graph's outputs.
@@ -54,21 +57,23 @@ pub struct TractModel {
 }
 
 impl TractModel {
-    /// Loads a checked model (with [`onnx_with_scaler`]). A panic inside tract becomes an error.
-    pub fn load(model: &CheckedModel) -> Result<TractModel> {
+    /// Loads a checked model (with [`onnx_with_scaler`]); `file` names it in messages. A panic
+    /// inside tract becomes an error.
+    pub fn load(model: &CheckedModel, file: &str) -> Result<TractModel> {
         let bytes = model.tract_bytes();
         let info = &model.info;
         let position =
             |name: &str| info.outputs.iter().position(|o| o.name == name).unwrap_or_default();
         let (label_at, probabilities_at) =
             (position(&info.label_output), position(&info.probability_output));
-        guarded("loading the model", || {
+        guarded(file, "loading the model", || {
             let plan = onnx_with_scaler()
                 .model_for_read(&mut &bytes[..])?
                 .into_optimized()?
                 .into_runnable()?;
             Ok(TractModel {
                 plan,
+                file: file.to_owned(),
                 input: info.input_type,
                 output: info.probability_type,
                 label_at,
@@ -89,7 +94,7 @@ impl TractModel {
             Precision::Float32 => Tensor::from(x.mapv(|v| v as f32)),
             Precision::Float64 => Tensor::from(x.to_owned()),
         };
-        guarded("running the model", || {
+        guarded(&self.file, "running the model", || {
             let outputs = self.plan.run(tvec!(input.into()))?;
             anyhow::ensure!(outputs.len() == 2, "expected 2 outputs, got {}", outputs.len());
             let proba = &outputs[self.probabilities_at];
@@ -115,16 +120,18 @@ impl TractModel {
     ) -> Result<(Vec<Option<u32>>, Array2<f64>)> {
         let mut labels = Vec::with_capacity(x.nrows());
         let mut proba = Array2::zeros((x.nrows(), classes.len()));
+        let lookup = ClassLookup::new(classes);
         for start in (0..x.nrows()).step_by(BATCH_ROWS) {
             let end = (start + BATCH_ROWS).min(x.nrows());
             let (label_tensor, batch_proba) = self.run_batch(x.slice(s![start..end, ..]))?;
             labels.extend(
-                class_indices(&label_tensor, classes)
-                    .map_err(|e| tract_error("reading the labels", e))?,
+                lookup
+                    .indices(&label_tensor)
+                    .map_err(|e| tract_error(&self.file, "reading the labels", e))?,
             );
             if batch_proba.dim() != (end - start, classes.len()) {
                 let shape = format!("unexpected shape {:?}", batch_proba.dim());
-                return Err(tract_error("reading the probabilities", shape));
+                return Err(tract_error(&self.file, "reading the probabilities", shape));
             }
             proba.slice_mut(s![start..end, ..]).assign(&batch_proba);
             step.set(end as u64);
@@ -138,8 +145,9 @@ thread_local! {
     static IN_TRACT: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs `f`, turning an error or a panic inside tract into an [`Error::Runtime`].
-fn guarded<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> Result<T> {
+/// Runs `f`, turning an error or a panic inside tract into an [`Error::Runtime`] that names
+/// the model `file`.
+fn guarded<T>(file: &str, what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> Result<T> {
     static QUIET_HOOK: Once = Once::new();
     QUIET_HOOK.call_once(|| {
         // The default hook prints every panic; a caught one is reported as an error instead.
@@ -155,36 +163,59 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> Result<T> {
     IN_TRACT.with(|flag| flag.set(false));
     match outcome {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(tract_error(what, e)),
+        Ok(Err(e)) => Err(tract_error(file, what, e)),
         Err(payload) => {
             let message = payload
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            Err(Error::Runtime(format!("{RUNTIME} panicked while {what}: {}", excerpt(&message))))
+            Err(Error::Runtime(format!(
+                "{file}: {RUNTIME} panicked while {what}: {}",
+                excerpt(&message)
+            )))
         }
     }
 }
 
-fn tract_error(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Runtime(format!("{RUNTIME} failed while {what}: {e:#}"))
+fn tract_error(file: &str, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Runtime(format!("{file}: {RUNTIME} failed while {what}: {e:#}"))
 }
 
-/// Maps tract's label output to class indices.
-fn class_indices(labels: &Tensor, classes: &Classes) -> anyhow::Result<Vec<Option<u32>>> {
-    Ok(match classes {
-        Classes::Ints(values) => labels
-            .to_plain_array_view::<i64>()?
-            .iter()
-            .map(|v| values.binary_search(v).ok().map(|i| i as u32))
-            .collect(),
-        Classes::Strings(names) => labels
-            .to_plain_array_view::<String>()?
-            .iter()
-            .map(|v| names.iter().position(|n| n == v).map(|i| i as u32))
-            .collect(),
-    })
+/// Label values to class indices. Class labels come in the model's order, which need not be
+/// sorted (`classlabels_ints` may read `[2, 1, 0]`), so they are looked up by value.
+enum ClassLookup<'a> {
+    Ints(HashMap<i64, u32>),
+    Strings(HashMap<&'a str, u32>),
+}
+
+impl<'a> ClassLookup<'a> {
+    fn new(classes: &'a Classes) -> Self {
+        // Built in reverse so that a repeated label maps to its first position.
+        match classes {
+            Classes::Ints(values) => ClassLookup::Ints(
+                values.iter().enumerate().rev().map(|(i, &v)| (v, i as u32)).collect(),
+            ),
+            Classes::Strings(names) => ClassLookup::Strings(
+                names.iter().enumerate().rev().map(|(i, n)| (n.as_str(), i as u32)).collect(),
+            ),
+        }
+    }
+
+    /// The class index of each label in tract's label output; `None` for a label that is no
+    /// class.
+    fn indices(&self, labels: &Tensor) -> anyhow::Result<Vec<Option<u32>>> {
+        Ok(match self {
+            ClassLookup::Ints(index) => {
+                labels.to_plain_array_view::<i64>()?.iter().map(|v| index.get(v).copied()).collect()
+            }
+            ClassLookup::Strings(index) => labels
+                .to_plain_array_view::<String>()?
+                .iter()
+                .map(|v| index.get(v.as_str()).copied())
+                .collect(),
+        })
+    }
 }
 
 /// The ai.onnx.ml `Scaler` for tract: `y = (x - offset) * scale` in float32, per column.
@@ -307,8 +338,23 @@ mod tests {
 
     #[test]
     fn a_panic_inside_tract_becomes_an_error_with_its_message() {
-        let result: Result<()> = guarded("testing", || panic!("boom"));
+        let result: Result<()> = guarded("m.onnx", "testing", || panic!("boom"));
         let message = result.unwrap_err().to_string();
-        assert_eq!(message, format!("{RUNTIME} panicked while testing: boom"));
+        assert_eq!(message, format!("m.onnx: {RUNTIME} panicked while testing: boom"));
+    }
+
+    #[test]
+    fn an_error_inside_tract_names_the_model_file() {
+        let result: Result<()> = guarded("m.onnx", "loading the model", || anyhow::bail!("bad"));
+        let message = result.unwrap_err().to_string();
+        assert_eq!(message, format!("m.onnx: {RUNTIME} failed while loading the model: bad"));
+    }
+
+    #[test]
+    fn class_labels_in_any_order_are_found_by_value() {
+        let classes = Classes::Ints(vec![2, 1, 0]);
+        let labels = Tensor::from(tract_ndarray::arr1(&[0i64, 2, 1, 7]));
+        let found = ClassLookup::new(&classes).indices(&labels).unwrap();
+        assert_eq!(found, [Some(2), Some(0), Some(1), None]);
     }
 }

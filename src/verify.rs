@@ -1,9 +1,13 @@
 //! `onnxify verify`: the reviewer's checklist for a model file, each line passed or failed.
 //!
-//! It checks the file on its own (decoding, allow-list, limits, finite numbers), against its
-//! companion JSON (SHA-256, metadata), and by running it: it loads in tract and the probe rows
-//! recorded at training time reproduce their recorded outputs. With `--data` it also predicts
-//! a labelled CSV and reports the metrics against its target column.
+//! It checks the file on its own (decoding, allow-list, the exact graph onnxify writes, limits,
+//! finite numbers), against its companion JSON (SHA-256, metadata), and by running it: it loads
+//! in tract, and the probe rows recorded when it was written are exactly those made from its
+//! scaler's parameters and reproduce their recorded outputs. With `--data` it also predicts a
+//! labelled CSV and reports the metrics against its target column.
+//!
+//! A model file that is missing or is not a regular file is bad input (an error, exit code 2);
+//! everything about a file that can be read is a line of the checklist.
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -18,9 +22,11 @@ use crate::data::{Classes, hex};
 use crate::error::{Error, Location, Result};
 use crate::export::companion_path;
 use crate::metrics::{self, Metrics};
-use crate::onnx::load::{self, CheckedModel, Flavor, MAX_FILE_BYTES, OnnxFile};
+use crate::model::{FittedLogisticRegression, FittedStandardScaler, Pipeline};
+use crate::onnx::load::{self, CheckedModel, Flavor, MAX_FILE_BYTES, ModelInfo, OnnxFile};
+use crate::onnx::{GraphOptions, GraphSpec, Ops, Precision, SUPPORTED_OPSETS, model_bytes};
 use crate::predict::plan_columns;
-use crate::probe::Probes;
+use crate::probe::{self, Probes, RECORDED_ROWS};
 use crate::progress::Progress;
 use crate::runtime::{RUNTIME, TractModel};
 
@@ -162,6 +168,7 @@ impl Checklist {
 
 const READABLE: &str = "readable";
 const ALLOWED: &str = "allow-listed operators, domains and opsets";
+const WRITTEN: &str = "exactly the operators and opsets onnxify writes for the recorded flavor";
 const CONTAINED: &str = "no external data, subgraphs or functions";
 const LIMITS: &str = "tensors and attributes within size limits";
 const FINITE: &str = "all floats finite";
@@ -171,12 +178,14 @@ const METADATA: &str = "required metadata present";
 const CONSISTENT: &str = "metadata consistent with the graph";
 const AGREES: &str = "metadata agrees with the companion JSON";
 const RUNS: &str = "loads and runs in tract";
-const PROBES: &str = "probe inputs reproduce their recorded outputs";
+const PROBES: &str = "probe inputs come from the scaler and reproduce their recorded outputs";
 
-/// Runs the checklist. Errors only for problems outside the model (such as an unreadable
-/// `--data` file); every problem of the model is a failed line.
+/// Runs the checklist. Errors only for problems outside the model's content (a model path that
+/// is missing or not a regular file, an unreadable `--data` file); every problem of a model
+/// file that can be read is a failed line.
 pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport> {
     let model_name = config.model.display().to_string();
+    regular_file_size(&config.model).map_err(|e| Error::io(&config.model, e))?;
     let mut list = Checklist(Vec::new());
     let file = match load::read(&config.model) {
         Ok(file) => {
@@ -189,31 +198,37 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
             );
             file
         }
+        Err(e @ Error::Io { .. }) => return Err(e),
         Err(e) => {
             list.add(READABLE, Err(reason(&e)));
             let rest = [
-                ALLOWED, CONTAINED, LIMITS, FINITE, STRUCTURE, COMPANION, METADATA, CONSISTENT,
-                AGREES, RUNS, PROBES,
+                ALLOWED, WRITTEN, CONTAINED, LIMITS, FINITE, STRUCTURE, COMPANION, METADATA,
+                CONSISTENT, AGREES, RUNS, PROBES,
             ];
             list.skip(&rest, "the file is unreadable");
             return Ok(VerifyReport { model: model_name, items: list.0, data: None });
         }
     };
     let audit = file.audit();
+    let checked = file.check();
     let findings = |items: &[String], ok: &str| {
         if items.is_empty() { Ok(ok.to_owned()) } else { Err(items.join("; ")) }
     };
+    let operators_used = match &checked {
+        Ok(checked) => operators(&checked.info),
+        Err(_) => "every operator, domain and opset is on the allow-list".into(),
+    };
+    list.add(ALLOWED, findings(&audit.not_allowed, &operators_used));
     list.add(
-        ALLOWED,
-        findings(
-            &audit.not_allowed,
-            "Scaler, LinearClassifier, Normalizer, CategoryMapper in ai.onnx.ml",
-        ),
+        WRITTEN,
+        match &checked {
+            Ok(checked) => as_written(&checked.info),
+            Err(_) => Err("not checked: the graph failed the allow-list check".into()),
+        },
     );
     list.add(CONTAINED, findings(&audit.outside_the_graph, "everything is inline in the graph"));
     list.add(LIMITS, findings(&audit.oversized, "within limits"));
     list.add(FINITE, findings(&audit.non_finite, "no NaN or infinity"));
-    let checked = file.check();
     list.add(
         STRUCTURE,
         checked.as_ref().map(|_| "the shape onnxify writes".to_owned()).map_err(|e| e.to_string()),
@@ -254,17 +269,19 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
         companion.as_ref().map_err(Clone::clone).and_then(|json| agrees(json, &checked)),
     );
 
-    let model = TractModel::load(&checked);
-    let runs = model.as_ref().map_err(|e| e.to_string()).and_then(|model| {
+    let model = TractModel::load(&checked, &model_name);
+    let runs = model.as_ref().map_err(|e| runtime_reason(e, &model_name)).and_then(|model| {
         let zeros = Array2::<f64>::zeros((1, info.n_features));
         model
             .predict(zeros.view(), &info.classes, &Progress::hidden().rows("", 0))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| runtime_reason(&e, &model_name))?;
         Ok(RUNTIME.to_string())
     });
     let runs_ok = list.add(RUNS, runs);
     match (&model, &companion) {
-        (Ok(model), Ok(json)) if runs_ok => list.add(PROBES, probes(json, model, &info.classes)),
+        (Ok(model), Ok(json)) if runs_ok => {
+            list.add(PROBES, probes(json, model, info, &model_name))
+        }
         (_, Err(e)) => list.add(PROBES, Err(format!("no recorded probes: {e}"))),
         _ => list.add(PROBES, Err("not checked: the model does not run".into())),
     };
@@ -285,17 +302,190 @@ fn reason(error: &Error) -> String {
     }
 }
 
+/// A runtime error's message without the model's name, which the checklist already shows.
+fn runtime_reason(error: &Error, model: &str) -> String {
+    let message = error.to_string();
+    match message.strip_prefix(model).and_then(|rest| rest.strip_prefix(": ")) {
+        Some(rest) => rest.to_owned(),
+        None => message,
+    }
+}
+
+/// The size of the regular file at `path`. Its type is looked up before the file is opened,
+/// because opening a FIFO blocks until something writes to it.
+fn regular_file_size(path: &Path) -> io::Result<u64> {
+    let metadata = std::fs::metadata(path)?;
+    if metadata.is_file() {
+        Ok(metadata.len())
+    } else {
+        Err(io::Error::other("not a regular file"))
+    }
+}
+
+/// Reads the companion JSON: a regular file, read whole, so bounded by the model file's limit.
 fn read_companion(path: &Path) -> std::result::Result<Value, String> {
     let name = path.display();
+    let too_large = || format!("{name} is larger than {MAX_FILE_BYTES} bytes");
+    let size = regular_file_size(path).map_err(|e| format!("cannot open {name}: {e}"))?;
+    if size > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open {name}: {e}"))?;
     let mut text = Vec::new();
+    // The limit holds even if the file grows while it is read.
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut text)
         .map_err(|e| format!("cannot read {name}: {e}"))?;
     if text.len() as u64 > MAX_FILE_BYTES {
-        return Err(format!("{name} is larger than {MAX_FILE_BYTES} bytes"));
+        return Err(too_large());
     }
     serde_json::from_slice(&text).map_err(|e| format!("{name} is not JSON: {e}"))
+}
+
+/// The operators of a checked model, each run of one domain with its domain, and its opsets:
+/// `Scaler, LinearClassifier (ai.onnx.ml); opsets ai.onnx 17, ai.onnx.ml 1`.
+fn operators(info: &ModelInfo) -> String {
+    let domain_name = |d: &str| if d.is_empty() { "ai.onnx".to_owned() } else { d.to_owned() };
+    let mut runs: Vec<(String, Vec<&str>)> = Vec::new();
+    for (_, op, domain) in &info.nodes {
+        let domain = domain_name(domain);
+        match runs.last_mut() {
+            Some((last, ops)) if *last == domain => ops.push(op),
+            _ => runs.push((domain, vec![op])),
+        }
+    }
+    let ops: Vec<String> =
+        runs.iter().map(|(domain, ops)| format!("{} ({domain})", ops.join(", "))).collect();
+    format!("{}; opsets {}", ops.join(", "), opset_list(&info.opsets))
+}
+
+fn opset_list(opsets: &[(String, i64)]) -> String {
+    opsets.iter().map(|(d, v)| format!("{d} {v}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The graph onnxify writes for the flavor the model records (metadata `graph`: operators,
+/// input and arithmetic precision) at the model's opset: the file must have exactly its nodes,
+/// opset imports and IR version. This is narrower than the allow-list, which also admits what
+/// other converters write, for `predict`.
+fn as_written(info: &ModelInfo) -> std::result::Result<String, String> {
+    let graph: Value = info
+        .metadata("graph")
+        .and_then(|v| serde_json::from_str(v).ok())
+        .ok_or("the model records no graph flavor (metadata \"graph\")")?;
+    let field = |key: &str| graph.get(key).and_then(Value::as_str);
+    let unknown = |key: &str, expected: &str| {
+        let value = field(key).map_or_else(|| "missing".to_owned(), |v| format!("{v:?}"));
+        format!("the recorded graph's {key} is {value}, not {expected}")
+    };
+    let ops = match field("ops") {
+        Some("ml") => Ops::Ml,
+        Some("standard") => Ops::Standard,
+        _ => return Err(unknown("ops", "\"ml\" or \"standard\"")),
+    };
+    let precision = |key: &str| match field(key) {
+        Some("float32") => Ok(Precision::Float32),
+        Some("float64") => Ok(Precision::Float64),
+        _ => Err(unknown(key, "\"float32\" or \"float64\"")),
+    };
+    let (input, dtype) = (precision("input_dtype")?, precision("dtype")?);
+    let opset = info
+        .opsets
+        .iter()
+        .find(|(domain, _)| domain == "ai.onnx")
+        .map(|(_, version)| *version)
+        .ok_or("the file imports no ai.onnx operator set")?;
+    if !SUPPORTED_OPSETS.contains(&opset) {
+        return Err(format!(
+            "ai.onnx opset {opset}; onnxify writes {} to {}",
+            SUPPORTED_OPSETS.start(),
+            SUPPORTED_OPSETS.end()
+        ));
+    }
+    let options = GraphOptions { ops, dtype, input: Some(input), opset }
+        .check()
+        .map_err(|e| format!("onnxify does not write the recorded flavor ({e})"))?;
+    let flavor = match ops {
+        Ops::Ml => format!("the ml graph with {} input at opset {opset}", input.name()),
+        Ops::Standard => format!(
+            "the standard graph in {} with {} input at opset {opset}",
+            dtype.name(),
+            input.name()
+        ),
+    };
+    let written = written_graph(options, &info.classes)?;
+    let nodes = |info: &ModelInfo| -> String {
+        let each: Vec<String> = info
+            .nodes
+            .iter()
+            .map(|(name, op, domain)| {
+                if domain.is_empty() {
+                    format!("{op} {name:?}")
+                } else {
+                    format!("{domain}.{op} {name:?}")
+                }
+            })
+            .collect();
+        each.join(", ")
+    };
+    let mut problems = Vec::new();
+    if info.opsets != written.opsets {
+        problems.push(format!(
+            "the file imports {}, onnxify imports {}",
+            opset_list(&info.opsets),
+            opset_list(&written.opsets)
+        ));
+    }
+    if info.nodes != written.nodes {
+        problems.push(format!(
+            "the file's nodes are {}, onnxify writes {}",
+            nodes(info),
+            nodes(&written)
+        ));
+    }
+    if info.ir_version != written.ir_version {
+        problems.push(format!(
+            "the file has IR version {}, onnxify writes {}",
+            info.ir_version, written.ir_version
+        ));
+    }
+    if problems.is_empty() {
+        Ok(format!("{flavor} (IR version {}), node for node", info.ir_version))
+    } else {
+        Err(format!("for {flavor}, {}", problems.join("; ")))
+    }
+}
+
+/// What onnxify writes for `options` and `classes`, read back from a model the writer builds
+/// for a pipeline of one feature and those classes: the writer itself is the reference, so
+/// this check cannot drift from it. (Which nodes are written depends on the options and on
+/// whether the labels are strings, not on the number of features or the fitted values.)
+fn written_graph(
+    options: GraphOptions,
+    classes: &Classes,
+) -> std::result::Result<ModelInfo, String> {
+    let input = options.input_candidates()[0];
+    let rows = if classes.len() == 2 { 1 } else { classes.len() };
+    let pipeline = Pipeline::from_parts(
+        FittedStandardScaler::from_parameters(ndarray::arr1(&[0.0]), ndarray::arr1(&[1.0])),
+        FittedLogisticRegression::from_parameters(
+            Array2::zeros((rows, 1)),
+            ndarray::Array1::zeros(rows),
+            0,
+        ),
+        classes.clone(),
+    );
+    let spec = GraphSpec {
+        pipeline: &pipeline,
+        feature_names: &["x".to_owned()],
+        options,
+        input,
+        doc_string: String::new(),
+        metadata: Vec::new(),
+    };
+    let reference = load::decode("the reference graph", model_bytes(&spec))
+        .and_then(|file| file.check())
+        .map_err(|e| format!("onnxify cannot write a reference graph for it: {e}"))?;
+    Ok(reference.info)
 }
 
 fn matches_sha(json: &Value, file: &OnnxFile) -> std::result::Result<String, String> {
@@ -410,49 +600,77 @@ fn agrees(json: &Value, checked: &CheckedModel) -> std::result::Result<String, S
     }
 }
 
+/// The recorded probes must be exactly the rows [`probe::recorded_inputs`] makes from this
+/// file's scaler parameters (so they can be neither training rows nor left out), and the file
+/// must reproduce their recorded outputs.
 fn probes(
     json: &Value,
     model: &TractModel,
-    classes: &Classes,
+    info: &ModelInfo,
+    model_name: &str,
 ) -> std::result::Result<String, String> {
-    let probes: Probes = serde_json::from_value(
+    let recorded: Probes = serde_json::from_value(
         json.get("probes").cloned().ok_or("the companion JSON records no probes")?,
     )
     .map_err(|e| format!("the probes in the companion JSON are malformed: {e}"))?;
-    let rows = probes.inputs.len();
-    let width = probes.inputs.first().map_or(0, Vec::len);
-    let values: Vec<f64> = probes.inputs.iter().flatten().copied().collect();
-    let x = Array2::from_shape_vec((rows, width), values)
-        .map_err(|_| "the probe rows have different lengths".to_owned())?;
-    let (labels, proba) = model
-        .predict(x.view(), classes, &Progress::hidden().rows("", 0))
-        .map_err(|e| e.to_string())?;
-    if labels.len() != probes.labels.len() || proba.nrows() != probes.probabilities.len() {
-        return Err("the number of probe outputs differs from the record".into());
+    let made = probe::record(model, info).map_err(|e| runtime_reason(&e, model_name))?;
+    let rows = recorded.inputs.len();
+    if rows != RECORDED_ROWS {
+        return Err(format!(
+            "the companion JSON records {rows} probe rows; onnxify records {RECORDED_ROWS}, made from the scaler's parameters"
+        ));
+    }
+    if recorded.labels.len() != rows || recorded.probabilities.len() != rows {
+        return Err(format!(
+            "the companion JSON records {} labels and {} probability rows for {rows} probe rows",
+            recorded.labels.len(),
+            recorded.probabilities.len()
+        ));
+    }
+    let names = info.feature_names();
+    let feature =
+        |j: usize| names.as_ref().map_or_else(|| (j + 1).to_string(), |n| format!("{:?}", n[j]));
+    for (r, (got, want)) in recorded.inputs.iter().zip(&made.inputs).enumerate() {
+        if got.len() != want.len() {
+            return Err(format!(
+                "probe {}: {} input values recorded for {} features",
+                r + 1,
+                got.len(),
+                want.len()
+            ));
+        }
+        if let Some(j) = (0..got.len()).find(|&j| got[j] != want[j]) {
+            return Err(format!(
+                "probe {}: the recorded input is not the row made from the model's scaler parameters (feature {}: recorded {}, made {})",
+                r + 1,
+                feature(j),
+                got[j],
+                want[j]
+            ));
+        }
     }
     let mut worst = 0.0f64;
-    for (r, (label, recorded)) in labels.iter().zip(&probes.labels).enumerate() {
-        let got = label.map_or_else(String::new, |c| classes.name(c as usize));
-        if &got != recorded {
-            return Err(format!("probe {}: label {got:?}, recorded {recorded:?}", r + 1));
+    for (r, (got, recorded_label)) in made.labels.iter().zip(&recorded.labels).enumerate() {
+        if got != recorded_label {
+            return Err(format!("probe {}: label {got:?}, recorded {recorded_label:?}", r + 1));
         }
-        let recorded = &probes.probabilities[r];
-        if recorded.len() != proba.ncols() {
+        let (got, recorded) = (&made.probabilities[r], &recorded.probabilities[r]);
+        if recorded.len() != got.len() {
             return Err(format!(
                 "probe {}: {} probabilities recorded for {} classes",
                 r + 1,
                 recorded.len(),
-                proba.ncols()
+                got.len()
             ));
         }
-        for (a, b) in proba.row(r).iter().zip(recorded) {
+        for (a, b) in got.iter().zip(recorded) {
             let d = (a - b).abs();
             worst = if d.is_nan() { f64::INFINITY } else { worst.max(d) };
         }
     }
     if worst <= PROBE_TOLERANCE {
         Ok(format!(
-            "{rows} probes, labels identical, largest probability difference {worst:.1e} (tolerance {PROBE_TOLERANCE:e})"
+            "{rows} probe rows made from the scaler's parameters, as recorded; labels identical, largest probability difference {worst:.1e} (tolerance {PROBE_TOLERANCE:e})"
         ))
     } else {
         Err(format!("largest probability difference {worst:.3e}, above {PROBE_TOLERANCE:e}"))
@@ -519,15 +737,8 @@ fn score(
     })
 }
 
-/// The class a label text names: integers compare as numbers (as in training), strings exactly.
+/// The class a label text names, by the rules training used (see [`Classes::index_of`]).
 fn class_of(classes: &Classes, label: &[u8]) -> Option<u32> {
     let text = std::str::from_utf8(label).ok()?;
-    let position = match classes {
-        Classes::Ints(values) => {
-            let value: i64 = text.trim().parse().ok()?;
-            values.iter().position(|c| *c == value)
-        }
-        Classes::Strings(names) => names.iter().position(|n| n == text),
-    };
-    position.map(|i| i as u32)
+    classes.index_of(text).map(|i| i as u32)
 }

@@ -1,10 +1,14 @@
-//! `onnxify predict`, live: foreign models from scikit-learn's converter give onnxruntime's
-//! answers, columns are matched by name, ids are copied through, output lands only when
-//! complete.
+//! `onnxify predict`, live: foreign models from scikit-learn's converter and a model with
+//! integer labels out of order give onnxruntime's answers, columns are matched by name, ids are
+//! copied through (also from a feature's column), output lands only when complete.
 
 mod common;
 
+use std::path::Path;
+use std::sync::OnceLock;
+
 use common::{assert_close, datasets, onnxify_in, python_json, stderr, stdout, write_file};
+use serde_json::Value;
 
 /// tract and onnxruntime both compute in float32 and differ by up to ~5e-7 (measured).
 const RUNTIME_TOLERANCE: f64 = 1e-5;
@@ -21,11 +25,19 @@ fn parse_predictions(text: &str) -> (Vec<String>, Vec<String>, Vec<f64>) {
     (header, labels, proba)
 }
 
+/// The models of `foreign_models.py`, made once per test run.
+fn foreign_models() -> &'static Value {
+    static MANIFEST: OnceLock<Value> = OnceLock::new();
+    MANIFEST.get_or_init(|| {
+        let dir = common::scratch().join("foreign_models");
+        python_json("foreign_models.py", &[dir.to_str().unwrap()])
+    })
+}
+
 #[test]
 fn scikit_learn_converter_models_predict_like_onnxruntime() {
     let dir = tempfile::tempdir_in(common::scratch()).unwrap();
-    let manifest = python_json("foreign_models.py", &[dir.path().to_str().unwrap()]);
-    for entry in manifest.as_array().unwrap() {
+    for entry in foreign_models().as_array().unwrap() {
         let model = entry["model"].as_str().unwrap();
         let output =
             onnxify_in(dir.path(), &["predict", model, entry["csv"].as_str().unwrap(), "-q"]);
@@ -128,10 +140,125 @@ fn a_bad_row_midway_leaves_the_previous_output_untouched() {
 #[test]
 fn a_model_without_feature_names_takes_columns_in_order_and_counts_them() {
     let dir = tempfile::tempdir_in(common::scratch()).unwrap();
-    let manifest = python_json("foreign_models.py", &[dir.path().to_str().unwrap()]);
-    let model = manifest[1]["model"].as_str().unwrap();
+    let model = foreign_models()[1]["model"].as_str().unwrap();
     let data = write_file("three.csv", b"a,b,c\n1,2,3\n");
     let output = onnxify_in(dir.path(), &["predict", model, data.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("the model records no feature names, so it takes its 30 features from the columns in order, but the file has 3 such columns"), "{}", stderr(&output));
+}
+
+/// `expected` with `ids` (and the id column's name) put first on each line.
+fn with_ids(expected: &str, name: &str, ids: &[&str]) -> Vec<String> {
+    expected
+        .lines()
+        .enumerate()
+        .map(|(i, l)| format!("{},{l}", if i == 0 { name } else { ids[i - 1] }))
+        .collect()
+}
+
+#[test]
+fn an_id_column_that_is_a_feature_is_copied_through_and_still_used() {
+    // The README's example: the sample set keyed by its first feature.
+    let iris = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/iris.csv");
+    let iris = iris.to_str().unwrap();
+    let dir = tempfile::tempdir_in(common::scratch()).unwrap();
+    let trained = onnxify_in(dir.path(), &[iris, "-o", "iris.onnx", "-q"]);
+    assert!(trained.status.success(), "{}", stderr(&trained));
+    let plain = onnxify_in(dir.path(), &["predict", "iris.onnx", iris, "-q"]);
+    let keyed =
+        onnxify_in(dir.path(), &["predict", "iris.onnx", iris, "--id-column", "sepal_length"]);
+    assert!(keyed.status.success(), "{}", stderr(&keyed));
+    let text = std::fs::read_to_string(iris).unwrap();
+    let ids: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(
+        stdout(&keyed).lines().collect::<Vec<_>>(),
+        with_ids(&stdout(&plain), "sepal_length", &ids)
+    );
+
+    // The id is the cell's text as written; the feature is its value.
+    let mut respelled = String::from("sepal_length,sepal_width,petal_length,petal_width\n");
+    let mut spelled = Vec::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        spelled.push(format!(" {}0", f[0]));
+        respelled.push_str(&format!(" {}0,{},{},{}\n", f[0], f[1], f[2], f[3]));
+    }
+    std::fs::write(dir.path().join("respelled.csv"), respelled).unwrap();
+    let keyed = onnxify_in(
+        dir.path(),
+        &["predict", "iris.onnx", "respelled.csv", "--id-column", "sepal_length"],
+    );
+    assert!(keyed.status.success(), "{}", stderr(&keyed));
+    let spelled: Vec<&str> = spelled.iter().map(String::as_str).collect();
+    assert_eq!(
+        stdout(&keyed).lines().collect::<Vec<_>>(),
+        with_ids(&stdout(&plain), "sepal_length", &spelled)
+    );
+
+    // A cell that is no number is refused as in any feature column.
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\nn/a,3.0,1.4,0.2\n",
+    )
+    .unwrap();
+    let refused =
+        onnxify_in(dir.path(), &["predict", "iris.onnx", "bad.csv", "--id-column", "sepal_length"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused)
+            .contains(r#"bad.csv: line 3, column "sepal_length": "n/a" is not a number"#),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+#[test]
+fn an_id_column_of_a_model_without_feature_names_is_a_feature_when_the_count_says_so() {
+    // The converter's breast cancer model takes its 30 features in order; the CSV has exactly
+    // 30 columns, so the id column is one of them.
+    let entry = &foreign_models()[0];
+    let (model, csv) = (entry["model"].as_str().unwrap(), entry["csv"].as_str().unwrap());
+    let dir = tempfile::tempdir_in(common::scratch()).unwrap();
+    let plain = onnxify_in(dir.path(), &["predict", model, csv, "-q"]);
+    let keyed = onnxify_in(dir.path(), &["predict", model, csv, "-q", "--id-column", "c0"]);
+    assert!(keyed.status.success(), "{}", stderr(&keyed));
+    let text = std::fs::read_to_string(csv).unwrap();
+    let ids: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(stdout(&keyed).lines().collect::<Vec<_>>(), with_ids(&stdout(&plain), "c0", &ids));
+}
+
+#[test]
+fn integer_labels_out_of_ascending_order_predict_like_onnxruntime() {
+    let dir = tempfile::tempdir_in(common::scratch()).unwrap();
+    let entry = python_json("unsorted_labels.py", &[dir.path().to_str().unwrap()]);
+    let model = entry["model"].as_str().unwrap();
+    let output = onnxify_in(dir.path(), &["predict", model, entry["csv"].as_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let (header, labels, proba) = parse_predictions(&stdout(&output));
+    assert_eq!(header, ["label", "p_2", "p_1", "p_0"]);
+    let expected: Vec<String> = entry["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(labels, expected);
+    assert!(["0", "1", "2"].iter().all(|c| labels.iter().any(|l| l == c)), "every class occurs");
+    assert_close(model, &proba, &common::floats(&entry["proba"]), RUNTIME_TOLERANCE);
+}
+
+#[test]
+fn a_model_the_runtime_cannot_load_is_named_in_the_error() {
+    let csv = &datasets()["iris_strings"];
+    let dir = tempfile::tempdir_in(common::scratch()).unwrap();
+    let trained = onnxify_in(dir.path(), &[csv.to_str().unwrap(), "-o", "model.onnx", "-q"]);
+    assert!(trained.status.success(), "{}", stderr(&trained));
+    let (model, broken) = (dir.path().join("model.onnx"), dir.path().join("broken.onnx"));
+    python_json("tamper.py", &["no_default", model.to_str().unwrap(), broken.to_str().unwrap()]);
+    // Whether the check refuses it or tract fails to load it, the one error line names it.
+    let output = onnxify_in(dir.path(), &["predict", "broken.onnx", csv.to_str().unwrap()]);
+    assert_ne!(output.status.code(), Some(0));
+    let err = stderr(&output);
+    assert!(err.starts_with("onnxify: error: broken.onnx: "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

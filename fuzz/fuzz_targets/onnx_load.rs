@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = file.describe();
     let _ = file.audit();
     let Ok(checked) = file.check() else { return };
-    let Ok(model) = TractModel::load(&checked) else { return };
-    let x = ndarray::Array2::<f32>::from_elem((2, checked.info.n_features), 0.5);
+    let Ok(model) = TractModel::load(&checked, "fuzz.onnx") else { return };
+    let x = ndarray::Array2::<f64>::from_elem((2, checked.info.n_features), 0.5);
     let _ = model.predict(x.view(), &checked.info.classes, &Progress::hidden().rows("", 0));
 });

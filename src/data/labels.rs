@@ -39,6 +39,21 @@ impl Classes {
         }
     }
 
+    /// The class a label text names, by the rules that made the classes: integers (also spelled
+    /// as integral floats) by value, numbers among text labels by value, other text exactly.
+    pub fn index_of(&self, text: &str) -> Option<usize> {
+        match self {
+            Classes::Ints(values) => {
+                let value = integer_value(text)?;
+                values.iter().position(|c| *c == value)
+            }
+            Classes::Strings(names) => names.iter().position(|n| n == text).or_else(|| {
+                let value = finite_value(text)?;
+                names.iter().position(|n| finite_value(n) == Some(value))
+            }),
+        }
+    }
+
     /// The label of class `index` for messages: strings are quoted, integers are not.
     pub fn display(&self, index: usize) -> String {
         match self {
@@ -152,6 +167,19 @@ mod tests {
         let expected = ["-2", "1.5", "9.5", "10.5"].map(String::from).to_vec();
         assert_eq!(classes, Classes::Strings(expected));
         assert_eq!(index, vec![3, 2, 1, 0, 1]);
+    }
+
+    #[test]
+    fn a_label_text_finds_its_class_by_the_same_rules() {
+        let (ints, _) = discover(&["9", "10"]);
+        assert_eq!(ints.index_of("10.0"), Some(1));
+        assert_eq!(ints.index_of(" 09"), Some(0));
+        assert_eq!(ints.index_of("11"), None);
+        let (numbers, _) = discover(&["1.5", "2.5"]);
+        assert_eq!(numbers.index_of("2.50"), Some(1));
+        let (text, _) = discover(&["a", "b"]);
+        assert_eq!(text.index_of("b"), Some(1));
+        assert_eq!(text.index_of("B"), None);
     }
 
     #[test]

@@ -2,6 +2,9 @@
 
   tamper.py coefficient MODEL OUT   add 0.5 to the LinearClassifier's first coefficient
   tamper.py metadata MODEL OUT      change the recorded dataset SHA-256
+  tamper.py opset MODEL OUT         import ai.onnx.ml version 3 (allow-listed; onnxify writes 1)
+  tamper.py no_default MODEL OUT    drop the CategoryMapper's default_string (tract then cannot
+                                    load the model)
 """
 
 import sys
@@ -14,6 +17,14 @@ if kind == "coefficient":
     node = next(n for n in model.graph.node if n.op_type == "LinearClassifier")
     attribute = next(a for a in node.attribute if a.name == "coefficients")
     attribute.floats[0] += 0.5
+elif kind == "no_default":
+    node = next(n for n in model.graph.node if n.op_type == "CategoryMapper")
+    kept = [a for a in node.attribute if a.name != "default_string"]
+    del node.attribute[:]
+    node.attribute.extend(kept)
+elif kind == "opset":
+    imported = next(o for o in model.opset_import if o.domain == "ai.onnx.ml")
+    imported.version = 3
 else:
     entry = next(e for e in model.metadata_props if e.key == "dataset_sha256")
     entry.value = "0" * 64
