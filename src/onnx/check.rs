@@ -12,8 +12,9 @@
 //!   |  MatMul -> Add = scores -> Softmax;  scores -> ArgMax -> Gather           (standard)
 //! ```
 //!
-//! Every node and initializer must take part in the match, with the expected attributes,
-//! types and shapes, consistent class, coefficient and feature counts, and finite numbers.
+//! Every node and initializer must take part in the match, with the expected number of inputs
+//! and outputs, attributes, types and shapes, consistent class, coefficient and feature
+//! counts, and finite numbers.
 
 use std::collections::{HashMap, HashSet};
 
@@ -172,7 +173,7 @@ pub(super) fn check_model(model: &ModelProto, n_bytes: usize) -> Check<CheckedMo
         n_bytes,
     };
     let strings = recognised.string_classifier.as_ref().map(|(i, names)| (*i, names.as_slice()));
-    let tract_bytes = for_tract(model, strings).encode_to_vec();
+    let tract_bytes = for_tract(model, strings, recognised.category_mapper).encode_to_vec();
     Ok(CheckedModel { info, tract_bytes })
 }
 
@@ -416,6 +417,36 @@ struct Recognised<'a> {
     probability_output: &'a str,
     /// A LinearClassifier with string labels, which tract needs rewritten: its index and labels.
     string_classifier: Option<(usize, Vec<String>)>,
+    /// The index of the CategoryMapper naming the classes, if there is one.
+    category_mapper: Option<usize>,
+}
+
+/// The inputs and outputs an operator of the allow-list takes and gives.
+fn arity(op: &str) -> (usize, usize) {
+    match op {
+        "Sub" | "Div" | "Mul" | "MatMul" | "Add" | "Gather" => (2, 1),
+        "LinearClassifier" => (1, 2),
+        _ => (1, 1),
+    }
+}
+
+/// The node has exactly the inputs and outputs of its operator, so that the walk can index
+/// them.
+fn check_arity(index: usize, node: &NodeProto) -> Check<()> {
+    let (inputs, outputs) = arity(node.op_type());
+    let count =
+        |n: usize, what: &str| if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") };
+    ensure(node.input.len() == inputs && node.output.len() == outputs, || {
+        format!(
+            "{} has {} and {}; {} takes {} and gives {}",
+            node_label(index, node),
+            count(node.input.len(), "input"),
+            count(node.output.len(), "output"),
+            short(node.op_type()),
+            count(inputs, "input"),
+            count(outputs, "output")
+        )
+    })
 }
 
 /// Matches the nodes from the input forward; every node and initializer must be used once.
@@ -459,7 +490,8 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// Takes the node reading `tensor`, which must be `op` with `tensor` as its first input.
+    /// Takes the node reading `tensor`, which must be `op` with `tensor` as its first input
+    /// and the operator's number of inputs and outputs.
     fn next(&mut self, tensor: &str, op: &str) -> Check<&'a NodeProto> {
         let (index, node) =
             self.reader(tensor)?.ok_or_else(|| format!("nothing reads {:?}", short(tensor)))?;
@@ -473,12 +505,15 @@ impl<'a> Walk<'a> {
         ensure(node.input.first().map(String::as_str) == Some(tensor), || {
             format!("{} takes {:?} in the wrong place", node_label(index, node), short(tensor))
         })?;
-        self.take(index);
+        self.take(index)?;
         Ok(node)
     }
 
-    fn take(&mut self, index: usize) {
+    /// Marks a node as part of the match, once its inputs and outputs are counted.
+    fn take(&mut self, index: usize) -> Check<()> {
+        check_arity(index, &self.nodes[index])?;
         self.used_nodes[index] = true;
+        Ok(())
     }
 
     /// A constant input: an initializer of the expected type and shape, marked as used.
@@ -522,6 +557,7 @@ impl<'a> Walk<'a> {
         let mut precision = input_type;
         let mut scaler = None;
         let first = self.reader(x)?.ok_or("nothing reads the input")?;
+        // Node outputs and second inputs below are indexed after `next` checked their count.
         match first.1.op_type() {
             "Scaler" => {
                 ensure(precision == Precision::Float32, || {
@@ -566,15 +602,21 @@ impl<'a> Walk<'a> {
             }
             _ => {}
         }
-        let (index, node) = self.reader(x)?.ok_or("nothing reads the scaled input")?;
+        let what = if scaler.is_some() { "the scaled input" } else { "the input" };
+        let (index, node) = self.reader(x)?.ok_or_else(|| format!("nothing reads {what}"))?;
         let recognised = match node.op_type() {
             "LinearClassifier" => self.ml_classifier(x, index, scaler)?,
             "MatMul" => self.standard_classifier(x, precision, scaler)?,
-            other => {
+            _ => {
+                let expected = if scaler.is_some() {
+                    "a LinearClassifier or MatMul"
+                } else {
+                    "a Scaler, Sub, LinearClassifier or MatMul"
+                };
                 return Err(format!(
-                    "{} ({:?}) reads the scaled input where a LinearClassifier or MatMul was expected",
-                    node_label(index, node),
-                    short(other)
+                    "{} reads {what} where {expected} was expected (onnxify runs StandardScaler \
+                     -> LogisticRegression pipelines)",
+                    node_label(index, node)
                 ));
             }
         };
@@ -588,9 +630,6 @@ impl<'a> Walk<'a> {
         scaler: Option<ScalerParams>,
     ) -> Check<Recognised<'a>> {
         let node = self.next(x, "LinearClassifier")?;
-        ensure(node.input.len() == 1 && node.output.len() == 2, || {
-            "the LinearClassifier must have one input and two outputs".into()
-        })?;
         let (classifier, labels) = classifier_params(node, self.n_features)?;
         let (mut label, mut proba) = (node.output[0].as_str(), node.output[1].as_str());
         let mut normalizer = None;
@@ -600,10 +639,12 @@ impl<'a> Walk<'a> {
             proba = &n.output[0];
         }
         let mut classes = labels.clone();
-        if self.reader(label)?.is_some() {
+        let mut category_mapper = None;
+        if let Some((mapper_index, _)) = self.reader(label)? {
             let mapper = self.next(label, "CategoryMapper")?;
             classes = map_labels(mapper, &labels)?;
             label = &mapper.output[0];
+            category_mapper = Some(mapper_index);
         }
         let string_classifier = match labels {
             Classes::Strings(names) => Some((index, names)),
@@ -619,6 +660,7 @@ impl<'a> Walk<'a> {
             label_output: label,
             probability_output: proba,
             string_classifier,
+            category_mapper,
         })
     }
 
@@ -664,12 +706,9 @@ impl<'a> Walk<'a> {
         let (mut activation, mut argmax) = (None, None);
         for index in readers {
             let node = &self.nodes[index];
-            self.take(index);
-            ensure(node.input.len() == 1 && node.output.len() == 1, || {
-                format!("{} must have one input and one output", node_label(index, node))
-            })?;
             match node.op_type() {
                 "Softmax" => {
+                    self.take(index)?;
                     let attrs = attributes(node, &[("axis", AttributeType::Int)])?;
                     let axis = attrs.get("axis").map_or(1, |a| a.i());
                     ensure(axis == 1 || axis == -1, || {
@@ -678,6 +717,7 @@ impl<'a> Walk<'a> {
                     activation = Some(("SOFTMAX", node));
                 }
                 "ArgMax" => {
+                    self.take(index)?;
                     let attrs = attributes(
                         node,
                         &[
@@ -738,6 +778,7 @@ impl<'a> Walk<'a> {
             label_output: &gather.output[0],
             probability_output: &activation.output[0],
             string_classifier: None,
+            category_mapper: None,
         })
     }
 
@@ -745,14 +786,17 @@ impl<'a> Walk<'a> {
     fn next_argument(&mut self, tensor: &str, op: &str) -> Check<&'a NodeProto> {
         let (index, node) =
             self.reader(tensor)?.ok_or_else(|| format!("nothing reads {:?}", short(tensor)))?;
-        ensure(node.op_type() == op && node.input.len() == 2 && node.input[1] == tensor, || {
+        ensure(node.op_type() == op, || {
             format!(
                 "{} reads {:?} where a {op} was expected",
                 node_label(index, node),
                 short(tensor)
             )
         })?;
-        self.take(index);
+        self.take(index)?; // so it has two inputs
+        ensure(node.input[1] == tensor, || {
+            format!("{} takes {:?} in the wrong place", node_label(index, node), short(tensor))
+        })?;
         Ok(node)
     }
 
@@ -1025,10 +1069,18 @@ fn check_tensor(tensor: &TensorProto) -> Check<usize> {
 }
 
 /// The model as tract receives it: batch dimension named, string labels mapped by a
-/// CategoryMapper, nothing else changed.
-fn for_tract(model: &ModelProto, strings: Option<(usize, &[String])>) -> ModelProto {
+/// CategoryMapper, the file's CategoryMapper (at `mapper`) with its default written out,
+/// nothing else changed.
+fn for_tract(
+    model: &ModelProto,
+    strings: Option<(usize, &[String])>,
+    mapper: Option<usize>,
+) -> ModelProto {
     let mut model = model.clone();
     let graph = model.graph.as_mut().expect("checked");
+    if let Some(index) = mapper {
+        default_string(&mut graph.node[index]);
+    }
     if let Some(type_proto::Value::TensorType(t)) =
         graph.input[0].r#type.as_mut().and_then(|t| t.value.as_mut())
         && let Some(shape) = t.shape.as_mut()
@@ -1079,6 +1131,21 @@ fn for_tract(model: &ModelProto, strings: Option<(usize, &[String])>) -> ModelPr
         });
     }
     model
+}
+
+/// Gives a CategoryMapper from class indices to names exactly the default tract requires:
+/// `default_string` (ONNX's default "_Unused" when the file leaves it out; every class has a
+/// name, so it is never used) and no `default_int64`, which only the other direction reads.
+fn default_string(mapper: &mut NodeProto) {
+    mapper.attribute.retain(|a| a.name() != "default_int64");
+    if !mapper.attribute.iter().any(|a| a.name() == "default_string") {
+        mapper.attribute.push(AttributeProto {
+            name: Some("default_string".into()),
+            r#type: Some(AttributeType::String as i32),
+            s: Some(b"_Unused".to_vec()),
+            ..Default::default()
+        });
+    }
 }
 
 fn scaler_params(node: &NodeProto, n_features: usize) -> Check<ScalerParams> {

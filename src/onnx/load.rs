@@ -8,11 +8,12 @@
 //! 3. [`OnnxFile::check`]: the allow-list of [`super::check`]: the graph must be one onnxify or
 //!    scikit-learn's converter writes.
 //!
-//! A checked model is handed to tract as bytes re-encoded from the checked message, with two
+//! A checked model is handed to tract as bytes re-encoded from the checked message, with
 //! normalisations that keep its meaning: the batch dimension gets a name (scikit-learn's
-//! converter leaves it blank, which tract cannot type), and string class labels on the
+//! converter leaves it blank, which tract cannot type); string class labels on the
 //! LinearClassifier become integer labels followed by a CategoryMapper (tract cannot output
-//! strings from a LinearClassifier).
+//! strings from a LinearClassifier); and a CategoryMapper from class indices to names gets
+//! the `default_string` ONNX gives it by default (tract requires it to be written out).
 
 use std::io::Read;
 use std::path::Path;
