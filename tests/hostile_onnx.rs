@@ -1,12 +1,12 @@
 //! The hostile ONNX corpus (written by tests/python/hostile_onnx.py): every command that reads
 //! a model refuses every hostile file with one clear line and a non-zero exit, within bounded
 //! time and memory, never panicking and never reading another file. Some families are checked
-//! for the rule that refuses them, too: nodes missing an input or output.
+//! for the rule that refuses them, too: nodes missing an input or output, and a FIFO.
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -226,5 +226,24 @@ fn a_node_missing_an_input_or_output_is_refused_by_name() {
                 stderr(&output)
             );
         }
+    }
+}
+
+#[test]
+fn a_fifo_is_refused_without_blocking() {
+    let dir = tempfile::tempdir_in(common::scratch()).unwrap();
+    let fifo = dir.path().join("model.onnx");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+    assert!(made.success());
+    for command in ["inspect", "predict", "verify"] {
+        // run_on fails the test if the command blocks past the time limit.
+        let output = run_on(command, &fifo);
+        let out = stdout(&output) + &stderr(&output);
+        assert!(out.contains("not a regular file"), "{command}: {out}");
+        assert_eq!(
+            output.status.code(),
+            Some(if command == "verify" { 1 } else { 2 }),
+            "{command}"
+        );
     }
 }

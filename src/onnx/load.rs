@@ -2,7 +2,9 @@
 //!
 //! Three stages, each refusing with one line that names the file and the rule broken:
 //! 1. [`read`]: a regular file of at most [`MAX_FILE_BYTES`], read by value (so external data,
-//!    which tract would read from other files, can never be followed).
+//!    which tract would read from other files, can never be followed). The file type is checked
+//!    before the file is opened, and it is opened without blocking, so a FIFO or a device
+//!    cannot hang the command.
 //! 2. [`decode`]: protobuf decoding (prost; nesting limited to 100 levels, every length prefix
 //!    checked against the bytes present).
 //! 3. [`OnnxFile::check`]: the allow-list of [`super::check`]: the graph must be one onnxify or
@@ -15,6 +17,7 @@
 //! strings from a LinearClassifier); and a CategoryMapper from class indices to names gets
 //! the `default_string` ONNX gives it by default (tract requires it to be written out).
 
+use std::fs::OpenOptions;
 use std::io::Read;
 use std::path::Path;
 
@@ -42,7 +45,13 @@ pub struct OnnxFile {
 pub fn read(path: &Path) -> Result<OnnxFile> {
     let name = path.display().to_string();
     let unreadable = |message: String| Error::ModelUnreadable { file: name.clone(), message };
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    // Before opening: opening a FIFO for reading waits for a writer.
+    let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !metadata.is_file() {
+        return Err(unreadable("not a regular file".into()));
+    }
+    let file = open_nonblocking(path).map_err(|e| Error::io(path, e))?;
+    // Again on what was opened, in case the path was replaced in between.
     let metadata = file.metadata().map_err(|e| Error::io(path, e))?;
     if !metadata.is_file() {
         return Err(unreadable("not a regular file".into()));
@@ -61,6 +70,72 @@ pub fn read(path: &Path) -> Result<OnnxFile> {
     }
     decode(&name, bytes)
 }
+
+/// Opens `path` for reading with `O_NONBLOCK` where the flag's value is known, so that a FIFO
+/// swapped in after the type check opens at once (and is then refused) instead of waiting for
+/// a writer. The flag changes nothing for regular files.
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, O_NONBLOCK);
+    options.open(path)
+}
+
+// std does not export the flag and `libc` is not a dependency; these are the headers' values.
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    any(
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "riscv32",
+        target_arch = "riscv64",
+        target_arch = "powerpc",
+        target_arch = "powerpc64",
+        target_arch = "s390x",
+        target_arch = "loongarch64"
+    )
+))]
+const O_NONBLOCK: i32 = 0o4000;
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+const O_NONBLOCK: i32 = 0x4;
+// Elsewhere the type check before opening is the only guard.
+#[cfg(all(
+    unix,
+    not(any(
+        all(
+            any(target_os = "linux", target_os = "android"),
+            any(
+                target_arch = "x86",
+                target_arch = "x86_64",
+                target_arch = "arm",
+                target_arch = "aarch64",
+                target_arch = "riscv32",
+                target_arch = "riscv64",
+                target_arch = "powerpc",
+                target_arch = "powerpc64",
+                target_arch = "s390x",
+                target_arch = "loongarch64"
+            )
+        ),
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))
+))]
+const O_NONBLOCK: i32 = 0;
 
 /// Decodes model bytes; `name` names them in messages.
 pub fn decode(name: &str, bytes: Vec<u8>) -> Result<OnnxFile> {
