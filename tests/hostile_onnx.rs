@@ -1,7 +1,8 @@
 //! The hostile ONNX corpus (written by tests/python/hostile_onnx.py): every command that reads
 //! a model refuses every hostile file with one clear line and a non-zero exit, within bounded
 //! time and memory, never panicking and never reading another file. Some families are checked
-//! for the rule that refuses them, too: nodes missing an input or output, and a FIFO.
+//! for the rule that refuses them, too: nodes missing an input or output, decoding bombs, and
+//! room for data beyond the limits.
 
 mod common;
 
@@ -226,6 +227,80 @@ fn a_node_missing_an_input_or_output_is_refused_by_name() {
                 stderr(&output)
             );
         }
+    }
+}
+
+/// Runs onnxify under an address-space limit of `bytes`.
+fn run_with_memory(bytes: u64, args: &[&str]) -> (Output, Duration) {
+    let start = std::time::Instant::now();
+    let output = Command::new("prlimit")
+        .arg(format!("--as={bytes}"))
+        .arg(env!("CARGO_BIN_EXE_onnxify"))
+        .args(args)
+        .output()
+        .expect("prlimit and onnxify run");
+    (output, start.elapsed())
+}
+
+/// Files of two-byte empty entries that prost would decode into gigabytes (16 MB of empty
+/// nodes took 3.5 GB and 17 s) are refused by the wire walk before decoding, in a fraction of
+/// the time and memory; so is nesting deeper than onnxify's models use.
+#[test]
+fn decoding_bombs_are_refused_before_decoding() {
+    let (_, cases) = corpus();
+    let bombs: Vec<&Case> = cases
+        .iter()
+        .filter(|c| c.name.contains("_bomb_many_") || c.name.contains("_bomb_nested_"))
+        .collect();
+    assert_eq!(
+        bombs.len(),
+        7,
+        "nodes, attributes, metadata, strings, dimensions, subgraphs, groups"
+    );
+    for case in bombs {
+        // The debug binary needs about 100 MB of address space for a valid model; a decoded
+        // bomb would need gigabytes.
+        let (output, elapsed) =
+            run_with_memory(512 << 20, &["inspect", case.file.to_str().unwrap()]);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{}: {err}", case.name);
+        assert_clean_refusal("inspect", case, &output);
+        let budget =
+            ["more than 65536 protobuf messages", "bytes of memory", "nested more than 16 levels"];
+        assert!(
+            budget.iter().any(|b| err.contains(b)),
+            "{}: refused by the walk: {err}",
+            case.name
+        );
+        assert!(elapsed < Duration::from_secs(5), "{}: {elapsed:?}", case.name);
+    }
+}
+
+/// Text and undeclared fields are bounded in every place and in total, not only in the
+/// metadata entries and doc strings the check used to read.
+#[test]
+fn text_and_undeclared_fields_beyond_the_limits_are_refused() {
+    let expected = [
+        (
+            "120_node_doc_string_5mib",
+            "node.doc_string holds 5242873 bytes, more than the limit of 4194304",
+        ),
+        (
+            "121_metadata_17mib_in_small_entries",
+            "more than the limit of 16777216: metadata_props.value: 18429900 bytes in 300 items",
+        ),
+        (
+            "122_undeclared_field_2kib",
+            "2074 bytes in fields the ONNX schema does not declare (model.100: 2074 bytes in 1 item)",
+        ),
+    ];
+    for (name, message) in expected {
+        let output = run_on("predict", &case(name).file);
+        assert!(
+            stderr(&output).contains(message),
+            "{name}:\n  expected: {message}\n  actual:   {}",
+            stderr(&output)
+        );
     }
 }
 

@@ -3,11 +3,13 @@
 //! description covers files that fail the check too.
 
 use super::check::{
-    DEFAULT_OPSETS, MAX_ELEMENTS, MAX_STRING_BYTES, MAX_TEXT_BYTES, ML_DOMAIN, ML_OPS, ML_OPSETS,
-    STANDARD_OPS, elem_type_name, node_label, short, signature,
+    DEFAULT_OPSETS, MAX_ELEMENTS, MAX_STRING_BYTES, MAX_TEXT_BYTES, MAX_TOTAL_TEXT_BYTES,
+    MAX_UNKNOWN_BYTES, ML_DOMAIN, ML_OPS, ML_OPSETS, STANDARD_OPS, elem_type_name, node_label,
+    places, short, signature, text_limit,
 };
 use super::load::Signature;
-use super::pb::{ModelProto, TensorProto, ValueInfoProto, tensor_proto::DataType};
+use super::pb::{GraphProto, ModelProto, TensorProto, ValueInfoProto, tensor_proto::DataType};
+use super::wire::Layout;
 
 /// Values or bytes from which an item counts as large enough to hold data.
 pub const DATA_SIZED: usize = 65_536;
@@ -25,10 +27,39 @@ pub struct Audit {
     pub non_finite: Vec<String>,
     /// Items large enough to hold data (at least [`DATA_SIZED`] values or bytes).
     pub large: Vec<String>,
+    /// The findings of `oversized` that are about text.
+    pub oversized_text: Vec<String>,
 }
 
-pub(super) fn audit(model: &ModelProto) -> Audit {
+/// Text places with their own findings above, named by key or attribute.
+const AUDITED_TEXT: [&str; 3] = ["metadata_props.value", "attribute.s", "attribute.strings"];
+
+pub(super) fn audit(model: &ModelProto, layout: &Layout) -> Audit {
     let mut audit = Audit::default();
+    if layout.unknown > MAX_UNKNOWN_BYTES {
+        audit.outside_the_graph.push(format!(
+            "{} bytes in fields the ONNX schema does not declare ({})",
+            layout.unknown,
+            places(&layout.unknown_places)
+        ));
+    }
+    if layout.text > MAX_TOTAL_TEXT_BYTES {
+        audit.oversized_text.push(format!(
+            "text in total ({} bytes, more than {MAX_TOTAL_TEXT_BYTES}: {})",
+            layout.text,
+            places(&layout.text_places)
+        ));
+    }
+    for place in &layout.text_places {
+        let Some(kind) = place.text else { continue };
+        let (limit, _) = text_limit(kind);
+        if place.longest > limit && !AUDITED_TEXT.contains(&place.label.as_str()) {
+            audit
+                .oversized_text
+                .push(format!("{} ({} bytes, more than {limit})", place.label, place.longest));
+        }
+    }
+    audit.oversized.extend(audit.oversized_text.iter().cloned());
     if !model.functions.is_empty() {
         audit.outside_the_graph.push(format!("{} functions", model.functions.len()));
     }
@@ -175,8 +206,9 @@ pub struct NodeDescription {
     pub attributes: Vec<(String, String, usize)>,
 }
 
-pub(super) fn describe(model: &ModelProto, n_bytes: usize) -> Description {
-    let graph = model.graph.clone().unwrap_or_default();
+pub(super) fn describe(model: &ModelProto, layout: &Layout) -> Description {
+    let empty = GraphProto::default();
+    let graph = model.graph.as_ref().unwrap_or(&empty);
     let signature_of = |v: &ValueInfoProto| {
         signature(v).unwrap_or_else(|_| Signature {
             name: short(v.name()),
@@ -185,7 +217,7 @@ pub(super) fn describe(model: &ModelProto, n_bytes: usize) -> Description {
         })
     };
     Description {
-        n_bytes,
+        n_bytes: layout.total,
         ir_version: model.ir_version(),
         producer: format!("{} {}", short(model.producer_name()), short(model.producer_version())),
         opsets: model.opset_import.iter().map(|o| (short(o.domain()), o.version())).collect(),

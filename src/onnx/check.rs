@@ -1,10 +1,11 @@
 //! The allow-list check: the graph must be one onnxify or scikit-learn's converter writes.
 //!
 //! After limits and structure that hold for every graph (known opsets and IR version; no
-//! functions, training programs, subgraphs, sparse or external data; names, strings,
-//! attributes and tensors within limits, element counts overflow-checked; every tensor
-//! defined once and before use, every output produced), the nodes are matched, from the input
-//! forward, against the shapes onnxify reads:
+//! functions, training programs, subgraphs, sparse or external data; almost nothing in fields
+//! the schema does not declare; names, strings, text in total, attributes and tensors within
+//! limits, element counts overflow-checked; every tensor defined once and before use, every
+//! output produced), the nodes are matched, from the input forward, against the shapes
+//! onnxify reads:
 //!
 //! ```text
 //! input [Scaler | Sub -> (Div | Mul) [-> Cast]]
@@ -24,6 +25,7 @@ use super::pb::{
     attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension,
     type_proto,
 };
+use super::wire::{Layout, Place, Text, by_size};
 use crate::data::Classes;
 use crate::error::excerpt;
 use crate::onnx::graph::Precision;
@@ -45,6 +47,13 @@ pub(super) const MAX_STRING_BYTES: usize = crate::data::records::MAX_LABEL_BYTES
 pub(super) const MAX_TEXT_BYTES: usize = 4 << 20;
 /// Most metadata entries, opset imports or value_info entries.
 const MAX_ENTRIES: usize = 1024;
+/// Most text in the whole file: every name, doc string, metadata entry and string value.
+/// onnxify writes its feature names twice and its other text is a few kilobytes, so even a
+/// model with the longest feature-name list the per-item limit admits stays under it.
+pub(super) const MAX_TOTAL_TEXT_BYTES: usize = 16 << 20;
+/// Most bytes in fields proto/onnx.proto does not declare (prost drops them unread). A
+/// newer ONNX writer may add a few small fields; nothing onnxify reads is there.
+pub(super) const MAX_UNKNOWN_BYTES: usize = 1024;
 
 pub(super) const ML_DOMAIN: &str = "ai.onnx.ml";
 /// Operator-set versions accepted: the default domain up to opset 22, ai.onnx.ml up to 5.
@@ -70,13 +79,14 @@ pub(super) fn short(text: &str) -> String {
 }
 
 /// Checks a decoded model; the message says which rule it breaks.
-pub(super) fn check_model(model: &ModelProto, n_bytes: usize) -> Check<CheckedModel> {
+pub(super) fn check_model(model: &ModelProto, layout: &Layout) -> Check<CheckedModel> {
     ensure(model.functions.is_empty(), || {
         "it defines functions (code); onnxify refuses them".into()
     })?;
     ensure(model.training_info.is_empty(), || {
         "it carries training programs; onnxify refuses them".into()
     })?;
+    check_totals(layout)?;
     let ir = model.ir_version();
     ensure(IR_VERSIONS.contains(&ir), || {
         format!("IR version {ir} is outside the supported {IR_VERSIONS:?}")
@@ -117,6 +127,9 @@ pub(super) fn check_model(model: &ModelProto, n_bytes: usize) -> Check<CheckedMo
         format!("it has {} outputs; expected two (labels and probabilities)", graph.output.len())
     })?;
     let outputs: Vec<Signature> = graph.output.iter().map(signature).collect::<Check<_>>()?;
+    for place in &layout.text_places {
+        check_place(place)?;
+    }
 
     let defined: Vec<&str> = constants.keys().copied().chain([graph.input[0].name()]).collect();
     check_topology(&defined, &graph.node, &graph.output)?;
@@ -170,7 +183,7 @@ pub(super) fn check_model(model: &ModelProto, n_bytes: usize) -> Check<CheckedMo
         classifier: recognised.classifier,
         normalizer: recognised.normalizer,
         metadata,
-        n_bytes,
+        n_bytes: layout.total,
     };
     let strings = recognised.string_classifier.as_ref().map(|(i, names)| (*i, names.as_slice()));
     let tract_bytes = for_tract(model, strings, recognised.category_mapper).encode_to_vec();
@@ -236,6 +249,59 @@ fn check_operator(index: usize, node: &NodeProto, opsets: &[(String, i64)]) -> C
 
 fn allowed_ops() -> String {
     format!("{} (ai.onnx.ml) and {} (default domain)", ML_OPS.join(", "), STANDARD_OPS.join(", "))
+}
+
+/// Undeclared fields and text in total, from the wire walk: decoding dropped the one and the
+/// other is spread over many places, so neither shows in the decoded model alone.
+fn check_totals(layout: &Layout) -> Check<()> {
+    ensure(layout.unknown <= MAX_UNKNOWN_BYTES, || {
+        format!(
+            "it holds {} bytes in fields the ONNX schema does not declare ({}); onnxify \
+             accepts at most {MAX_UNKNOWN_BYTES}",
+            layout.unknown,
+            places(&layout.unknown_places)
+        )
+    })?;
+    ensure(layout.text <= MAX_TOTAL_TEXT_BYTES, || {
+        format!(
+            "it holds {} bytes of text (names, doc strings, metadata, string values), more \
+             than the limit of {MAX_TOTAL_TEXT_BYTES}: {}",
+            layout.text,
+            places(&layout.text_places)
+        )
+    })
+}
+
+/// The largest three places, for a one-line message.
+pub(super) fn places(places: &[Place]) -> String {
+    let sorted = by_size(places);
+    let mut parts: Vec<String> = sorted.iter().take(3).map(|p| p.to_string()).collect();
+    if sorted.len() > 3 {
+        parts.push(format!("{} more places", sorted.len() - 3));
+    }
+    parts.join(", ")
+}
+
+/// The limit on one text item of a kind.
+pub(super) fn text_limit(kind: Text) -> (usize, &'static str) {
+    match kind {
+        Text::Name => (MAX_NAME_BYTES, "names"),
+        Text::Prose => (MAX_TEXT_BYTES, "doc strings and metadata values"),
+        Text::Value => (MAX_STRING_BYTES, "string values"),
+    }
+}
+
+/// Each text item within the limit of its kind, wherever it is (the checks above name the
+/// places onnxify reads; this covers the ones it does not, such as a node's doc string).
+fn check_place(place: &Place) -> Check<()> {
+    let Some(kind) = place.text else { return Ok(()) };
+    let (limit, what) = text_limit(kind);
+    ensure(place.longest <= limit, || {
+        format!(
+            "{} holds {} bytes, more than the limit of {limit} for {what}",
+            place.label, place.longest
+        )
+    })
 }
 
 fn check_text(what: &str, text: &str, limit: usize) -> Check<()> {
@@ -1042,6 +1108,33 @@ fn check_tensor(tensor: &TensorProto) -> Check<usize> {
             ));
         }
     };
+    // Only the field of its type holds values: numbers anywhere else would be data the
+    // parameters do not account for.
+    let fields = [
+        ("raw_data", tensor.raw_data.is_some()),
+        ("float_data", !tensor.float_data.is_empty()),
+        ("double_data", !tensor.double_data.is_empty()),
+        ("int32_data", !tensor.int32_data.is_empty()),
+        ("int64_data", !tensor.int64_data.is_empty()),
+        ("uint64_data", !tensor.uint64_data.is_empty()),
+        ("string_data", !tensor.string_data.is_empty()),
+    ];
+    let expected = match kind {
+        DataType::Float => "float_data",
+        DataType::Double => "double_data",
+        DataType::Int32 => "int32_data",
+        DataType::Int64 => "int64_data",
+        DataType::Uint32 | DataType::Uint64 => "uint64_data",
+        _ => "string_data",
+    };
+    let used: Vec<&str> = fields.iter().filter(|(_, set)| *set).map(|(field, _)| *field).collect();
+    ensure(matches!(used.as_slice(), [] | ["raw_data"]) || used == [expected], || {
+        format!(
+            "tensor {name:?} of type {} stores values in {}; expected {expected} or raw_data alone",
+            kind.as_str_name(),
+            used.join(" and ")
+        )
+    })?;
     if let Some(raw) = &tensor.raw_data {
         ensure(kind != DataType::String, || {
             format!("tensor {name:?} stores strings as raw bytes, which ONNX forbids")

@@ -5,8 +5,10 @@
 //!    which tract would read from other files, can never be followed). The file type is checked
 //!    before the file is opened, and it is opened without blocking, so a FIFO or a device
 //!    cannot hang the command.
-//! 2. [`decode`]: protobuf decoding (prost; nesting limited to 100 levels, every length prefix
-//!    checked against the bytes present).
+//! 2. [`decode`]: a walk over the wire format ([`super::wire`]) that bounds the number of
+//!    messages, their nesting and the memory decoding would take, and accounts for every
+//!    byte; then protobuf decoding (prost; every length prefix checked against the bytes
+//!    present).
 //! 3. [`OnnxFile::check`]: the allow-list of [`super::check`]: the graph must be one onnxify or
 //!    scikit-learn's converter writes.
 //!
@@ -27,6 +29,7 @@ use super::audit::{Audit, Description, audit, describe};
 use super::check::check_model;
 use super::graph::Precision;
 use super::pb::ModelProto;
+use super::wire::{self, Layout, Stop};
 use crate::data::Classes;
 use crate::error::{Error, Result};
 
@@ -39,6 +42,7 @@ pub struct OnnxFile {
     name: String,
     bytes: Vec<u8>,
     model: ModelProto,
+    layout: Layout,
 }
 
 /// Reads and decodes `path`.
@@ -143,12 +147,26 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<OnnxFile> {
     if bytes.is_empty() {
         return Err(unreadable("the file is empty".into()));
     }
-    let model = ModelProto::decode(&bytes[..])
-        .map_err(|e| unreadable(format!("it is not an ONNX protobuf message ({e})")))?;
+    let not_onnx =
+        |e: prost::DecodeError| unreadable(format!("it is not an ONNX protobuf message ({e})"));
+    let layout = match wire::walk(&bytes) {
+        Ok(layout) => layout,
+        Err(Stop::OverBudget(message)) => {
+            return Err(Error::ModelRefused { file: name.to_owned(), message });
+        }
+        // prost fails at or before that point, and says how.
+        Err(Stop::Malformed(at)) => {
+            return Err(match ModelProto::decode(&bytes[..]) {
+                Err(e) => not_onnx(e),
+                Ok(_) => unreadable(format!("its protobuf data is malformed at byte {at}")),
+            });
+        }
+    };
+    let model = ModelProto::decode(&bytes[..]).map_err(not_onnx)?;
     if model.graph.is_none() {
         return Err(unreadable("it has no graph (is it an ONNX model?)".into()));
     }
-    Ok(OnnxFile { name: name.to_owned(), bytes, model })
+    Ok(OnnxFile { name: name.to_owned(), bytes, model, layout })
 }
 
 /// An allow-listed model: what it computes, and the bytes to give tract.
@@ -281,20 +299,25 @@ impl OnnxFile {
         &self.bytes
     }
 
+    /// Where the file's bytes are, from the wire walk.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
     /// Checks the model against the allow-list and limits.
     pub fn check(&self) -> Result<CheckedModel> {
-        check_model(&self.model, self.bytes.len())
+        check_model(&self.model, &self.layout)
             .map_err(|message| Error::ModelRefused { file: self.name.clone(), message })
     }
 
     /// A description of whatever the file holds, checked or not, for `inspect`.
     pub fn describe(&self) -> Description {
-        describe(&self.model, self.bytes.len())
+        describe(&self.model, &self.layout)
     }
 
     /// Findings about the file, each rule checked on its own (the complete check is
     /// [`Self::check`]); for the reviewer's checklist and `inspect`.
     pub fn audit(&self) -> Audit {
-        audit(&self.model)
+        audit(&self.model, &self.layout)
     }
 }

@@ -7,7 +7,9 @@ Each hostile file breaks one rule; the base model is the graph onnxify writes (S
 LinearClassifier, 4 float features, classes 0..2), or for the cases about the other shapes
 the checker reads, a valid control of that shape (Sub -> Div -> LinearClassifier, and the
 default-domain MatMul -> Add -> Softmax/ArgMax -> Gather), so that each case differs from a
-valid model in exactly the way its name says.
+valid model in exactly the way its name says. The decoding bombs are written as raw protobuf
+bytes: each is a few megabytes of two-byte empty entries that a decoder without limits turns
+into gigabytes.
 """
 
 import json
@@ -117,6 +119,11 @@ def mapper(**attrs):
              helper.make_node("CategoryMapper", ["index"], ["label"], name="names", domain="ai.onnx.ml",
                               cats_int64s=list(range(K)), cats_strings=["a", "b", "c"], **attrs)]
     return model(nodes=nodes, label_type=TensorProto.STRING)
+
+
+def repeated(tag, count):
+    """`count` empty length-delimited entries of field `tag`: two bytes each."""
+    return (varint(tag << 3 | 2) + b"\x00") * count
 
 
 def external(name, location, length=16, offset=0):
@@ -307,6 +314,32 @@ def main():
     write("100_normalizer_before_scaler", model(nodes=[
         helper.make_node("Normalizer", ["input"], ["normalized"], name="normalizer", domain="ai.onnx.ml", norm="L2"),
         scaler(inputs=("normalized",)), classifier()]))
+
+    # Decoding bombs: small files that decode to far more memory than their size. Each is
+    # refused by the wire walk before prost allocates anything.
+    million = 1 << 20
+    write("110_bomb_many_empty_nodes", field(7, repeated(1, 8 * million)))
+    write("111_bomb_many_empty_attributes", field(7, field(1, repeated(5, 8 * million))))
+    write("112_bomb_many_empty_metadata_entries", repeated(14, 8 * million))
+    write("113_bomb_many_empty_strings", field(7, field(1, repeated(1, 12 * million))))
+    write("114_bomb_many_empty_dimensions", field(7, field(11, field(2, field(1, field(2, repeated(1, 8 * million)))))))
+    nested = b""
+    for _ in range(10):  # 32 levels: within prost's 100, beyond what onnxify reads
+        nested = field(1, field(5, field(6, nested)))
+    write("115_bomb_nested_subgraphs", field(7, nested))
+    groups = 5000
+    write("116_bomb_nested_unknown_groups", varint(99 << 3 | 3) * groups + varint(99 << 3 | 4) * groups)
+
+    # Room for data outside the parameters, beyond the check's limits.
+    rows = "5.1,3.5,1.4,0.2,setosa\n"
+    m = model()
+    m.graph.node[0].doc_string = rows * ((5 << 20) // len(rows))
+    write("120_node_doc_string_5mib", m)
+    m = model()
+    for i in range(300):
+        m.metadata_props.add(key=f"part{i}", value=rows * ((60 << 10) // len(rows)))
+    write("121_metadata_17mib_in_small_entries", m)
+    write("122_undeclared_field_2kib", good + field(100, rows.encode() * 90))
 
     json.dump(cases, sys.stdout)
 
