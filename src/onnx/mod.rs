@@ -16,7 +16,7 @@ mod pb {
     include!(concat!(env!("OUT_DIR"), "/onnx.rs"));
 }
 
-pub use audit::{Audit, DATA_SIZED, Description, NodeDescription};
+pub use audit::{Audit, DATA_SIZED, Description, NodeDescription, Room, TEXT_ALLOWANCE, room};
 pub use graph::{
     DEFAULT_OPSET, GraphOptions, GraphSpec, INPUT, ML_OPSET, OUTPUT_LABEL, OUTPUT_PROBABILITIES,
     Ops, Precision, SUPPORTED_OPSETS, ir_version, model_bytes,
