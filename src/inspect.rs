@@ -1,9 +1,12 @@
 //! `onnxify inspect`: what a model file holds and what it does not, for a person or as JSON.
 //!
 //! Any file that decodes is described; the allow-list check is reported with it, and when it
-//! fails the command fails too. The statement about training data is backed by the check: in
-//! an allow-listed graph every number is a fitted parameter of a known count, and any item
-//! large enough to hold data (in a foreign file, or in the metadata) is listed.
+//! fails the command fails too. The statement about training data is backed by the check and
+//! by the wire walk's account of every byte: in an allow-listed graph every number is a fitted
+//! parameter of a known count, so the only other room for data is text and fields the schema
+//! does not declare. "No training data is stored" is said only when there are no undeclared
+//! fields and the text beyond the model's feature and class names is within
+//! [`TEXT_ALLOWANCE`]; otherwise the report says how many bytes could hold data, and where.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -13,8 +16,8 @@ use sha2::{Digest, Sha256};
 
 use crate::data::hex;
 use crate::error::{Error, Result};
-use crate::onnx::load::{self, CheckedModel, ModelInfo};
-use crate::onnx::{Audit, DATA_SIZED, Description};
+use crate::onnx::load::{self, Flavor, ModelInfo};
+use crate::onnx::{Audit, DATA_SIZED, Description, Layout, Room, TEXT_ALLOWANCE, room};
 
 /// Everything `inspect` reports.
 #[derive(Debug, Serialize)]
@@ -66,22 +69,52 @@ pub struct Initializer {
 pub struct Parameters {
     pub feature_names: Option<Vec<String>>,
     pub classes: Vec<String>,
-    /// `mean_` (the offset subtracted).
-    pub mean: Vec<f64>,
-    /// `scale_` (the divisor, or the reciprocal of the ai.onnx.ml Scaler's factor).
-    pub scale: Vec<f64>,
-    /// One row per score column (two opposite rows for two classes).
+    /// `mean_` (the offset subtracted); `None` when the graph has no scaler.
+    pub mean: Option<Vec<f64>>,
+    /// `scale_` (the divisor, or the reciprocal of the ai.onnx.ml Scaler's factor); `None`
+    /// when the graph has no scaler.
+    pub scale: Option<Vec<f64>>,
+    /// One row per score column (two opposite rows for two classes, or one row for the
+    /// positive class).
     pub coefficients: Vec<Vec<f64>>,
+    /// The class each coefficient row scores.
+    pub rows: Vec<String>,
     pub intercepts: Vec<f64>,
     pub post_transform: String,
+    /// The Normalizer's norm (MAX, L1 or L2) applied to the probabilities, if there is one.
+    pub normalizer: Option<String>,
 }
 
+/// The statement about training data and what backs it.
 #[derive(Debug, Serialize)]
 pub struct TrainingData {
+    /// Whether the file has room for data beyond its fitted parameters (then the statement
+    /// says where), or holds items large enough to be data (for a graph onnxify does not
+    /// recognise).
     pub stored: bool,
     pub statement: String,
-    /// Items large enough to hold data.
-    pub large_items: Vec<String>,
+    /// Where data could be: items, text and fields, with their sizes.
+    pub places: Vec<String>,
+    /// Bytes that could hold data: the text besides the model's names when it is more than
+    /// the allowance, and every byte in undeclared and refused fields.
+    pub room_bytes: usize,
+    /// Where every byte of the file is.
+    pub bytes: Bytes,
+}
+
+/// The file's bytes by kind; they add up to its size.
+#[derive(Debug, Serialize)]
+pub struct Bytes {
+    /// Values in attributes and tensors: the parameters and the operators' settings.
+    pub numbers: usize,
+    /// Names, doc strings, metadata and string values.
+    pub text: usize,
+    /// Fields the ONNX schema onnxify reads does not declare.
+    pub undeclared: usize,
+    /// Fields onnxify refuses (functions, training programs, sparse tensors).
+    pub refused: usize,
+    /// Tags, lengths, versions, types and shapes.
+    pub structure: usize,
 }
 
 /// Inspects the model at `path`. Fails (after the report is built) if the file does not decode
@@ -96,7 +129,8 @@ pub fn inspect(path: &Path) -> Result<(Inspection, Option<Error>)> {
         Ok(model) => ("passed".to_owned(), Some(parameters(&model.info))),
         Err(e) => (e.to_string(), None),
     };
-    let training_data = training_data(checked.as_ref().ok(), &description, &audit);
+    let info = checked.as_ref().ok().map(|model| &model.info);
+    let training_data = training_data(info, &description, &audit, file.layout());
     let inspection = Inspection {
         file: file.name().to_owned(),
         bytes: description.n_bytes,
@@ -140,61 +174,138 @@ fn value(s: &load::Signature) -> Value {
 fn parameters(info: &ModelInfo) -> Parameters {
     let f = info.n_features;
     let (mean, scale) = match &info.scaler {
-        Some(scaler) => scaler.mean_and_scale(f),
-        None => (vec![0.0; f], vec![1.0; f]),
+        Some(scaler) => {
+            let (mean, scale) = scaler.mean_and_scale(f);
+            (Some(mean), Some(scale))
+        }
+        None => (None, None),
     };
     let classifier = &info.classifier;
+    let classes: Vec<String> = (0..info.classes.len()).map(|c| info.classes.name(c)).collect();
+    // One row per class, or for two classes one row scoring the second (LOGISTIC gives its
+    // probability, the first class has the rest).
+    let rows = if classifier.rows == classes.len() {
+        classes.clone()
+    } else {
+        classes.iter().skip(1).take(classifier.rows).cloned().collect()
+    };
     Parameters {
         feature_names: info.feature_names(),
-        classes: (0..info.classes.len()).map(|c| info.classes.name(c)).collect(),
+        classes,
         mean,
         scale,
         coefficients: classifier.coefficients.chunks(f.max(1)).map(<[f64]>::to_vec).collect(),
+        rows,
         intercepts: classifier.intercepts.clone(),
         post_transform: classifier.post_transform.clone(),
+        normalizer: info.normalizer.clone(),
     }
 }
 
 fn training_data(
-    checked: Option<&CheckedModel>,
+    checked: Option<&ModelInfo>,
     description: &Description,
     audit: &Audit,
+    layout: &Layout,
 ) -> TrainingData {
-    let metadata_bytes: usize = description.metadata.iter().map(|(k, v)| k.len() + v.len()).sum();
-    let large_items: Vec<String> = audit.oversized.iter().chain(&audit.large).cloned().collect();
-    let statement = match checked {
-        Some(model) => {
-            let info = &model.info;
-            let (f, rows) = (info.n_features, info.classifier.rows);
-            let scaler = if info.scaler.is_some() {
-                format!("{f} offsets, {f} scales, ")
+    let room = room(layout, checked);
+    let bytes = Bytes {
+        numbers: layout.numbers,
+        text: layout.text,
+        undeclared: layout.unknown,
+        refused: layout.refused,
+        structure: layout.structure,
+    };
+    let (stored, statement, places) = match checked {
+        Some(info) => {
+            let parameters = fitted(info, description);
+            if room.is_small() {
+                let statement = format!(
+                    "No training data is stored. Every number in the graph is a fitted parameter \
+                     {parameters}; the file's {} bytes are {} bytes of numbers (these and the \
+                     operators' settings), {} bytes of text (names, doc strings and {} metadata \
+                     entries, within the {} bytes allowed besides the model's feature and class \
+                     names) and {} bytes of protobuf structure, with no undeclared fields.",
+                    layout.total,
+                    layout.numbers,
+                    layout.text,
+                    description.metadata.len(),
+                    TEXT_ALLOWANCE,
+                    layout.structure,
+                );
+                (false, statement, Vec::new())
             } else {
-                String::new()
-            };
-            format!(
-                "No training data is stored. Every number in the graph is a fitted parameter ({scaler}{} coefficients, \
-                 {rows} intercepts, {} class labels); there are no initializers; the metadata is {} text entries \
-                 ({metadata_bytes} bytes){}.",
-                rows * f,
-                info.classes.len(),
-                description.metadata.len(),
-                if large_items.is_empty() {
-                    ", none large enough to hold data"
-                } else {
-                    "; see the large items below"
-                }
-            )
+                (true, may_be_stored(&parameters, &room), room.places.clone())
+            }
         }
-        None if large_items.is_empty() => format!(
-            "The graph is not one onnxify recognises, so its numbers cannot all be accounted for as parameters; \
-             no initializer, attribute or metadata entry holds {DATA_SIZED} or more values or bytes."
-        ),
         None => {
-            "The graph is not one onnxify recognises, and it holds items large enough to hold data:"
-                .to_owned()
+            // Text beyond its limits is among the room's places, by place.
+            let oversized = audit.oversized.iter().filter(|o| !audit.oversized_text.contains(o));
+            let mut places: Vec<String> = oversized.chain(&audit.large).cloned().collect();
+            places.extend(room.places.iter().cloned());
+            let statement = if places.is_empty() {
+                format!(
+                    "The graph is not one onnxify recognises, so its numbers cannot all be \
+                     accounted for as parameters; no initializer, attribute or metadata entry \
+                     holds {DATA_SIZED} or more values or bytes, there are no undeclared fields \
+                     and the text is {} bytes.",
+                    layout.text
+                )
+            } else {
+                "The graph is not one onnxify recognises, and it has room for data:".to_owned()
+            };
+            (!places.is_empty(), statement, places)
         }
     };
-    TrainingData { stored: !large_items.is_empty(), statement, large_items }
+    TrainingData { stored, statement, places, room_bytes: room.bytes(), bytes }
+}
+
+/// The fitted parameters of a recognised model, counted, and where they are held.
+fn fitted(info: &ModelInfo, description: &Description) -> String {
+    let (f, rows) = (info.n_features, info.classifier.rows);
+    let count =
+        |n: usize, what: &str| if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") };
+    let scaler = if info.scaler.is_some() {
+        format!("{}, {}, ", count(f, "offset"), count(f, "scale"))
+    } else {
+        String::new()
+    };
+    let initializers = count(description.initializers.len(), "initializer");
+    let held = match (info.flavor, description.initializers.len()) {
+        (Flavor::Standard, _) => initializers,
+        (Flavor::Ml, 0) => "node attributes".to_owned(),
+        (Flavor::Ml, _) => format!("node attributes and {initializers}"),
+    };
+    format!(
+        "({scaler}{}, {}, {}), held in {held}",
+        count(rows * f, "coefficient"),
+        count(rows, "intercept"),
+        count(info.classes.len(), "class label")
+    )
+}
+
+/// The statement for a recognised graph with room for data.
+fn may_be_stored(parameters: &str, room: &Room) -> String {
+    let mut parts = Vec::new();
+    if room.text_over() {
+        parts.push(format!(
+            "{} bytes of text besides the model's feature and class names, more than the \
+             {TEXT_ALLOWANCE} onnxify accepts as names, doc strings and provenance",
+            room.text - room.names
+        ));
+    }
+    if room.unknown > 0 {
+        parts.push(format!("{} bytes in fields the ONNX schema does not declare", room.unknown));
+    }
+    if room.refused > 0 {
+        parts.push(format!("{} bytes in fields onnxify refuses", room.refused));
+    }
+    format!(
+        "Training data may be stored. Every number in the graph is a fitted parameter \
+         {parameters}, but {} bytes of the file could hold data: {}. Where:",
+        room.bytes(),
+        parts.join("; ")
+    )
 }
 
 impl Inspection {
@@ -245,23 +356,38 @@ impl Inspection {
         writeln!(out, "Check:     {}", self.check)?;
         if let Some(p) = &self.parameters {
             writeln!(out, "Classes:   {}", p.classes.join(", "))?;
-            writeln!(out, "Scaler (mean_, scale_) per feature:")?;
-            for j in 0..p.mean.len() {
-                let name = p
-                    .feature_names
-                    .as_ref()
-                    .map_or_else(|| format!("feature {}", j + 1), |n| n[j].clone());
-                writeln!(out, "  {name}: mean {}, scale {}", p.mean[j], p.scale[j])?;
+            match (&p.mean, &p.scale) {
+                (Some(mean), Some(scale)) => {
+                    writeln!(out, "Scaler (mean_, scale_) per feature:")?;
+                    for (j, (mean, scale)) in mean.iter().zip(scale).enumerate() {
+                        let name = p
+                            .feature_names
+                            .as_ref()
+                            .and_then(|names| names.get(j).cloned())
+                            .unwrap_or_else(|| format!("feature {}", j + 1));
+                        writeln!(out, "  {name}: mean {mean}, scale {scale}")?;
+                    }
+                }
+                _ => writeln!(out, "Scaler:    none; the features reach the classifier unscaled")?,
             }
             writeln!(out, "Scores ({}), one row per score column:", p.post_transform)?;
-            for (row, (coefficients, intercept)) in
-                p.coefficients.iter().zip(&p.intercepts).enumerate()
+            for ((class, coefficients), intercept) in
+                p.rows.iter().zip(&p.coefficients).zip(&p.intercepts)
             {
                 writeln!(
                     out,
-                    "  row {}: intercept {intercept}, coefficients {coefficients:?}",
-                    row + 1
+                    "  class {class}: intercept {intercept}, coefficients {coefficients:?}"
                 )?;
+            }
+            if p.rows.len() == 1 && p.classes.len() == 2 {
+                writeln!(
+                    out,
+                    "  class {}: the complement (one score row for two classes)",
+                    p.classes[0]
+                )?;
+            }
+            if let Some(norm) = &p.normalizer {
+                writeln!(out, "Normalizer: norm {norm}, applied to the probabilities")?;
             }
         }
         writeln!(out, "Metadata ({} entries):", self.metadata.len())?;
@@ -269,8 +395,8 @@ impl Inspection {
             writeln!(out, "  {key}: {}", crate::error::excerpt(value))?;
         }
         writeln!(out, "Training data: {}", self.training_data.statement)?;
-        for item in &self.training_data.large_items {
-            writeln!(out, "  large: {item}")?;
+        for place in &self.training_data.places {
+            writeln!(out, "  {place}")?;
         }
         Ok(())
     }

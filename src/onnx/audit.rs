@@ -1,16 +1,36 @@
 //! What a decoded file holds, rule by rule, for the reviewer's checklist and `inspect`: each
 //! finding stands on its own (the complete allow-list check is [`super::check`]), and the
-//! description covers files that fail the check too.
+//! description covers files that fail the check too. [`room`] says which of a file's bytes
+//! could hold data, from the wire walk's account of every byte.
 
 use super::check::{
-    DEFAULT_OPSETS, MAX_ELEMENTS, MAX_STRING_BYTES, MAX_TEXT_BYTES, ML_DOMAIN, ML_OPS, ML_OPSETS,
-    STANDARD_OPS, elem_type_name, node_label, short, signature,
+    DEFAULT_OPSETS, MAX_ELEMENTS, MAX_STRING_BYTES, MAX_TEXT_BYTES, MAX_TOTAL_TEXT_BYTES,
+    MAX_UNKNOWN_BYTES, ML_DOMAIN, ML_OPS, ML_OPSETS, STANDARD_OPS, elem_type_name, node_label,
+    places, short, signature, text_limit,
 };
-use super::load::Signature;
-use super::pb::{ModelProto, TensorProto, ValueInfoProto, tensor_proto::DataType};
+use super::load::{ModelInfo, Signature};
+use super::pb::{GraphProto, ModelProto, TensorProto, ValueInfoProto, tensor_proto::DataType};
+use super::wire::{Layout, by_size};
 
 /// Values or bytes from which an item counts as large enough to hold data.
 pub const DATA_SIZED: usize = 65_536;
+
+/// Text, beyond the model's own feature and class names, up to which onnxify states that no
+/// training data is stored. Its models need a few kilobytes (names of nodes and tensors, doc
+/// strings, the provenance record; held-out metrics grow with the square of the classes), so
+/// this is room for the metrics of about a hundred classes, and far too little for a
+/// training set of any size worth hiding.
+pub const TEXT_ALLOWANCE: usize = 64 << 10;
+/// Copies of each feature name a model may carry besides the allowance: onnxify writes them in
+/// the metadata and in the graph doc string.
+const FEATURE_NAME_COPIES: usize = 2;
+/// Copies of each class label: the metadata, the graph doc string, the metrics and the
+/// classifier (or the CategoryMapper naming its classes).
+const CLASS_LABEL_COPIES: usize = 4;
+/// Quoting and separators around each copy (`"name",` or `name, `).
+const NAME_QUOTING: usize = 4;
+/// Longest part of one name counted: a longer "name" is room for text, not a column's name.
+const NAME_COUNTED: usize = 256;
 
 /// What a file holds that a rule forbids, one list per rule; an empty list means it holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,10 +45,39 @@ pub struct Audit {
     pub non_finite: Vec<String>,
     /// Items large enough to hold data (at least [`DATA_SIZED`] values or bytes).
     pub large: Vec<String>,
+    /// The findings of `oversized` that are about text (which [`room`] reports by place).
+    pub oversized_text: Vec<String>,
 }
 
-pub(super) fn audit(model: &ModelProto) -> Audit {
+/// Text places with their own findings above, named by key or attribute.
+const AUDITED_TEXT: [&str; 3] = ["metadata_props.value", "attribute.s", "attribute.strings"];
+
+pub(super) fn audit(model: &ModelProto, layout: &Layout) -> Audit {
     let mut audit = Audit::default();
+    if layout.unknown > MAX_UNKNOWN_BYTES {
+        audit.outside_the_graph.push(format!(
+            "{} bytes in fields the ONNX schema does not declare ({})",
+            layout.unknown,
+            places(&layout.unknown_places)
+        ));
+    }
+    if layout.text > MAX_TOTAL_TEXT_BYTES {
+        audit.oversized_text.push(format!(
+            "text in total ({} bytes, more than {MAX_TOTAL_TEXT_BYTES}: {})",
+            layout.text,
+            places(&layout.text_places)
+        ));
+    }
+    for place in &layout.text_places {
+        let Some(kind) = place.text else { continue };
+        let (limit, _) = text_limit(kind);
+        if place.longest > limit && !AUDITED_TEXT.contains(&place.label.as_str()) {
+            audit
+                .oversized_text
+                .push(format!("{} ({} bytes, more than {limit})", place.label, place.longest));
+        }
+    }
+    audit.oversized.extend(audit.oversized_text.iter().cloned());
     if !model.functions.is_empty() {
         audit.outside_the_graph.push(format!("{} functions", model.functions.len()));
     }
@@ -175,8 +224,9 @@ pub struct NodeDescription {
     pub attributes: Vec<(String, String, usize)>,
 }
 
-pub(super) fn describe(model: &ModelProto, n_bytes: usize) -> Description {
-    let graph = model.graph.clone().unwrap_or_default();
+pub(super) fn describe(model: &ModelProto, layout: &Layout) -> Description {
+    let empty = GraphProto::default();
+    let graph = model.graph.as_ref().unwrap_or(&empty);
     let signature_of = |v: &ValueInfoProto| {
         signature(v).unwrap_or_else(|_| Signature {
             name: short(v.name()),
@@ -185,7 +235,7 @@ pub(super) fn describe(model: &ModelProto, n_bytes: usize) -> Description {
         })
     };
     Description {
-        n_bytes,
+        n_bytes: layout.total,
         ir_version: model.ir_version(),
         producer: format!("{} {}", short(model.producer_name()), short(model.producer_version())),
         opsets: model.opset_import.iter().map(|o| (short(o.domain()), o.version())).collect(),
@@ -231,4 +281,85 @@ pub(super) fn describe(model: &ModelProto, n_bytes: usize) -> Description {
             .collect(),
         functions: model.functions.len(),
     }
+}
+
+/// Which bytes of a file could hold data, beyond the parameters of a recognised graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    /// Text in the whole file.
+    pub text: usize,
+    /// Text a recognised model may hold for copies of its feature names and class labels; 0
+    /// for a graph onnxify does not recognise.
+    pub names: usize,
+    /// Bytes in fields the schema does not declare.
+    pub unknown: usize,
+    /// Bytes in fields declared only to be refused.
+    pub refused: usize,
+    /// Where the room is, largest first, when there is any.
+    pub places: Vec<String>,
+}
+
+impl Room {
+    /// Whether the text beyond the names is more than [`TEXT_ALLOWANCE`].
+    pub fn text_over(&self) -> bool {
+        self.text > self.names + TEXT_ALLOWANCE
+    }
+
+    /// Whether the text is within the allowance and nothing is in an undeclared or refused
+    /// field: then nothing but the parameters could hold data.
+    pub fn is_small(&self) -> bool {
+        !self.text_over() && self.unknown == 0 && self.refused == 0
+    }
+
+    /// Bytes that could hold data: all text beyond the names when it is more than the
+    /// allowance, and every undeclared or refused byte.
+    pub fn bytes(&self) -> usize {
+        let text = if self.text_over() { self.text - self.names } else { 0 };
+        text + self.unknown + self.refused
+    }
+}
+
+/// The room for data in a file: its text (less what `model`'s names account for, when the
+/// graph was recognised), and its undeclared and refused fields.
+pub fn room(layout: &Layout, model: Option<&ModelInfo>) -> Room {
+    let names = model.map_or(0, names_allowance);
+    let mut room = Room {
+        text: layout.text,
+        names,
+        unknown: layout.unknown,
+        refused: layout.refused,
+        places: Vec::new(),
+    };
+    if room.is_small() {
+        return room;
+    }
+    if room.text_over() {
+        // The largest places, enough to show where most of the text is.
+        let mut shown = 0;
+        for place in by_size(&layout.text_places).into_iter().take(5) {
+            if shown >= room.text / 10 * 9 {
+                break;
+            }
+            shown += place.bytes;
+            room.places.push(format!("text in {place}"));
+        }
+    }
+    for place in by_size(&layout.unknown_places) {
+        room.places.push(format!("undeclared field {place}"));
+    }
+    for place in by_size(&layout.refused_places) {
+        room.places.push(format!("refused {place}"));
+    }
+    room
+}
+
+/// The text a recognised model's feature names and class labels may take, in as many copies
+/// as onnxify writes of each.
+fn names_allowance(model: &ModelInfo) -> usize {
+    let size = |name: &str, copies: usize| copies * (name.len().min(NAME_COUNTED) + NAME_QUOTING);
+    let features = model.feature_names().unwrap_or_default();
+    let features: usize = features.iter().map(|n| size(n, FEATURE_NAME_COPIES)).sum();
+    let classes: usize =
+        (0..model.classes.len()).map(|c| size(&model.classes.name(c), CLASS_LABEL_COPIES)).sum();
+    features + classes
 }

@@ -1,10 +1,11 @@
 //! The allow-list check: the graph must be one onnxify or scikit-learn's converter writes.
 //!
 //! After limits and structure that hold for every graph (known opsets and IR version; no
-//! functions, training programs, subgraphs, sparse or external data; names, strings,
-//! attributes and tensors within limits, element counts overflow-checked; every tensor
-//! defined once and before use, every output produced), the nodes are matched, from the input
-//! forward, against the shapes onnxify reads:
+//! functions, training programs, subgraphs, sparse or external data; almost nothing in fields
+//! the schema does not declare; names, strings, text in total, attributes and tensors within
+//! limits, element counts overflow-checked; every tensor defined once and before use, every
+//! output produced), the nodes are matched, from the input forward, against the shapes
+//! onnxify reads:
 //!
 //! ```text
 //! input [Scaler | Sub -> (Div | Mul) [-> Cast]]
@@ -12,8 +13,9 @@
 //!   |  MatMul -> Add = scores -> Softmax;  scores -> ArgMax -> Gather           (standard)
 //! ```
 //!
-//! Every node and initializer must take part in the match, with the expected attributes,
-//! types and shapes, consistent class, coefficient and feature counts, and finite numbers.
+//! Every node and initializer must take part in the match, with the expected number of inputs
+//! and outputs, attributes, types and shapes, consistent class, coefficient and feature
+//! counts, and finite numbers.
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,6 +25,7 @@ use super::pb::{
     attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension,
     type_proto,
 };
+use super::wire::{Layout, Place, Text, by_size};
 use crate::data::Classes;
 use crate::error::excerpt;
 use crate::onnx::graph::Precision;
@@ -44,6 +47,13 @@ pub(super) const MAX_STRING_BYTES: usize = crate::data::records::MAX_LABEL_BYTES
 pub(super) const MAX_TEXT_BYTES: usize = 4 << 20;
 /// Most metadata entries, opset imports or value_info entries.
 const MAX_ENTRIES: usize = 1024;
+/// Most text in the whole file: every name, doc string, metadata entry and string value.
+/// onnxify writes its feature names twice and its other text is a few kilobytes, so even a
+/// model with the longest feature-name list the per-item limit admits stays under it.
+pub(super) const MAX_TOTAL_TEXT_BYTES: usize = 16 << 20;
+/// Most bytes in fields proto/onnx.proto does not declare (prost drops them unread). A
+/// newer ONNX writer may add a few small fields; nothing onnxify reads is there.
+pub(super) const MAX_UNKNOWN_BYTES: usize = 1024;
 
 pub(super) const ML_DOMAIN: &str = "ai.onnx.ml";
 /// Operator-set versions accepted: the default domain up to opset 22, ai.onnx.ml up to 5.
@@ -69,13 +79,14 @@ pub(super) fn short(text: &str) -> String {
 }
 
 /// Checks a decoded model; the message says which rule it breaks.
-pub(super) fn check_model(model: &ModelProto, n_bytes: usize) -> Check<CheckedModel> {
+pub(super) fn check_model(model: &ModelProto, layout: &Layout) -> Check<CheckedModel> {
     ensure(model.functions.is_empty(), || {
         "it defines functions (code); onnxify refuses them".into()
     })?;
     ensure(model.training_info.is_empty(), || {
         "it carries training programs; onnxify refuses them".into()
     })?;
+    check_totals(layout)?;
     let ir = model.ir_version();
     ensure(IR_VERSIONS.contains(&ir), || {
         format!("IR version {ir} is outside the supported {IR_VERSIONS:?}")
@@ -116,6 +127,9 @@ pub(super) fn check_model(model: &ModelProto, n_bytes: usize) -> Check<CheckedMo
         format!("it has {} outputs; expected two (labels and probabilities)", graph.output.len())
     })?;
     let outputs: Vec<Signature> = graph.output.iter().map(signature).collect::<Check<_>>()?;
+    for place in &layout.text_places {
+        check_place(place)?;
+    }
 
     let defined: Vec<&str> = constants.keys().copied().chain([graph.input[0].name()]).collect();
     check_topology(&defined, &graph.node, &graph.output)?;
@@ -169,10 +183,10 @@ pub(super) fn check_model(model: &ModelProto, n_bytes: usize) -> Check<CheckedMo
         classifier: recognised.classifier,
         normalizer: recognised.normalizer,
         metadata,
-        n_bytes,
+        n_bytes: layout.total,
     };
     let strings = recognised.string_classifier.as_ref().map(|(i, names)| (*i, names.as_slice()));
-    let tract_bytes = for_tract(model, strings).encode_to_vec();
+    let tract_bytes = for_tract(model, strings, recognised.category_mapper).encode_to_vec();
     Ok(CheckedModel { info, tract_bytes })
 }
 
@@ -235,6 +249,59 @@ fn check_operator(index: usize, node: &NodeProto, opsets: &[(String, i64)]) -> C
 
 fn allowed_ops() -> String {
     format!("{} (ai.onnx.ml) and {} (default domain)", ML_OPS.join(", "), STANDARD_OPS.join(", "))
+}
+
+/// Undeclared fields and text in total, from the wire walk: decoding dropped the one and the
+/// other is spread over many places, so neither shows in the decoded model alone.
+fn check_totals(layout: &Layout) -> Check<()> {
+    ensure(layout.unknown <= MAX_UNKNOWN_BYTES, || {
+        format!(
+            "it holds {} bytes in fields the ONNX schema does not declare ({}); onnxify \
+             accepts at most {MAX_UNKNOWN_BYTES}",
+            layout.unknown,
+            places(&layout.unknown_places)
+        )
+    })?;
+    ensure(layout.text <= MAX_TOTAL_TEXT_BYTES, || {
+        format!(
+            "it holds {} bytes of text (names, doc strings, metadata, string values), more \
+             than the limit of {MAX_TOTAL_TEXT_BYTES}: {}",
+            layout.text,
+            places(&layout.text_places)
+        )
+    })
+}
+
+/// The largest three places, for a one-line message.
+pub(super) fn places(places: &[Place]) -> String {
+    let sorted = by_size(places);
+    let mut parts: Vec<String> = sorted.iter().take(3).map(|p| p.to_string()).collect();
+    if sorted.len() > 3 {
+        parts.push(format!("{} more places", sorted.len() - 3));
+    }
+    parts.join(", ")
+}
+
+/// The limit on one text item of a kind.
+pub(super) fn text_limit(kind: Text) -> (usize, &'static str) {
+    match kind {
+        Text::Name => (MAX_NAME_BYTES, "names"),
+        Text::Prose => (MAX_TEXT_BYTES, "doc strings and metadata values"),
+        Text::Value => (MAX_STRING_BYTES, "string values"),
+    }
+}
+
+/// Each text item within the limit of its kind, wherever it is (the checks above name the
+/// places onnxify reads; this covers the ones it does not, such as a node's doc string).
+fn check_place(place: &Place) -> Check<()> {
+    let Some(kind) = place.text else { return Ok(()) };
+    let (limit, what) = text_limit(kind);
+    ensure(place.longest <= limit, || {
+        format!(
+            "{} holds {} bytes, more than the limit of {limit} for {what}",
+            place.label, place.longest
+        )
+    })
 }
 
 fn check_text(what: &str, text: &str, limit: usize) -> Check<()> {
@@ -416,6 +483,36 @@ struct Recognised<'a> {
     probability_output: &'a str,
     /// A LinearClassifier with string labels, which tract needs rewritten: its index and labels.
     string_classifier: Option<(usize, Vec<String>)>,
+    /// The index of the CategoryMapper naming the classes, if there is one.
+    category_mapper: Option<usize>,
+}
+
+/// The inputs and outputs an operator of the allow-list takes and gives.
+fn arity(op: &str) -> (usize, usize) {
+    match op {
+        "Sub" | "Div" | "Mul" | "MatMul" | "Add" | "Gather" => (2, 1),
+        "LinearClassifier" => (1, 2),
+        _ => (1, 1),
+    }
+}
+
+/// The node has exactly the inputs and outputs of its operator, so that the walk can index
+/// them.
+fn check_arity(index: usize, node: &NodeProto) -> Check<()> {
+    let (inputs, outputs) = arity(node.op_type());
+    let count =
+        |n: usize, what: &str| if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") };
+    ensure(node.input.len() == inputs && node.output.len() == outputs, || {
+        format!(
+            "{} has {} and {}; {} takes {} and gives {}",
+            node_label(index, node),
+            count(node.input.len(), "input"),
+            count(node.output.len(), "output"),
+            short(node.op_type()),
+            count(inputs, "input"),
+            count(outputs, "output")
+        )
+    })
 }
 
 /// Matches the nodes from the input forward; every node and initializer must be used once.
@@ -459,7 +556,8 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// Takes the node reading `tensor`, which must be `op` with `tensor` as its first input.
+    /// Takes the node reading `tensor`, which must be `op` with `tensor` as its first input
+    /// and the operator's number of inputs and outputs.
     fn next(&mut self, tensor: &str, op: &str) -> Check<&'a NodeProto> {
         let (index, node) =
             self.reader(tensor)?.ok_or_else(|| format!("nothing reads {:?}", short(tensor)))?;
@@ -473,12 +571,15 @@ impl<'a> Walk<'a> {
         ensure(node.input.first().map(String::as_str) == Some(tensor), || {
             format!("{} takes {:?} in the wrong place", node_label(index, node), short(tensor))
         })?;
-        self.take(index);
+        self.take(index)?;
         Ok(node)
     }
 
-    fn take(&mut self, index: usize) {
+    /// Marks a node as part of the match, once its inputs and outputs are counted.
+    fn take(&mut self, index: usize) -> Check<()> {
+        check_arity(index, &self.nodes[index])?;
         self.used_nodes[index] = true;
+        Ok(())
     }
 
     /// A constant input: an initializer of the expected type and shape, marked as used.
@@ -522,6 +623,7 @@ impl<'a> Walk<'a> {
         let mut precision = input_type;
         let mut scaler = None;
         let first = self.reader(x)?.ok_or("nothing reads the input")?;
+        // Node outputs and second inputs below are indexed after `next` checked their count.
         match first.1.op_type() {
             "Scaler" => {
                 ensure(precision == Precision::Float32, || {
@@ -566,15 +668,21 @@ impl<'a> Walk<'a> {
             }
             _ => {}
         }
-        let (index, node) = self.reader(x)?.ok_or("nothing reads the scaled input")?;
+        let what = if scaler.is_some() { "the scaled input" } else { "the input" };
+        let (index, node) = self.reader(x)?.ok_or_else(|| format!("nothing reads {what}"))?;
         let recognised = match node.op_type() {
             "LinearClassifier" => self.ml_classifier(x, index, scaler)?,
             "MatMul" => self.standard_classifier(x, precision, scaler)?,
-            other => {
+            _ => {
+                let expected = if scaler.is_some() {
+                    "a LinearClassifier or MatMul"
+                } else {
+                    "a Scaler, Sub, LinearClassifier or MatMul"
+                };
                 return Err(format!(
-                    "{} ({:?}) reads the scaled input where a LinearClassifier or MatMul was expected",
-                    node_label(index, node),
-                    short(other)
+                    "{} reads {what} where {expected} was expected (onnxify runs StandardScaler \
+                     -> LogisticRegression pipelines)",
+                    node_label(index, node)
                 ));
             }
         };
@@ -588,9 +696,6 @@ impl<'a> Walk<'a> {
         scaler: Option<ScalerParams>,
     ) -> Check<Recognised<'a>> {
         let node = self.next(x, "LinearClassifier")?;
-        ensure(node.input.len() == 1 && node.output.len() == 2, || {
-            "the LinearClassifier must have one input and two outputs".into()
-        })?;
         let (classifier, labels) = classifier_params(node, self.n_features)?;
         let (mut label, mut proba) = (node.output[0].as_str(), node.output[1].as_str());
         let mut normalizer = None;
@@ -600,10 +705,12 @@ impl<'a> Walk<'a> {
             proba = &n.output[0];
         }
         let mut classes = labels.clone();
-        if self.reader(label)?.is_some() {
+        let mut category_mapper = None;
+        if let Some((mapper_index, _)) = self.reader(label)? {
             let mapper = self.next(label, "CategoryMapper")?;
             classes = map_labels(mapper, &labels)?;
             label = &mapper.output[0];
+            category_mapper = Some(mapper_index);
         }
         let string_classifier = match labels {
             Classes::Strings(names) => Some((index, names)),
@@ -619,6 +726,7 @@ impl<'a> Walk<'a> {
             label_output: label,
             probability_output: proba,
             string_classifier,
+            category_mapper,
         })
     }
 
@@ -664,12 +772,9 @@ impl<'a> Walk<'a> {
         let (mut activation, mut argmax) = (None, None);
         for index in readers {
             let node = &self.nodes[index];
-            self.take(index);
-            ensure(node.input.len() == 1 && node.output.len() == 1, || {
-                format!("{} must have one input and one output", node_label(index, node))
-            })?;
             match node.op_type() {
                 "Softmax" => {
+                    self.take(index)?;
                     let attrs = attributes(node, &[("axis", AttributeType::Int)])?;
                     let axis = attrs.get("axis").map_or(1, |a| a.i());
                     ensure(axis == 1 || axis == -1, || {
@@ -678,6 +783,7 @@ impl<'a> Walk<'a> {
                     activation = Some(("SOFTMAX", node));
                 }
                 "ArgMax" => {
+                    self.take(index)?;
                     let attrs = attributes(
                         node,
                         &[
@@ -738,6 +844,7 @@ impl<'a> Walk<'a> {
             label_output: &gather.output[0],
             probability_output: &activation.output[0],
             string_classifier: None,
+            category_mapper: None,
         })
     }
 
@@ -745,14 +852,17 @@ impl<'a> Walk<'a> {
     fn next_argument(&mut self, tensor: &str, op: &str) -> Check<&'a NodeProto> {
         let (index, node) =
             self.reader(tensor)?.ok_or_else(|| format!("nothing reads {:?}", short(tensor)))?;
-        ensure(node.op_type() == op && node.input.len() == 2 && node.input[1] == tensor, || {
+        ensure(node.op_type() == op, || {
             format!(
                 "{} reads {:?} where a {op} was expected",
                 node_label(index, node),
                 short(tensor)
             )
         })?;
-        self.take(index);
+        self.take(index)?; // so it has two inputs
+        ensure(node.input[1] == tensor, || {
+            format!("{} takes {:?} in the wrong place", node_label(index, node), short(tensor))
+        })?;
         Ok(node)
     }
 
@@ -998,6 +1108,33 @@ fn check_tensor(tensor: &TensorProto) -> Check<usize> {
             ));
         }
     };
+    // Only the field of its type holds values: numbers anywhere else would be data the
+    // parameters do not account for.
+    let fields = [
+        ("raw_data", tensor.raw_data.is_some()),
+        ("float_data", !tensor.float_data.is_empty()),
+        ("double_data", !tensor.double_data.is_empty()),
+        ("int32_data", !tensor.int32_data.is_empty()),
+        ("int64_data", !tensor.int64_data.is_empty()),
+        ("uint64_data", !tensor.uint64_data.is_empty()),
+        ("string_data", !tensor.string_data.is_empty()),
+    ];
+    let expected = match kind {
+        DataType::Float => "float_data",
+        DataType::Double => "double_data",
+        DataType::Int32 => "int32_data",
+        DataType::Int64 => "int64_data",
+        DataType::Uint32 | DataType::Uint64 => "uint64_data",
+        _ => "string_data",
+    };
+    let used: Vec<&str> = fields.iter().filter(|(_, set)| *set).map(|(field, _)| *field).collect();
+    ensure(matches!(used.as_slice(), [] | ["raw_data"]) || used == [expected], || {
+        format!(
+            "tensor {name:?} of type {} stores values in {}; expected {expected} or raw_data alone",
+            kind.as_str_name(),
+            used.join(" and ")
+        )
+    })?;
     if let Some(raw) = &tensor.raw_data {
         ensure(kind != DataType::String, || {
             format!("tensor {name:?} stores strings as raw bytes, which ONNX forbids")
@@ -1025,10 +1162,18 @@ fn check_tensor(tensor: &TensorProto) -> Check<usize> {
 }
 
 /// The model as tract receives it: batch dimension named, string labels mapped by a
-/// CategoryMapper, nothing else changed.
-fn for_tract(model: &ModelProto, strings: Option<(usize, &[String])>) -> ModelProto {
+/// CategoryMapper, the file's CategoryMapper (at `mapper`) with its default written out,
+/// nothing else changed.
+fn for_tract(
+    model: &ModelProto,
+    strings: Option<(usize, &[String])>,
+    mapper: Option<usize>,
+) -> ModelProto {
     let mut model = model.clone();
     let graph = model.graph.as_mut().expect("checked");
+    if let Some(index) = mapper {
+        default_string(&mut graph.node[index]);
+    }
     if let Some(type_proto::Value::TensorType(t)) =
         graph.input[0].r#type.as_mut().and_then(|t| t.value.as_mut())
         && let Some(shape) = t.shape.as_mut()
@@ -1079,6 +1224,21 @@ fn for_tract(model: &ModelProto, strings: Option<(usize, &[String])>) -> ModelPr
         });
     }
     model
+}
+
+/// Gives a CategoryMapper from class indices to names exactly the default tract requires:
+/// `default_string` (ONNX's default "_Unused" when the file leaves it out; every class has a
+/// name, so it is never used) and no `default_int64`, which only the other direction reads.
+fn default_string(mapper: &mut NodeProto) {
+    mapper.attribute.retain(|a| a.name() != "default_int64");
+    if !mapper.attribute.iter().any(|a| a.name() == "default_string") {
+        mapper.attribute.push(AttributeProto {
+            name: Some("default_string".into()),
+            r#type: Some(AttributeType::String as i32),
+            s: Some(b"_Unused".to_vec()),
+            ..Default::default()
+        });
+    }
 }
 
 fn scaler_params(node: &NodeProto, n_features: usize) -> Check<ScalerParams> {

@@ -2,18 +2,24 @@
 //!
 //! Three stages, each refusing with one line that names the file and the rule broken:
 //! 1. [`read`]: a regular file of at most [`MAX_FILE_BYTES`], read by value (so external data,
-//!    which tract would read from other files, can never be followed).
-//! 2. [`decode`]: protobuf decoding (prost; nesting limited to 100 levels, every length prefix
-//!    checked against the bytes present).
+//!    which tract would read from other files, can never be followed). The file type is checked
+//!    before the file is opened, and it is opened without blocking, so a FIFO or a device
+//!    cannot hang the command.
+//! 2. [`decode`]: a walk over the wire format ([`super::wire`]) that bounds the number of
+//!    messages, their nesting and the memory decoding would take, and accounts for every
+//!    byte; then protobuf decoding (prost; every length prefix checked against the bytes
+//!    present).
 //! 3. [`OnnxFile::check`]: the allow-list of [`super::check`]: the graph must be one onnxify or
 //!    scikit-learn's converter writes.
 //!
-//! A checked model is handed to tract as bytes re-encoded from the checked message, with two
+//! A checked model is handed to tract as bytes re-encoded from the checked message, with
 //! normalisations that keep its meaning: the batch dimension gets a name (scikit-learn's
-//! converter leaves it blank, which tract cannot type), and string class labels on the
+//! converter leaves it blank, which tract cannot type); string class labels on the
 //! LinearClassifier become integer labels followed by a CategoryMapper (tract cannot output
-//! strings from a LinearClassifier).
+//! strings from a LinearClassifier); and a CategoryMapper from class indices to names gets
+//! the `default_string` ONNX gives it by default (tract requires it to be written out).
 
+use std::fs::OpenOptions;
 use std::io::Read;
 use std::path::Path;
 
@@ -23,6 +29,7 @@ use super::audit::{Audit, Description, audit, describe};
 use super::check::check_model;
 use super::graph::Precision;
 use super::pb::ModelProto;
+use super::wire::{self, Layout, Stop};
 use crate::data::Classes;
 use crate::error::{Error, Result};
 
@@ -35,13 +42,20 @@ pub struct OnnxFile {
     name: String,
     bytes: Vec<u8>,
     model: ModelProto,
+    layout: Layout,
 }
 
 /// Reads and decodes `path`.
 pub fn read(path: &Path) -> Result<OnnxFile> {
     let name = path.display().to_string();
     let unreadable = |message: String| Error::ModelUnreadable { file: name.clone(), message };
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    // Before opening: opening a FIFO for reading waits for a writer.
+    let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !metadata.is_file() {
+        return Err(unreadable("not a regular file".into()));
+    }
+    let file = open_nonblocking(path).map_err(|e| Error::io(path, e))?;
+    // Again on what was opened, in case the path was replaced in between.
     let metadata = file.metadata().map_err(|e| Error::io(path, e))?;
     if !metadata.is_file() {
         return Err(unreadable("not a regular file".into()));
@@ -61,18 +75,98 @@ pub fn read(path: &Path) -> Result<OnnxFile> {
     decode(&name, bytes)
 }
 
+/// Opens `path` for reading with `O_NONBLOCK` where the flag's value is known, so that a FIFO
+/// swapped in after the type check opens at once (and is then refused) instead of waiting for
+/// a writer. The flag changes nothing for regular files.
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, O_NONBLOCK);
+    options.open(path)
+}
+
+// std does not export the flag and `libc` is not a dependency; these are the headers' values.
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    any(
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "riscv32",
+        target_arch = "riscv64",
+        target_arch = "powerpc",
+        target_arch = "powerpc64",
+        target_arch = "s390x",
+        target_arch = "loongarch64"
+    )
+))]
+const O_NONBLOCK: i32 = 0o4000;
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+const O_NONBLOCK: i32 = 0x4;
+// Elsewhere the type check before opening is the only guard.
+#[cfg(all(
+    unix,
+    not(any(
+        all(
+            any(target_os = "linux", target_os = "android"),
+            any(
+                target_arch = "x86",
+                target_arch = "x86_64",
+                target_arch = "arm",
+                target_arch = "aarch64",
+                target_arch = "riscv32",
+                target_arch = "riscv64",
+                target_arch = "powerpc",
+                target_arch = "powerpc64",
+                target_arch = "s390x",
+                target_arch = "loongarch64"
+            )
+        ),
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))
+))]
+const O_NONBLOCK: i32 = 0;
+
 /// Decodes model bytes; `name` names them in messages.
 pub fn decode(name: &str, bytes: Vec<u8>) -> Result<OnnxFile> {
     let unreadable = |message: String| Error::ModelUnreadable { file: name.to_owned(), message };
     if bytes.is_empty() {
         return Err(unreadable("the file is empty".into()));
     }
-    let model = ModelProto::decode(&bytes[..])
-        .map_err(|e| unreadable(format!("it is not an ONNX protobuf message ({e})")))?;
+    let not_onnx =
+        |e: prost::DecodeError| unreadable(format!("it is not an ONNX protobuf message ({e})"));
+    let layout = match wire::walk(&bytes) {
+        Ok(layout) => layout,
+        Err(Stop::OverBudget(message)) => {
+            return Err(Error::ModelRefused { file: name.to_owned(), message });
+        }
+        // prost fails at or before that point, and says how.
+        Err(Stop::Malformed(at)) => {
+            return Err(match ModelProto::decode(&bytes[..]) {
+                Err(e) => not_onnx(e),
+                Ok(_) => unreadable(format!("its protobuf data is malformed at byte {at}")),
+            });
+        }
+    };
+    let model = ModelProto::decode(&bytes[..]).map_err(not_onnx)?;
     if model.graph.is_none() {
         return Err(unreadable("it has no graph (is it an ONNX model?)".into()));
     }
-    Ok(OnnxFile { name: name.to_owned(), bytes, model })
+    Ok(OnnxFile { name: name.to_owned(), bytes, model, layout })
 }
 
 /// An allow-listed model: what it computes, and the bytes to give tract.
@@ -205,20 +299,25 @@ impl OnnxFile {
         &self.bytes
     }
 
+    /// Where the file's bytes are, from the wire walk.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
     /// Checks the model against the allow-list and limits.
     pub fn check(&self) -> Result<CheckedModel> {
-        check_model(&self.model, self.bytes.len())
+        check_model(&self.model, &self.layout)
             .map_err(|message| Error::ModelRefused { file: self.name.clone(), message })
     }
 
     /// A description of whatever the file holds, checked or not, for `inspect`.
     pub fn describe(&self) -> Description {
-        describe(&self.model, self.bytes.len())
+        describe(&self.model, &self.layout)
     }
 
     /// Findings about the file, each rule checked on its own (the complete check is
     /// [`Self::check`]); for the reviewer's checklist and `inspect`.
     pub fn audit(&self) -> Audit {
-        audit(&self.model)
+        audit(&self.model, &self.layout)
     }
 }

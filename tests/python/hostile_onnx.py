@@ -4,8 +4,12 @@
                         [{"file": path, "case": name, "valid": bool}, ...]
 
 Each hostile file breaks one rule; the base model is the graph onnxify writes (Scaler ->
-LinearClassifier, 4 float features, classes 0..2) so that each case differs from a valid
-model in exactly the way its name says.
+LinearClassifier, 4 float features, classes 0..2), or for the cases about the other shapes
+the checker reads, a valid control of that shape (Sub -> Div -> LinearClassifier, and the
+default-domain MatMul -> Add -> Softmax/ArgMax -> Gather), so that each case differs from a
+valid model in exactly the way its name says. The decoding bombs are written as raw protobuf
+bytes: each is a few megabytes of two-byte empty entries that a decoder without limits turns
+into gigabytes.
 """
 
 import json
@@ -77,6 +81,51 @@ def raw_tensor(name, dims, data_type, raw):
     return t
 
 
+def f32(name, values):
+    return numpy_helper.from_array(np.array(values, dtype=np.float32), name)
+
+
+def sub_div(sub_in=("input", "offset"), sub_out=("centred",), div_in=("centred", "scale"), div_out=("scaled",), op="Div"):
+    """The scaler as onnxify's standard flavour writes it: Sub then Div, constants as initializers."""
+    nodes = [
+        helper.make_node("Sub", list(sub_in), list(sub_out), name="sub"),
+        helper.make_node(op, list(div_in), list(div_out), name=op.lower()),
+        classifier(),
+    ]
+    return model(nodes=nodes, initializers=[f32("offset", [0.5] * F), f32("scale", [2.0] * F)])
+
+
+def standard(mm_in=("input", "coefficients"), mm_out=("mm",), add_in=("mm", "intercepts"), add_out=("scores",),
+             softmax_in=("scores",), argmax_out=("index",), gather_in=("classes", "index"), gather_out=("label",)):
+    """The default-domain classifier: MatMul -> Add = scores -> Softmax; scores -> ArgMax -> Gather."""
+    nodes = [
+        helper.make_node("MatMul", list(mm_in), list(mm_out), name="matmul"),
+        helper.make_node("Add", list(add_in), list(add_out), name="add"),
+        helper.make_node("Softmax", list(softmax_in), ["probabilities"], name="softmax", axis=1),
+        helper.make_node("ArgMax", ["scores"], list(argmax_out), name="argmax", axis=1, keepdims=0),
+        helper.make_node("Gather", list(gather_in), list(gather_out), name="gather", axis=0),
+    ]
+    inits = [
+        f32("coefficients", np.arange(F * K).reshape(F, K) * 0.1),
+        f32("intercepts", [0.0, 0.5, -0.5]),
+        numpy_helper.from_array(np.arange(K, dtype=np.int64), "classes"),
+    ]
+    return model(nodes=nodes, initializers=inits, opsets=(("", 17),))
+
+
+def mapper(**attrs):
+    """A CategoryMapper naming the classifier's integer labels; string label output."""
+    nodes = [scaler(), classifier(outputs=("index", "probabilities")),
+             helper.make_node("CategoryMapper", ["index"], ["label"], name="names", domain="ai.onnx.ml",
+                              cats_int64s=list(range(K)), cats_strings=["a", "b", "c"], **attrs)]
+    return model(nodes=nodes, label_type=TensorProto.STRING)
+
+
+def repeated(tag, count):
+    """`count` empty length-delimited entries of field `tag`: two bytes each."""
+    return (varint(tag << 3 | 2) + b"\x00") * count
+
+
 def external(name, location, length=16, offset=0):
     t = TensorProto()
     t.name = name
@@ -134,6 +183,16 @@ def main():
     onnx.checker.check_model(base, full_check=True)
     write("00_valid_scaler_linear_classifier", base, valid=True)
     good = base.SerializeToString()
+    for name, control in [
+        ("01_valid_sub_div_linear_classifier", sub_div()),
+        ("02_valid_standard_operators", standard()),
+        ("03_valid_category_mapper", mapper(default_string="")),
+        # ONNX gives the defaults when they are left out; tract needs default_string written.
+        ("04_valid_category_mapper_without_defaults", mapper()),
+        ("05_valid_category_mapper_with_default_int64", mapper(default_int64=-1)),
+    ]:
+        onnx.checker.check_model(control, full_check=True)
+        write(name, control, valid=True)
 
     # Not a model at all.
     write("10_empty", b"")
@@ -225,6 +284,62 @@ def main():
     write("70_labels_mismatch_intercepts", model(nodes=[scaler(), classifier(classlabels_ints=list(range(5)))]))
     write("71_scaler_length_mismatch", model(nodes=[scaler(offset=[0.0] * (F + 2)), classifier()]))
     write("72_duplicate_labels", model(nodes=[scaler(), classifier(classlabels_ints=[1, 1, 2])]))
+    write("73_category_mapper_default_of_the_wrong_type", mapper(default_string=5))
+
+    # Nodes with an input or an output missing (or one too many), for each operator the
+    # check walks; each must be refused by name, never indexed blindly.
+    write("80_sub_one_input", sub_div(sub_in=("input",)))
+    write("81_sub_no_output", sub_div(sub_out=()))
+    write("82_div_one_input", sub_div(div_in=("centred",)))
+    write("83_div_no_output", sub_div(div_out=()))
+    write("84_mul_one_input", sub_div(div_in=("centred",), op="Mul"))
+    write("85_scaler_no_input", model(nodes=[scaler(inputs=()), classifier()]))
+    write("86_scaler_no_output", model(nodes=[scaler(outputs=()), classifier(inputs=("input",))]))
+    write("87_scaler_two_outputs", model(nodes=[scaler(outputs=("scaled", "spare")), classifier()]))
+    write("88_linear_classifier_no_input", model(nodes=[scaler(), classifier(inputs=())]))
+    write("89_linear_classifier_one_output", model(nodes=[scaler(), classifier(outputs=("label",))]))
+    write("90_linear_classifier_three_outputs", model(nodes=[scaler(), classifier(outputs=("label", "probabilities", "spare"))]))
+    write("91_matmul_one_input", standard(mm_in=("input",)))
+    write("92_matmul_no_output", standard(mm_out=()))
+    write("93_add_one_input", standard(add_in=("mm",)))
+    write("94_add_no_output", standard(add_out=()))
+    write("95_softmax_two_inputs", standard(softmax_in=("scores", "intercepts")))
+    write("96_argmax_no_output", standard(argmax_out=()))
+    write("97_gather_one_input", standard(gather_in=("index",)))
+    write("98_gather_no_output", standard(gather_out=()))
+    write("99_category_mapper_no_input", model(nodes=[scaler(), classifier(outputs=("index", "probabilities")),
+                                                     helper.make_node("CategoryMapper", [], ["label"], domain="ai.onnx.ml",
+                                                                      cats_int64s=list(range(K)), cats_strings=["a", "b", "c"])],
+                                              label_type=TensorProto.STRING))
+    write("100_normalizer_before_scaler", model(nodes=[
+        helper.make_node("Normalizer", ["input"], ["normalized"], name="normalizer", domain="ai.onnx.ml", norm="L2"),
+        scaler(inputs=("normalized",)), classifier()]))
+
+    # Decoding bombs: small files that decode to far more memory than their size. Each is
+    # refused by the wire walk before prost allocates anything.
+    million = 1 << 20
+    write("110_bomb_many_empty_nodes", field(7, repeated(1, 8 * million)))
+    write("111_bomb_many_empty_attributes", field(7, field(1, repeated(5, 8 * million))))
+    write("112_bomb_many_empty_metadata_entries", repeated(14, 8 * million))
+    write("113_bomb_many_empty_strings", field(7, field(1, repeated(1, 12 * million))))
+    write("114_bomb_many_empty_dimensions", field(7, field(11, field(2, field(1, field(2, repeated(1, 8 * million)))))))
+    nested = b""
+    for _ in range(10):  # 32 levels: within prost's 100, beyond what onnxify reads
+        nested = field(1, field(5, field(6, nested)))
+    write("115_bomb_nested_subgraphs", field(7, nested))
+    groups = 5000
+    write("116_bomb_nested_unknown_groups", varint(99 << 3 | 3) * groups + varint(99 << 3 | 4) * groups)
+
+    # Room for data outside the parameters, beyond the check's limits.
+    rows = "5.1,3.5,1.4,0.2,setosa\n"
+    m = model()
+    m.graph.node[0].doc_string = rows * ((5 << 20) // len(rows))
+    write("120_node_doc_string_5mib", m)
+    m = model()
+    for i in range(300):
+        m.metadata_props.add(key=f"part{i}", value=rows * ((60 << 10) // len(rows)))
+    write("121_metadata_17mib_in_small_entries", m)
+    write("122_undeclared_field_2kib", good + field(100, rows.encode() * 90))
 
     json.dump(cases, sys.stdout)
 
