@@ -75,71 +75,16 @@ pub fn read(path: &Path) -> Result<OnnxFile> {
     decode(&name, bytes)
 }
 
-/// Opens `path` for reading with `O_NONBLOCK` where the flag's value is known, so that a FIFO
-/// swapped in after the type check opens at once (and is then refused) instead of waiting for
-/// a writer. The flag changes nothing for regular files.
+/// Opens `path` for reading with `O_NONBLOCK` on Unix, so that a FIFO swapped in after the type
+/// check opens at once (and is then refused) instead of waiting for a writer. The flag changes
+/// nothing for regular files.
 fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, O_NONBLOCK);
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
     options.open(path)
 }
-
-// std does not export the flag and `libc` is not a dependency; these are the headers' values.
-#[cfg(all(
-    any(target_os = "linux", target_os = "android"),
-    any(
-        target_arch = "x86",
-        target_arch = "x86_64",
-        target_arch = "arm",
-        target_arch = "aarch64",
-        target_arch = "riscv32",
-        target_arch = "riscv64",
-        target_arch = "powerpc",
-        target_arch = "powerpc64",
-        target_arch = "s390x",
-        target_arch = "loongarch64"
-    )
-))]
-const O_NONBLOCK: i32 = 0o4000;
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
-const O_NONBLOCK: i32 = 0x4;
-// Elsewhere the type check before opening is the only guard.
-#[cfg(all(
-    unix,
-    not(any(
-        all(
-            any(target_os = "linux", target_os = "android"),
-            any(
-                target_arch = "x86",
-                target_arch = "x86_64",
-                target_arch = "arm",
-                target_arch = "aarch64",
-                target_arch = "riscv32",
-                target_arch = "riscv64",
-                target_arch = "powerpc",
-                target_arch = "powerpc64",
-                target_arch = "s390x",
-                target_arch = "loongarch64"
-            )
-        ),
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly"
-    ))
-))]
-const O_NONBLOCK: i32 = 0;
 
 /// Decodes model bytes; `name` names them in messages.
 pub fn decode(name: &str, bytes: Vec<u8>) -> Result<OnnxFile> {
