@@ -24,7 +24,9 @@ use crate::export::companion_path;
 use crate::metrics::{self, Metrics};
 use crate::model::{FittedLogisticRegression, FittedStandardScaler, Pipeline};
 use crate::onnx::load::{self, CheckedModel, Flavor, MAX_FILE_BYTES, ModelInfo, OnnxFile};
-use crate::onnx::{GraphOptions, GraphSpec, Ops, Precision, SUPPORTED_OPSETS, model_bytes};
+use crate::onnx::{
+    self, GraphOptions, GraphSpec, Ops, Precision, SUPPORTED_OPSETS, TEXT_ALLOWANCE, model_bytes,
+};
 use crate::predict::plan_columns;
 use crate::probe::{self, Probes, RECORDED_ROWS};
 use crate::progress::Progress;
@@ -172,6 +174,7 @@ const WRITTEN: &str = "exactly the operators and opsets onnxify writes for the r
 const CONTAINED: &str = "no external data, subgraphs or functions";
 const LIMITS: &str = "tensors and attributes within size limits";
 const FINITE: &str = "all floats finite";
+const ROOM: &str = "no room for training data besides the fitted parameters";
 const STRUCTURE: &str = "graph structure";
 const COMPANION: &str = "SHA-256 matches the companion JSON";
 const METADATA: &str = "required metadata present";
@@ -179,6 +182,20 @@ const CONSISTENT: &str = "metadata consistent with the graph";
 const AGREES: &str = "metadata agrees with the companion JSON";
 const RUNS: &str = "loads and runs in tract";
 const PROBES: &str = "probe inputs come from the scaler and reproduce their recorded outputs";
+
+/// The same account `inspect` gives: text within the allowance beyond the model's names, and
+/// nothing in fields the schema does not declare.
+fn room_for_data(file: &OnnxFile, info: &ModelInfo) -> std::result::Result<String, String> {
+    let room = onnx::room(file.layout(), Some(info));
+    if room.is_small() {
+        Ok(format!(
+            "{} bytes of text, within the {} bytes the names and {TEXT_ALLOWANCE} more allow; no undeclared fields",
+            room.text, room.names
+        ))
+    } else {
+        Err(format!("{} bytes could hold data: {}", room.bytes(), room.places.join("; ")))
+    }
+}
 
 /// Runs the checklist. Errors only for problems outside the model's content (a model path that
 /// is missing or not a regular file, an unreadable `--data` file); every problem of a model
@@ -202,7 +219,7 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
         Err(e) => {
             list.add(READABLE, Err(reason(&e)));
             let rest = [
-                ALLOWED, WRITTEN, CONTAINED, LIMITS, FINITE, STRUCTURE, COMPANION, METADATA,
+                ALLOWED, WRITTEN, CONTAINED, LIMITS, FINITE, ROOM, STRUCTURE, COMPANION, METADATA,
                 CONSISTENT, AGREES, RUNS, PROBES,
             ];
             list.skip(&rest, "the file is unreadable");
@@ -229,6 +246,13 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
     list.add(CONTAINED, findings(&audit.outside_the_graph, "everything is inline in the graph"));
     list.add(LIMITS, findings(&audit.oversized, "within limits"));
     list.add(FINITE, findings(&audit.non_finite, "no NaN or infinity"));
+    list.add(
+        ROOM,
+        match &checked {
+            Ok(checked) => room_for_data(&file, &checked.info),
+            Err(_) => Err("not checked: the graph failed the allow-list check".into()),
+        },
+    );
     list.add(
         STRUCTURE,
         checked.as_ref().map(|_| "the shape onnxify writes".to_owned()).map_err(|e| e.to_string()),

@@ -65,7 +65,7 @@ fn a_fresh_model_passes_every_line() {
     let (code, report) = verify(dir.path(), &["model.onnx"]);
     assert_eq!(failed_checks(&report), Vec::<String>::new());
     assert_eq!(code, Some(0));
-    assert_eq!(report["items"].as_array().unwrap().len(), 13);
+    assert_eq!(report["items"].as_array().unwrap().len(), 14);
 }
 
 #[test]
@@ -238,7 +238,7 @@ fn a_model_that_cannot_be_read_is_bad_input_and_gets_no_checklist() {
     std::fs::write(dir.path().join("text.onnx"), "not a model").unwrap();
     let (code, report) = verify(dir.path(), &["text.onnx"]);
     assert_eq!(code, Some(1));
-    assert_eq!(failed_checks(&report).len(), 13);
+    assert_eq!(failed_checks(&report).len(), 14);
     assert!(detail(&report, "readable").starts_with("not a readable ONNX model"), "{report}");
 }
 
@@ -276,6 +276,19 @@ fn a_changed_coefficient_fails_the_hash_and_the_probes() {
     let failed = failed_checks(&report);
     assert!(failed.contains(&"SHA-256 matches the companion JSON".to_owned()), "{failed:?}");
     assert!(failed.contains(&PROBES.to_owned()), "{failed:?}");
+}
+
+#[test]
+fn text_smuggled_in_small_metadata_entries_fails_the_room_line() {
+    let (dir, model) = trained_model();
+    let tampered = dir.path().join("tampered.onnx");
+    python_json("tamper.py", &["smuggle", model.to_str().unwrap(), tampered.to_str().unwrap()]);
+    let (code, report) = verify(dir.path(), &["tampered.onnx", "--companion", "model.onnx.json"]);
+    assert_eq!(code, Some(1));
+    let room = "no room for training data besides the fitted parameters";
+    assert!(failed_checks(&report).contains(&room.to_owned()), "{report}");
+    let item = report["items"].as_array().unwrap().iter().find(|i| i["check"] == room).unwrap();
+    assert!(item["detail"].as_str().unwrap().contains("metadata_props"), "{item}");
 }
 
 #[test]

@@ -5,6 +5,8 @@
   tamper.py opset MODEL OUT         import ai.onnx.ml version 3 (allow-listed; onnxify writes 1)
   tamper.py no_default MODEL OUT    drop the CategoryMapper's default_string (tract then cannot
                                     load the model)
+  tamper.py smuggle MODEL OUT       add 300 metadata entries of 1 KiB each: rows of a CSV hidden
+                                    in small pieces
 """
 
 import sys
@@ -22,6 +24,10 @@ elif kind == "no_default":
     kept = [a for a in node.attribute if a.name != "default_string"]
     del node.attribute[:]
     node.attribute.extend(kept)
+elif kind == "smuggle":
+    for i in range(300):
+        row = ",".join(f"{(i * 7 + j) % 97}.{j}" for j in range(200))
+        model.metadata_props.add(key=f"note_{i}", value=row[:1024])
 elif kind == "opset":
     imported = next(o for o in model.opset_import if o.domain == "ai.onnx.ml")
     imported.version = 3
