@@ -12,6 +12,12 @@
 //! Resources are bounded: the values made, the bytes they hold, stack and MARK depth, memo
 //! entries and nested streams. Nothing walks the value tree recursively, so neither deep
 //! nesting nor shared references (memo expansion) cost more than the opcodes that made them.
+//! Limits a model's dump never reaches but Python does not have (stack depth, open MARKs, line
+//! length) are reported and read past, since a loader would go on and run what follows; where
+//! reading has to stop, a linear walk (the `walk` submodule) lists the globals the rest of the
+//! data names.
+
+mod walk;
 
 use std::collections::HashMap;
 
@@ -25,17 +31,21 @@ pub type Id = u32;
 const MAX_VALUES: usize = 4_000_000;
 /// Bytes of text, bytes and container slots the values may hold together.
 const MAX_VALUE_BYTES: usize = 512 << 20;
-/// Stack entries, at most (a dump batches its containers by 1,000 items).
+/// Stack entries a dump makes, at most (it batches its containers by 1,000 items). Python has
+/// no such limit, so past it reading goes on, to list what follows, up to the hard limit.
 const MAX_STACK: usize = 50_000;
-/// Open MARKs, at most (a pipeline's dump nests a handful).
+const HARD_MAX_STACK: usize = 8 << 20;
+/// Open MARKs a dump makes, at most (a pipeline's dump nests a handful); as `MAX_STACK`.
 const MAX_MARKS: usize = 1_000;
+const HARD_MAX_MARKS: usize = 1 << 20;
 /// Memo entries per stream.
 const MAX_MEMO: usize = 1_000_000;
 /// Nested streams (object arrays) inside one another.
 const MAX_NESTED: usize = 4;
 /// Globals referenced, at most.
 const MAX_GLOBALS: usize = 10_000;
-/// Length of a text line (protocol 0 arguments).
+/// Length of a text line (protocol 0 arguments) a pickler writes for a model; a longer one is
+/// reported and read on.
 const MAX_LINE: usize = 64 << 10;
 /// Streams read after the first STOP to find what trailing bytes reference.
 const MAX_TRAILING_STREAMS: usize = 8;
@@ -169,11 +179,14 @@ pub fn run(data: &[u8]) -> Outcome {
         protocol: None,
         nested: 0,
         opcodes: 0,
+        op_at: 0,
+        unwound: Vec::new(),
+        beyond: Vec::new(),
     };
     let root = match machine.load() {
         Ok(root) => Some(root),
         Err(stop) => {
-            machine.finding(stop.offset, Severity::Malformed, stop.message);
+            machine.stopped(stop);
             None
         }
     };
@@ -189,12 +202,16 @@ pub fn run(data: &[u8]) -> Outcome {
                 at - 1
             ),
         );
-        for _ in 0..MAX_TRAILING_STREAMS {
-            if machine.pos >= data.len() {
+        let mut streams = 0;
+        while machine.pos < data.len() {
+            if streams == MAX_TRAILING_STREAMS {
+                // Streams beyond those read are still listed.
+                machine.walk_rest(machine.pos, true);
                 break;
             }
+            streams += 1;
             if let Err(stop) = machine.load() {
-                machine.finding(stop.offset, Severity::Malformed, stop.message);
+                machine.stopped(stop);
                 break;
             }
         }
@@ -241,9 +258,21 @@ struct Machine<'a> {
     protocol: Option<u8>,
     nested: usize,
     opcodes: usize,
+    /// Offset of the opcode being run (in the innermost stream).
+    op_at: usize,
+    /// When reading stopped: the state of each stream it was in, innermost first.
+    unwound: Vec<walk::Resume>,
+    /// Limits passed and read on past (reported once each).
+    beyond: Vec<&'static str>,
 }
 
 impl<'a> Machine<'a> {
+    /// Reading stopped early: reports why, then lists what the rest of the data references.
+    fn stopped(&mut self, stop: Stop) {
+        self.finding(stop.offset, Severity::Malformed, stop.message);
+        self.walk_rest(self.op_at, false);
+    }
+
     fn finding(&mut self, offset: usize, severity: Severity, message: String) {
         if self.findings.len() < MAX_FINDINGS {
             self.findings.push(Finding { offset: Some(offset), severity, message });
@@ -289,13 +318,33 @@ impl<'a> Machine<'a> {
 
     fn line(&mut self, what: &str) -> Result<&'a [u8], Stop> {
         let start = self.pos;
-        let window = &self.data[start..self.data.len().min(start + MAX_LINE)];
-        match window.iter().position(|&b| b == b'\n') {
-            Some(end) => {
-                self.pos = start + end + 1;
-                Ok(&window[..end])
-            }
-            None => stop(start, format!("{what} is not a line of at most {MAX_LINE} bytes")),
+        let Some(end) = memchr::memchr(b'\n', &self.data[start..]) else {
+            return stop(
+                start,
+                format!("{what} does not end in a newline (the file is truncated)"),
+            );
+        };
+        if end > MAX_LINE {
+            self.beyond(
+                start,
+                "line",
+                format!("{what} is a line of {end} bytes, longer than the {MAX_LINE} a model's dump writes"),
+            );
+        }
+        self.pos = start + end + 1;
+        Ok(&self.data[start..start + end])
+    }
+
+    /// Records, once per kind, that the stream passed a limit of ours that Python does not
+    /// have; reading goes on, so that what follows is listed too.
+    fn beyond(&mut self, at: usize, kind: &'static str, message: String) {
+        if !self.beyond.contains(&kind) {
+            self.beyond.push(kind);
+            self.finding(
+                at,
+                Severity::Malformed,
+                format!("{message}; read on to list what follows"),
+            );
         }
     }
 
@@ -340,7 +389,22 @@ impl<'a> Machine<'a> {
 
     fn push(&mut self, frame: &mut Frame, at: usize, value: Value) -> Result<(), Stop> {
         let id = self.alloc(at, value)?;
-        push_id(frame, at, id)
+        self.push_id(frame, at, id)
+    }
+
+    fn push_id(&mut self, frame: &mut Frame, at: usize, id: Id) -> Result<(), Stop> {
+        if frame.stack.len() >= MAX_STACK {
+            if frame.stack.len() >= HARD_MAX_STACK {
+                return stop(at, format!("the stack holds more than {HARD_MAX_STACK} items"));
+            }
+            self.beyond(
+                at,
+                "stack",
+                format!("the stack holds more than {MAX_STACK} items (nesting too deep)"),
+            );
+        }
+        frame.stack.push(id);
+        Ok(())
     }
 
     fn value(&self, id: Id) -> &Value {
@@ -413,17 +477,43 @@ impl<'a> Machine<'a> {
     /// Reads one stream, from the current position to its STOP, and returns what STOP returns.
     fn load(&mut self) -> Result<Id, Stop> {
         let mut frame = Frame::default();
+        let result = self.read_stream(&mut frame);
+        if result.is_err() {
+            let resume = self.resume_state(&frame);
+            self.unwound.push(resume);
+        }
+        result
+    }
+
+    fn read_stream(&mut self, frame: &mut Frame) -> Result<Id, Stop> {
         loop {
             let at = self.pos;
+            self.op_at = at;
             if at >= self.data.len() {
                 return stop(at, "the pickle ends without a STOP opcode (the file is truncated)");
             }
             let op = self.data[at];
             self.pos += 1;
             self.opcodes += 1;
-            if let Some(id) = self.step(&mut frame, at, op)? {
+            if let Some(id) = self.step(frame, at, op)? {
                 return Ok(id);
             }
+        }
+    }
+
+    /// What the walk after a stop needs of `frame`: the strings in its memo and on top of its
+    /// stack.
+    fn resume_state(&self, frame: &Frame) -> walk::Resume {
+        let short_text =
+            |id: Id| self.text(id).filter(|s| s.len() <= walk::MAX_NAME).map(str::to_owned);
+        let floor = frame.marks.last().copied().unwrap_or(0);
+        let above = &frame.stack[floor.min(frame.stack.len())..];
+        let top =
+            |back: usize| above.len().checked_sub(back).map(|i| above[i]).and_then(short_text);
+        walk::Resume {
+            memo: frame.memo.iter().map(|(&key, &id)| (key, short_text(id))).collect(),
+            top: [top(2), top(1)],
+            lost: false,
         }
     }
 
@@ -458,8 +548,12 @@ impl<'a> Machine<'a> {
             b'.' => return Ok(Some(pop(f, at)?)),
             b'(' => {
                 if f.marks.len() >= MAX_MARKS {
-                    return stop(
+                    if f.marks.len() >= HARD_MAX_MARKS {
+                        return stop(at, format!("more than {HARD_MAX_MARKS} MARKs are open"));
+                    }
+                    self.beyond(
                         at,
+                        "marks",
                         format!("more than {MAX_MARKS} MARKs are open (nesting too deep)"),
                     );
                 }
@@ -477,7 +571,7 @@ impl<'a> Machine<'a> {
             }
             b'2' => {
                 let top = top(f, at)?;
-                push_id(f, at, top)?;
+                self.push_id(f, at, top)?;
             }
 
             // Constants.
@@ -677,7 +771,7 @@ impl<'a> Machine<'a> {
                     offset: at,
                     message: format!("memo entry {key} is read before it is written"),
                 })?;
-                push_id(f, at, id)?;
+                self.push_id(f, at, id)?;
             }
 
             // Globals and calls.
@@ -1162,14 +1256,6 @@ impl<'a> Machine<'a> {
     }
 }
 
-fn push_id(frame: &mut Frame, at: usize, id: Id) -> Result<(), Stop> {
-    if frame.stack.len() >= MAX_STACK {
-        return stop(at, format!("the stack holds more than {MAX_STACK} items (nesting too deep)"));
-    }
-    frame.stack.push(id);
-    Ok(())
-}
-
 fn pop(frame: &mut Frame, at: usize) -> Result<Id, Stop> {
     if frame.stack.len() <= frame.marks.last().copied().unwrap_or(0) {
         return stop(at, "the opcode needs an item but the stack is empty (up to the last MARK)");
@@ -1456,7 +1542,27 @@ mod tests {
     }
 
     #[test]
-    fn truncated_and_deep_streams_stop_with_a_reason() {
+    fn limits_python_does_not_have_are_reported_and_read_past_to_the_globals_after_them() {
+        let system = b"cos\nsystem\n(S'echo'\ntR.".as_slice();
+        let long_line = [b"S'".as_slice(), &[b'a'; 70_000], b"'\n0"].concat();
+        for (prefix, reason) in [
+            ([b"\x80\x04".as_slice(), &[b'N'; 60_000]].concat(), "stack holds more than"),
+            ([b"\x80\x04".as_slice(), &[b'('; 1_500]].concat(), "MARKs are open"),
+            (long_line, "a line of 70002 bytes"),
+        ] {
+            let outcome = run(&[prefix.as_slice(), system].concat());
+            assert!(
+                outcome.findings.iter().any(|f| f.message.contains(reason)),
+                "{reason}: {:?}",
+                outcome.findings
+            );
+            assert_eq!(outcome.globals.len(), 1, "{reason}");
+            assert!(matches!(outcome.globals[0].verdict, Verdict::Dangerous(_)), "{reason}");
+        }
+    }
+
+    #[test]
+    fn truncated_and_deep_streams_are_reported_with_a_reason() {
         let truncated = run(b"\x80\x04](K\x01");
         assert!(
             truncated.findings[0].message.contains("without a STOP"),
