@@ -894,12 +894,22 @@ impl<'a> Machine<'a> {
                 (2, Some(Value::Dtype { dtype, .. }), Some(Value::Bytes(bytes)))
                     if dtype.kind != Kind::Object && bytes.len() == dtype.itemsize =>
                 {
-                    Ok(Value::Array(Array {
+                    let scalar = Array {
                         dtype: dtype.clone(),
                         shape: Vec::new(),
                         fortran: false,
                         elements: Elements::Bytes(args[1]),
-                    }))
+                    };
+                    // numpy.str_ subclasses str and equals the text it holds (labels in an
+                    // object array are often numpy.str_), so it is read as that text.
+                    if dtype.kind == Kind::Unicode {
+                        scalar
+                            .unicode(bytes)
+                            .map(|mut text| Value::Str(text.remove(0)))
+                            .or_else(|_| Ok(Value::Array(scalar)))
+                    } else {
+                        Ok(Value::Array(scalar))
+                    }
                 }
                 _ => Err(format!("{name} is called with arguments other than (dtype, its bytes)")),
             },
@@ -975,8 +985,10 @@ impl<'a> Machine<'a> {
         };
         match made {
             Ok(value) => {
-                if let Value::Bytes(bytes) = &value {
-                    self.charge(at, bytes.len())?;
+                match &value {
+                    Value::Bytes(bytes) => self.charge(at, bytes.len())?,
+                    Value::Str(text) => self.charge(at, text.len())?,
+                    _ => {}
                 }
                 Ok(value)
             }
@@ -1513,6 +1525,21 @@ mod tests {
             "{:?}",
             outcome.findings
         );
+    }
+
+    #[test]
+    fn a_numpy_str_scalar_is_read_as_the_text_it_holds() {
+        // numpy.str_('ab'): scalar(dtype('<U2'), b'a\0\0\0b\0\0\0'), as in an object array.
+        let mut data = vec![0x80, 4];
+        data.extend(global("numpy._core.multiarray", "scalar"));
+        data.extend(global("numpy", "dtype"));
+        data.extend(text("U2"));
+        data.extend(b"\x89\x88\x87R(K\x03");
+        data.extend(text("<"));
+        data.extend(b"NNNK\x08K\x04K\x08tbC\x08a\x00\x00\x00b\x00\x00\x00\x86R.");
+        let outcome = run(&data);
+        assert!(outcome.findings.is_empty(), "{:?}", outcome.findings);
+        assert_eq!(root(&outcome), &Value::Str("ab".into()));
     }
 
     #[test]
