@@ -206,7 +206,7 @@ pub fn run(data: &[u8]) -> Outcome {
         while machine.pos < data.len() {
             if streams == MAX_TRAILING_STREAMS {
                 // Streams beyond those read are still listed.
-                machine.walk_rest(machine.pos, true);
+                machine.walk_rest(machine.pos, true, true);
                 break;
             }
             streams += 1;
@@ -232,10 +232,17 @@ pub fn run(data: &[u8]) -> Outcome {
 struct Stop {
     offset: usize,
     message: String,
+    /// At a limit of ours (or a check stricter than the loader's), where a loader would go on;
+    /// otherwise the stream is one a loader rejects there too.
+    limit: bool,
 }
 
 fn stop<T>(offset: usize, message: impl Into<String>) -> Result<T, Stop> {
-    Err(Stop { offset, message: message.into() })
+    Err(Stop { offset, message: message.into(), limit: false })
+}
+
+fn limit<T>(offset: usize, message: impl Into<String>) -> Result<T, Stop> {
+    Err(Stop { offset, message: message.into(), limit: true })
 }
 
 /// The stack, MARKs and memo of one stream.
@@ -270,7 +277,7 @@ impl<'a> Machine<'a> {
     /// Reading stopped early: reports why, then lists what the rest of the data references.
     fn stopped(&mut self, stop: Stop) {
         self.finding(stop.offset, Severity::Malformed, stop.message);
-        self.walk_rest(self.op_at, false);
+        self.walk_rest(self.op_at, false, stop.limit);
     }
 
     fn finding(&mut self, offset: usize, severity: Severity, message: String) {
@@ -370,7 +377,7 @@ impl<'a> Machine<'a> {
         };
         self.charge(at, bytes)?;
         if self.values.len() >= MAX_VALUES {
-            return stop(at, format!("the pickle makes more than {MAX_VALUES} values"));
+            return limit(at, format!("the pickle makes more than {MAX_VALUES} values"));
         }
         self.values.push(value);
         Ok((self.values.len() - 1) as Id)
@@ -379,7 +386,7 @@ impl<'a> Machine<'a> {
     fn charge(&mut self, at: usize, bytes: usize) -> Result<(), Stop> {
         self.value_bytes += bytes;
         if self.value_bytes > MAX_VALUE_BYTES {
-            return stop(
+            return limit(
                 at,
                 format!("the pickle's values hold more than {} MiB", MAX_VALUE_BYTES >> 20),
             );
@@ -395,7 +402,7 @@ impl<'a> Machine<'a> {
     fn push_id(&mut self, frame: &mut Frame, at: usize, id: Id) -> Result<(), Stop> {
         if frame.stack.len() >= MAX_STACK {
             if frame.stack.len() >= HARD_MAX_STACK {
-                return stop(at, format!("the stack holds more than {HARD_MAX_STACK} items"));
+                return limit(at, format!("the stack holds more than {HARD_MAX_STACK} items"));
             }
             self.beyond(
                 at,
@@ -463,7 +470,7 @@ impl<'a> Machine<'a> {
 
     fn record_global(&mut self, at: usize, module: String, name: String) -> Result<usize, Stop> {
         if self.globals.len() >= MAX_GLOBALS {
-            return stop(at, format!("the pickle references more than {MAX_GLOBALS} globals"));
+            return limit(at, format!("the pickle references more than {MAX_GLOBALS} globals"));
         }
         let verdict = allow::verdict(&module, &name);
         let allowed = allow::allowed(&module, &name);
@@ -522,6 +529,7 @@ impl<'a> Machine<'a> {
         let name = opcode_name(op).ok_or_else(|| Stop {
             offset: at,
             message: format!("byte {op:#04x} is not a pickle opcode"),
+            limit: false,
         })?;
         if !ACCEPTED.contains(&name) && !self.refused_opcodes.contains(&op) {
             self.refused_opcodes.push(op);
@@ -549,7 +557,7 @@ impl<'a> Machine<'a> {
             b'(' => {
                 if f.marks.len() >= MAX_MARKS {
                     if f.marks.len() >= HARD_MAX_MARKS {
-                        return stop(at, format!("more than {HARD_MAX_MARKS} MARKs are open"));
+                        return limit(at, format!("more than {HARD_MAX_MARKS} MARKs are open"));
                     }
                     self.beyond(
                         at,
@@ -770,6 +778,7 @@ impl<'a> Machine<'a> {
                 let id = *f.memo.get(&key).ok_or_else(|| Stop {
                     offset: at,
                     message: format!("memo entry {key} is read before it is written"),
+                    limit: false,
                 })?;
                 self.push_id(f, at, id)?;
             }
@@ -848,17 +857,18 @@ impl<'a> Machine<'a> {
     fn decimal(&mut self, what: &str) -> Result<u64, Stop> {
         let at = self.pos;
         let line = self.line(what)?;
-        std::str::from_utf8(line)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| Stop { offset: at, message: format!("{what} has no decimal memo key") })
+        std::str::from_utf8(line).ok().and_then(|s| s.trim().parse().ok()).ok_or_else(|| Stop {
+            offset: at,
+            message: format!("{what} has no decimal memo key"),
+            limit: false,
+        })
     }
 
     fn memo_put(&mut self, f: &mut Frame, at: usize, key: u64) -> Result<(), Stop> {
         let id = top(f, at)?;
         f.memo.insert(key, id);
         if f.memo.len() > MAX_MEMO {
-            return stop(at, format!("the memo holds more than {MAX_MEMO} entries"));
+            return limit(at, format!("the memo holds more than {MAX_MEMO} entries"));
         }
         Ok(())
     }
@@ -906,7 +916,7 @@ impl<'a> Machine<'a> {
                         scalar
                             .unicode(bytes)
                             .map(|mut text| Value::Str(text.remove(0)))
-                            .or_else(|_| Ok(Value::Array(scalar)))
+                            .or(Ok(Value::Array(scalar)))
                     } else {
                         Ok(Value::Array(scalar))
                     }
@@ -1053,7 +1063,7 @@ impl<'a> Machine<'a> {
             Value::Object { class: Allowed::ArrayWrapper, state: None } => {
                 match self.value(state) {
                     Value::Dict(pairs) if pairs.len() <= MAX_WRAPPER_ENTRIES => {}
-                    _ => return stop(at, "a joblib array wrapper's state is not a short dict"),
+                    _ => return limit(at, "a joblib array wrapper's state is not a short dict"),
                 }
                 self.read_wrapped_array(at, state).map(Some)
             }
@@ -1091,7 +1101,7 @@ impl<'a> Machine<'a> {
                         dtype.big_endian = order == ">";
                         let fixed = matches!(dtype.kind, Kind::Unicode | Kind::Other('S' | 'V'));
                         if fixed && usize::try_from(elsize).ok() != Some(dtype.itemsize) {
-                            return stop(
+                            return limit(
                                 at,
                                 format!("dtype {} declares {elsize}-byte items", dtype.descr),
                             );
@@ -1208,7 +1218,7 @@ impl<'a> Machine<'a> {
 
         if dtype.kind == Kind::Object {
             if self.nested >= MAX_NESTED {
-                return stop(
+                return limit(
                     self.pos,
                     format!("object arrays are nested more than {MAX_NESTED} deep"),
                 );
@@ -1254,6 +1264,7 @@ impl<'a> Machine<'a> {
                 shape_text(&shape),
                 dtype.itemsize
             ),
+            limit: false,
         })?;
         self.pos += bytes;
         self.alloc(
@@ -1286,6 +1297,7 @@ fn pop_mark(frame: &mut Frame, at: usize) -> Result<Vec<Id>, Stop> {
     let mark = frame.marks.pop().ok_or_else(|| Stop {
         offset: at,
         message: "the opcode needs a MARK but none is open".into(),
+        limit: false,
     })?;
     Ok(frame.stack.split_off(mark))
 }

@@ -3,7 +3,8 @@
 //! loader would go on past a limit of ours, so a report that stopped there could leave out the
 //! very global that runs: this walk goes opcode by opcode to the end of the data, keeping no
 //! stack, only the strings the memo and the top of the stack hold, which is enough to resolve a
-//! `STACK_GLOBAL` built the way picklers write it. One it cannot resolve refuses the file.
+//! `STACK_GLOBAL` built the way picklers write it. One it cannot resolve refuses the file where
+//! a loader could get to it.
 //!
 //! joblib's inline array bytes are not opcodes. Where the walk meets a byte that is not an
 //! opcode it goes on from the next place where opcodes resume: a run of opcodes that reaches
@@ -11,6 +12,7 @@
 //! that array bytes do not make one by chance. A loader cannot get past bytes that are neither
 //! opcodes nor an array's, so nothing those runs skip can run.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use memchr::{memchr, memrchr};
@@ -19,9 +21,14 @@ use super::{MAX_LINE, MAX_MEMO, MAX_NESTED, Machine, Severity};
 
 /// Longest string the walk keeps as a possible module or global name.
 pub(super) const MAX_NAME: usize = 1 << 10;
-/// Opcodes in a row that make a place to resume after bytes that are not opcodes: random
-/// array bytes make a run this long with a chance of about 0.27^16, 1e-9.
-const RESUME_RUN: usize = 16;
+/// Longest opcode in a run that makes a place to resume (the names, numbers and strings a dump
+/// writes between arrays are far shorter).
+const RESUME_LINE: usize = 4 << 10;
+/// Opcodes in a row that make a place to resume after bytes that are not opcodes. Random bytes
+/// make a run of 16 about once a megabyte (many opcodes take any bytes as their argument);
+/// between two of joblib's arrays a dump writes some 25 opcodes, and the run also ends well at
+/// the next array.
+const RESUME_RUN: usize = 32;
 
 /// What the walk knows of one stream's state: the strings in its memo and at the top of its
 /// stack (`None` where the value is anything else).
@@ -52,10 +59,12 @@ impl Resume {
 impl Machine<'_> {
     /// Walks from `from` to the end of the data, listing the globals it names. `self.unwound`
     /// holds the state of each stream the machine was in when it stopped, innermost first;
-    /// `at_stream_start` says `from` is where a stream starts.
-    pub(super) fn walk_rest(&mut self, from: usize, at_stream_start: bool) {
+    /// `at_stream_start` says `from` is where a stream starts. Unless `loader_goes_on`, no
+    /// loader gets past `from`, so the bytes there may be anything: the walk starts where
+    /// opcodes plausibly start, as after array bytes, rather than listing what noise spells.
+    pub(super) fn walk_rest(&mut self, from: usize, at_stream_start: bool, loader_goes_on: bool) {
         let data = self.data;
-        let ops = Opcodes { data, last_newline: memrchr(b'\n', data) };
+        let ops = Opcodes { data, last_newline: memrchr(b'\n', data), newlines: Cell::default() };
         // The streams around the current one, the nearest last: those the machine was in, then
         // any nested stream (a joblib object array's, which starts with PROTO) the walk enters.
         let mut enclosing = std::mem::take(&mut self.unwound);
@@ -63,11 +72,20 @@ impl Machine<'_> {
         let mut state = enclosing.pop().unwrap_or_default();
         let mut fresh = at_stream_start;
         // Bytes the search for places to resume may read in all, so that it stays linear.
-        let mut budget = data.len().saturating_mul(8).max(1 << 20);
+        let mut budget = data.len().saturating_mul(32).max(1 << 20);
         let mut pos = from;
+        if !loader_goes_on {
+            match ops.resume(from, &mut budget) {
+                Ok(Some(start)) => pos = start,
+                _ => return,
+            }
+        }
         while pos < data.len() {
             let at = pos;
-            let Some(len) = ops.len(at) else {
+            // Where no loader gets, only what a pickler would write is taken as opcodes.
+            let len = ops.len(at, usize::MAX, &Cell::new(0));
+            let len = len.filter(|&len| loader_goes_on || ops.plausible(at, len, &Cell::new(0)));
+            let Some(len) = len else {
                 match ops.resume(at + 1, &mut budget) {
                     Ok(Some(next)) => {
                         // Past an array's bytes the stack holds the array; the memo goes on.
@@ -125,9 +143,10 @@ impl Machine<'_> {
                                 return;
                             }
                         }
+                        // One no loader reaches is noted; one it may reach refuses the file.
                         _ => self.finding(
                             at,
-                            Severity::NotAllowed,
+                            if loader_goes_on { Severity::NotAllowed } else { Severity::Malformed },
                             "a STACK_GLOBAL takes its module and name from values onnxify cannot \
                              determine without running the pickle"
                                 .into(),
@@ -171,8 +190,11 @@ impl Machine<'_> {
                 b'2' => state.push(state.top[1].clone()),
                 b'.' => {
                     // The end of a nested stream returns to the one holding it; the end of the
-                    // outermost starts a trailing stream with an empty memo.
-                    state = enclosing.pop().unwrap_or_default();
+                    // outermost starts a trailing stream with an empty memo. Once streams were
+                    // nested too deep to follow, which one this ends is unknown.
+                    if !state.lost {
+                        state = enclosing.pop().unwrap_or_default();
+                    }
                     state.forget_top();
                     fresh = true;
                     continue;
@@ -228,11 +250,15 @@ struct Opcodes<'a> {
     data: &'a [u8],
     /// Where the data's last newline is: a text argument past it cannot end.
     last_newline: Option<usize>,
+    /// The last two newlines found, each with where the search for it started: the search
+    /// for places to resume asks for the same lines again and again.
+    newlines: Cell<[(usize, usize); 2]>,
 }
 
 impl Opcodes<'_> {
-    /// The length of the opcode at `at` with its argument, if the bytes there are one.
-    fn len(&self, at: usize) -> Option<usize> {
+    /// The length of the opcode at `at` with its argument, if the bytes there are one, a text
+    /// argument being a line of at most `max_line` bytes; `read` grows by the bytes looked at.
+    fn len(&self, at: usize, max_line: usize, read: &Cell<usize>) -> Option<usize> {
         let data = self.data;
         let rest = &data[at + 1..];
         let fixed = |n: usize| (rest.len() >= n).then_some(1 + n);
@@ -248,15 +274,15 @@ impl Opcodes<'_> {
             (rest.len() - w >= n).then_some(1 + w + n)
         };
         let lines = |count: usize| {
-            let mut end = 0;
+            let mut end = at + 1;
             for _ in 0..count {
-                // Checked first so that a search for a newline never runs to the end in vain.
-                if self.last_newline? <= at + end {
+                let newline = self.newline_after(end, read)?;
+                if newline - end > max_line {
                     return None;
                 }
-                end += memchr(b'\n', &rest[end..])? + 1;
+                end = newline + 1;
             }
-            Some(1 + end)
+            Some(end - at)
         };
         super::opcode_name(data[at])?;
         match data[at] {
@@ -274,31 +300,67 @@ impl Opcodes<'_> {
         }
     }
 
+    /// The first newline at or after `from`.
+    fn newline_after(&self, from: usize, read: &Cell<usize>) -> Option<usize> {
+        // Checked first so that a search for a newline never runs to the end in vain.
+        if self.last_newline? < from {
+            return None;
+        }
+        let mut known = self.newlines.get();
+        if let Some(&(_, newline)) = known.iter().find(|&&(start, nl)| start <= from && from <= nl)
+        {
+            return Some(newline);
+        }
+        let newline = from + memchr(b'\n', &self.data[from..]).expect("before the last newline");
+        read.set(read.get() + newline - from + 1);
+        known = [known[1], (from, newline)];
+        self.newlines.set(known);
+        Some(newline)
+    }
+
     /// The first place from `from` on where opcodes resume (see the module's doc), or `None`
     /// if they never do; `Err` once `budget` bytes have been read looking.
     fn resume(&self, from: usize, budget: &mut usize) -> Result<Option<usize>, ()> {
+        // Where the opcodes of the last run that failed start: a run from one of them would fail
+        // at the same place with fewer opcodes, so it is not tried.
+        let mut failed = [0usize; RESUME_RUN];
+        let mut failed_len = 0;
+        let mut starts = [0usize; RESUME_RUN];
         for start in from..self.data.len() {
+            if super::opcode_name(self.data[start]).is_none()
+                || failed[..failed_len].binary_search(&start).is_ok()
+            {
+                continue;
+            }
             let (mut at, mut run, mut last) = (start, 0, None);
             loop {
                 let array = last == Some(b'b') && self.padding_at(at);
                 if at == self.data.len() || run == RESUME_RUN || array {
                     return Ok(Some(start));
                 }
-                let Some(len) = self.len(at).filter(|&len| self.plausible(at, len)) else { break };
-                *budget = budget.checked_sub(len).ok_or(())?;
+                let read = Cell::new(1);
+                let len = self.len(at, RESUME_LINE, &read);
+                let len = len.filter(|&len| len <= RESUME_LINE && self.plausible(at, len, &read));
+                *budget = budget.checked_sub(read.get()).ok_or(())?;
+                let Some(len) = len else { break };
+                starts[run] = at;
+                run += 1;
                 last = Some(self.data[at]);
                 at += len;
-                run += 1;
             }
-            *budget = budget.checked_sub(1).ok_or(())?;
+            (failed, failed_len) = (starts, run);
         }
         Ok(None)
     }
 
-    /// Whether a text argument is what a pickler writes. A run that starts inside array bytes
-    /// could otherwise take a text opcode's line across the array's end into real opcodes.
-    fn plausible(&self, at: usize, len: usize) -> bool {
+    /// Whether an argument is what a pickler writes. A run that starts inside array bytes could
+    /// otherwise take an argument across the array's end into real opcodes.
+    fn plausible(&self, at: usize, len: usize, read: &Cell<usize>) -> bool {
         let arg = &self.data[at + 1..at + len];
+        // Lines were counted as they were found; a string's bytes are read here.
+        if matches!(self.data[at], 0x8c | b'X' | 0x8d | b'T' | b'U') {
+            read.set(read.get() + len);
+        }
         let mut lines = arg.split(|&b| b == b'\n');
         let mut line = || lines.next().unwrap_or_default();
         let name = |l: &[u8]| {
@@ -322,16 +384,18 @@ impl Opcodes<'_> {
                 std::str::from_utf8(line()).is_ok_and(|t| !t.chars().any(char::is_control))
             }
             b'I' | b'L' | b'F' | b'g' | b'p' => number(line()),
+            0x8c | b'X' | 0x8d => std::str::from_utf8(&arg[width(self.data[at])..]).is_ok(),
+            b'T' | b'U' => arg[width(self.data[at])..].is_ascii(),
             _ => true,
         }
     }
 
-    /// Whether joblib's padding before an array's bytes is at `at`: a length under 16, then
-    /// that many 0xFF bytes.
+    /// Whether joblib's padding before an array's bytes is at `at`: its length, 1 to 16 (joblib
+    /// writes 16 rather than 0), then that many 0xFF bytes.
     fn padding_at(&self, at: usize) -> bool {
         let data = self.data;
         let padding = usize::from(data[at]);
-        padding < 16
+        (1..=16).contains(&padding)
             && data.get(at + 1..at + 1 + padding).is_some_and(|p| p.iter().all(|&b| b == 0xff))
     }
 }
@@ -372,15 +436,28 @@ mod tests {
     }
 
     #[test]
-    fn a_stack_global_whose_name_cannot_be_known_refuses_the_file() {
-        // After the stop, STACK_GLOBAL takes a string and a value the walk cannot know.
-        let data = b"\x80\x04h\x09\x8c\x02osN\x93.";
-        let outcome = run(data);
-        assert!(outcome.globals.is_empty());
-        let refused = outcome.findings.iter().find(|f| f.severity == Severity::NotAllowed);
-        let refused = refused.unwrap_or_else(|| panic!("{:?}", outcome.findings));
-        assert_eq!(refused.offset, Some(9));
-        assert!(refused.message.contains("STACK_GLOBAL"), "{}", refused.message);
+    fn a_stack_global_whose_name_cannot_be_known_refuses_the_file_if_a_loader_gets_there() {
+        // A joblib wrapper whose state has 17 entries stops the machine, not joblib; then
+        // STACK_GLOBAL takes a string and a value the walk cannot know.
+        let mut data =
+            b"\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81}(".to_vec();
+        data.extend(b"\x8c\x01kN".repeat(17));
+        data.extend(b"ub\x8c\x02osN\x93.");
+        let outcome = run(&data);
+        assert_eq!(outcome.globals.len(), 1, "only the wrapper: {:?}", listed(&outcome));
+        let unresolved = |outcome: &Outcome| {
+            outcome.findings.iter().find(|f| f.message.contains("a STACK_GLOBAL")).cloned()
+        };
+        let refused = unresolved(&outcome).unwrap_or_else(|| panic!("{:?}", outcome.findings));
+        assert_eq!(
+            (refused.offset, refused.severity),
+            (Some(data.len() - 2), Severity::NotAllowed)
+        );
+
+        // After a memo entry read before it is written no loader goes on: only noted.
+        let outcome = run(b"\x80\x04h\x09\x8c\x02osN\x93.");
+        let noted = unresolved(&outcome).unwrap_or_else(|| panic!("{:?}", outcome.findings));
+        assert_eq!((noted.offset, noted.severity), (Some(9), Severity::Malformed));
     }
 
     #[test]
