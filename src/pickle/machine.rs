@@ -1601,6 +1601,16 @@ mod tests {
     }
 
     #[test]
+    fn streams_beyond_those_read_after_stop_are_still_listed() {
+        let data =
+            [b"\x80\x04N.".repeat(1 + MAX_TRAILING_STREAMS + 2), b"cposix\nsystem\n.".to_vec()]
+                .concat();
+        let outcome = run(&data);
+        assert_eq!(outcome.globals.len(), 1, "{:?}", outcome.findings);
+        assert_eq!(outcome.globals[0].offset, data.len() - 15);
+    }
+
+    #[test]
     fn truncated_and_deep_streams_are_reported_with_a_reason() {
         let truncated = run(b"\x80\x04](K\x01");
         assert!(
