@@ -246,7 +246,7 @@ fn malicious_pickles_are_refused_with_a_report_and_nothing_runs() {
     let existing = out.path().join("existing.onnx");
     std::fs::write(&existing, b"a file the user already had").unwrap();
     let malicious = cases("malicious");
-    assert!(malicious.len() >= 6);
+    assert!(malicious.len() >= 20);
     for case in malicious.iter().chain(cases("unsupported").iter()) {
         let name = name_of(case);
         let output = onnxify_in(out.path(), &["convert", file_of(case), "-o", "existing.onnx"]);
@@ -274,6 +274,11 @@ fn malicious_pickles_are_refused_with_a_report_and_nothing_runs() {
         let flagged = flagged.unwrap_or_else(|| panic!("{name}: {global} is listed: {report}"));
         assert_eq!(flagged["verdict"], verdict, "{name}: {flagged}");
         assert!(flagged["offset"].as_u64().is_some(), "{name}: the global's offset");
+        let label = if verdict == "dangerous" { "DANGEROUS" } else { "unsupported" };
+        assert!(
+            err.lines().any(|line| line.contains(label) && line.contains(global)),
+            "{name}: {global} marked {label} in the report: {err}"
+        );
         if verdict == "unsupported" {
             assert!(flagged["reason"].as_str().unwrap().contains("not supported yet"), "{flagged}");
         }
@@ -300,7 +305,7 @@ fn unconvertible_models_are_refused_and_inconsistent_ones_reported_as_broken() {
 #[test]
 fn hostile_pickles_end_in_a_clean_error_within_bounded_time_and_memory() {
     let hostile = cases("hostile");
-    assert!(hostile.len() >= 8);
+    assert!(hostile.len() >= 10);
     for case in hostile {
         let name = name_of(case);
         for command in ["convert", "scan"] {
@@ -319,6 +324,9 @@ fn hostile_pickles_end_in_a_clean_error_within_bounded_time_and_memory() {
                 "{command} {name}: {err}"
             );
             assert!(!output_path.exists(), "{command} {name}: wrote a model");
+            if let Some(message) = case["message"].as_str() {
+                assert!(err.contains(message), "{command} {name}: says {message:?}: {err}");
+            }
             eprintln!("{command} {name}: exit {code:?} in {elapsed:?}: {last}");
         }
     }

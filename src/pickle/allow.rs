@@ -81,70 +81,173 @@ pub fn verdict(module: &str, name: &str) -> Verdict {
     if allowed(module, name).is_some() {
         return Verdict::Allowed;
     }
-    if let Some(why) = dangerous(module, name) {
+    if let Some(why) = attribute_chain(module, name) {
+        return Verdict::Dangerous(why);
+    }
+    // Python's unpickler renames Python 2 modules (fix_imports), so `__builtin__.eval` loads
+    // builtins.eval.
+    if let Some(why) = dangerous(python3_module(module), name) {
         return Verdict::Dangerous(why.into());
     }
     let top = module.split('.').next().unwrap_or(module);
-    if top == "sklearn" {
+    if top == "sklearn" && name.starts_with(|c: char| c.is_ascii_uppercase()) {
         return Verdict::Unsupported(
             "not supported yet: onnxify converts a Pipeline of StandardScaler and \
              LogisticRegression, or a bare LogisticRegression"
                 .into(),
         );
     }
+    if top == "sklearn" {
+        return Verdict::NotAllowed(
+            "a scikit-learn function or value, not a model class onnxify converts".into(),
+        );
+    }
     Verdict::NotAllowed("not a part of the scikit-learn pipelines onnxify reads".into())
 }
 
-/// Why `module.name` is known to be dangerous to load, if it is.
+/// Why a dotted or dunder name is dangerous. Loading looks a dotted name up attribute by
+/// attribute (`find_class` in protocol 4), so `sklearn.datasets._base` with `os.system` is
+/// `os.system`: such a name reaches whatever the module imports, whatever the module is.
+fn attribute_chain(module: &str, name: &str) -> Option<String> {
+    let mut parts = name.split('.');
+    let first = parts.next().unwrap_or(name);
+    if let Some(second) = parts.next() {
+        let reached = match dangerous(python3_module(first), second) {
+            Some(why) => format!(" ({first}.{second}: {why})"),
+            None => String::new(),
+        };
+        return Some(format!(
+            "a dotted name: loading follows it attribute by attribute from {module}, which \
+             reaches anything {module} imports{reached}"
+        ));
+    }
+    name.starts_with("__").then(|| {
+        "a module's internal attribute (its builtins, globals, loader), outside any model".into()
+    })
+}
+
+/// The Python 3 name of a Python 2 module that Python's unpickler renames (`_compat_pickle`),
+/// for the modules that matter here.
+fn python3_module(module: &str) -> &str {
+    match module {
+        "__builtin__" | "exceptions" => "builtins",
+        "copy_reg" => "copyreg",
+        "thread" => "_thread",
+        "dummy_thread" => "_dummy_thread",
+        "commands" => "subprocess",
+        "cPickle" => "pickle",
+        "urllib2" => "urllib.request",
+        "urlparse" | "robotparser" => "urllib",
+        "httplib" | "BaseHTTPServer" | "SimpleHTTPServer" | "CGIHTTPServer" | "cookielib" => "http",
+        "SocketServer" => "socketserver",
+        "xmlrpclib" | "SimpleXMLRPCServer" => "xmlrpc",
+        "anydbm" | "dbhash" | "dumbdbm" | "gdbm" | "whichdb" => "dbm",
+        "StringIO" | "cStringIO" => "io",
+        "_winreg" => "winreg",
+        "test.test_support" => "test.support",
+        other => other,
+    }
+}
+
+/// Why `module.name` is known to be dangerous to load, if it is: it runs commands or code,
+/// loads another pickle, touches files, the network or processes, or calls what it is given.
 fn dangerous(module: &str, name: &str) -> Option<&'static str> {
     let top = module.split('.').next().unwrap_or(module);
+    let in_path = |part: &str| module.split('.').any(|m| m == part);
     let why = match (top, name) {
         (
             "os" | "posix" | "nt",
-            "system" | "popen" | "execv" | "execve" | "execl" | "execlp" | "execvp" | "execvpe"
-            | "spawnl" | "spawnv" | "spawnve" | "spawnlp" | "startfile" | "posix_spawn"
-            | "posix_spawnp" | "fork" | "forkpty",
+            "system" | "popen" | "execv" | "execve" | "execl" | "execle" | "execlp" | "execlpe"
+            | "execvp" | "execvpe" | "spawnl" | "spawnle" | "spawnv" | "spawnve" | "spawnlp"
+            | "spawnlpe" | "spawnvp" | "spawnvpe" | "startfile" | "posix_spawn" | "posix_spawnp"
+            | "fork" | "forkpty",
         ) => "runs a shell command or program",
         ("os" | "posix" | "nt", _) => "operating-system access (files, processes, environment)",
-        ("subprocess" | "pty" | "commands" | "popen2", _) => "runs a program",
-        ("builtins" | "__builtin__", "eval" | "exec" | "compile" | "execfile") => {
-            "runs Python code"
+        ("subprocess" | "_posixsubprocess" | "_winapi" | "_subprocess" | "pty" | "popen2", _) => {
+            "runs a program"
         }
+        ("pydoc", _) => "runs a program (pipepager, tempfilepager) or imports code (locate)",
+        ("builtins", "eval" | "exec" | "compile" | "execfile") => "runs Python code",
         (
-            "builtins" | "__builtin__",
+            "builtins",
             "getattr" | "setattr" | "delattr" | "__import__" | "globals" | "locals" | "vars"
-            | "breakpoint" | "input",
+            | "breakpoint" | "input" | "help",
         ) => "reaches arbitrary objects or modules",
-        ("builtins" | "__builtin__", "open" | "file") => "opens a file",
-        ("builtins" | "__builtin__", _) => "a Python builtin, outside any model's data",
-        ("sys" | "importlib" | "imp" | "pkgutil" | "runpy" | "code" | "codeop" | "inspect", _) => {
-            "imports or runs code"
-        }
+        ("builtins", "open" | "file") => "opens a file",
+        ("builtins", _) => "a Python builtin, outside any model's data",
         (
-            "pickle" | "_pickle" | "cPickle" | "marshal" | "shelve" | "dill" | "cloudpickle"
-            | "joblib" | "torch",
+            "sys" | "importlib" | "imp" | "pkgutil" | "runpy" | "code" | "codeop" | "inspect"
+            | "zipimport" | "site" | "gc",
+            _,
+        ) => "imports or runs code",
+        ("types", _) => "builds functions or code objects",
+        ("copyreg", _) => "builds any object with arbitrary arguments",
+        (
+            "pickle" | "_pickle" | "pickletools" | "marshal" | "shelve" | "dill" | "cloudpickle"
+            | "joblib" | "torch" | "yaml" | "jsonpickle",
             _,
         ) => "loads a nested pickle or code object",
-        ("shutil" | "tempfile" | "io" | "_io" | "pathlib" | "fileinput" | "glob", _) => {
-            "reads, writes or deletes files"
+        ("pandas", _)
+            if name.starts_with("read_")
+                || matches!(name, "eval" | "to_pickle")
+                || in_path("io")
+                || in_path("computation") =>
+        {
+            "loads a pickle, reads files or URLs, or evaluates expressions"
         }
         (
-            "socket" | "ssl" | "http" | "urllib" | "urllib2" | "requests" | "ftplib" | "smtplib"
-            | "telnetlib" | "xmlrpc" | "asyncio" | "webbrowser",
+            "shutil" | "tempfile" | "io" | "_io" | "pathlib" | "fileinput" | "glob" | "zipfile"
+            | "tarfile" | "sqlite3" | "dbm" | "mmap" | "linecache" | "logging" | "winreg",
+            _,
+        ) => "reads, writes or deletes files",
+        (
+            "socket" | "_socket" | "ssl" | "http" | "urllib" | "requests" | "ftplib" | "smtplib"
+            | "poplib" | "imaplib" | "nntplib" | "telnetlib" | "xmlrpc" | "socketserver" | "select"
+            | "selectors",
             _,
         ) => "opens network connections",
+        ("webbrowser", _) => "runs a program (a browser)",
+        ("asyncio", _) => "runs programs or opens network connections",
         ("ctypes" | "_ctypes" | "cffi", _) => "calls native code",
-        ("operator", "attrgetter" | "methodcaller" | "itemgetter") => {
-            "reaches arbitrary attributes and methods"
+        ("operator" | "_operator", _) => {
+            "calls what it is given or reaches arbitrary attributes and items (call, \
+             attrgetter, methodcaller, itemgetter)"
         }
-        ("functools", "partial" | "reduce") => "calls an arbitrary function",
-        ("pdb" | "bdb" | "profile" | "cProfile" | "timeit" | "trace", _) => "runs code",
-        ("numpy", _) if module.contains("f2py") || module.contains("testing") => "runs code",
-        ("numpy", "load" | "loads" | "fromfile" | "memmap" | "save") => "reads or writes files",
+        ("functools", "partial" | "partialmethod" | "reduce" | "singledispatch") => {
+            "calls an arbitrary function"
+        }
+        ("itertools", "starmap" | "imap" | "ifilter") => "calls an arbitrary function",
+        (
+            "pdb" | "bdb" | "profile" | "cProfile" | "timeit" | "trace" | "doctest" | "idlelib"
+            | "test",
+            _,
+        ) => "runs code",
+        ("numpy", _) if in_path("f2py") || in_path("distutils") || module.contains("testing") => {
+            "runs code"
+        }
+        ("numpy", _) if in_path("ctypeslib") => "loads a native library",
+        (
+            "numpy",
+            "load" | "loads" | "fromfile" | "memmap" | "save" | "savez" | "savez_compressed"
+            | "savetxt" | "loadtxt" | "genfromtxt" | "fromregex" | "tofile" | "DataSource"
+            | "read_array" | "open_memmap",
+        ) => "reads or writes files (numpy.load with allow_pickle loads a pickle)",
+        ("sklearn", _) if module.contains("testing") => "runs code (test helpers start processes)",
+        ("sklearn", _) if in_path("joblib") => "loads a nested pickle",
+        ("sklearn", _)
+            if in_path("datasets")
+                && (name.starts_with("fetch_")
+                    || name.starts_with("load_svmlight")
+                    || matches!(name, "load_files" | "dump_svmlight_file")) =>
+        {
+            "reads, writes or downloads files"
+        }
         ("pip" | "setuptools" | "distutils" | "venv" | "ensurepip", _) => "installs or runs code",
-        ("multiprocessing" | "threading" | "_thread" | "signal", _) => {
-            "starts processes or threads"
-        }
+        (
+            "multiprocessing" | "concurrent" | "threading" | "_thread" | "_dummy_thread" | "signal"
+            | "atexit" | "sched",
+            _,
+        ) => "starts processes or threads, or schedules calls",
         _ => return None,
     };
     Some(why)
@@ -177,5 +280,76 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(verdict("collections", "OrderedDict"), Verdict::NotAllowed(_)));
+        assert!(matches!(
+            verdict("sklearn.utils.validation", "check_array"),
+            Verdict::NotAllowed(_)
+        ));
+    }
+
+    #[test]
+    fn a_dotted_name_is_an_attribute_chain_whatever_the_module() {
+        match verdict("sklearn.datasets._base", "os.system") {
+            Verdict::Dangerous(why) => {
+                assert!(why.contains("dotted") && why.contains("os.system: runs"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+        for (module, name) in [
+            ("sklearn.pipeline", "Pipeline.__init__.__globals__"),
+            ("sklearn.utils._testing", "subprocess.run"),
+            ("numpy", "ndarray.__reduce__"),
+            ("sklearn.pipeline", "__builtins__"),
+        ] {
+            assert!(matches!(verdict(module, name), Verdict::Dangerous(_)), "{module}.{name}");
+        }
+    }
+
+    #[test]
+    fn well_known_gadgets_are_dangerous() {
+        for (module, name) in [
+            ("pydoc", "pipepager"),
+            ("_posixsubprocess", "fork_exec"),
+            ("operator", "call"),
+            ("operator", "methodcaller"),
+            ("_operator", "attrgetter"),
+            ("_operator", "itemgetter"),
+            ("pandas", "read_pickle"),
+            ("pandas.io.pickle", "read_pickle"),
+            ("pickle", "loads"),
+            ("_pickle", "loads"),
+            ("joblib", "load"),
+            ("numpy", "load"),
+            ("numpy.lib.npyio", "load"),
+            ("numpy.testing._private.utils", "runstring"),
+            ("numpy.ctypeslib", "load_library"),
+            ("thread", "start_new_thread"),
+            ("_thread", "start_new_thread"),
+            ("shutil", "rmtree"),
+            ("socket", "create_connection"),
+            ("importlib", "import_module"),
+            ("runpy", "run_path"),
+            ("ctypes", "CDLL"),
+            ("code", "InteractiveInterpreter"),
+            ("pty", "spawn"),
+            ("webbrowser", "open"),
+            ("multiprocessing.context", "Process"),
+            ("asyncio.subprocess", "create_subprocess_shell"),
+            ("builtins", "open"),
+            ("builtins", "compile"),
+            ("builtins", "globals"),
+            ("builtins", "setattr"),
+            ("builtins", "delattr"),
+            ("builtins", "breakpoint"),
+            ("__builtin__", "eval"),
+            ("copy_reg", "_reconstructor"),
+            ("types", "FunctionType"),
+            ("commands", "getoutput"),
+            ("sklearn.utils._testing", "assert_run_python_script_without_output"),
+            ("sklearn.datasets", "fetch_openml"),
+            ("yaml", "load"),
+            ("logging.config", "listen"),
+        ] {
+            assert!(matches!(verdict(module, name), Verdict::Dangerous(_)), "{module}.{name}");
+        }
     }
 }

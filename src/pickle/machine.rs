@@ -12,6 +12,12 @@
 //! Resources are bounded: the values made, the bytes they hold, stack and MARK depth, memo
 //! entries and nested streams. Nothing walks the value tree recursively, so neither deep
 //! nesting nor shared references (memo expansion) cost more than the opcodes that made them.
+//! Limits a model's dump never reaches but Python does not have (stack depth, open MARKs, line
+//! length) are reported and read past, since a loader would go on and run what follows; where
+//! reading has to stop, a linear walk (the `walk` submodule) lists the globals the rest of the
+//! data names.
+
+mod walk;
 
 use std::collections::HashMap;
 
@@ -25,17 +31,21 @@ pub type Id = u32;
 const MAX_VALUES: usize = 4_000_000;
 /// Bytes of text, bytes and container slots the values may hold together.
 const MAX_VALUE_BYTES: usize = 512 << 20;
-/// Stack entries, at most (a dump batches its containers by 1,000 items).
+/// Stack entries a dump makes, at most (it batches its containers by 1,000 items). Python has
+/// no such limit, so past it reading goes on, to list what follows, up to the hard limit.
 const MAX_STACK: usize = 50_000;
-/// Open MARKs, at most (a pipeline's dump nests a handful).
+const HARD_MAX_STACK: usize = 8 << 20;
+/// Open MARKs a dump makes, at most (a pipeline's dump nests a handful); as `MAX_STACK`.
 const MAX_MARKS: usize = 1_000;
+const HARD_MAX_MARKS: usize = 1 << 20;
 /// Memo entries per stream.
 const MAX_MEMO: usize = 1_000_000;
 /// Nested streams (object arrays) inside one another.
 const MAX_NESTED: usize = 4;
 /// Globals referenced, at most.
 const MAX_GLOBALS: usize = 10_000;
-/// Length of a text line (protocol 0 arguments).
+/// Length of a text line (protocol 0 arguments) a pickler writes for a model; a longer one is
+/// reported and read on.
 const MAX_LINE: usize = 64 << 10;
 /// Streams read after the first STOP to find what trailing bytes reference.
 const MAX_TRAILING_STREAMS: usize = 8;
@@ -169,11 +179,14 @@ pub fn run(data: &[u8]) -> Outcome {
         protocol: None,
         nested: 0,
         opcodes: 0,
+        op_at: 0,
+        unwound: Vec::new(),
+        beyond: Vec::new(),
     };
     let root = match machine.load() {
         Ok(root) => Some(root),
         Err(stop) => {
-            machine.finding(stop.offset, Severity::Malformed, stop.message);
+            machine.stopped(stop);
             None
         }
     };
@@ -189,12 +202,16 @@ pub fn run(data: &[u8]) -> Outcome {
                 at - 1
             ),
         );
-        for _ in 0..MAX_TRAILING_STREAMS {
-            if machine.pos >= data.len() {
+        let mut streams = 0;
+        while machine.pos < data.len() {
+            if streams == MAX_TRAILING_STREAMS {
+                // Streams beyond those read are still listed.
+                machine.walk_rest(machine.pos, true, true);
                 break;
             }
+            streams += 1;
             if let Err(stop) = machine.load() {
-                machine.finding(stop.offset, Severity::Malformed, stop.message);
+                machine.stopped(stop);
                 break;
             }
         }
@@ -215,10 +232,17 @@ pub fn run(data: &[u8]) -> Outcome {
 struct Stop {
     offset: usize,
     message: String,
+    /// At a limit of ours (or a check stricter than the loader's), where a loader would go on;
+    /// otherwise the stream is one a loader rejects there too.
+    limit: bool,
 }
 
 fn stop<T>(offset: usize, message: impl Into<String>) -> Result<T, Stop> {
-    Err(Stop { offset, message: message.into() })
+    Err(Stop { offset, message: message.into(), limit: false })
+}
+
+fn limit<T>(offset: usize, message: impl Into<String>) -> Result<T, Stop> {
+    Err(Stop { offset, message: message.into(), limit: true })
 }
 
 /// The stack, MARKs and memo of one stream.
@@ -241,9 +265,21 @@ struct Machine<'a> {
     protocol: Option<u8>,
     nested: usize,
     opcodes: usize,
+    /// Offset of the opcode being run (in the innermost stream).
+    op_at: usize,
+    /// When reading stopped: the state of each stream it was in, innermost first.
+    unwound: Vec<walk::Resume>,
+    /// Limits passed and read on past (reported once each).
+    beyond: Vec<&'static str>,
 }
 
 impl<'a> Machine<'a> {
+    /// Reading stopped early: reports why, then lists what the rest of the data references.
+    fn stopped(&mut self, stop: Stop) {
+        self.finding(stop.offset, Severity::Malformed, stop.message);
+        self.walk_rest(self.op_at, false, stop.limit);
+    }
+
     fn finding(&mut self, offset: usize, severity: Severity, message: String) {
         if self.findings.len() < MAX_FINDINGS {
             self.findings.push(Finding { offset: Some(offset), severity, message });
@@ -289,13 +325,33 @@ impl<'a> Machine<'a> {
 
     fn line(&mut self, what: &str) -> Result<&'a [u8], Stop> {
         let start = self.pos;
-        let window = &self.data[start..self.data.len().min(start + MAX_LINE)];
-        match window.iter().position(|&b| b == b'\n') {
-            Some(end) => {
-                self.pos = start + end + 1;
-                Ok(&window[..end])
-            }
-            None => stop(start, format!("{what} is not a line of at most {MAX_LINE} bytes")),
+        let Some(end) = memchr::memchr(b'\n', &self.data[start..]) else {
+            return stop(
+                start,
+                format!("{what} does not end in a newline (the file is truncated)"),
+            );
+        };
+        if end > MAX_LINE {
+            self.beyond(
+                start,
+                "line",
+                format!("{what} is a line of {end} bytes, longer than the {MAX_LINE} a model's dump writes"),
+            );
+        }
+        self.pos = start + end + 1;
+        Ok(&self.data[start..start + end])
+    }
+
+    /// Records, once per kind, that the stream passed a limit of ours that Python does not
+    /// have; reading goes on, so that what follows is listed too.
+    fn beyond(&mut self, at: usize, kind: &'static str, message: String) {
+        if !self.beyond.contains(&kind) {
+            self.beyond.push(kind);
+            self.finding(
+                at,
+                Severity::Malformed,
+                format!("{message}; read on to list what follows"),
+            );
         }
     }
 
@@ -321,7 +377,7 @@ impl<'a> Machine<'a> {
         };
         self.charge(at, bytes)?;
         if self.values.len() >= MAX_VALUES {
-            return stop(at, format!("the pickle makes more than {MAX_VALUES} values"));
+            return limit(at, format!("the pickle makes more than {MAX_VALUES} values"));
         }
         self.values.push(value);
         Ok((self.values.len() - 1) as Id)
@@ -330,7 +386,7 @@ impl<'a> Machine<'a> {
     fn charge(&mut self, at: usize, bytes: usize) -> Result<(), Stop> {
         self.value_bytes += bytes;
         if self.value_bytes > MAX_VALUE_BYTES {
-            return stop(
+            return limit(
                 at,
                 format!("the pickle's values hold more than {} MiB", MAX_VALUE_BYTES >> 20),
             );
@@ -340,7 +396,22 @@ impl<'a> Machine<'a> {
 
     fn push(&mut self, frame: &mut Frame, at: usize, value: Value) -> Result<(), Stop> {
         let id = self.alloc(at, value)?;
-        push_id(frame, at, id)
+        self.push_id(frame, at, id)
+    }
+
+    fn push_id(&mut self, frame: &mut Frame, at: usize, id: Id) -> Result<(), Stop> {
+        if frame.stack.len() >= MAX_STACK {
+            if frame.stack.len() >= HARD_MAX_STACK {
+                return limit(at, format!("the stack holds more than {HARD_MAX_STACK} items"));
+            }
+            self.beyond(
+                at,
+                "stack",
+                format!("the stack holds more than {MAX_STACK} items (nesting too deep)"),
+            );
+        }
+        frame.stack.push(id);
+        Ok(())
     }
 
     fn value(&self, id: Id) -> &Value {
@@ -399,7 +470,7 @@ impl<'a> Machine<'a> {
 
     fn record_global(&mut self, at: usize, module: String, name: String) -> Result<usize, Stop> {
         if self.globals.len() >= MAX_GLOBALS {
-            return stop(at, format!("the pickle references more than {MAX_GLOBALS} globals"));
+            return limit(at, format!("the pickle references more than {MAX_GLOBALS} globals"));
         }
         let verdict = allow::verdict(&module, &name);
         let allowed = allow::allowed(&module, &name);
@@ -413,17 +484,43 @@ impl<'a> Machine<'a> {
     /// Reads one stream, from the current position to its STOP, and returns what STOP returns.
     fn load(&mut self) -> Result<Id, Stop> {
         let mut frame = Frame::default();
+        let result = self.read_stream(&mut frame);
+        if result.is_err() {
+            let resume = self.resume_state(&frame);
+            self.unwound.push(resume);
+        }
+        result
+    }
+
+    fn read_stream(&mut self, frame: &mut Frame) -> Result<Id, Stop> {
         loop {
             let at = self.pos;
+            self.op_at = at;
             if at >= self.data.len() {
                 return stop(at, "the pickle ends without a STOP opcode (the file is truncated)");
             }
             let op = self.data[at];
             self.pos += 1;
             self.opcodes += 1;
-            if let Some(id) = self.step(&mut frame, at, op)? {
+            if let Some(id) = self.step(frame, at, op)? {
                 return Ok(id);
             }
+        }
+    }
+
+    /// What the walk after a stop needs of `frame`: the strings in its memo and on top of its
+    /// stack.
+    fn resume_state(&self, frame: &Frame) -> walk::Resume {
+        let short_text =
+            |id: Id| self.text(id).filter(|s| s.len() <= walk::MAX_NAME).map(str::to_owned);
+        let floor = frame.marks.last().copied().unwrap_or(0);
+        let above = &frame.stack[floor.min(frame.stack.len())..];
+        let top =
+            |back: usize| above.len().checked_sub(back).map(|i| above[i]).and_then(short_text);
+        walk::Resume {
+            memo: frame.memo.iter().map(|(&key, &id)| (key, short_text(id))).collect(),
+            top: [top(2), top(1)],
+            lost: false,
         }
     }
 
@@ -432,6 +529,7 @@ impl<'a> Machine<'a> {
         let name = opcode_name(op).ok_or_else(|| Stop {
             offset: at,
             message: format!("byte {op:#04x} is not a pickle opcode"),
+            limit: false,
         })?;
         if !ACCEPTED.contains(&name) && !self.refused_opcodes.contains(&op) {
             self.refused_opcodes.push(op);
@@ -458,8 +556,12 @@ impl<'a> Machine<'a> {
             b'.' => return Ok(Some(pop(f, at)?)),
             b'(' => {
                 if f.marks.len() >= MAX_MARKS {
-                    return stop(
+                    if f.marks.len() >= HARD_MAX_MARKS {
+                        return limit(at, format!("more than {HARD_MAX_MARKS} MARKs are open"));
+                    }
+                    self.beyond(
                         at,
+                        "marks",
                         format!("more than {MAX_MARKS} MARKs are open (nesting too deep)"),
                     );
                 }
@@ -477,7 +579,7 @@ impl<'a> Machine<'a> {
             }
             b'2' => {
                 let top = top(f, at)?;
-                push_id(f, at, top)?;
+                self.push_id(f, at, top)?;
             }
 
             // Constants.
@@ -676,8 +778,9 @@ impl<'a> Machine<'a> {
                 let id = *f.memo.get(&key).ok_or_else(|| Stop {
                     offset: at,
                     message: format!("memo entry {key} is read before it is written"),
+                    limit: false,
                 })?;
-                push_id(f, at, id)?;
+                self.push_id(f, at, id)?;
             }
 
             // Globals and calls.
@@ -754,17 +857,18 @@ impl<'a> Machine<'a> {
     fn decimal(&mut self, what: &str) -> Result<u64, Stop> {
         let at = self.pos;
         let line = self.line(what)?;
-        std::str::from_utf8(line)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| Stop { offset: at, message: format!("{what} has no decimal memo key") })
+        std::str::from_utf8(line).ok().and_then(|s| s.trim().parse().ok()).ok_or_else(|| Stop {
+            offset: at,
+            message: format!("{what} has no decimal memo key"),
+            limit: false,
+        })
     }
 
     fn memo_put(&mut self, f: &mut Frame, at: usize, key: u64) -> Result<(), Stop> {
         let id = top(f, at)?;
         f.memo.insert(key, id);
         if f.memo.len() > MAX_MEMO {
-            return stop(at, format!("the memo holds more than {MAX_MEMO} entries"));
+            return limit(at, format!("the memo holds more than {MAX_MEMO} entries"));
         }
         Ok(())
     }
@@ -800,12 +904,22 @@ impl<'a> Machine<'a> {
                 (2, Some(Value::Dtype { dtype, .. }), Some(Value::Bytes(bytes)))
                     if dtype.kind != Kind::Object && bytes.len() == dtype.itemsize =>
                 {
-                    Ok(Value::Array(Array {
+                    let scalar = Array {
                         dtype: dtype.clone(),
                         shape: Vec::new(),
                         fortran: false,
                         elements: Elements::Bytes(args[1]),
-                    }))
+                    };
+                    // numpy.str_ subclasses str and equals the text it holds (labels in an
+                    // object array are often numpy.str_), so it is read as that text.
+                    if dtype.kind == Kind::Unicode {
+                        scalar
+                            .unicode(bytes)
+                            .map(|mut text| Value::Str(text.remove(0)))
+                            .or(Ok(Value::Array(scalar)))
+                    } else {
+                        Ok(Value::Array(scalar))
+                    }
                 }
                 _ => Err(format!("{name} is called with arguments other than (dtype, its bytes)")),
             },
@@ -881,8 +995,10 @@ impl<'a> Machine<'a> {
         };
         match made {
             Ok(value) => {
-                if let Value::Bytes(bytes) = &value {
-                    self.charge(at, bytes.len())?;
+                match &value {
+                    Value::Bytes(bytes) => self.charge(at, bytes.len())?,
+                    Value::Str(text) => self.charge(at, text.len())?,
+                    _ => {}
                 }
                 Ok(value)
             }
@@ -947,7 +1063,7 @@ impl<'a> Machine<'a> {
             Value::Object { class: Allowed::ArrayWrapper, state: None } => {
                 match self.value(state) {
                     Value::Dict(pairs) if pairs.len() <= MAX_WRAPPER_ENTRIES => {}
-                    _ => return stop(at, "a joblib array wrapper's state is not a short dict"),
+                    _ => return limit(at, "a joblib array wrapper's state is not a short dict"),
                 }
                 self.read_wrapped_array(at, state).map(Some)
             }
@@ -985,7 +1101,7 @@ impl<'a> Machine<'a> {
                         dtype.big_endian = order == ">";
                         let fixed = matches!(dtype.kind, Kind::Unicode | Kind::Other('S' | 'V'));
                         if fixed && usize::try_from(elsize).ok() != Some(dtype.itemsize) {
-                            return stop(
+                            return limit(
                                 at,
                                 format!("dtype {} declares {elsize}-byte items", dtype.descr),
                             );
@@ -1102,7 +1218,7 @@ impl<'a> Machine<'a> {
 
         if dtype.kind == Kind::Object {
             if self.nested >= MAX_NESTED {
-                return stop(
+                return limit(
                     self.pos,
                     format!("object arrays are nested more than {MAX_NESTED} deep"),
                 );
@@ -1148,6 +1264,7 @@ impl<'a> Machine<'a> {
                 shape_text(&shape),
                 dtype.itemsize
             ),
+            limit: false,
         })?;
         self.pos += bytes;
         self.alloc(
@@ -1160,14 +1277,6 @@ impl<'a> Machine<'a> {
             }),
         )
     }
-}
-
-fn push_id(frame: &mut Frame, at: usize, id: Id) -> Result<(), Stop> {
-    if frame.stack.len() >= MAX_STACK {
-        return stop(at, format!("the stack holds more than {MAX_STACK} items (nesting too deep)"));
-    }
-    frame.stack.push(id);
-    Ok(())
 }
 
 fn pop(frame: &mut Frame, at: usize) -> Result<Id, Stop> {
@@ -1188,6 +1297,7 @@ fn pop_mark(frame: &mut Frame, at: usize) -> Result<Vec<Id>, Stop> {
     let mark = frame.marks.pop().ok_or_else(|| Stop {
         offset: at,
         message: "the opcode needs a MARK but none is open".into(),
+        limit: false,
     })?;
     Ok(frame.stack.split_off(mark))
 }
@@ -1430,6 +1540,21 @@ mod tests {
     }
 
     #[test]
+    fn a_numpy_str_scalar_is_read_as_the_text_it_holds() {
+        // numpy.str_('ab'): scalar(dtype('<U2'), b'a\0\0\0b\0\0\0'), as in an object array.
+        let mut data = vec![0x80, 4];
+        data.extend(global("numpy._core.multiarray", "scalar"));
+        data.extend(global("numpy", "dtype"));
+        data.extend(text("U2"));
+        data.extend(b"\x89\x88\x87R(K\x03");
+        data.extend(text("<"));
+        data.extend(b"NNNK\x08K\x04K\x08tbC\x08a\x00\x00\x00b\x00\x00\x00\x86R.");
+        let outcome = run(&data);
+        assert!(outcome.findings.is_empty(), "{:?}", outcome.findings);
+        assert_eq!(root(&outcome), &Value::Str("ab".into()));
+    }
+
+    #[test]
     fn memo_expansion_costs_only_the_opcodes_that_make_it() {
         // 30 levels, each a list holding ten references to the level below: 10^30 leaves.
         let mut data = b"\x80\x04]\x94".to_vec();
@@ -1456,7 +1581,37 @@ mod tests {
     }
 
     #[test]
-    fn truncated_and_deep_streams_stop_with_a_reason() {
+    fn limits_python_does_not_have_are_reported_and_read_past_to_the_globals_after_them() {
+        let system = b"cos\nsystem\n(S'echo'\ntR.".as_slice();
+        let long_line = [b"S'".as_slice(), &[b'a'; 70_000], b"'\n0"].concat();
+        for (prefix, reason) in [
+            ([b"\x80\x04".as_slice(), &[b'N'; 60_000]].concat(), "stack holds more than"),
+            ([b"\x80\x04".as_slice(), &[b'('; 1_500]].concat(), "MARKs are open"),
+            (long_line, "a line of 70002 bytes"),
+        ] {
+            let outcome = run(&[prefix.as_slice(), system].concat());
+            assert!(
+                outcome.findings.iter().any(|f| f.message.contains(reason)),
+                "{reason}: {:?}",
+                outcome.findings
+            );
+            assert_eq!(outcome.globals.len(), 1, "{reason}");
+            assert!(matches!(outcome.globals[0].verdict, Verdict::Dangerous(_)), "{reason}");
+        }
+    }
+
+    #[test]
+    fn streams_beyond_those_read_after_stop_are_still_listed() {
+        let data =
+            [b"\x80\x04N.".repeat(1 + MAX_TRAILING_STREAMS + 2), b"cposix\nsystem\n.".to_vec()]
+                .concat();
+        let outcome = run(&data);
+        assert_eq!(outcome.globals.len(), 1, "{:?}", outcome.findings);
+        assert_eq!(outcome.globals[0].offset, data.len() - 15);
+    }
+
+    #[test]
+    fn truncated_and_deep_streams_are_reported_with_a_reason() {
         let truncated = run(b"\x80\x04](K\x01");
         assert!(
             truncated.findings[0].message.contains("without a STOP"),

@@ -135,7 +135,9 @@ impl ScanReport {
             parts.push(format!("it references globals outside the allow-list ({})", dedup(other)));
         }
         if parts.is_empty() {
-            if let Some(first) = self.findings.first() {
+            // The finding that refused the file, not a malformation noted before it.
+            let refusing = self.findings.iter().find(|f| f.severity != Severity::Malformed);
+            if let Some(first) = refusing.or(self.findings.first()) {
                 parts.push(match first.offset {
                     Some(offset) => format!("byte {offset}: {}", first.message),
                     None => first.message.clone(),
@@ -228,5 +230,40 @@ impl fmt::Display for ScanReport {
                 self.reason()
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_gives_the_finding_that_refused_it() {
+        let finding = |offset, severity, message: &str| Finding {
+            offset: Some(offset),
+            severity,
+            message: message.into(),
+        };
+        let mut report = ScanReport {
+            file: "model.pkl".into(),
+            bytes: 100,
+            sha256: String::new(),
+            compression: Compression::None,
+            stream_bytes: 100,
+            protocol: Some(4),
+            joblib: false,
+            opcodes: 10,
+            globals: Vec::new(),
+            findings: vec![
+                finding(2, Severity::Malformed, "the stack holds more than 50000 items"),
+                finding(90, Severity::NotAllowed, "a STACK_GLOBAL takes its module and name"),
+            ],
+            more_findings: 0,
+            model: None,
+            decision: Decision::Unreadable,
+        };
+        report.decide();
+        assert_eq!(report.decision, Decision::Refused);
+        assert_eq!(report.reason(), "byte 90: a STACK_GLOBAL takes its module and name");
     }
 }

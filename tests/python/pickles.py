@@ -9,7 +9,10 @@ oversized in the ways a reader can be attacked. Nothing here loads a pickle.
 """
 
 import contextlib
+import gzip
+import importlib
 import json
+import lzma
 import os
 import pickle
 import struct
@@ -36,6 +39,22 @@ class Payload:
 
     def __reduce__(self):
         return (self.func, (self.command,))
+
+
+def text(s):
+    """BINUNICODE `s`: pushes the string."""
+    b = s.encode()
+    return b"X" + struct.pack("<I", len(b)) + b
+
+
+def stack_global(module, name):
+    """Protocol 4's STACK_GLOBAL of `module` and `name`: pushes what loading resolves them to."""
+    return text(module) + text(name) + b"\x93"
+
+
+def call(func, *args):
+    """Opcodes calling what `func` pushes with what each of `args` pushes."""
+    return func + b"(" + b"".join(args) + b"tR"
 
 
 @contextlib.contextmanager
@@ -107,6 +126,10 @@ def benign(out):
     ints = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(cancer.data, cancer.target)
     add("cancer_int_labels.joblib", ints, cancer.data, cancer_columns, dumped())
     add("cancer_int_labels_p5.pkl", ints, cancer.data, cancer_columns, pickled(5))
+    # Labels that are numpy.str_ in an object array, as pandas' string columns often give.
+    numpy_strings = np.array([np.str_(s) for s in iris.target_names[iris.target]], dtype=object)
+    numpy_str = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(iris.data, numpy_strings)
+    add("iris_numpy_str_labels.joblib", numpy_str, iris.data, iris_columns, dumped())
 
     wine_columns = [f"w{i}" for i in range(13)]
     for label, scaler in [
@@ -214,6 +237,51 @@ def malicious(out, marker):
     clean = pickle.dumps(trojan.steps[0][1], protocol=4)
     add("trailing_bytes_after_stop.pkl", clean + b"cposix\nsystem\n(S'" + command.encode() + b"'\ntR.", "posix.system")
 
+    system = b"cos\nsystem\n(S'" + command.encode() + b"'\ntR."
+    # Limits of the reader that Python does not have, before the call: reading must go on.
+    add("deep_stack_then_system.pkl", b"\x80\x04" + b"N" * 60_000 + system, "os.system")
+    add("many_marks_then_system.pkl", b"\x80\x04" + b"(" * 1_500 + system, "os.system")
+    add("long_line_then_system.pkl", b"S'" + b"a" * 70_000 + b"'\n0" + system, "os.system")
+
+    # Data after a compressed stream: raw, or another member (which joblib's readers read on).
+    path = os.path.join(out, "clean.joblib")
+    joblib.dump(trojan.steps[0][1], path)
+    with open(path, "rb") as f:
+        clean_joblib = f.read()
+    os.remove(path)
+    add("zlib_trailing_raw_payload.joblib", zlib.compress(clean_joblib) + system, "os.system")
+    add("zlib_two_streams.joblib", zlib.compress(clean_joblib) + zlib.compress(system), "os.system")
+    add("gzip_trailing_raw_payload.joblib", gzip.compress(clean_joblib) + system, "os.system")
+    add("xz_two_streams.joblib", lzma.compress(clean_joblib) + lzma.compress(system), "os.system")
+
+    # Gadgets other than os.system. A dotted name is an attribute chain: sklearn.datasets._base
+    # imports os, so loading this resolves os.system (checked here without loading anything).
+    assert importlib.import_module("sklearn.datasets._base").os.system is os.system
+    add("sklearn_dotted_os_system.pkl",
+        b"\x80\x04" + call(stack_global("sklearn.datasets._base", "os.system"), text(command)) + b".",
+        "sklearn.datasets._base.os.system")
+    add("pydoc_pipepager.pkl",
+        b"\x80\x04" + call(stack_global("pydoc", "pipepager"), text("x"), text(command)) + b".",
+        "pydoc.pipepager")
+    # attrgetter('system')(importlib.import_module('os'))(command)
+    getter = call(stack_global("_operator", "attrgetter"), text("system"))
+    os_module = call(stack_global("importlib", "import_module"), text("os"))
+    add("operator_attrgetter.pkl", b"\x80\x04" + call(call(getter, os_module), text(command)) + b".",
+        "_operator.attrgetter")
+    # Loaders of another file: the os_system_global.pkl written above, an .npy holding a payload.
+    inner = os.path.join(out, "os_system_global.pkl")
+    add("pandas_read_pickle.pkl", b"\x80\x04" + call(stack_global("pandas", "read_pickle"), text(inner)) + b".",
+        "pandas.read_pickle")
+    add("joblib_load.pkl", b"\x80\x04" + call(stack_global("joblib", "load"), text(inner)) + b".", "joblib.load")
+    npy = os.path.join(out, "payload.npy")
+    np.save(npy, np.array([Payload(os.system, command)], dtype=object), allow_pickle=True)
+    add("numpy_load_allow_pickle.pkl",
+        b"\x80\x04" + call(stack_global("numpy", "load"), text(npy), b"N", b"\x88") + b".", "numpy.load")
+    # Python 2's name: the unpickler loads _thread.start_new_thread(os.system, (command,)).
+    add("thread_start_new_thread.pkl",
+        b"\x80\x02cthread\nstart_new_thread\n(cos\nsystem\n(S'" + command.encode() + b"'\nttR.",
+        "thread.start_new_thread")
+
     from sklearn.ensemble import RandomForestClassifier
     forest = RandomForestClassifier(n_estimators=2, max_depth=2, random_state=0).fit(iris.data, iris.target)
     path = os.path.join(out, "random_forest.joblib")
@@ -262,14 +330,48 @@ def wrapper_array(shape, payload, descr="f8"):
     )
 
 
+def varint(n):
+    """xz's variable-length integer."""
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    return bytes(out + bytes([n]))
+
+
+def xz_bomb(gib):
+    """An xz stream of one block expanding to about `gib` GiB of zeros, built directly (the lzma
+    module takes a minute to compress 4 GiB): one LZMA2 chunk of zeros, repeated with a state
+    reset each time, which decodes the same since the dictionary already holds zeros."""
+    raw = lzma.compress(bytes(2 << 20), format=lzma.FORMAT_RAW,
+                        filters=[{"id": lzma.FILTER_LZMA2, "preset": 0, "dict_size": 1 << 20}])
+    control, packed = raw[0], struct.unpack(">H", raw[3:5])[0] + 1
+    unpacked = ((control & 0x1F) << 16 | struct.unpack(">H", raw[1:3])[0]) + 1
+    assert control & 0xE0 == 0xE0, "the first chunk resets the dictionary and gives properties"
+    first = raw[:6 + packed]
+    again = bytes([0xC0 | control & 0x1F]) + first[1:]
+    count = -(-(gib << 30) // unpacked)
+    data = first + again * (count - 1) + b"\x00"
+    data += b"\x00" * (-len(data) % 4)
+    block = bytes([2, 0x00, 0x21, 0x01, 0x10, 0, 0, 0])  # 12 bytes: LZMA2, 1 MiB dictionary
+    block += struct.pack("<I", zlib.crc32(block))
+    flags = b"\x00\x00"  # no integrity check
+    index = b"\x00" + varint(1) + varint(len(block) + len(data)) + varint(count * unpacked)
+    index += b"\x00" * (-len(index) % 4)
+    index += struct.pack("<I", zlib.crc32(index))
+    backward = struct.pack("<I", len(index) // 4 - 1)
+    return (b"\xfd7zXZ\x00" + flags + struct.pack("<I", zlib.crc32(flags)) + block + data + index
+            + struct.pack("<I", zlib.crc32(backward + flags)) + backward + flags + b"YZ")
+
+
 def hostile(out):
     cases = []
 
-    def add(name, data):
+    def add(name, data, message=None):
         path = os.path.join(out, name)
         with open(path, "wb") as f:
             f.write(data)
-        cases.append({"file": path, "kind": "hostile"})
+        cases.append({"file": path, "kind": "hostile", "message": message})
 
     add("array_claiming_2pow40_elements.joblib", wrapper_array([1 << 40], b"\x00" * 32))
     iris = datasets.load_iris()
@@ -289,7 +391,12 @@ def hostile(out):
     add("memo_expansion.pkl", bytes(expansion))
     add("nesting_100000_deep.pkl", b"\x80\x04" + b"(" * 100_000 + b")" + b"t" * 100_000 + b".")
     add("nested_lists_100000_deep.pkl", b"\x80\x04" + b"]" * 100_000 + b"a" * 99_999 + b".")
-    add("decompression_bomb.joblib", zlib.compress(b"\x00" * (1 << 30), 9))
+    add("decompression_bomb.joblib", zlib.compress(b"\x00" * (1 << 30), 9), "decompression bomb")
+    add("xz_decompression_bomb.joblib", xz_bomb(4), "decompression bomb")
+    packer = lzma.LZMACompressor(format=lzma.FORMAT_ALONE, preset=0)
+    zeros = bytes(16 << 20)
+    alone = b"".join(packer.compress(zeros) for _ in range(20)) + packer.flush()
+    add("lzma_decompression_bomb.joblib", alone, "decompression bomb")
     # One memoised dict of 4,000 attributes given to two million objects' BUILDs, and one
     # 40,000-item list made the target of two million BUILDs: a reader that copies or scans
     # the shared value each time does quadratic work.
