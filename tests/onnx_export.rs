@@ -206,7 +206,10 @@ fn a_feature_float32_cannot_represent_gets_a_float64_input() {
     let output = onnxify_in(dir, &["imprecise.csv", "-o", "model.onnx", "--test-size", "0"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let out = common::stdout(&output);
-    assert!(out.contains("float64 input, float32 arithmetic (float32 input changed"), "{out}");
+    assert!(
+        out.contains("float64 input, float64 scaling, float32 classifier (float32 input changed"),
+        "{out}"
+    );
     let json: Value =
         serde_json::from_slice(&std::fs::read(dir.join("model.onnx.json")).unwrap()).unwrap();
     assert_eq!(json["graph"]["input_dtype"], "float64");

@@ -3,8 +3,8 @@
   tamper.py coefficient MODEL OUT   add 0.5 to the LinearClassifier's first coefficient
   tamper.py metadata MODEL OUT      change the recorded dataset SHA-256
   tamper.py opset MODEL OUT         import ai.onnx.ml version 3 (allow-listed; onnxify writes 1)
-  tamper.py no_default MODEL OUT    drop the CategoryMapper's default_string (tract then cannot
-                                    load the model)
+  tamper.py no_default MODEL OUT    drop the CategoryMapper's default_string (ONNX's default
+                                    then applies)
   tamper.py smuggle MODEL OUT       add 300 metadata entries of 1 KiB each: rows of a CSV hidden
                                     in small pieces
 """
