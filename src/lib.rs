@@ -46,3 +46,8 @@ pub mod train;
 pub mod verify;
 
 pub use error::{Error, Location, Result};
+
+/// The README's Rust examples, compiled by `cargo test` so that they keep matching the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
