@@ -64,7 +64,12 @@ impl Machine<'_> {
     /// opcodes plausibly start, as after array bytes, rather than listing what noise spells.
     pub(super) fn walk_rest(&mut self, from: usize, at_stream_start: bool, loader_goes_on: bool) {
         let data = self.data;
-        let ops = Opcodes { data, last_newline: memrchr(b'\n', data), newlines: Cell::default() };
+        let ops = Opcodes {
+            data,
+            last_newline: memrchr(b'\n', data),
+            // Intervals that hold nothing until a newline is found.
+            newlines: Cell::new([(1, 0); 2]),
+        };
         // The streams around the current one, the nearest last: those the machine was in, then
         // any nested stream (a joblib object array's, which starts with PROTO) the walk enters.
         let mut enclosing = std::mem::take(&mut self.unwound);
