@@ -64,7 +64,12 @@ impl Machine<'_> {
     /// opcodes plausibly start, as after array bytes, rather than listing what noise spells.
     pub(super) fn walk_rest(&mut self, from: usize, at_stream_start: bool, loader_goes_on: bool) {
         let data = self.data;
-        let ops = Opcodes { data, last_newline: memrchr(b'\n', data), newlines: Cell::default() };
+        let ops = Opcodes {
+            data,
+            last_newline: memrchr(b'\n', data),
+            // Intervals that hold nothing until a newline is found.
+            newlines: Cell::new([(1, 0); 2]),
+        };
         // The streams around the current one, the nearest last: those the machine was in, then
         // any nested stream (a joblib object array's, which starts with PROTO) the walk enters.
         let mut enclosing = std::mem::take(&mut self.unwound);
@@ -334,8 +339,8 @@ impl Opcodes<'_> {
             }
             let (mut at, mut run, mut last) = (start, 0, None);
             loop {
-                let array = last == Some(b'b') && self.padding_at(at);
-                if at == self.data.len() || run == RESUME_RUN || array {
+                let array = || last == Some(b'b') && self.padding_at(at);
+                if at == self.data.len() || run == RESUME_RUN || array() {
                     return Ok(Some(start));
                 }
                 let read = Cell::new(1);
@@ -394,7 +399,8 @@ impl Opcodes<'_> {
     /// writes 16 rather than 0), then that many 0xFF bytes.
     fn padding_at(&self, at: usize) -> bool {
         let data = self.data;
-        let padding = usize::from(data[at]);
+        let Some(&padding) = data.get(at) else { return false };
+        let padding = usize::from(padding);
         (1..=16).contains(&padding)
             && data.get(at + 1..at + 1 + padding).is_some_and(|p| p.iter().all(|&b| b == 0xff))
     }
@@ -477,6 +483,13 @@ mod tests {
         assert!(globals[1].starts_with("numpy.ndarray@"), "the outer memo is back: {globals:?}");
         assert!(globals[2].starts_with("posix.system@"), "{globals:?}");
         assert!(outcome.globals[0].nested && !outcome.globals[1].nested);
+    }
+
+    #[test]
+    fn a_run_ending_in_build_at_the_end_of_the_data_is_a_place_to_resume() {
+        // Found by fuzzing: the check for joblib's padding after the BUILD read past the end.
+        let outcome = run(b"\x80\x04h\x09\x00b");
+        assert!(outcome.findings.iter().all(|f| f.severity == Severity::Malformed));
     }
 
     #[test]
