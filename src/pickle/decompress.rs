@@ -133,10 +133,10 @@ pub fn unpack(compression: Compression, bytes: &[u8], limit: usize) -> Unpacked 
     unpacked
 }
 
-/// The decompressed stream, at most `limit` bytes; a longer one is refused as a possible
-/// decompression bomb. Bytes after the last compressed member are appended as they are: they
-/// then follow the pickle's STOP, where the pickle reader refuses them and lists what they
-/// reference, as it does for trailing bytes in an uncompressed file.
+/// The decompressed stream, at most `limit` bytes, or why it could not be decoded whole; bytes
+/// after the last compressed member are appended as they are. What the unit tests check of
+/// [`unpack`].
+#[cfg(test)]
 pub fn decompress(compression: Compression, bytes: &[u8], limit: usize) -> Result<Vec<u8>, String> {
     let unpacked = unpack(compression, bytes, limit);
     if let Some(error) = unpacked.error {

@@ -90,13 +90,15 @@ pub fn scan_bytes(file: &str, bytes: &[u8]) -> Scan {
     if bytes.is_empty() {
         return unreadable(report, "the file is empty".into());
     }
-    let stream = match decompress::detect(bytes).and_then(|c| {
-        report.compression = c;
-        decompress::decompress(c, bytes, MAX_STREAM_BYTES)
-    }) {
-        Ok(stream) => stream,
+    let compression = match decompress::detect(bytes) {
+        Ok(compression) => compression,
         Err(message) => return unreadable(report, message),
     };
+    report.compression = compression;
+    // A loader decompresses as it reads, so whatever decoded before a corruption or the size
+    // cap is read too: a payload there would run before the loader hit the error.
+    let unpacked = decompress::unpack(compression, bytes, MAX_STREAM_BYTES);
+    let stream = unpacked.stream;
     report.stream_bytes = stream.len();
     let outcome = machine::run(&stream);
     report.protocol = outcome.protocol;
@@ -113,8 +115,32 @@ pub fn scan_bytes(file: &str, bytes: &[u8]) -> Scan {
             verdict: g.verdict.clone(),
         })
         .collect();
-    report.findings = outcome.findings.clone();
+    // Why decoding stopped comes first: it explains what reading the stream then found.
+    if let Some(message) = unpacked.error {
+        report.findings.push(Finding { offset: None, severity: Severity::Malformed, message });
+    }
+    report.findings.extend(outcome.findings.iter().cloned());
     report.more_findings = outcome.more_findings;
+    if let Some(at) = unpacked.trailing {
+        // Bytes after the compressed data are refused, and read like a pickle of their own to
+        // list what they reference (at offsets in the file).
+        report.findings.push(Finding {
+            offset: None,
+            severity: Severity::NotAllowed,
+            message: format!(
+                "{} bytes follow the compressed data, from file byte {at}; no dump writes them",
+                bytes.len() - at
+            ),
+        });
+        let trailing = machine::run(&bytes[at..]);
+        report.globals.extend(trailing.globals.iter().map(|g| GlobalEntry {
+            module: g.module.clone(),
+            name: g.name.clone(),
+            offset: g.offset + at,
+            nested: g.nested,
+            verdict: g.verdict.clone(),
+        }));
+    }
     report.decide();
 
     let mut model = None;

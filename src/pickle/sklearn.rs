@@ -374,9 +374,13 @@ impl<'a> Tree<'a> {
         }
         let raw = self.raw(array);
         let classes = match array.dtype.kind {
-            Kind::Int | Kind::Unsigned => Classes::Ints(
-                array.integers(raw).map_err(|e| Problem::Malformed(format!("classes_: {e}")))?,
-            ),
+            // Only an unsigned value beyond i64 fails to convert; ONNX labels are int64.
+            Kind::Int | Kind::Unsigned => Classes::Ints(array.integers(raw).map_err(|e| {
+                Problem::Unsupported(format!(
+                    "classes_: {e}; onnxify converts integer labels that fit a signed 64-bit \
+                     integer (ONNX's int64 labels)"
+                ))
+            })?),
             Kind::Unicode => Classes::Strings(
                 array.unicode(raw).map_err(|e| Problem::Malformed(format!("classes_: {e}")))?,
             ),

@@ -253,6 +253,10 @@ def malicious(out, marker):
     add("zlib_two_streams.joblib", zlib.compress(clean_joblib) + zlib.compress(system), "os.system")
     add("gzip_trailing_raw_payload.joblib", gzip.compress(clean_joblib) + system, "os.system")
     add("xz_two_streams.joblib", lzma.compress(clean_joblib) + lzma.compress(system), "os.system")
+    # A loader decompresses as it reads: a payload before a truncation runs before the error.
+    noise = np.random.default_rng(0).bytes(200_000)
+    packed = zlib.compress(system + noise)
+    add("zlib_truncated_after_payload.joblib", packed[: len(packed) // 2], "os.system")
 
     # Gadgets other than os.system. A dotted name is an attribute chain: sklearn.datasets._base
     # imports os, so loading this resolves os.system (checked here without loading anything).
