@@ -276,7 +276,8 @@ impl Opcodes<'_> {
                 return None;
             }
             let n = usize::try_from(n).ok()?;
-            (rest.len() - w >= n).then_some(1 + w + n)
+            // Lazily: with n near usize::MAX the sum would overflow.
+            (rest.len() - w >= n).then(|| 1 + w + n)
         };
         let lines = |count: usize| {
             let mut end = at + 1;
@@ -429,6 +430,19 @@ mod tests {
 
     fn listed(outcome: &Outcome) -> Vec<String> {
         outcome.globals.iter().map(|g| format!("{}.{}@{}", g.module, g.name, g.offset)).collect()
+    }
+
+    #[test]
+    fn a_length_prefix_near_the_largest_integer_is_no_opcode() {
+        // Found by fuzzing: after a stop, the walk added 9 to a length of 2^64 - 1.
+        for opcode in [0x8d_u8, 0x8e, 0x96] {
+            let mut data = b"\x80\x04h\x09".to_vec();
+            data.push(opcode);
+            data.extend([0xff; 8]);
+            data.push(b'.');
+            let outcome = run(&data);
+            assert!(outcome.globals.is_empty(), "{:?}", listed(&outcome));
+        }
     }
 
     #[test]
