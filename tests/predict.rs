@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use common::{assert_close, datasets, onnxify_in, python_json, stderr, stdout, write_file};
@@ -61,12 +61,18 @@ fn scikit_learn_converter_models_predict_like_onnxruntime() {
     }
 }
 
-#[test]
-fn columns_are_matched_by_name_and_ids_copied_through() {
+/// The iris CSV with string labels, and a directory holding `model.onnx` trained on it.
+fn trained_on_iris() -> (&'static PathBuf, tempfile::TempDir) {
     let csv = &datasets()["iris_strings"];
     let dir = tempfile::tempdir_in(common::scratch()).unwrap();
     let trained = onnxify_in(dir.path(), &[csv.to_str().unwrap(), "-o", "model.onnx", "-q"]);
     assert!(trained.status.success(), "{}", stderr(&trained));
+    (csv, dir)
+}
+
+#[test]
+fn columns_are_matched_by_name_and_ids_copied_through() {
+    let (csv, dir) = trained_on_iris();
 
     // The same rows with the columns reversed, an id column and an unused column.
     let text = std::fs::read_to_string(csv).unwrap();
@@ -251,10 +257,7 @@ fn integer_labels_out_of_ascending_order_predict_like_onnxruntime() {
 fn a_category_mapper_without_its_default_attribute_predicts_as_with_it() {
     // ONNX gives CategoryMapper a default when the attribute is left out; the model is valid
     // and must predict exactly as the model that spells the default out.
-    let csv = &datasets()["iris_strings"];
-    let dir = tempfile::tempdir_in(common::scratch()).unwrap();
-    let trained = onnxify_in(dir.path(), &[csv.to_str().unwrap(), "-o", "model.onnx", "-q"]);
-    assert!(trained.status.success(), "{}", stderr(&trained));
+    let (csv, dir) = trained_on_iris();
     let (model, bare) = (dir.path().join("model.onnx"), dir.path().join("bare.onnx"));
     python_json("tamper.py", &["no_default", model.to_str().unwrap(), bare.to_str().unwrap()]);
     let predict = |name: &str| {

@@ -734,13 +734,8 @@ mod tests {
     #[test]
     fn the_walk_stops_on_malformed_data_only_where_prost_fails() {
         let good = sample().encode_to_vec();
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::data::split::SplitMix64::new(0x2545_F491_4F6C_DD1D);
+        let mut next = || rng.next_u64();
         let mut malformed = 0;
         for _ in 0..20_000 {
             let mut bytes = good.clone();

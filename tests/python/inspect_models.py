@@ -15,19 +15,9 @@ import sys
 import onnx
 from onnx import TensorProto, helper
 
+from hostile_onnx import varint
+
 F, K = 4, 3
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
 
 
 def model(n_features=F, classes=(0, 1, 2), scaler=True, normalizer=None, rows=None, post_transform="SOFTMAX"):
