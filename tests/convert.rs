@@ -62,14 +62,8 @@ fn onnxruntime(jobs: &[(PathBuf, &str)]) -> Vec<Value> {
 }
 
 fn assert_matches_scikit_learn(case: &Value, onnx: &Value, what: &str) {
-    let expected: Vec<String> =
-        case["labels"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
-    let labels: Vec<String> = onnx["labels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-        .collect();
+    let expected = common::strings(&case["labels"]);
+    let labels: Vec<String> = common::labels(&onnx["labels"]);
     assert_eq!(labels, expected, "{what}: labels, onnxruntime vs scikit-learn's predict");
     assert_close(
         &format!("{what}: probabilities, onnxruntime vs scikit-learn's predict_proba"),
@@ -199,12 +193,7 @@ fn predict_takes_columns_by_name_or_in_order_as_the_pickle_did() {
             .skip(1)
             .map(|line| line.split(',').next().unwrap().to_owned())
             .collect();
-        let expected: Vec<String> = case["labels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_owned())
-            .collect();
+        let expected = common::strings(&case["labels"]);
         assert_eq!(labels, expected, "{name}: labels, onnxify predict vs scikit-learn's predict");
     }
 }

@@ -6,7 +6,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{assert_close, datasets, floats, onnxify_in, python_json, stderr};
+use common::{
+    EVERY_ROW_CONVERGED, assert_close, datasets, floats, onnxify_in, python_json, stderr,
+};
 use onnxify::data::{CsvOptions, read_csv};
 use onnxify::model::{LogisticRegressionParams, Pipeline};
 use onnxify::progress::Progress;
@@ -45,35 +47,13 @@ fn native(csv: &Path) -> (Vec<f64>, Vec<String>) {
 
 fn export(csv: &Path, flags: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir_in(common::scratch()).unwrap();
-    let args = [
-        &[
-            csv.to_str().unwrap(),
-            "-o",
-            "model.onnx",
-            "--test-size",
-            "0",
-            "--tol",
-            "1e-10",
-            "--max-iter",
-            "10000",
-            "-q",
-        ],
-        flags,
-    ]
-    .concat();
+    let args =
+        [&[csv.to_str().unwrap(), "-o", "model.onnx", "-q"], &EVERY_ROW_CONVERGED[..], flags]
+            .concat();
     let output = onnxify_in(dir.path(), &args);
     assert!(output.status.success(), "{flags:?}: {}", stderr(&output));
     let model = dir.path().join("model.onnx");
     (dir, model)
-}
-
-fn text_labels(values: &Value) -> Vec<String> {
-    values
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-        .collect()
 }
 
 /// Exports every dataset with `flags` and checks onnxruntime (and the checker) against native.
@@ -88,7 +68,7 @@ fn check_flavor(flags: &[&str], tolerance: f64, input_type: &str, probability_ty
         assert_eq!(ort["inputs"][0][1], input_type, "{name} {flags:?}");
         assert_eq!(ort["outputs"][1][1], probability_type, "{name} {flags:?}");
         let (proba, labels) = native(csv);
-        assert_eq!(text_labels(&ort["labels"]), labels, "{name} {flags:?}: labels");
+        assert_eq!(common::labels(&ort["labels"]), labels, "{name} {flags:?}: labels");
         assert_close(
             &format!("{name} {flags:?}: onnxruntime vs native"),
             &floats(&ort["proba"]),
@@ -219,7 +199,7 @@ fn every_supported_opset_loads_with_its_ir_version() {
             );
             assert_eq!(ort["ir_version"], expected_ir(opset), "opset {opset} {ops}");
             assert_eq!(ort["opset_import"][""], opset, "opset {opset} {ops}");
-            assert_eq!(text_labels(&ort["labels"]), labels, "opset {opset} {ops}");
+            assert_eq!(common::labels(&ort["labels"]), labels, "opset {opset} {ops}");
             assert_close(
                 &format!("opset {opset} {ops}"),
                 &floats(&ort["proba"]),
@@ -279,6 +259,6 @@ fn float64_arithmetic_keeps_a_feature_float32_would_erase() {
     let ort =
         python_json("onnx_runtime.py", &["run", model.to_str().unwrap(), csv.to_str().unwrap()]);
     let (proba, labels) = native(&csv);
-    assert_eq!(text_labels(&ort["labels"]), labels);
+    assert_eq!(common::labels(&ort["labels"]), labels);
     assert_close("1e8 +- 0.1 in float64", &floats(&ort["proba"]), &proba, FLOAT64_TOLERANCE);
 }

@@ -40,10 +40,17 @@ fn corpus() -> &'static (PathBuf, Vec<Case>) {
     })
 }
 
-/// The one-line error of a refused file: `onnxify: error: FILE: ...`, no panic, nothing else.
-fn assert_clean_refusal(command: &str, case: &Case, output: &Output) {
+/// The one-line error of a refused file: `onnxify: error: FILE: ...`, no panic, nothing else,
+/// and exit code `code`.
+fn assert_clean_refusal(command: &str, case: &Case, output: &Output, code: i32) {
     let err = stderr(output);
     assert!(!err.contains("panicked"), "{command} {}: panicked:\n{err}", case.name);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{command} {}: exit code; stderr: {err}",
+        case.name
+    );
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "{command} {}: expected one line on stderr, got:\n{err}", case.name);
     assert!(lines[0].starts_with("onnxify: error: "), "{command} {}: {err}", case.name);
@@ -85,14 +92,7 @@ fn predict_refuses_every_hostile_model_with_one_clear_line() {
             assert!(output.status.success(), "{}: {}", case.name, stderr(&output));
             assert_eq!(stdout(&output).lines().count(), 3, "{}: header and two rows", case.name);
         } else {
-            assert_eq!(
-                output.status.code(),
-                Some(2),
-                "{}: exit code; stderr: {}",
-                case.name,
-                stderr(&output)
-            );
-            assert_clean_refusal("predict", case, &output);
+            assert_clean_refusal("predict", case, &output, 2);
         }
     }
 }
@@ -106,14 +106,7 @@ fn inspect_describes_what_it_can_and_refuses_every_hostile_model() {
             assert!(output.status.success(), "{}: {}", case.name, stderr(&output));
             assert!(stdout(&output).contains("Check:     passed"), "{}", case.name);
         } else {
-            assert_eq!(
-                output.status.code(),
-                Some(2),
-                "{}: exit code; stderr: {}",
-                case.name,
-                stderr(&output)
-            );
-            assert_clean_refusal("inspect", case, &output);
+            assert_clean_refusal("inspect", case, &output, 2);
         }
     }
 }
@@ -133,7 +126,7 @@ fn verify_fails_every_hostile_model_line_by_line() {
         );
         assert!(stdout(&output).contains("[FAIL]"), "{}: {}", case.name, stdout(&output));
         if !case.valid {
-            assert_clean_refusal("verify", case, &output);
+            assert_clean_refusal("verify", case, &output, 1);
         }
     }
 }
@@ -263,8 +256,7 @@ fn decoding_bombs_are_refused_before_decoding() {
         let (output, elapsed) =
             run_with_memory(512 << 20, &["inspect", case.file.to_str().unwrap()]);
         let err = stderr(&output);
-        assert_eq!(output.status.code(), Some(2), "{}: {err}", case.name);
-        assert_clean_refusal("inspect", case, &output);
+        assert_clean_refusal("inspect", case, &output, 2);
         let budget =
             ["more than 65536 protobuf messages", "bytes of memory", "nested more than 16 levels"];
         assert!(

@@ -17,13 +17,7 @@ fn models() -> &'static HashMap<String, PathBuf> {
     static MODELS: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
     MODELS.get_or_init(|| {
         let dir = common::scratch().join("inspect_models");
-        let written = python_json("inspect_models.py", &[dir.to_str().unwrap()]);
-        written
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(name, path)| (name.clone(), PathBuf::from(path.as_str().unwrap())))
-            .collect()
+        common::paths(&python_json("inspect_models.py", &[dir.to_str().unwrap()]))
     })
 }
 

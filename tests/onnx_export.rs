@@ -8,7 +8,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{
-    assert_close, datasets, floats, onnxify_in, python_json, reference, stderr, write_file,
+    EVERY_ROW_CONVERGED, assert_close, datasets, floats, onnxify_in, python_json, reference,
+    stderr, write_file,
 };
 use onnxify::data::{CsvOptions, read_csv};
 use onnxify::model::{LogisticRegressionParams, Pipeline};
@@ -26,20 +27,9 @@ fn fresh_dir() -> PathBuf {
 
 /// Trains on `csv` into `dir/model.onnx` with every row and a tight tol; returns the model path.
 fn export(csv: &Path, dir: &Path) -> PathBuf {
-    let args = [
-        "train",
-        csv.to_str().unwrap(),
-        "-o",
-        "model.onnx",
-        "--test-size",
-        "0",
-        "--tol",
-        "1e-10",
-        "--max-iter",
-        "10000",
-        "-q",
-    ];
-    let output = onnxify_in(dir, &args);
+    let args =
+        [&["train", csv.to_str().unwrap(), "-o", "model.onnx", "-q"], &EVERY_ROW_CONVERGED[..]];
+    let output = onnxify_in(dir, &args.concat());
     assert!(output.status.success(), "{}", stderr(&output));
     dir.join("model.onnx")
 }
@@ -95,12 +85,7 @@ fn check_label_kind(dataset: &str, expect_string_labels: bool, n_classes: usize)
         .map(|&c| classes.name(c as usize))
         .collect();
 
-    let ort_labels: Vec<String> = ort["labels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-        .collect();
+    let ort_labels: Vec<String> = common::labels(&ort["labels"]);
     let ort_proba = floats(&ort["proba"]);
     assert_eq!(
         ort_labels, native_labels,

@@ -50,12 +50,7 @@ fn scikit_learn_converter_models_predict_like_onnxruntime() {
             .map(|c| format!("p_{}", c.as_str().unwrap()))
             .collect();
         assert_eq!(header[1..], classes[..], "{model}: probability columns in class order");
-        let expected: Vec<String> = entry["labels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_owned())
-            .collect();
+        let expected = common::strings(&entry["labels"]);
         assert_eq!(labels, expected, "{model}: labels");
         assert_close(model, &proba, &common::floats(&entry["proba"]), RUNTIME_TOLERANCE);
     }
@@ -242,12 +237,7 @@ fn integer_labels_out_of_ascending_order_predict_like_onnxruntime() {
     assert!(output.status.success(), "{}", stderr(&output));
     let (header, labels, proba) = parse_predictions(&stdout(&output));
     assert_eq!(header, ["label", "p_2", "p_1", "p_0"]);
-    let expected: Vec<String> = entry["labels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect();
+    let expected = common::strings(&entry["labels"]);
     assert_eq!(labels, expected);
     assert!(["0", "1", "2"].iter().all(|c| labels.iter().any(|l| l == c)), "every class occurs");
     assert_close(model, &proba, &common::floats(&entry["proba"]), RUNTIME_TOLERANCE);

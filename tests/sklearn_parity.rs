@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{assert_close, datasets, floats, onnxify_in, reference, stdout};
+use common::{EVERY_ROW_CONVERGED, assert_close, datasets, floats, onnxify_in, reference, stdout};
 use onnxify::data::split::{self, TestFraction};
 use onnxify::data::{CsvOptions, read_csv};
 use onnxify::metrics;
@@ -25,18 +25,9 @@ const DATASETS: [&str; 5] = ["iris", "wine", "breast_cancer", "digits", "synthet
 fn check_converged_fit(name: &str, c: f64) {
     let csv = &datasets()[name];
     let c_text = c.to_string();
-    let args = [
-        "train",
-        csv.to_str().unwrap(),
-        "--test-size",
-        "0",
-        "--tol",
-        "1e-10",
-        "--max-iter",
-        "10000",
-    ];
+    let args = ["train", csv.to_str().unwrap(), "--C", &c_text, "--json"];
     let dir = tempfile::tempdir_in(common::scratch()).unwrap();
-    let output = onnxify_in(dir.path(), &[&args[..], &["--C", &c_text, "--json"]].concat());
+    let output = onnxify_in(dir.path(), &[&args[..], &EVERY_ROW_CONVERGED[..]].concat());
     assert!(output.status.success(), "{}", common::stderr(&output));
     let summary: Value = serde_json::from_str(&stdout(&output)).unwrap();
     let fit = &summary["fit"];
@@ -44,18 +35,8 @@ fn check_converged_fit(name: &str, c: f64) {
     assert!(fit["gradient_norm"].as_f64().unwrap() <= 1e-10, "{name} C={c}: {fit}");
 
     let expected = &reference(&["fit", csv.to_str().unwrap(), "--C", &c_text])[0];
-    let classes: Vec<String> = summary["dataset"]["classes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-        .collect();
-    let expected_classes: Vec<String> = expected["classes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect();
+    let classes: Vec<String> = common::labels(&summary["dataset"]["classes"]);
+    let expected_classes = common::strings(&expected["classes"]);
     assert_eq!(classes, expected_classes, "{name}: classes_ order");
 
     let model = &summary["parameters"];

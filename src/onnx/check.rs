@@ -556,9 +556,8 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// Takes the node reading `tensor`, which must be `op` with `tensor` as its first input
-    /// and the operator's number of inputs and outputs.
-    fn next(&mut self, tensor: &str, op: &str) -> Check<&'a NodeProto> {
+    /// The one node reading `tensor`, which must be an `op`.
+    fn reader_of(&self, tensor: &str, op: &str) -> Check<(usize, &'a NodeProto)> {
         let (index, node) =
             self.reader(tensor)?.ok_or_else(|| format!("nothing reads {:?}", short(tensor)))?;
         ensure(node.op_type() == op, || {
@@ -568,6 +567,13 @@ impl<'a> Walk<'a> {
                 short(tensor)
             )
         })?;
+        Ok((index, node))
+    }
+
+    /// Takes the node reading `tensor`, which must be `op` with `tensor` as its first input
+    /// and the operator's number of inputs and outputs.
+    fn next(&mut self, tensor: &str, op: &str) -> Check<&'a NodeProto> {
+        let (index, node) = self.reader_of(tensor, op)?;
         ensure(node.input.first().map(String::as_str) == Some(tensor), || {
             format!("{} takes {:?} in the wrong place", node_label(index, node), short(tensor))
         })?;
@@ -850,15 +856,7 @@ impl<'a> Walk<'a> {
 
     /// Takes the node reading `tensor` as its second input (Gather reads the labels first).
     fn next_argument(&mut self, tensor: &str, op: &str) -> Check<&'a NodeProto> {
-        let (index, node) =
-            self.reader(tensor)?.ok_or_else(|| format!("nothing reads {:?}", short(tensor)))?;
-        ensure(node.op_type() == op, || {
-            format!(
-                "{} reads {:?} where a {op} was expected",
-                node_label(index, node),
-                short(tensor)
-            )
-        })?;
+        let (index, node) = self.reader_of(tensor, op)?;
         self.take(index)?; // so it has two inputs
         ensure(node.input[1] == tensor, || {
             format!("{} takes {:?} in the wrong place", node_label(index, node), short(tensor))

@@ -56,14 +56,15 @@ pub fn datasets() -> &'static HashMap<String, PathBuf> {
     PATHS.get_or_init(|| {
         let dir = scratch().join("datasets");
         std::fs::create_dir_all(&dir).unwrap();
-        let written = reference(&["datasets", dir.to_str().unwrap()]);
-        written
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(name, path)| (name.clone(), PathBuf::from(path.as_str().unwrap())))
-            .collect()
+        paths(&reference(&["datasets", dir.to_str().unwrap()]))
     })
+}
+
+/// A JSON object of names and file paths, as the generator scripts print what they wrote.
+pub fn paths(written: &Value) -> HashMap<String, PathBuf> {
+    let path =
+        |(name, path): (&String, &Value)| (name.clone(), PathBuf::from(path.as_str().unwrap()));
+    written.as_object().unwrap().iter().map(path).collect()
 }
 
 /// Runs the built `onnxify` binary in `dir`.
@@ -95,6 +96,21 @@ pub fn floats(value: &Value) -> Vec<f64> {
         Value::Number(n) => vec![n.as_f64().unwrap()],
         other => panic!("expected numbers, got {other}"),
     }
+}
+
+/// Train on every row to a gradient inf-norm of 1e-10: the converged fit the cross-checks use.
+pub const EVERY_ROW_CONVERGED: [&str; 6] =
+    ["--test-size", "0", "--tol", "1e-10", "--max-iter", "10000"];
+
+/// A JSON array of strings.
+pub fn strings(value: &Value) -> Vec<String> {
+    value.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+}
+
+/// A JSON array of labels as text: strings as they are, numbers as written.
+pub fn labels(value: &Value) -> Vec<String> {
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    value.as_array().unwrap().iter().map(text).collect()
 }
 
 /// Asserts `actual` and `expected` agree element-wise within `tol` relative to the larger
