@@ -383,7 +383,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &report).context("writing to stdout")?;
+        pickle::report::write_json_ascii(&mut out, &report).context("writing to stdout")?;
         writeln!(out).context("writing to stdout")?;
     } else {
         writeln!(out, "{report}").context("writing to stdout")?;

@@ -40,8 +40,6 @@ pub enum Verdict {
     Dangerous(String),
     /// A scikit-learn class onnxify does not convert (yet).
     Unsupported(String),
-    /// Anything else outside the allow-list.
-    NotAllowed(String),
 }
 
 impl Verdict {
@@ -51,7 +49,6 @@ impl Verdict {
             Verdict::Allowed => "allowed",
             Verdict::Dangerous(_) => "DANGEROUS",
             Verdict::Unsupported(_) => "unsupported",
-            Verdict::NotAllowed(_) => "not allowed",
         }
     }
 }
@@ -76,8 +73,17 @@ pub fn allowed(module: &str, name: &str) -> Option<Allowed> {
     })
 }
 
+/// What `find_class` looks up for `module.name` (interim: no renaming yet).
+pub fn resolve<'a>(
+    module: &'a str,
+    name: &'a str,
+    _protocol: u8,
+) -> (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>) {
+    (module.into(), name.into())
+}
+
 /// The verdict on `module.name`.
-pub fn verdict(module: &str, name: &str) -> Verdict {
+pub fn verdict(module: &str, name: &str, _protocol: u8) -> Verdict {
     if allowed(module, name).is_some() {
         return Verdict::Allowed;
     }
@@ -98,11 +104,11 @@ pub fn verdict(module: &str, name: &str) -> Verdict {
         );
     }
     if top == "sklearn" {
-        return Verdict::NotAllowed(
+        return Verdict::Dangerous(
             "a scikit-learn function or value, not a model class onnxify converts".into(),
         );
     }
-    Verdict::NotAllowed("not a part of the scikit-learn pipelines onnxify reads".into())
+    Verdict::Dangerous("not a part of the scikit-learn pipelines onnxify reads".into())
 }
 
 /// Why a dotted or dunder name is dangerous. Loading looks a dotted name up attribute by
@@ -272,23 +278,23 @@ mod tests {
 
     #[test]
     fn dangerous_callables_are_told_apart_from_unsupported_classes() {
-        assert!(matches!(verdict("posix", "system"), Verdict::Dangerous(_)));
-        assert!(matches!(verdict("builtins", "getattr"), Verdict::Dangerous(_)));
-        assert!(matches!(verdict("subprocess", "Popen"), Verdict::Dangerous(_)));
-        match verdict("sklearn.ensemble._forest", "RandomForestClassifier") {
+        assert!(matches!(verdict("posix", "system", 4), Verdict::Dangerous(_)));
+        assert!(matches!(verdict("builtins", "getattr", 4), Verdict::Dangerous(_)));
+        assert!(matches!(verdict("subprocess", "Popen", 4), Verdict::Dangerous(_)));
+        match verdict("sklearn.ensemble._forest", "RandomForestClassifier", 4) {
             Verdict::Unsupported(why) => assert!(why.contains("not supported yet"), "{why}"),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(verdict("collections", "OrderedDict"), Verdict::NotAllowed(_)));
+        assert!(matches!(verdict("collections", "OrderedDict", 4), Verdict::Dangerous(_)));
         assert!(matches!(
-            verdict("sklearn.utils.validation", "check_array"),
-            Verdict::NotAllowed(_)
+            verdict("sklearn.utils.validation", "check_array", 4),
+            Verdict::Dangerous(_)
         ));
     }
 
     #[test]
     fn a_dotted_name_is_an_attribute_chain_whatever_the_module() {
-        match verdict("sklearn.datasets._base", "os.system") {
+        match verdict("sklearn.datasets._base", "os.system", 4) {
             Verdict::Dangerous(why) => {
                 assert!(why.contains("dotted") && why.contains("os.system: runs"), "{why}")
             }
@@ -300,7 +306,7 @@ mod tests {
             ("numpy", "ndarray.__reduce__"),
             ("sklearn.pipeline", "__builtins__"),
         ] {
-            assert!(matches!(verdict(module, name), Verdict::Dangerous(_)), "{module}.{name}");
+            assert!(matches!(verdict(module, name, 4), Verdict::Dangerous(_)), "{module}.{name}");
         }
     }
 
@@ -349,7 +355,7 @@ mod tests {
             ("yaml", "load"),
             ("logging.config", "listen"),
         ] {
-            assert!(matches!(verdict(module, name), Verdict::Dangerous(_)), "{module}.{name}");
+            assert!(matches!(verdict(module, name, 4), Verdict::Dangerous(_)), "{module}.{name}");
         }
     }
 }

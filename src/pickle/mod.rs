@@ -11,6 +11,7 @@ pub mod allow;
 pub mod decompress;
 pub mod machine;
 pub mod numpy;
+mod readings;
 pub mod report;
 pub mod sklearn;
 
@@ -24,7 +25,9 @@ use crate::data::hex;
 use crate::error::{Error, Result};
 use crate::model::{FittedLogisticRegression, FittedStandardScaler, Pipeline};
 use decompress::Compression;
-use machine::{Finding, Severity};
+use machine::{Finding, Loader, Outcome, Severity};
+use readings::Readings;
+pub use readings::{Load, LoadedArray, Loads, loads};
 pub use report::{Decision, GlobalEntry, ModelSummary, ScanReport};
 use sklearn::{Extracted, Problem};
 
@@ -82,48 +85,50 @@ pub fn scan_bytes(file: &str, bytes: &[u8]) -> Scan {
         model: None,
         decision: Decision::Unreadable,
     };
-    let unreadable = |mut report: ScanReport, message: String| {
-        report.findings.push(Finding { offset: None, severity: Severity::Malformed, message });
-        report.decide();
-        Scan { report, model: None }
+    let readings = match Readings::of(bytes) {
+        Ok(readings) => readings,
+        Err(message) => {
+            report.findings.push(Finding { offset: None, severity: Severity::Malformed, message });
+            report.decide();
+            return Scan { report, model: None };
+        }
     };
-    if bytes.is_empty() {
-        return unreadable(report, "the file is empty".into());
-    }
-    let compression = match decompress::detect(bytes) {
-        Ok(compression) => compression,
-        Err(message) => return unreadable(report, message),
-    };
-    report.compression = compression;
-    // A loader decompresses as it reads, so whatever decoded before a corruption or the size
-    // cap is read too: a payload there would run before the loader hit the error.
-    let unpacked = decompress::unpack(compression, bytes, MAX_STREAM_BYTES);
-    let stream = unpacked.stream;
-    report.stream_bytes = stream.len();
-    let outcome = machine::run(&stream);
-    report.protocol = outcome.protocol;
-    report.opcodes = outcome.opcodes;
-    report.joblib = outcome.globals.iter().any(|g| g.allowed == Some(allow::Allowed::ArrayWrapper));
-    report.globals = outcome
-        .globals
-        .iter()
-        .map(|g| GlobalEntry {
-            module: g.module.clone(),
-            name: g.name.clone(),
-            offset: g.offset,
-            nested: g.nested,
-            verdict: g.verdict.clone(),
-        })
-        .collect();
+    let joblib = &readings.joblib;
+    report.compression = readings.compression;
+    report.stream_bytes = readings.unpacked.stream.len();
+    report.protocol = joblib.protocol;
+    report.opcodes = joblib.opcodes;
+    report.joblib = joblib.wrappers;
+    report.globals = entries(joblib, None, 0);
     // Why decoding stopped comes first: it explains what reading the stream then found.
-    if let Some(message) = unpacked.error {
-        report.findings.push(Finding { offset: None, severity: Severity::Malformed, message });
+    if let Some(message) = &readings.unpacked.error {
+        report.findings.push(Finding {
+            offset: None,
+            severity: Severity::Malformed,
+            message: message.clone(),
+        });
     }
-    report.findings.extend(outcome.findings.iter().cloned());
-    report.more_findings = outcome.more_findings;
-    if let Some(at) = unpacked.trailing {
-        // Bytes after the compressed data are refused, and read like a pickle of their own to
-        // list what they reference (at offsets in the file).
+    if readings.unpacked.members > 1
+        && matches!(readings.compression, Compression::Zlib | Compression::Gzip)
+    {
+        report.findings.push(Finding {
+            offset: None,
+            severity: Severity::NotAllowed,
+            message: format!(
+                "the file holds {} {} members one after another; joblib's reader never gets past \
+                 the first (it stops responding), and no dump writes more than one",
+                readings.unpacked.members, readings.compression
+            ),
+        });
+    }
+    report.findings.extend(joblib.findings.iter().cloned());
+    report.more_findings = joblib.more_findings;
+    for (context, outcome) in readings.plain() {
+        add_plain_reading(&mut report, &context, outcome);
+    }
+    if let Some(at) = readings.unpacked.trailing {
+        // Bytes after the compressed data are refused, and read (decompressed, if they are
+        // compressed) to list what they reference.
         report.findings.push(Finding {
             offset: None,
             severity: Severity::NotAllowed,
@@ -132,21 +137,13 @@ pub fn scan_bytes(file: &str, bytes: &[u8]) -> Scan {
                 bytes.len() - at
             ),
         });
-        let trailing = machine::run(&bytes[at..]);
-        report.globals.extend(trailing.globals.iter().map(|g| GlobalEntry {
-            module: g.module.clone(),
-            name: g.name.clone(),
-            offset: g.offset + at,
-            nested: g.nested,
-            verdict: g.verdict.clone(),
-        }));
+        list_trailing(&mut report, bytes, at, 0);
     }
     report.decide();
 
     let mut model = None;
-    if report.findings.is_empty() && report.decision != Decision::Refused && outcome.root.is_some()
-    {
-        match sklearn::extract(&outcome, &stream) {
+    if report.findings.is_empty() && report.decision != Decision::Refused && joblib.root.is_some() {
+        match sklearn::extract(joblib, &readings.unpacked.stream) {
             Ok(extracted) => {
                 report.model = Some(summary(&extracted));
                 model = Some(pickled_model(extracted));
@@ -165,6 +162,74 @@ pub fn scan_bytes(file: &str, bytes: &[u8]) -> Scan {
         report.decide();
     }
     Scan { report, model }
+}
+
+/// The report's entries for what `outcome` references, offsets moved by `shift`.
+fn entries(outcome: &Outcome, context: Option<&str>, shift: usize) -> Vec<GlobalEntry> {
+    outcome
+        .globals
+        .iter()
+        .map(|g| GlobalEntry {
+            module: g.module.clone(),
+            name: g.name.clone(),
+            offset: g.offset + shift,
+            nested: g.nested,
+            context: context.map(str::to_owned),
+            verdict: g.verdict.clone(),
+        })
+        .collect()
+}
+
+/// Adds what a plain loader's reading finds beyond joblib's: globals it resolves that joblib
+/// does not, and what it refuses. That a plain loader stops on joblib's array bytes is
+/// expected, so its malformations are not findings.
+fn add_plain_reading(report: &mut ScanReport, context: &str, outcome: &Outcome) {
+    for entry in entries(outcome, Some(&format!("when read by {context}")), 0) {
+        let listed = report
+            .globals
+            .iter()
+            .any(|g| g.offset == entry.offset && g.module == entry.module && g.name == entry.name);
+        if !listed {
+            report.globals.push(entry);
+        }
+    }
+    for finding in outcome.findings.iter().filter(|f| f.severity != Severity::Malformed) {
+        let known = report
+            .findings
+            .iter()
+            .any(|f| f.offset == finding.offset && f.message.ends_with(&finding.message));
+        if !known {
+            report.findings.push(Finding {
+                message: format!("when read by {context}: {}", finding.message),
+                ..finding.clone()
+            });
+        }
+    }
+}
+
+/// Streams chained after trailing compressed data that are followed, at most.
+const MAX_TRAILING_MEMBERS: usize = 8;
+
+/// Lists what the bytes from `at` on reference: decompressed, if they are compressed data of
+/// any kind joblib writes, else read as they are.
+fn list_trailing(report: &mut ScanReport, bytes: &[u8], at: usize, depth: usize) {
+    let rest = &bytes[at..];
+    let compression = decompress::detect(rest).unwrap_or(Compression::None);
+    if compression == Compression::None || depth == MAX_TRAILING_MEMBERS {
+        let outcome = machine::run(rest, Loader::PicklePy);
+        let context = format!("in the bytes after the compressed data, offset from file byte {at}");
+        report.globals.extend(entries(&outcome, Some(&context), at));
+        return;
+    }
+    let unpacked = decompress::unpack(compression, rest, MAX_STREAM_BYTES);
+    let outcome = machine::run(&unpacked.stream, Loader::PicklePy);
+    let context = format!(
+        "in the {compression} data from file byte {at}, at offsets in what it decompresses to"
+    );
+    report.globals.extend(entries(&outcome, Some(&context), 0));
+    if let Some(next) = unpacked.trailing {
+        list_trailing(report, bytes, at + next, depth + 1);
+    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

@@ -4,8 +4,7 @@
 use std::fmt;
 use std::ops::Range;
 
-/// Element kinds onnxify reads; the others are kept only by size so that their bytes can be
-/// skipped.
+/// Element kinds onnxify reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Float,
@@ -16,8 +15,6 @@ pub enum Kind {
     Unicode,
     /// Python objects, pickled as a list (or, in joblib, as a nested pickle stream).
     Object,
-    /// Anything else (bytes `S`, void `V`, datetimes, complex, ...), by size only.
-    Other(char),
 }
 
 /// A numpy dtype as pickled: `numpy.dtype(descr, False, True)`, then `BUILD` with its state.
@@ -38,45 +35,75 @@ impl fmt::Display for Dtype {
     }
 }
 
+/// The state numpy's `dtype.__setstate__` takes, as `BUILD` gives it: `(version, byte order,
+/// subarray, names, fields, elsize, alignment, flags)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DtypeState<'a> {
+    pub version: i64,
+    pub order: &'a str,
+    /// Subarray, names and fields are all None.
+    pub plain: bool,
+    pub elsize: i64,
+    pub alignment: i64,
+    pub flags: i64,
+}
+
 impl Dtype {
-    /// Parses a descriptor such as `f8`, `<i4`, `U9` (9 characters) or `O8`.
+    /// Parses a descriptor as numpy writes it in a pickle: the kind and the item size, no byte
+    /// order (`f8`, `i4`, `b1`, `U9` for 9 characters, `O8`). Only the dtypes a fitted linear
+    /// pipeline holds are read.
     pub fn parse(descr: &str) -> Result<Dtype, String> {
         let bad = || format!("{descr:?} is not a numpy dtype descriptor onnxify reads");
-        let (big_endian, rest) = match descr.as_bytes().first() {
-            Some(b'>') => (true, &descr[1..]),
-            Some(b'<' | b'|' | b'=') => (false, &descr[1..]),
-            _ => (false, descr),
-        };
-        let mut chars = rest.chars();
+        let mut chars = descr.chars();
         let code = chars.next().ok_or_else(bad)?;
         let digits = chars.as_str();
-        // numpy writes datetime units in the state, not the descriptor ('M8').
-        if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if digits.is_empty()
+            || digits.len() > 9
+            || digits.starts_with('0')
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(bad());
         }
         let n: usize = digits.parse().map_err(|_| bad())?;
-        let (kind, itemsize) = match code {
-            'f' => (Kind::Float, n),
-            'i' => (Kind::Int, n),
-            'u' => (Kind::Unsigned, n),
-            'b' => (Kind::Bool, n),
-            'U' => (Kind::Unicode, n.checked_mul(4).ok_or_else(bad)?),
-            'O' => (Kind::Object, n),
-            'S' | 'V' | 'M' | 'm' | 'c' => (Kind::Other(code), n),
+        let (kind, itemsize) = match (code, n) {
+            ('f', 4 | 8) => (Kind::Float, n),
+            ('i', 1 | 2 | 4 | 8) => (Kind::Int, n),
+            ('u', 1 | 2 | 4 | 8) => (Kind::Unsigned, n),
+            ('b', 1) => (Kind::Bool, 1),
+            ('U', _) => (Kind::Unicode, n.checked_mul(4).ok_or_else(bad)?),
+            ('O', 8) => (Kind::Object, 8),
             _ => return Err(bad()),
         };
-        let valid = match kind {
-            Kind::Float => matches!(itemsize, 2 | 4 | 8 | 16),
-            Kind::Int | Kind::Unsigned => matches!(itemsize, 1 | 2 | 4 | 8),
-            Kind::Bool => itemsize == 1,
-            Kind::Object => itemsize == 8,
-            // Zero-size items would let a few bytes declare any number of elements.
-            Kind::Unicode | Kind::Other(_) => itemsize > 0,
+        Ok(Dtype { kind, itemsize, big_endian: false, descr: descr.to_owned() })
+    }
+
+    /// Takes the state numpy writes for this dtype, and nothing else: flags that mark a numeric
+    /// dtype as holding objects, or a subarray, make numpy read the array's bytes as something
+    /// else entirely.
+    pub fn set_state(&mut self, state: &DtypeState) -> Result<(), String> {
+        let single_byte = self.itemsize == 1 && self.kind != Kind::Unicode;
+        let orders: &[&str] =
+            if single_byte || self.kind == Kind::Object { &["|"] } else { &["<", ">"] };
+        let (elsize, alignment, flags) = match self.kind {
+            Kind::Unicode => (self.itemsize as i64, 4, 8),
+            Kind::Object => (-1, -1, 63),
+            _ => (-1, -1, 0),
         };
-        if !valid {
-            return Err(bad());
+        let expected = state.version == 3
+            && state.plain
+            && orders.contains(&state.order)
+            && (state.elsize, state.alignment, state.flags) == (elsize, alignment, flags);
+        if !expected {
+            return Err(format!(
+                "dtype {}'s state {state:?} is not the one numpy writes for it ({}, {}, None, None, \
+                 None, {elsize}, {alignment}, {flags})",
+                self.descr,
+                3,
+                orders.join(" or ")
+            ));
         }
-        Ok(Dtype { kind, itemsize, big_endian, descr: rest.to_owned() })
+        self.big_endian = state.order == ">";
+        Ok(())
     }
 }
 
@@ -146,6 +173,34 @@ impl Array {
             };
             &raw[position * size..(position + 1) * size]
         })
+    }
+
+    /// The dtype as numpy spells it in little-endian order (`<f8`, `|b1`, `<U9`, `|O`).
+    pub fn little_endian_name(&self) -> String {
+        match self.dtype.kind {
+            Kind::Object => "|O".to_owned(),
+            Kind::Unicode => format!("<{}", self.dtype.descr),
+            _ if self.dtype.itemsize == 1 => format!("|{}", self.dtype.descr),
+            _ => format!("<{}", self.dtype.descr),
+        }
+    }
+
+    /// The elements in row-major order, each little-endian: what numpy's
+    /// `ascontiguousarray(a).astype(a.dtype.newbyteorder('<')).tobytes()` gives.
+    pub fn row_major_little_endian(&self, raw: &[u8]) -> Vec<u8> {
+        // Text is swapped per UTF-32 code unit, numbers per item.
+        let unit = if self.dtype.kind == Kind::Unicode { 4 } else { self.dtype.itemsize };
+        let mut out = Vec::with_capacity(self.len() * self.dtype.itemsize);
+        for element in self.elements(raw) {
+            for value in element.chunks(unit) {
+                if self.dtype.big_endian {
+                    out.extend(value.iter().rev());
+                } else {
+                    out.extend(value);
+                }
+            }
+        }
+        out
     }
 
     /// The elements as f64, in row-major order; `raw` is the array's bytes.
@@ -226,25 +281,62 @@ pub fn shape_text(shape: &[usize]) -> String {
 mod tests {
     use super::*;
 
+    /// An array of `descr`, which may start with numpy's `>` or `<` for its byte order.
     fn array(descr: &str, shape: &[usize], fortran: bool) -> Array {
-        Array {
-            dtype: Dtype::parse(descr).unwrap(),
-            shape: shape.to_vec(),
-            fortran,
-            elements: Elements::Inline(0..0),
-        }
+        let bare = descr.trim_start_matches(['<', '>']);
+        let mut dtype = Dtype::parse(bare).unwrap();
+        dtype.big_endian = descr.starts_with('>');
+        Array { dtype, shape: shape.to_vec(), fortran, elements: Elements::Inline(0..0) }
     }
 
     #[test]
     fn descriptors_give_kind_and_size() {
         let u = Dtype::parse("U9").unwrap();
         assert_eq!((u.kind, u.itemsize), (Kind::Unicode, 36));
-        let f = Dtype::parse(">f4").unwrap();
-        assert_eq!((f.kind, f.itemsize, f.big_endian), (Kind::Float, 4, true));
-        assert_eq!(Dtype::parse("V64").unwrap().itemsize, 64);
-        for bad in ["", "f", "f3", "x8", "U0", "O4", "f8f", "i99999999999"] {
+        let f = Dtype::parse("f4").unwrap();
+        assert_eq!((f.kind, f.itemsize, f.big_endian), (Kind::Float, 4, false));
+        for bad in [
+            "",
+            "f",
+            "f3",
+            "x8",
+            "U0",
+            "O4",
+            "f8f",
+            "i99999999999",
+            "<f8",
+            "V64",
+            "S3",
+            "f2",
+            "U09",
+        ] {
             assert!(Dtype::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    fn state(order: &str, elsize: i64, alignment: i64, flags: i64) -> DtypeState<'_> {
+        DtypeState { version: 3, order, plain: true, elsize, alignment, flags }
+    }
+
+    #[test]
+    fn a_dtype_takes_only_the_state_numpy_writes_for_it() {
+        let mut f8 = Dtype::parse("f8").unwrap();
+        assert!(f8.set_state(&state(">", -1, -1, 0)).is_ok());
+        assert!(f8.big_endian);
+        // Flags that make numpy treat the items as Python objects.
+        assert!(f8.set_state(&state("<", -1, -1, 63)).is_err());
+        assert!(f8.set_state(&state("|", -1, -1, 0)).is_err());
+        assert!(f8.set_state(&DtypeState { plain: false, ..state("<", -1, -1, 0) }).is_err());
+        assert!(f8.set_state(&DtypeState { version: 4, ..state("<", -1, -1, 0) }).is_err());
+        let mut u9 = Dtype::parse("U9").unwrap();
+        assert!(u9.set_state(&state("<", 36, 4, 8)).is_ok());
+        assert!(u9.set_state(&state("<", 40, 4, 8)).is_err());
+        let mut object = Dtype::parse("O8").unwrap();
+        assert!(object.set_state(&state("|", -1, -1, 63)).is_ok());
+        assert!(object.set_state(&state("|", -1, -1, 0)).is_err());
+        let mut bool8 = Dtype::parse("b1").unwrap();
+        assert!(bool8.set_state(&state("|", -1, -1, 0)).is_ok());
+        assert!(bool8.set_state(&state("<", -1, -1, 0)).is_err());
     }
 
     #[test]

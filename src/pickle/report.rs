@@ -44,6 +44,10 @@ pub struct GlobalEntry {
     pub offset: usize,
     /// Named inside a nested stream (a joblib object array's).
     pub nested: bool,
+    /// Where it was found, if not in the stream as `joblib.load` reads it ("when read by
+    /// pickle.load", "in the bytes after the compressed data ...").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
     #[serde(flatten)]
     pub verdict: Verdict,
 }
@@ -115,12 +119,11 @@ impl ScanReport {
             self.globals
                 .iter()
                 .filter(|g| wanted(&g.verdict))
-                .map(|g| excerpt(&format!("{}.{}", g.module, g.name)))
+                .map(|g| escape(&excerpt(&format!("{}.{}", g.module, g.name))))
                 .collect()
         };
         let dangerous = names(|v| matches!(v, Verdict::Dangerous(_)));
         let unsupported = names(|v| matches!(v, Verdict::Unsupported(_)));
-        let other = names(|v| matches!(v, Verdict::NotAllowed(_)));
         let mut parts = Vec::new();
         if !dangerous.is_empty() {
             parts.push(format!("it references dangerous callables ({})", dedup(dangerous)));
@@ -131,16 +134,13 @@ impl ScanReport {
                 dedup(unsupported)
             ));
         }
-        if !other.is_empty() {
-            parts.push(format!("it references globals outside the allow-list ({})", dedup(other)));
-        }
         if parts.is_empty() {
             // The finding that refused the file, not a malformation noted before it.
             let refusing = self.findings.iter().find(|f| f.severity != Severity::Malformed);
             if let Some(first) = refusing.or(self.findings.first()) {
                 parts.push(match first.offset {
-                    Some(offset) => format!("byte {offset}: {}", first.message),
-                    None => first.message.clone(),
+                    Some(offset) => format!("byte {offset}: {}", escape(&first.message)),
+                    None => escape(&first.message),
                 });
             } else {
                 parts.push("it holds no model".into());
@@ -158,7 +158,7 @@ fn dedup(mut names: Vec<String>) -> String {
 
 impl fmt::Display for ScanReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}: {} bytes, sha256 {}", self.file, self.bytes, self.sha256)?;
+        writeln!(f, "{}: {} bytes, sha256 {}", escape(&self.file), self.bytes, self.sha256)?;
         write!(f, "  {}", self.format())?;
         if self.compression != Compression::None {
             write!(
@@ -171,15 +171,18 @@ impl fmt::Display for ScanReport {
         writeln!(f, "Globals referenced ({}):", self.globals.len())?;
         for g in &self.globals {
             let at = format!("byte {:>8}", g.offset);
-            let global = excerpt(&format!("{}.{}", g.module, g.name));
+            let global = escape(&excerpt(&format!("{}.{}", g.module, g.name)));
             write!(f, "  {at:<13}  {:<12} {global}", g.verdict.label())?;
             if g.nested {
                 write!(f, " (in a nested stream)")?;
             }
+            if let Some(context) = &g.context {
+                write!(f, " ({context})")?;
+            }
             match &g.verdict {
                 Verdict::Allowed => writeln!(f)?,
-                Verdict::Dangerous(why) | Verdict::Unsupported(why) | Verdict::NotAllowed(why) => {
-                    writeln!(f, ": {why}")?
+                Verdict::Dangerous(why) | Verdict::Unsupported(why) => {
+                    writeln!(f, ": {}", escape(why))?
                 }
             }
         }
@@ -192,7 +195,7 @@ impl fmt::Display for ScanReport {
                     Severity::Malformed => "malformed",
                 };
                 let at = finding.offset.map_or_else(String::new, |o| format!("byte {o:>8}"));
-                writeln!(f, "  {at:<13}  {label:<12} {}", finding.message)?;
+                writeln!(f, "  {at:<13}  {label:<12} {}", escape(&finding.message))?;
             }
             if self.more_findings > 0 {
                 writeln!(f, "  ... and {} more", self.more_findings)?;
@@ -200,8 +203,7 @@ impl fmt::Display for ScanReport {
         }
         if let Some(model) = &self.model {
             let names = if model.feature_names_recorded { "named" } else { "unnamed: x0, x1, ..." };
-            writeln!(
-                f,
+            let line = format!(
                 "Model: {}{}, {} features ({names}), classes {}, scikit-learn {}",
                 model.estimator,
                 if model.steps.is_empty() {
@@ -212,7 +214,8 @@ impl fmt::Display for ScanReport {
                 model.n_features,
                 model.classes,
                 model.sklearn_version.as_deref().unwrap_or("version not recorded")
-            )?;
+            );
+            writeln!(f, "{}", escape(&line))?;
         }
         match self.decision {
             Decision::Accepted => write!(
@@ -230,6 +233,122 @@ impl fmt::Display for ScanReport {
                 self.reason()
             ),
         }
+    }
+}
+
+/// `text` from a file, made safe to print: every character that could change what a terminal
+/// shows (control characters such as newline, carriage return, escape and NUL; bidirectional
+/// overrides and other invisible format characters; the replacement character that stands for
+/// bytes that were not UTF-8) is written as an escape, and so is the backslash, so that an
+/// escape in the output always means one was made.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c if invisible(c) => out.push_str(&format!("\\u{{{:04x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Characters that print as nothing, or change how the text around them is shown.
+fn invisible(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0xad | 0x034f
+            | 0x061c
+            | 0x115f..=0x1160
+            | 0x17b4..=0x17b5
+            | 0x180b..=0x180f
+            | 0x200b..=0x200f
+            | 0x2028..=0x202e
+            | 0x2060..=0x206f
+            | 0x3164
+            | 0xfe00..=0xfe0f
+            | 0xfeff
+            | 0xffa0
+            | 0xfff0..=0xfffd
+            | 0x1d173..=0x1d17a
+            | 0xe0000..=0xe0fff
+    ) || (0xe000..=0xf8ff).contains(&u32::from(c))
+        || (0xf0000..=0x10ffff).contains(&u32::from(c))
+}
+
+/// Writes `value` as pretty JSON in which every character outside ASCII is a `\\u` escape,
+/// so that text from a file cannot reach a terminal or a log as anything but escapes.
+pub fn write_json_ascii<T: Serialize + ?Sized>(
+    out: &mut dyn std::io::Write,
+    value: &T,
+) -> serde_json::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(
+        out,
+        AsciiFormatter(serde_json::ser::PrettyFormatter::new()),
+    );
+    value.serialize(&mut serializer)
+}
+
+/// serde_json's pretty formatter, writing non-ASCII characters as escapes.
+struct AsciiFormatter<'a>(serde_json::ser::PrettyFormatter<'a>);
+
+impl serde_json::ser::Formatter for AsciiFormatter<'_> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        for c in fragment.chars() {
+            if c.is_ascii() {
+                writer.write_all(&[c as u8])?;
+            } else {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(writer, "\\u{unit:04x}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
     }
 }
 

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 use memchr::{memchr, memrchr};
 
+use super::pyint::{self, MemoKey};
 use super::{MAX_LINE, MAX_MEMO, MAX_NESTED, Machine, Severity};
 
 /// Longest string the walk keeps as a possible module or global name.
@@ -34,7 +35,7 @@ const RESUME_RUN: usize = 32;
 /// stack (`None` where the value is anything else).
 #[derive(Debug, Default)]
 pub(super) struct Resume {
-    pub memo: HashMap<u64, Option<String>>,
+    pub memo: HashMap<MemoKey, Option<String>>,
     pub top: [Option<String>; 2],
     /// The memo cannot be known (streams nested too deep to follow).
     pub lost: bool,
@@ -49,7 +50,7 @@ impl Resume {
         self.top = [None, None];
     }
 
-    fn put(&mut self, key: u64) {
+    fn put(&mut self, key: MemoKey) {
         if self.memo.len() < MAX_MEMO || self.memo.contains_key(&key) {
             self.memo.insert(key, self.top[1].clone());
         }
@@ -171,9 +172,11 @@ impl Machine<'_> {
                     state.push(text(trim_line(arg)).filter(|s| s.is_ascii() && !s.contains('\\')))
                 }
                 // The memo.
-                0x94 => state.put(state.memo.len() as u64),
-                b'q' => state.put(u64::from(arg[0])),
-                b'r' => state.put(u64::from(u32::from_le_bytes(arg.try_into().expect("4 bytes")))),
+                0x94 => state.put(MemoKey::Small(state.memo.len() as u64)),
+                b'q' => state.put(MemoKey::Small(u64::from(arg[0]))),
+                b'r' => state.put(MemoKey::Small(u64::from(u32::from_le_bytes(
+                    arg.try_into().expect("4 bytes"),
+                )))),
                 b'p' => {
                     if let Some(key) = decimal(arg) {
                         state.put(key);
@@ -181,10 +184,10 @@ impl Machine<'_> {
                 }
                 b'h' | b'j' | b'g' => {
                     let key = match data[at] {
-                        b'h' => Some(u64::from(arg[0])),
-                        b'j' => {
-                            Some(u64::from(u32::from_le_bytes(arg.try_into().expect("4 bytes"))))
-                        }
+                        b'h' => Some(MemoKey::Small(u64::from(arg[0]))),
+                        b'j' => Some(MemoKey::Small(u64::from(u32::from_le_bytes(
+                            arg.try_into().expect("4 bytes"),
+                        )))),
                         _ => decimal(arg),
                     };
                     let value = key
@@ -212,8 +215,13 @@ impl Machine<'_> {
                         state = Resume { lost: true, ..Resume::default() };
                     }
                 }
-                // Opcodes that leave the stack as it is.
-                0x80 | 0x95 => {}
+                // Opcodes that leave the stack as it is; PROTO changes how names are looked up.
+                0x80 => {
+                    if arg[0] <= 5 {
+                        self.proto = arg[0];
+                    }
+                }
+                0x95 => {}
                 // Opcodes that only push a value that is not a string.
                 b'N' | 0x88 | 0x89 | b'J' | b'K' | b'M' | 0x8a | 0x8b | b'I' | b'L' | b'F'
                 | b'G' | b'B' | b'C' | 0x8e | 0x96 | b'}' | b']' | b')' | 0x8f | b'P' | 0x82
@@ -375,7 +383,9 @@ impl Opcodes<'_> {
         let number = |l: &[u8]| {
             !l.is_empty()
                 && l.len() <= 64
-                && l.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+                && l.iter().all(|&b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.' | b'_' | b' ')
+                })
         };
         match self.data[at] {
             b'c' | b'i' => name(line()) && name(line()),
@@ -419,13 +429,18 @@ fn line_text(line: &[u8]) -> String {
     String::from_utf8_lossy(&line[..line.len().min(MAX_LINE)]).into_owned()
 }
 
-fn decimal(line: &[u8]) -> Option<u64> {
-    std::str::from_utf8(trim_line(line)).ok()?.trim().parse().ok()
+/// A PUT or GET key as Python reads it (`int()` of the line without its newline).
+fn decimal(line: &[u8]) -> Option<MemoKey> {
+    pyint::memo_key(trim_line(line))?.ok()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Outcome, Severity, run};
+    use super::super::{Loader, Outcome, Severity};
+
+    fn run(data: &[u8]) -> Outcome {
+        super::super::run(data, Loader::Joblib)
+    }
     use crate::pickle::allow::Verdict;
 
     fn listed(outcome: &Outcome) -> Vec<String> {
@@ -457,14 +472,18 @@ mod tests {
 
     #[test]
     fn a_stack_global_whose_name_cannot_be_known_refuses_the_file_if_a_loader_gets_there() {
-        // A joblib wrapper whose state has 17 entries stops the machine, not joblib; then
-        // STACK_GLOBAL takes a string and a value the walk cannot know.
-        let mut data =
-            b"\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81}(".to_vec();
-        data.extend(b"\x8c\x01kN".repeat(17));
+        // A Pipeline whose state has more attributes than onnxify reads stops the machine, not
+        // the loader; then STACK_GLOBAL takes a string and a value the walk cannot know.
+        let mut data = b"\x80\x04\x8c\x10sklearn.pipeline\x8c\x08Pipeline\x93)\x81}(".to_vec();
+        for i in 0..4_097 {
+            let key = format!("k{i}");
+            data.extend([0x8c, key.len() as u8]);
+            data.extend(key.as_bytes());
+            data.push(b'N');
+        }
         data.extend(b"ub\x8c\x02osN\x93.");
         let outcome = run(&data);
-        assert_eq!(outcome.globals.len(), 1, "only the wrapper: {:?}", listed(&outcome));
+        assert_eq!(outcome.globals.len(), 1, "only the Pipeline: {:?}", listed(&outcome));
         let unresolved = |outcome: &Outcome| {
             outcome.findings.iter().find(|f| f.message.contains("a STACK_GLOBAL")).cloned()
         };
