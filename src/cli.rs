@@ -85,7 +85,8 @@ enum Command {
     #[command(after_help = EXIT_CODES)]
     Convert(ConvertArgs),
 
-    /// Report every global a pickle references and whether `convert` accepts it; loads nothing.
+    /// Report every global a pickle (or each pickle in a zip archive, such as PyTorch's .pt)
+    /// references and whether `convert` accepts it; loads nothing.
     #[command(after_help = EXIT_CODES)]
     Scan(ScanArgs),
 }
@@ -255,7 +256,7 @@ struct ConvertArgs {
 
 #[derive(Debug, Args)]
 struct ScanArgs {
-    /// The pickle or joblib file.
+    /// The pickle or joblib file, or a zip archive of pickles (PyTorch's .pt and .pth).
     pickle: PathBuf,
 
     /// Print the report as JSON.
@@ -379,19 +380,20 @@ fn run_convert(args: ConvertArgs) -> anyhow::Result<()> {
 }
 
 fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
-    let report = pickle::scan(&args.pickle)?.report;
+    let scanned = pickle::scan_file(&args.pickle)?;
     let stdout = io::stdout();
     let mut out = stdout.lock();
     if args.json {
-        pickle::report::write_json_ascii(&mut out, &report).context("writing to stdout")?;
+        pickle::report::write_json_ascii(&mut out, &scanned).context("writing to stdout")?;
         writeln!(out).context("writing to stdout")?;
     } else {
-        writeln!(out, "{report}").context("writing to stdout")?;
+        writeln!(out, "{scanned}").context("writing to stdout")?;
     }
     out.flush().context("writing to stdout")?;
-    match report.decision {
-        Decision::Accepted => Ok(()),
-        _ => Err(Error::PickleRejected(Box::new(report)).into()),
+    match scanned {
+        _ if scanned.decision() == Decision::Accepted => Ok(()),
+        pickle::Scanned::Pickle(report) => Err(Error::PickleRejected(Box::new(report)).into()),
+        pickle::Scanned::Archive(report) => Err(Error::ArchiveRejected(Box::new(report)).into()),
     }
 }
 

@@ -150,11 +150,20 @@ pub enum Error {
     /// A pickle that `convert` will not turn into a model; the report says why.
     #[error(
         "{}: {}: {}; nothing in the file was loaded or executed",
-        .0.file,
+        crate::pickle::report::escape(&.0.file),
         if .0.decision == crate::pickle::Decision::Refused { "refused" } else { "not a readable pickle" },
         .0.reason()
     )]
     PickleRejected(Box<crate::pickle::ScanReport>),
+
+    /// A zip archive whose pickle members `scan` does not accept; the report says why.
+    #[error(
+        "{}: {}: {}",
+        crate::pickle::report::escape(&.0.file),
+        if .0.decision == crate::pickle::Decision::Refused { "refused" } else { "not a readable archive of pickles" },
+        .0.reason()
+    )]
+    ArchiveRejected(Box<crate::pickle::ArchiveReport>),
 
     #[error("{0}")]
     Runtime(String),
@@ -178,6 +187,7 @@ impl Error {
         match self {
             Error::Runtime(_) | Error::VerificationFailed(_) | Error::CheckFailed(_) => 1,
             Error::PickleRejected(report) => report.decision.exit_code(),
+            Error::ArchiveRejected(report) => report.decision.exit_code(),
             _ => 2,
         }
     }

@@ -58,7 +58,10 @@ pub fn detect(bytes: &[u8]) -> Result<Compression, String> {
                 .into(),
         );
     } else if starts(b"PK\x03\x04") {
-        return Err("the file is a zip archive (a skops or torch file?), not a pickle".into());
+        return Err("the file is a zip archive (PyTorch's or skops' layout?), not a pickle; \
+                    convert reads one pickle or joblib file, and `onnxify scan` lists what an \
+                    archive's pickles reference"
+            .into());
     } else {
         Compression::None
     })

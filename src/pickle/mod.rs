@@ -8,6 +8,7 @@
 //! ([`sklearn`]). What it found, and the decision, is a [`ScanReport`].
 
 pub mod allow;
+pub mod archive;
 pub mod decompress;
 pub mod machine;
 pub mod numpy;
@@ -24,6 +25,7 @@ use sha2::{Digest, Sha256};
 use crate::data::hex;
 use crate::error::{Error, Result};
 use crate::model::{FittedLogisticRegression, FittedStandardScaler, Pipeline};
+pub use archive::ArchiveReport;
 use decompress::Compression;
 use machine::{Finding, Loader, Outcome, Severity};
 use readings::Readings;
@@ -59,6 +61,44 @@ pub struct PickledModel {
     /// that the scores vary by a few units (see [`boundary_probes`]).
     pub probe_center: Array1<f64>,
     pub probe_spread: Array1<f64>,
+}
+
+/// What `onnxify scan` reports on a file: a pickle's report, or a zip archive's with one for
+/// each pickle member.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Scanned {
+    Pickle(ScanReport),
+    Archive(ArchiveReport),
+}
+
+impl Scanned {
+    pub fn decision(&self) -> Decision {
+        match self {
+            Scanned::Pickle(report) => report.decision,
+            Scanned::Archive(report) => report.decision,
+        }
+    }
+}
+
+impl std::fmt::Display for Scanned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scanned::Pickle(report) => report.fmt(f),
+            Scanned::Archive(report) => report.fmt(f),
+        }
+    }
+}
+
+/// Reads and judges the file at `path`, a pickle or a zip archive of pickles.
+pub fn scan_file(path: &Path) -> Result<Scanned> {
+    let bytes = read(path)?;
+    let name = path.display().to_string();
+    Ok(if archive::is_zip(&bytes) {
+        Scanned::Archive(archive::scan_archive(&name, &bytes))
+    } else {
+        Scanned::Pickle(scan_bytes(&name, &bytes).report)
+    })
 }
 
 /// Reads and judges the pickle at `path`. Errors only when the file cannot be read at all;
