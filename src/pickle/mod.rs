@@ -221,8 +221,9 @@ fn entries(outcome: &Outcome, context: Option<&str>, shift: usize) -> Vec<Global
 }
 
 /// Adds what a plain loader's reading finds beyond joblib's: globals it resolves that joblib
-/// does not, and what it refuses. That a plain loader stops on joblib's array bytes is
-/// expected, so its malformations are not findings.
+/// does not, and what it would call beyond the allow-list's uses. That a plain loader stops on
+/// joblib's array bytes is expected, and what it builds from them is never a model, so the
+/// rest of what its reading finds is no finding.
 fn add_plain_reading(report: &mut ScanReport, context: &str, outcome: &Outcome) {
     for entry in entries(outcome, Some(&format!("when read by {context}")), 0) {
         let listed = report
@@ -233,7 +234,7 @@ fn add_plain_reading(report: &mut ScanReport, context: &str, outcome: &Outcome) 
             report.globals.push(entry);
         }
     }
-    for finding in outcome.findings.iter().filter(|f| f.severity != Severity::Malformed) {
+    for finding in &outcome.calls {
         let known = report
             .findings
             .iter()

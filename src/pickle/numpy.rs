@@ -94,12 +94,18 @@ impl Dtype {
             && orders.contains(&state.order)
             && (state.elsize, state.alignment, state.flags) == (elsize, alignment, flags);
         if !expected {
+            let (version, order) = (state.version, state.order);
+            let middle =
+                if state.plain { "None, None, None" } else { "a subarray, names or fields" };
             return Err(format!(
-                "dtype {}'s state {state:?} is not the one numpy writes for it ({}, {}, None, None, \
-                 None, {elsize}, {alignment}, {flags})",
+                "dtype {}'s state ({version}, {order:?}, {middle}, {}, {}, {}) is not the one numpy \
+                 writes for it (3, {}, None, None, None, {elsize}, {alignment}, {flags}); other \
+                 flags or a subarray make numpy read the array as something else",
                 self.descr,
-                3,
-                orders.join(" or ")
+                state.elsize,
+                state.alignment,
+                state.flags,
+                orders.iter().map(|o| format!("{o:?}")).collect::<Vec<_>>().join(" or ")
             ));
         }
         self.big_endian = state.order == ">";

@@ -38,7 +38,7 @@ impl Readings {
         let plain = |data: &[u8]| {
             [machine::run(data, Loader::Pickle), machine::run(data, Loader::PicklePy)]
         };
-        let differs = joblib.wrappers || joblib.framing_stop;
+        let differs = joblib.wrappers || joblib.framing_differs;
         let file_plain = (compression != Compression::None || differs).then(|| plain(bytes));
         let stream_plain =
             (compression != Compression::None && differs).then(|| plain(&unpacked.stream));

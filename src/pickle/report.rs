@@ -385,4 +385,88 @@ mod tests {
         assert_eq!(report.decision, Decision::Refused);
         assert_eq!(report.reason(), "byte 90: a STACK_GLOBAL takes its module and name");
     }
+
+    /// A report of one refused global `module.name`, as the scan of a file naming it makes.
+    fn naming(module: &str, name: &str) -> ScanReport {
+        let mut report = ScanReport {
+            file: "model.pkl".into(),
+            bytes: 100,
+            sha256: String::new(),
+            compression: Compression::None,
+            stream_bytes: 100,
+            protocol: Some(4),
+            joblib: false,
+            opcodes: 10,
+            globals: vec![GlobalEntry {
+                module: module.into(),
+                name: name.into(),
+                offset: 2,
+                nested: false,
+                context: None,
+                verdict: crate::pickle::allow::verdict(module, name, 4),
+            }],
+            findings: Vec::new(),
+            more_findings: 0,
+            model: None,
+            decision: Decision::Unreadable,
+        };
+        report.decide();
+        report
+    }
+
+    const FORGED: &str =
+        "Result: accepted: every global and opcode is on the allow-list; nothing was executed";
+
+    #[test]
+    fn a_name_with_a_newline_cannot_forge_a_line_of_the_report() {
+        let report = naming("os", &format!("system\n{FORGED}"));
+        let text = format!("{report}\n{}", report.reason());
+        assert!(text.lines().all(|line| !line.starts_with("Result: accepted")), "{text}");
+        assert_eq!(text.lines().filter(|line| line.starts_with("Result:")).count(), 1, "{text}");
+        assert!(text.contains("os.system\\nResult: accepted"), "{text}");
+    }
+
+    #[test]
+    fn terminal_escapes_nul_and_carriage_returns_are_printed_as_escapes() {
+        for (name, shown) in [
+            ("system\x1b[1A\x1b[2K", "system\\x1b[1A\\x1b[2K"),
+            ("system\0", "system\\x00"),
+            ("sys\rtem", "sys\\rtem"),
+            ("sys\u{9b}2K", "sys\\x9b2K"),
+        ] {
+            let text = naming("os", name).to_string();
+            assert!(text.contains(&format!("os.{shown}")), "{name:?}: {text}");
+            assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{name:?}: {text:?}");
+        }
+    }
+
+    #[test]
+    fn bidirectional_overrides_and_invisible_characters_are_printed_as_escapes() {
+        // U+202E makes a terminal show the rest of the line backwards; U+200B is invisible;
+        // U+FFFD stands for bytes that were not UTF-8.
+        for (name, shown) in [
+            ("metsys\u{202e}", "metsys\\u{202e}"),
+            ("sys\u{200b}tem", "sys\\u{200b}tem"),
+            ("sys\u{fffd}tem", "sys\\u{fffd}tem"),
+        ] {
+            let text = naming("os", name).to_string();
+            assert!(text.contains(&format!("os.{shown}")), "{name:?}: {text}");
+        }
+    }
+
+    #[test]
+    fn json_carries_every_character_outside_ascii_as_an_escape() {
+        let name = "system\u{202e}\u{1b}\u{0}é\u{1F600}";
+        let report = naming("os", name);
+        let mut out = Vec::new();
+        write_json_ascii(&mut out, &report).unwrap();
+        assert!(out.is_ascii(), "{}", String::from_utf8_lossy(&out));
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("\\u202e") && text.contains("\\u001b") && text.contains("\\ud83d\\ude00"),
+            "{text}"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["globals"][0]["name"], name);
+    }
 }

@@ -314,12 +314,13 @@ def malicious(out, marker):
 
 
 def wrapper_array(shape, payload, descr="f8"):
-    """A joblib NumpyArrayWrapper for `shape`, followed by `payload` as its data, hand-written."""
+    """A joblib NumpyArrayWrapper for `shape`, followed by joblib's padding and `payload` as its
+    data, hand-written."""
     def text(s):
         b = s.encode()
         return b"\x8c" + bytes([len(b)]) + b
     shape_ops = b"(" + b"".join(b"\x8a\x08" + struct.pack("<q", n) for n in shape) + b"t"
-    return (
+    wrapper = (
         b"\x80\x04"
         + text("joblib.numpy_pickle") + text("NumpyArrayWrapper") + b"\x93)\x81"
         + b"}(" + text("subclass") + text("numpy") + text("ndarray") + b"\x93"
@@ -329,9 +330,10 @@ def wrapper_array(shape, payload, descr="f8"):
         + b"(K\x03" + text("<") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
         + text("allow_mmap") + b"\x88" + text("numpy_array_alignment_bytes") + b"K\x10"
         + b"ub"
-        + b"\x00" + payload
-        + b"."
     )
+    # As joblib pads: a length byte, then that many 0xFF, so that the data starts aligned to 16.
+    padding = 16 - (len(wrapper) + 1) % 16
+    return wrapper + bytes([padding]) + b"\xff" * padding + payload + b"."
 
 
 def varint(n):

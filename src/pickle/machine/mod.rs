@@ -206,6 +206,10 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     /// Findings left out of `findings`.
     pub more_findings: usize,
+    /// The findings about what a loader would import or call beyond the allow-list's uses (a
+    /// global built at load time, an allowed callable given other arguments, attributes set on
+    /// a global): what matters even where the loader fails soon after.
+    pub calls: Vec<Finding>,
     /// The first protocol the stream declares.
     pub protocol: Option<u8>,
     /// Opcodes read, in all streams.
@@ -213,8 +217,9 @@ pub struct Outcome {
     pub trace: Trace,
     /// A joblib `NumpyArrayWrapper` was given its state somewhere.
     pub wrappers: bool,
-    /// The reading stopped at a rule of Python's framing, which the C unpickler does not have.
-    pub framing_stop: bool,
+    /// The reading met a FRAME the two unpicklers read differently: one that runs past the end
+    /// of the data (the C unpickler stops there) or one whose rules stopped the pure-Python one.
+    pub framing_differs: bool,
 }
 
 /// Reads `data`, a whole pickle stream (decompressed), as `loader` would, without executing
@@ -230,6 +235,7 @@ pub fn run(data: &[u8], loader: Loader) -> Outcome {
         globals: Vec::new(),
         findings: Vec::new(),
         more_findings: 0,
+        calls: Vec::new(),
         refused_opcodes: Vec::new(),
         protocol: None,
         proto: 0,
@@ -241,7 +247,7 @@ pub fn run(data: &[u8], loader: Loader) -> Outcome {
         trace: Trace::default(),
         tracing: true,
         wrappers: false,
-        framing_stop: false,
+        framing_differs: false,
     };
     let root = match machine.load() {
         Ok(root) => Some(root),
@@ -288,11 +294,12 @@ pub fn run(data: &[u8], loader: Loader) -> Outcome {
         globals: machine.globals,
         findings: machine.findings,
         more_findings: machine.more_findings,
+        calls: machine.calls,
         protocol: machine.protocol,
         opcodes: machine.opcodes,
         trace: machine.trace,
         wrappers: machine.wrappers,
-        framing_stop: machine.framing_stop,
+        framing_differs: machine.framing_differs || machine.source.short_frame(),
     }
 }
 
@@ -343,6 +350,7 @@ struct Machine<'a> {
     globals: Vec<GlobalRef>,
     findings: Vec<Finding>,
     more_findings: usize,
+    calls: Vec<Finding>,
     refused_opcodes: Vec<u8>,
     protocol: Option<u8>,
     /// The protocol of the stream being read, as the unpickler's `proto` (0 until a PROTO).
@@ -360,14 +368,14 @@ struct Machine<'a> {
     /// Until the first STOP: what happens after it is not part of the loader's load.
     tracing: bool,
     wrappers: bool,
-    framing_stop: bool,
+    framing_differs: bool,
 }
 
 impl<'a> Machine<'a> {
     /// Reading stopped early: reports why, then lists what the rest of the data references.
     fn stopped(&mut self, stop: Stop) {
         if stop.message.contains("FRAME") {
-            self.framing_stop = true;
+            self.framing_differs = true;
         }
         self.finding(stop.offset, Severity::Malformed, stop.message);
         self.walk_rest(self.op_at, false, stop.limit);
@@ -383,6 +391,15 @@ impl<'a> Machine<'a> {
 
     fn refuse(&mut self, offset: usize, message: String) {
         self.finding(offset, Severity::NotAllowed, message);
+    }
+
+    /// Refuses what a loader would import or call beyond the allow-list's uses.
+    fn refuse_call(&mut self, offset: usize, message: String) {
+        if self.calls.len() < MAX_FINDINGS {
+            let severity = Severity::NotAllowed;
+            self.calls.push(Finding { offset: Some(offset), severity, message: message.clone() });
+        }
+        self.refuse(offset, message);
     }
 
     // --- reading bytes ---
@@ -523,17 +540,24 @@ impl<'a> Machine<'a> {
         if self.tracing {
             self.trace.globals.push((module.clone(), name.clone()));
         }
-        self.record_global(at, module, name)
+        self.record_global(at, module, name, self.proto)
     }
 
-    fn record_global(&mut self, at: usize, module: String, name: String) -> Result<usize, Stop> {
+    /// Records a global, judged as a loader at protocol `proto` resolves it.
+    fn record_global(
+        &mut self,
+        at: usize,
+        module: String,
+        name: String,
+        proto: u8,
+    ) -> Result<usize, Stop> {
         if self.globals.len() >= MAX_GLOBALS {
             return limit(at, format!("the pickle references more than {MAX_GLOBALS} globals"));
         }
-        let verdict = allow::verdict(&module, &name, self.proto);
+        let verdict = allow::verdict(&module, &name, proto);
         let allowed = match verdict {
             Verdict::Allowed => {
-                let (module, name) = allow::resolve(&module, &name, self.proto);
+                let (module, name) = allow::resolve(&module, &name, proto);
                 allow::allowed(&module, &name)
             }
             _ => None,
@@ -588,6 +612,7 @@ impl<'a> Machine<'a> {
             memo: stream.memo.iter().map(|(key, &id)| (key.clone(), short_text(id))).collect(),
             top: [top(2), top(1)],
             lost: false,
+            proto: self.proto,
         }
     }
 
@@ -600,10 +625,13 @@ impl<'a> Machine<'a> {
         })?;
         if !opcodes::accepted(op) && !self.refused_opcodes.contains(&op) {
             self.refused_opcodes.push(op);
-            self.refuse(
-                at,
-                format!("opcode {name} is not one that scikit-learn or joblib dumps use"),
-            );
+            let message = format!("opcode {name} is not one that scikit-learn or joblib dumps use");
+            // The extension registry names a global by number, beyond the report's list.
+            if matches!(op, 0x82..=0x84) {
+                self.refuse_call(at, message);
+            } else {
+                self.refuse(at, message);
+            }
         }
         match op {
             // Framing and structure.
@@ -948,7 +976,7 @@ impl<'a> Machine<'a> {
                         self.push(s, at, Value::Global(index))?;
                     }
                     (Value::Opaque, _) | (_, Value::Opaque) => {
-                        self.refuse(
+                        self.refuse_call(
                             at,
                             "a STACK_GLOBAL takes its module and name from values onnxify cannot \
                              determine without running the pickle"

@@ -173,7 +173,6 @@ impl Machine<'_> {
             return Ok(Value::Opaque);
         };
         let name = self.global_name(index);
-        let args_id = args;
         let args = self.few_items(args).unwrap_or_default();
         let arg = |i: usize| args.get(i).map(|&id| self.value(id));
         let made = match allowed {
@@ -287,11 +286,6 @@ impl Machine<'_> {
                 "{name} is called with REDUCE; only NEWOBJ with no arguments is allowed"
             )),
         };
-        if self.bound.get(&args_id) == Some(&Binding::ReconstructArgs)
-            && allowed != Allowed::Reconstruct
-        {
-            self.refuse(at, format!("{name} is given numpy.ndarray among its arguments"));
-        }
         match made {
             Ok(value) => {
                 match &value {
@@ -302,7 +296,7 @@ impl Machine<'_> {
                 Ok(value)
             }
             Err(message) => {
-                self.refuse(at, message);
+                self.refuse_call(at, message);
                 Ok(Value::Opaque)
             }
         }
@@ -331,7 +325,10 @@ impl Machine<'_> {
             }
             Some(_) => {
                 let name = self.global_name(index);
-                self.refuse(at, format!("NEWOBJ builds {name} in a way onnxify does not accept"));
+                self.refuse_call(
+                    at,
+                    format!("NEWOBJ builds {name} in a way onnxify does not accept"),
+                );
                 Value::Opaque
             }
         }
@@ -424,7 +421,7 @@ impl Machine<'_> {
             Value::Global(index) => {
                 if self.globals[index].allowed.is_some() {
                     let name = self.global_name(index);
-                    self.refuse(
+                    self.refuse_call(
                         at,
                         format!(
                             "BUILD sets attributes of {name} itself, changing it for every user"

@@ -34,11 +34,13 @@ pub struct Source<'a> {
     file: usize,
     /// Python's framing: the frame opcodes are read from, until it is used up.
     frame: Option<Frame>,
+    /// A FRAME declared more bytes than the data holds.
+    short_frame: bool,
 }
 
 impl<'a> Source<'a> {
     pub fn new(data: &'a [u8], framing: Framing) -> Self {
-        Source { data, framing, file: 0, frame: None }
+        Source { data, framing, file: 0, frame: None, short_frame: false }
     }
 
     /// Where the next byte read comes from.
@@ -138,9 +140,16 @@ impl<'a> Source<'a> {
         Ok(&self.data[start..start + n])
     }
 
+    /// Whether a FRAME declared more bytes than the data holds: the pure-Python unpickler reads
+    /// what there is, the C one stops.
+    pub fn short_frame(&self) -> bool {
+        self.short_frame
+    }
+
     /// A FRAME of `n` bytes begins.
     pub fn load_frame(&mut self, at: usize, n: u64) -> Result<(), Stop> {
         let remaining = (self.data.len() - self.file) as u64;
+        self.short_frame |= n > remaining;
         match self.framing {
             Framing::Python => {
                 if self.frame_remainder() > 0 {

@@ -39,6 +39,9 @@ pub(super) struct Resume {
     pub top: [Option<String>; 2],
     /// The memo cannot be known (streams nested too deep to follow).
     pub lost: bool,
+    /// The stream's current protocol (0 before a PROTO opcode), which decides how the loader
+    /// resolves a global.
+    pub proto: u8,
 }
 
 impl Resume {
@@ -130,6 +133,7 @@ impl Machine<'_> {
                             line_text(module),
                             line_text(name),
                             enclosing.len(),
+                            state.proto,
                         )
                     {
                         return;
@@ -145,7 +149,7 @@ impl Machine<'_> {
                     match state.top.clone() {
                         _ if listed => {}
                         [Some(module), Some(name)] => {
-                            if !self.walk_global(at, module, name, enclosing.len()) {
+                            if !self.walk_global(at, module, name, enclosing.len(), state.proto) {
                                 return;
                             }
                         }
@@ -214,13 +218,10 @@ impl Machine<'_> {
                         // Too deep to follow: no memo entry can be trusted from here on.
                         state = Resume { lost: true, ..Resume::default() };
                     }
+                    state.proto = arg[0];
                 }
-                // Opcodes that leave the stack as it is; PROTO changes how names are looked up.
-                0x80 => {
-                    if arg[0] <= 5 {
-                        self.proto = arg[0];
-                    }
-                }
+                // PROTO changes how names are looked up; FRAME leaves the stack as it is.
+                0x80 => state.proto = arg[0],
                 0x95 => {}
                 // Opcodes that only push a value that is not a string.
                 b'N' | 0x88 | 0x89 | b'J' | b'K' | b'M' | 0x8a | 0x8b | b'I' | b'L' | b'F'
@@ -233,9 +234,16 @@ impl Machine<'_> {
     }
 
     /// Records a global the walk found; false once no more can be listed.
-    fn walk_global(&mut self, at: usize, module: String, name: String, depth: usize) -> bool {
+    fn walk_global(
+        &mut self,
+        at: usize,
+        module: String,
+        name: String,
+        depth: usize,
+        proto: u8,
+    ) -> bool {
         let nested = std::mem::replace(&mut self.nested, depth);
-        let recorded = self.record_global(at, module, name);
+        let recorded = self.record_global(at, module, name, proto);
         self.nested = nested;
         if let Err(stop) = recorded {
             self.finding(
