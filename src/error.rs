@@ -158,7 +158,7 @@ pub enum Error {
 
     /// A zip archive whose pickle members `scan` does not accept; the report says why.
     #[error(
-        "{}: {}: {}",
+        "{}: {}: {}; nothing in the archive was loaded or executed",
         crate::pickle::report::escape(&.0.file),
         if .0.decision == crate::pickle::Decision::Refused { "refused" } else { "not a readable archive of pickles" },
         .0.reason()

@@ -150,7 +150,7 @@ impl ArchiveReport {
             self.members
                 .iter()
                 .find(|m| m.report.decision == wanted)
-                .map(|m| format!("its member {} {}", escape(&m.name), m.report.reason()))
+                .map(|m| format!("member {}: {}", escape(&m.name), m.report.reason()))
         };
         match self.decision {
             Decision::Refused => member(Decision::Refused).unwrap_or_default(),
