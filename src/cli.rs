@@ -30,8 +30,10 @@ Exit codes:
      runtime failed
   2  bad input or usage: an unreadable, malformed or refused file (the message names the
      file, line and column, or the rule), or a bad flag
-  3  `convert` or `scan`: the pickle is outside the allow-list (a dangerous or unknown
-     global, or a model onnxify does not convert); the report lists every global";
+  3  `convert` or `scan`: the pickle is outside the allow-list (a dangerous global, an
+     allowed one used another way, a reading that differs from the loader's, or a model
+     onnxify does not convert), or for `scan` a zip archive holds such a pickle; the report
+     lists every global";
 
 const EXAMPLES: &str = "\
 Examples:
