@@ -206,9 +206,15 @@ pub fn scan_bytes(file: &str, bytes: &[u8]) -> Scan {
 
 /// The report's entries for what `outcome` references, offsets moved by `shift`.
 fn entries(outcome: &Outcome, context: Option<&str>, shift: usize) -> Vec<GlobalEntry> {
-    outcome
-        .globals
-        .iter()
+    entries_of(outcome.globals.iter(), context, shift)
+}
+
+fn entries_of<'a>(
+    globals: impl Iterator<Item = &'a machine::GlobalRef>,
+    context: Option<&str>,
+    shift: usize,
+) -> Vec<GlobalEntry> {
+    globals
         .map(|g| GlobalEntry {
             module: g.module.clone(),
             name: g.name.clone(),
@@ -225,7 +231,9 @@ fn entries(outcome: &Outcome, context: Option<&str>, shift: usize) -> Vec<Global
 /// joblib's array bytes is expected, and what it builds from them is never a model, so the
 /// rest of what its reading finds is no finding.
 fn add_plain_reading(report: &mut ScanReport, context: &str, outcome: &Outcome) {
-    for entry in entries(outcome, Some(&format!("when read by {context}")), 0) {
+    // What the walk after the plain loader stopped finds, the plain loader never runs.
+    let reached = outcome.globals.iter().filter(|g| g.reached);
+    for entry in entries_of(reached, Some(&format!("when read by {context}")), 0) {
         let listed = report
             .globals
             .iter()
@@ -411,7 +419,26 @@ fn boundary_probes(
 mod tests {
     use ndarray::{arr1, arr2};
 
+    use super::machine::fixtures::wrapper;
     use super::*;
+
+    #[test]
+    fn a_global_past_where_pickle_load_stops_is_not_listed_as_one_it_runs() {
+        // Without padding (alignment None) the array's bytes follow the wrapper: joblib reads
+        // them as two numbers; pickle.load stops at their first byte, which is no opcode, so
+        // the GLOBAL the bytes spell after it never runs (though opcodes from there on run to
+        // the end, where the walk after a stop looks for what a loader could reach).
+        let data = wrapper(&[2], "f8", "C", false, b"\x00cos\nsystem\nNNNN");
+        let report = scan_bytes("array.joblib", &data).report;
+        assert!(report.globals.iter().all(|g| g.name != "system"), "{report}");
+        // The same bytes first in the array run under pickle.load.
+        let data = wrapper(&[2], "f8", "C", false, b"cos\nsystem\n\x00\x00\x00\x00\x00");
+        let report = scan_bytes("array.joblib", &data).report;
+        let system = report.globals.iter().find(|g| g.name == "system");
+        let system = system.unwrap_or_else(|| panic!("{report}"));
+        assert_eq!(system.context.as_deref(), Some("when read by pickle.load"), "{report}");
+        assert_eq!(report.decision, Decision::Refused);
+    }
 
     #[test]
     fn a_binary_model_is_probed_at_its_decision_boundary() {

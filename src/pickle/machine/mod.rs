@@ -159,6 +159,10 @@ pub struct GlobalRef {
     pub allowed: Option<Allowed>,
     /// Named inside a nested stream (a joblib object array), not the file's own stream.
     pub nested: bool,
+    /// A loader gets there: named by an opcode the loader runs, or by one the walk after a
+    /// limit of onnxify's found (a loader goes on past those); not one the walk found after the
+    /// loader itself stops.
+    pub reached: bool,
 }
 
 /// How serious a finding is.
@@ -540,7 +544,7 @@ impl<'a> Machine<'a> {
         if self.tracing {
             self.trace.globals.push((module.clone(), name.clone()));
         }
-        self.record_global(at, module, name, self.proto)
+        self.record_global(at, module, name, self.proto, true)
     }
 
     /// Records a global, judged as a loader at protocol `proto` resolves it.
@@ -550,6 +554,7 @@ impl<'a> Machine<'a> {
         module: String,
         name: String,
         proto: u8,
+        reached: bool,
     ) -> Result<usize, Stop> {
         if self.globals.len() >= MAX_GLOBALS {
             return limit(at, format!("the pickle references more than {MAX_GLOBALS} globals"));
@@ -563,7 +568,15 @@ impl<'a> Machine<'a> {
             _ => None,
         };
         let nested = self.nested > 0;
-        self.globals.push(GlobalRef { module, name, offset: at, verdict, allowed, nested });
+        self.globals.push(GlobalRef {
+            module,
+            name,
+            offset: at,
+            verdict,
+            allowed,
+            nested,
+            reached,
+        });
         Ok(self.globals.len() - 1)
     }
 
@@ -1085,26 +1098,30 @@ fn pairs(items: &[Id], at: usize) -> Result<Vec<(Id, Id)>, Stop> {
     Ok(items.chunks_exact(2).map(|p| (p[0], p[1])).collect())
 }
 
+/// Hand-written streams for the reader's unit tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::pickle::numpy::Elements;
-
+pub(crate) mod fixtures {
     /// SHORT_BINUNICODE `s`.
-    fn text(s: &str) -> Vec<u8> {
+    pub fn text(s: &str) -> Vec<u8> {
         let mut out = vec![0x8c, s.len() as u8];
         out.extend_from_slice(s.as_bytes());
         out
     }
 
     /// STACK_GLOBAL `module.name`.
-    fn global(module: &str, name: &str) -> Vec<u8> {
+    pub fn global(module: &str, name: &str) -> Vec<u8> {
         [text(module), text(name), vec![0x93]].concat()
     }
 
-    /// A joblib wrapper of `shape` and `descr` in `order`, followed by joblib's padding and
-    /// `payload`.
-    fn wrapper(shape: &[u64], descr: &str, order: &str, payload: &[u8]) -> Vec<u8> {
+    /// A joblib wrapper of `shape` and `descr` in `order`, then (if `padded`, as joblib pads
+    /// when the alignment is 16) joblib's padding, then `payload` and STOP.
+    pub fn wrapper(
+        shape: &[u64],
+        descr: &str,
+        order: &str,
+        padded: bool,
+        payload: &[u8],
+    ) -> Vec<u8> {
         let mut out = vec![0x80, 4];
         out.extend(global("joblib.numpy_pickle", "NumpyArrayWrapper"));
         out.extend(b")\x81}(");
@@ -1127,15 +1144,24 @@ mod tests {
         out.extend(text("<"));
         out.extend(b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb");
         out.extend(text("numpy_array_alignment_bytes"));
-        out.extend(b"K\x10ub");
-        // joblib's padding: its length, then that many 0xFF, so that the data is aligned.
-        let padding = 16 - (out.len() + 1) % 16;
-        out.push(padding as u8);
-        out.extend(std::iter::repeat_n(0xff, padding));
+        out.extend(if padded { &b"K\x10ub"[..] } else { b"Nub" });
+        if padded {
+            // joblib's padding: its length, then that many 0xFF, so that the data is aligned.
+            let padding = 16 - (out.len() + 1) % 16;
+            out.push(padding as u8);
+            out.extend(std::iter::repeat_n(0xff, padding));
+        }
         out.extend(payload);
         out.push(b'.');
         out
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{global, text, wrapper};
+    use super::*;
+    use crate::pickle::numpy::Elements;
 
     fn run_joblib(data: &[u8]) -> Outcome {
         run(data, Loader::Joblib)
@@ -1171,7 +1197,7 @@ mod tests {
         for v in [1.0f64, 4.0, 2.0, 5.0, 3.0, 6.0] {
             payload.extend(v.to_le_bytes());
         }
-        let data = wrapper(&[2, 3], "f8", "F", &payload);
+        let data = wrapper(&[2, 3], "f8", "F", true, &payload);
         let outcome = run(&data, Loader::Joblib);
         assert!(outcome.findings.is_empty(), "{:?}", outcome.findings);
         let Value::Array(array) = root(&outcome) else { panic!("{:?}", root(&outcome)) };
@@ -1181,7 +1207,7 @@ mod tests {
 
     #[test]
     fn an_array_larger_than_the_bytes_present_is_refused_before_any_allocation() {
-        let outcome = run_joblib(&wrapper(&[1 << 40], "f8", "C", &[0; 32]));
+        let outcome = run_joblib(&wrapper(&[1 << 40], "f8", "C", true, &[0; 32]));
         assert!(outcome.root.is_none());
         let message = &outcome.findings[0].message;
         assert!(

@@ -134,6 +134,7 @@ impl Machine<'_> {
                             line_text(name),
                             enclosing.len(),
                             state.proto,
+                            loader_goes_on,
                         )
                     {
                         return;
@@ -149,7 +150,15 @@ impl Machine<'_> {
                     match state.top.clone() {
                         _ if listed => {}
                         [Some(module), Some(name)] => {
-                            if !self.walk_global(at, module, name, enclosing.len(), state.proto) {
+                            let depth = enclosing.len();
+                            if !self.walk_global(
+                                at,
+                                module,
+                                name,
+                                depth,
+                                state.proto,
+                                loader_goes_on,
+                            ) {
                                 return;
                             }
                         }
@@ -241,9 +250,10 @@ impl Machine<'_> {
         name: String,
         depth: usize,
         proto: u8,
+        reached: bool,
     ) -> bool {
         let nested = std::mem::replace(&mut self.nested, depth);
-        let recorded = self.record_global(at, module, name, proto);
+        let recorded = self.record_global(at, module, name, proto, reached);
         self.nested = nested;
         if let Err(stop) = recorded {
             self.finding(
