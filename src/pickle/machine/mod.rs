@@ -236,6 +236,7 @@ pub fn run(data: &[u8], loader: Loader) -> Outcome {
         values: Vec::new(),
         value_bytes: 0,
         bound: HashMap::new(),
+        clean_states: HashMap::new(),
         globals: Vec::new(),
         findings: Vec::new(),
         more_findings: 0,
@@ -351,6 +352,8 @@ struct Machine<'a> {
     value_bytes: usize,
     /// Containers bound to one use (see [`Binding`]).
     bound: HashMap<Id, Binding>,
+    /// Attribute dicts found clean at a BUILD, with their length then.
+    clean_states: HashMap<Id, usize>,
     globals: Vec<GlobalRef>,
     findings: Vec<Finding>,
     more_findings: usize,

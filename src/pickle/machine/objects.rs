@@ -351,7 +351,30 @@ impl Machine<'_> {
             );
             return Ok(None);
         }
-        match self.value(target).clone() {
+        // Only small values are cloned: a large one could be the target of many BUILDs.
+        let target_value = match self.value(target) {
+            value @ (Value::Object { state: None, .. }
+            | Value::Dtype { built: false, .. }
+            | Value::PendingArray
+            | Value::Opaque
+            | Value::Global(_)) => value.clone(),
+            Value::Object { .. } | Value::Dtype { .. } | Value::Array(_) => {
+                let kind = self.value(target).kind();
+                self.refuse(at, format!("a second BUILD sets the state of the same {kind}"));
+                return Ok(None);
+            }
+            other => {
+                let kind = other.kind();
+                self.refuse(
+                    at,
+                    format!(
+                        "BUILD sets the state of a value of type {kind}, which would call its code"
+                    ),
+                );
+                return Ok(None);
+            }
+        };
+        match target_value {
             Value::Object { class: Allowed::ArrayWrapper, state: None } => {
                 let Some(copy) = self.attributes(at, state, &WRAPPER_KEYS)? else {
                     return Ok(None);
@@ -380,13 +403,13 @@ impl Machine<'_> {
                 let Some(copy) = self.attributes(at, state, &[])? else { return Ok(None) };
                 self.values[target as usize] = Value::Object { class, state: Some(copy) };
                 // scikit-learn's __setstate__ pops the version from the dict it is given.
-                if let Value::Dict(pairs) = &self.values[state as usize] {
-                    let kept: Vec<(Id, Id)> = pairs
-                        .iter()
-                        .copied()
-                        .filter(|&(k, _)| self.text(k) != Some("_sklearn_version"))
-                        .collect();
-                    self.values[state as usize] = Value::Dict(kept);
+                if let Value::Dict(pairs) = &self.values[state as usize]
+                    && let Some(at) =
+                        pairs.iter().position(|&(k, _)| self.text(k) == Some("_sklearn_version"))
+                    && let Value::Dict(pairs) = &mut self.values[state as usize]
+                {
+                    pairs.remove(at);
+                    self.clean_states.remove(&state);
                 }
                 Ok(None)
             }
@@ -430,21 +453,7 @@ impl Machine<'_> {
                 }
                 Ok(None)
             }
-            Value::Object { .. } | Value::Dtype { .. } | Value::Array(_) => {
-                let kind = self.value(target).kind();
-                self.refuse(at, format!("a second BUILD sets the state of the same {kind}"));
-                Ok(None)
-            }
-            other => {
-                let kind = other.kind();
-                self.refuse(
-                    at,
-                    format!(
-                        "BUILD sets the state of a value of type {kind}, which would call its code"
-                    ),
-                );
-                Ok(None)
-            }
+            _ => unreachable!("the values cloned above"),
         }
     }
 
@@ -470,6 +479,12 @@ impl Machine<'_> {
                 at,
                 format!("an object's state holds more than {MAX_ATTRIBUTES} attributes"),
             );
+        }
+        // A dict already found clean and not grown since (dicts only grow, by SETITEM) is
+        // copied as it is: a dict shared by many BUILDs is checked once.
+        if keys.is_empty() && self.clean_states.get(&state) == Some(&pairs.len()) {
+            let copy = pairs.clone();
+            return self.alloc(at, Value::Dict(copy)).map(Some);
         }
         let mut copy: Vec<(Id, Id)> = Vec::with_capacity(pairs.len());
         let mut places: std::collections::HashMap<&str, usize> =
@@ -501,6 +516,9 @@ impl Machine<'_> {
             copy.push((key, value));
         }
         problems.dedup();
+        if problems.is_empty() {
+            self.clean_states.insert(state, copy.len());
+        }
         for problem in problems {
             self.refuse(at, problem);
         }
