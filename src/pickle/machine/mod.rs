@@ -1125,9 +1125,22 @@ pub(crate) mod fixtures {
         padded: bool,
         payload: &[u8],
     ) -> Vec<u8> {
+        let mut out = wrapper_state(shape, descr, order, padded);
+        out.extend(b"ub");
+        if padded {
+            pad(&mut out);
+        }
+        out.extend(payload);
+        out.push(b'.');
+        out
+    }
+
+    /// A joblib wrapper, memoised at key 0 as joblib's dumps do, and its state dict up to the
+    /// SETITEMS that ends it.
+    pub fn wrapper_state(shape: &[u64], descr: &str, order: &str, padded: bool) -> Vec<u8> {
         let mut out = vec![0x80, 4];
         out.extend(global("joblib.numpy_pickle", "NumpyArrayWrapper"));
-        out.extend(b")\x81}(");
+        out.extend(b")\x81\x94}(");
         out.extend(text("subclass"));
         out.extend(global("numpy", "ndarray"));
         out.extend(text("shape"));
@@ -1147,22 +1160,21 @@ pub(crate) mod fixtures {
         out.extend(text("<"));
         out.extend(b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb");
         out.extend(text("numpy_array_alignment_bytes"));
-        out.extend(if padded { &b"K\x10ub"[..] } else { b"Nub" });
-        if padded {
-            // joblib's padding: its length, then that many 0xFF, so that the data is aligned.
-            let padding = 16 - (out.len() + 1) % 16;
-            out.push(padding as u8);
-            out.extend(std::iter::repeat_n(0xff, padding));
-        }
-        out.extend(payload);
-        out.push(b'.');
+        out.extend(if padded { &b"K\x10"[..] } else { b"N" });
         out
+    }
+
+    /// joblib's padding: its length, then that many 0xFF, so that the data after is aligned.
+    pub fn pad(out: &mut Vec<u8>) {
+        let padding = 16 - (out.len() + 1) % 16;
+        out.push(padding as u8);
+        out.extend(std::iter::repeat_n(0xff, padding));
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::fixtures::{global, text, wrapper};
+    use super::fixtures::{global, pad, text, wrapper, wrapper_state};
     use super::*;
     use crate::pickle::numpy::Elements;
 
@@ -1356,5 +1368,47 @@ mod tests {
         };
         assert_eq!(outcome.values[*state as usize], Value::Dict(vec![]), "the object's copy");
         assert!(matches!(&outcome.values[pair[1] as usize], Value::Dict(d) if d.len() == 1));
+    }
+
+    fn floats(outcome: &Outcome, data: &[u8], id: Id) -> Vec<f64> {
+        let Value::Array(array) = &outcome.values[id as usize] else { panic!() };
+        let Elements::Inline(range) = &array.elements else { panic!() };
+        array.floats(&data[range.clone()]).unwrap()
+    }
+
+    #[test]
+    fn a_wrapper_given_its_state_twice_reads_a_second_array_as_joblib_does() {
+        // The memoised wrapper is BUILT again with an empty dict: joblib keeps its attributes
+        // and reads another array after padding.
+        let mut data = wrapper(&[1], "f8", "C", true, &1.5f64.to_le_bytes());
+        data.pop();
+        data.extend(b"h\x00}b");
+        pad(&mut data);
+        data.extend(2.5f64.to_le_bytes());
+        data.extend(b"\x86.");
+        let outcome = run_joblib(&data);
+        let messages: Vec<&str> = outcome.findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(messages[0].contains("second BUILD of the same joblib NumpyArrayWrapper"));
+        let Value::Tuple(pair) = root(&outcome) else { panic!("{:?}", root(&outcome)) };
+        assert_eq!(floats(&outcome, &data, pair[0]), [1.5]);
+        assert_eq!(floats(&outcome, &data, pair[1]), [2.5]);
+        assert_eq!(outcome.trace.arrays.len(), 2);
+    }
+
+    #[test]
+    fn a_wrapper_state_of_state_and_slots_is_read_as_python_sets_it() {
+        // BUILD with (dict, None): Python sets the dict's attributes; joblib reads the array.
+        let mut data = wrapper_state(&[1], "f8", "C", true);
+        data.extend(b"uN\x86b");
+        pad(&mut data);
+        data.extend(1.5f64.to_le_bytes());
+        data.push(b'.');
+        let outcome = run_joblib(&data);
+        let messages: Vec<&str> = outcome.findings.iter().map(|f| f.message.as_str()).collect();
+        assert!(messages.iter().any(|m| m.contains("(state, slotstate) pair")), "{messages:?}");
+        assert!(outcome.findings.iter().all(|f| f.severity == Severity::NotAllowed));
+        let root = outcome.root.expect("reached STOP");
+        assert_eq!(floats(&outcome, &data, root), [1.5]);
     }
 }

@@ -353,7 +353,8 @@ impl Machine<'_> {
         }
         // Only small values are cloned: a large one could be the target of many BUILDs.
         let target_value = match self.value(target) {
-            value @ (Value::Object { state: None, .. }
+            value @ (Value::Object { class: Allowed::ArrayWrapper, .. }
+            | Value::Object { state: None, .. }
             | Value::Dtype { built: false, .. }
             | Value::PendingArray
             | Value::Opaque
@@ -375,12 +376,25 @@ impl Machine<'_> {
             }
         };
         match target_value {
-            Value::Object { class: Allowed::ArrayWrapper, state: None } => {
-                let Some(copy) = self.attributes(at, state, &WRAPPER_KEYS)? else {
+            Value::Object { class: Allowed::ArrayWrapper, state: old } => {
+                let Some(new) = self.attributes(at, state, &WRAPPER_KEYS)? else {
                     return Ok(None);
                 };
+                // joblib merges a second state into the first, then reads another array.
+                let state = match old {
+                    Some(old) => {
+                        self.refuse(
+                            at,
+                            "a second BUILD of the same joblib NumpyArrayWrapper, which joblib \
+                             does not write"
+                                .into(),
+                        );
+                        self.merge(at, old, new)?
+                    }
+                    None => new,
+                };
                 self.values[target as usize] =
-                    Value::Object { class: Allowed::ArrayWrapper, state: Some(copy) };
+                    Value::Object { class: Allowed::ArrayWrapper, state: Some(state) };
                 self.wrappers = true;
                 if self.loader != Loader::Joblib {
                     // pickle.load builds the wrapper as any object; the array's bytes follow
@@ -397,7 +411,7 @@ impl Machine<'_> {
                     );
                     return Ok(None);
                 }
-                self.read_wrapped_array(at, copy).map(Some)
+                self.read_wrapped_array(at, state).map(Some)
             }
             Value::Object { class, state: None } => {
                 let Some(copy) = self.attributes(at, state, &[])? else { return Ok(None) };
@@ -463,9 +477,38 @@ impl Machine<'_> {
     /// string, a key outside `keys` (unless `keys` is empty), a `_sklearn_version` that is not
     /// a string. `None` for a state only running code could make.
     fn attributes(&mut self, at: usize, state: Id, keys: &[&str]) -> Result<Option<Id>, Stop> {
-        let pairs = match self.value(state) {
+        let owned;
+        let pairs: &[(Id, Id)] = match self.value(state) {
             Value::Dict(pairs) => pairs,
             Value::Opaque => return Ok(None),
+            // An object without __setstate__ (a wrapper) takes `(state, slotstate)` too, and
+            // sets both.
+            Value::Tuple(items) if items.len() == 2 && !keys.is_empty() => {
+                let mut both = Vec::new();
+                for &part in items {
+                    match self.value(part) {
+                        Value::Dict(pairs) => both.extend_from_slice(pairs),
+                        Value::None => {}
+                        other => {
+                            let kind = other.kind();
+                            return stop(
+                                at,
+                                format!(
+                                    "an object's state holds a {kind}, not a dict (the loader stops)"
+                                ),
+                            );
+                        }
+                    }
+                }
+                self.refuse(
+                    at,
+                    "a joblib NumpyArrayWrapper's state is a (state, slotstate) pair, which joblib \
+                     does not write"
+                        .into(),
+                );
+                owned = both;
+                &owned
+            }
             other => {
                 let kind = other.kind();
                 return stop(
@@ -483,7 +526,7 @@ impl Machine<'_> {
         // A dict already found clean and not grown since (dicts only grow, by SETITEM) is
         // copied as it is: a dict shared by many BUILDs is checked once.
         if keys.is_empty() && self.clean_states.get(&state) == Some(&pairs.len()) {
-            let copy = pairs.clone();
+            let copy = pairs.to_vec();
             return self.alloc(at, Value::Dict(copy)).map(Some);
         }
         let mut copy: Vec<(Id, Id)> = Vec::with_capacity(pairs.len());
@@ -523,6 +566,23 @@ impl Machine<'_> {
             self.refuse(at, problem);
         }
         self.alloc(at, Value::Dict(copy)).map(Some)
+    }
+
+    /// Dict `old` updated with `new`, as Python's `dict.update` does: a key of both keeps its
+    /// place and takes the new value.
+    fn merge(&mut self, at: usize, old: Id, new: Id) -> Result<Id, Stop> {
+        let (Value::Dict(old), Value::Dict(new)) = (self.value(old), self.value(new)) else {
+            unreachable!("attributes are dicts")
+        };
+        let mut merged = old.clone();
+        for &(key, value) in new {
+            let text = self.text(key);
+            match merged.iter_mut().find(|(k, _)| text.is_some() && self.text(*k) == text) {
+                Some(slot) => slot.1 = value,
+                None => merged.push((key, value)),
+            }
+        }
+        self.alloc(at, Value::Dict(merged))
     }
 
     /// The tuple numpy's `dtype.__setstate__` takes.
