@@ -1,14 +1,21 @@
-//! Fuzzes the pickle reader: any bytes (compressed or not) are scanned and, if accepted, turned
-//! into a pipeline and run on its probe rows. Nothing may panic, hang or allocate without bound.
+//! Fuzzes the pickle reader: any bytes (compressed or not, or a zip archive) are scanned and,
+//! if accepted, turned into a pipeline and run on its probe rows; each loader's reading is
+//! traced as the differential tests trace it. Nothing may panic, hang or allocate without bound.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use onnxify::onnx::Precision;
-use onnxify::pickle::scan_bytes;
+use onnxify::pickle::archive::{is_zip, scan_archive};
+use onnxify::pickle::{loads, scan_bytes};
 use onnxify::probe::probe_inputs;
 
 fuzz_target!(|data: &[u8]| {
+    if is_zip(data) {
+        let _ = scan_archive("fuzz.pt", data).to_string();
+        return;
+    }
+    let _ = loads(data);
     let scan = scan_bytes("fuzz.pkl", data);
     let _ = scan.report.to_string();
     let _ = serde_json::to_string(&scan.report);
