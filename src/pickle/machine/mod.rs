@@ -1411,4 +1411,23 @@ mod tests {
         let root = outcome.root.expect("reached STOP");
         assert_eq!(floats(&outcome, &data, root), [1.5]);
     }
+
+    #[test]
+    fn a_wrapper_shape_given_as_a_list_is_read_as_joblib_reads_it_and_refused() {
+        let mut data =
+            wrapper(&[2], "f8", "C", true, &[1.5f64.to_le_bytes(), 2.5f64.to_le_bytes()].concat());
+        let tuple = data.windows(8).position(|w| w == b"t\x8c\x05order").unwrap();
+        data[tuple] = b'l';
+        let outcome = run_joblib(&data);
+        let messages: Vec<&str> = outcome.findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "opcode LIST is not one that scikit-learn or joblib dumps use",
+                "a joblib NumpyArrayWrapper's shape is not a tuple of integers"
+            ]
+        );
+        let root = outcome.root.expect("reached STOP");
+        assert_eq!(floats(&outcome, &data, root), [1.5, 2.5]);
+    }
 }

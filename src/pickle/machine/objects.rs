@@ -695,8 +695,37 @@ impl Machine<'_> {
                 format!("a joblib NumpyArrayWrapper that joblib does not write: {problem}"),
             );
         }
-        let shape = shape.and_then(|s| self.shape(s));
-        let dtype = dtype.and_then(|d| self.built_dtype(d)).cloned();
+        // joblib takes any sequence of integers (bools are integers) as the shape, and a
+        // dtype numpy made without its state as it is; no dump writes either.
+        let (shape, written) = match shape.map(|s| self.value(s)) {
+            Some(Value::Tuple(dims) | Value::List(dims)) if dims.len() <= MAX_DIMENSIONS => {
+                let tuple = matches!(self.value(shape.expect("matched")), Value::Tuple(_));
+                let ints = dims.iter().all(|&d| matches!(self.value(d), Value::Int(_)));
+                let dims: Option<Vec<usize>> = dims
+                    .iter()
+                    .map(|&d| match self.value(d) {
+                        Value::Int(n) => usize::try_from(*n).ok(),
+                        Value::Bool(b) => Some(usize::from(*b)),
+                        _ => None,
+                    })
+                    .collect();
+                (dims, tuple && ints)
+            }
+            _ => (None, true),
+        };
+        if shape.is_some() && !written {
+            self.refuse(at, "a joblib NumpyArrayWrapper's shape is not a tuple of integers".into());
+        }
+        let dtype = match dtype.map(|d| self.value(d)) {
+            Some(Value::Dtype { dtype, built }) => {
+                let dtype = dtype.clone();
+                if !built {
+                    self.refuse(at, format!("dtype {} lacks the state numpy writes", dtype.descr));
+                }
+                Some(dtype)
+            }
+            _ => None,
+        };
         let (Some(shape), Some(dtype)) = (shape, dtype) else {
             return stop(
                 at,
