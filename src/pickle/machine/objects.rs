@@ -437,7 +437,12 @@ impl Machine<'_> {
                 };
                 match result {
                     Ok(()) => self.values[target as usize] = Value::Dtype { dtype, built: true },
-                    Err(message) => self.refuse(at, message),
+                    Err(message) => {
+                        // What numpy makes of other flags or a subarray is not known here: the
+                        // dtype is no longer one onnxify can read an array with.
+                        self.values[target as usize] = Value::Opaque;
+                        self.refuse(at, message);
+                    }
                 }
                 Ok(None)
             }
