@@ -608,6 +608,11 @@ const REFUSALS: &[(&str, i32, &str)] = &[
         "refused: it references dangerous callables (posix.system)",
     ),
     (
+        "nested_wrapper_memo_payload.joblib",
+        3,
+        "refused: it references dangerous callables (_reconstruct.dtype, posix.system)",
+    ),
+    (
         "plain_pickle_alignment_none.joblib",
         3,
         "refused: it references dangerous callables (posix.system)",

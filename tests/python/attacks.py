@@ -526,6 +526,23 @@ class Fixtures:
                  "a payload; the real labels follow (the wrapper stays below them on the stack). A reader that "
                  "expands wrappers in nested streams reads the payload as padding and data.")
 
+        # The same, with the payload's global named through the nested stream's own memo: its
+        # keys restart at 0 there, so a reader that runs the nested opcodes in the outer
+        # stream's memo (pickle.load over the whole file) resolves another global.
+        names = short("posix") + b"\x940" + short("system") + b"\x940"
+        call_ops = b"h\x00h\x01\x93" + short(self.command) + TUPLE1 + b"R" + POP
+        # A wrapper-expanding reader takes BINGET (104) as the padding length, then 8k bytes.
+        k = max(1, math.ceil((len(call_ops) - 1 - 104 + 3) / 8))
+        memo_payload = call_ops + filler(1 + 104 + 8 * k - len(call_ops))
+        inner = bytes([PROTO, 5]) + names + wrapper_ops([k]) + memo_payload + original[2:]
+        self.add("nested_wrapper_memo_payload.joblib", dump.patched([(w.start, w.end, inner)]),
+                 "nested_wrappers", "malicious", "posix.system", ["joblib"],
+                 "as nested_wrapper_payload, but the payload's STACK_GLOBAL takes its names from "
+                 "memo keys 0 and 1 of the nested stream (posix, system). pickle.load reading the "
+                 "whole file finds the outer stream's keys 0 and 1 there, so only a reader that "
+                 "gives the nested stream its own memo and leaves its wrapper unexpanded names "
+                 "the payload.")
+
     # 6 ------------------------------------------------------------------------------------------
     def plain_pickle(self):
         """joblib files that joblib.load reads without code but pickle.load runs."""
