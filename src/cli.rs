@@ -1,27 +1,26 @@
-//! The command line: clap types, their conversion into checked configs, and the dispatch.
+//! The command line: clap types, their conversion into the commands' checked configs, the
+//! dispatch, and the one place that knows each setting's flag.
 
 use std::ffi::OsString;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
-use anyhow::Context;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::convert::{self, ConvertConfig, ConvertSummary, convert};
-use crate::data::CsvOptions;
+use crate::commands::convert::{self, ConvertCommand, ConvertConfig};
+use crate::commands::inspect::{self, InspectCommand};
+use crate::commands::predict::{self, PredictCommand, PredictConfig};
+use crate::commands::scan::{self, ScanCommand};
+use crate::commands::train::{self, TrainCommand, TrainConfig};
+use crate::commands::verify::{self, LabelledData, VerifyCommand, VerifyConfig};
+use crate::commands::{Console, Failure};
 use crate::data::split::TestFraction;
-use crate::error::Error;
-use crate::export::{ExportOptions, export_training};
-use crate::inspect::inspect;
+use crate::data::{CsvOptions, Delimiter};
+use crate::error::{Error, Parameter};
 use crate::model::LogisticRegressionParams;
 use crate::onnx::{DEFAULT_OPSET, GraphOptions, Ops, Precision};
-use crate::pickle::{self, Decision};
-use crate::predict::{PredictConfig, predict};
 use crate::progress::Progress;
-use crate::report::TrainSummary;
-use crate::train::{TrainConfig, train};
-use crate::verify::{VerifyConfig, verify};
+use crate::terminal::progress_on_stderr;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -340,263 +339,132 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Cli {
 }
 
 /// Runs the parsed command.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Train(args) => run_train(args),
-        Command::Predict(args) => run_predict(args),
-        Command::Inspect(args) => run_inspect(args),
-        Command::Verify(args) => run_verify(args),
-        Command::Convert(args) => run_convert(args),
-        Command::Scan(args) => run_scan(args),
-    }
-}
-
-fn run_convert(args: ConvertArgs) -> anyhow::Result<()> {
-    let config = ConvertConfig {
-        output: args.output.clone().unwrap_or_else(|| convert::default_output(&args.pickle)),
-        pickle: args.pickle,
-        graph: args.graph.check()?,
-        converted_at: recorded_date()?,
-    };
-    let progress = if args.quiet || args.json { Progress::hidden() } else { Progress::on_stderr() };
-    let converted = match convert(&config, &progress) {
-        Ok(converted) => converted,
-        Err(Error::PickleRejected(report)) => {
-            // The report is the answer to "why": print it whole before the one-line error.
-            eprintln!("{report}");
-            return Err(Error::PickleRejected(report).into());
+        Command::Train(args) => {
+            let console = console(args.quiet || args.json);
+            train::run(&args.command()?, &console)
         }
-        Err(Error::VerificationFailed(failure)) => {
-            write_worst_rows(&failure.comparison);
-            return Err(Error::VerificationFailed(failure).into());
+        Command::Predict(args) => {
+            let console = console(args.quiet);
+            predict::run(&args.command()?, &console)
         }
-        Err(e) => return Err(e.into()),
-    };
-    let summary = ConvertSummary::new(&converted);
-    print_summary(
-        args.json,
-        args.quiet,
-        |out| summary.write_json(out),
-        |out| summary.write_text(out),
-    )
-}
-
-fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
-    let scanned = pickle::scan_file(&args.pickle)?;
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    if args.json {
-        pickle::report::write_json_ascii(&mut out, &scanned).context("writing to stdout")?;
-        writeln!(out).context("writing to stdout")?;
-    } else {
-        writeln!(out, "{scanned}").context("writing to stdout")?;
-    }
-    out.flush().context("writing to stdout")?;
-    match scanned {
-        _ if scanned.decision() == Decision::Accepted => Ok(()),
-        pickle::Scanned::Pickle(report) => Err(Error::PickleRejected(Box::new(report)).into()),
-        pickle::Scanned::Archive(report) => Err(Error::ArchiveRejected(Box::new(report)).into()),
-    }
-}
-
-fn run_predict(args: PredictArgs) -> anyhow::Result<()> {
-    let config = PredictConfig {
-        delimiter: delimiter_for(&args.data, args.delimiter.as_deref())?,
-        model: args.model,
-        data: args.data,
-        output: args.output,
-        id_column: args.id_column,
-    };
-    let progress = if args.quiet { Progress::hidden() } else { Progress::on_stderr() };
-    let quiet = args.quiet;
-    let summary = predict(&config, &progress, |note| {
-        if !quiet {
-            eprintln!("onnxify: note: {note}");
+        Command::Inspect(args) => {
+            inspect::run(&InspectCommand { model: args.model, json: args.json })
         }
-    })?;
-    if let (Some(output), false) = (&config.output, quiet) {
-        eprintln!("Wrote {} predictions to {}", summary.rows, output.display());
-    }
-    Ok(())
-}
-
-fn run_inspect(args: InspectArgs) -> anyhow::Result<()> {
-    let (inspection, refusal) = inspect(&args.model)?;
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    if args.json {
-        inspection.write_json(&mut out).context("writing to stdout")?;
-    } else {
-        inspection.write_text(&mut out).context("writing to stdout")?;
-    }
-    out.flush().context("writing to stdout")?;
-    refusal.map_or(Ok(()), |e| Err(e.into()))
-}
-
-fn run_verify(args: VerifyArgs) -> anyhow::Result<()> {
-    let delimiter = match &args.data {
-        Some(data) => delimiter_for(data, args.delimiter.as_deref())?,
-        None => b',',
-    };
-    let config = VerifyConfig {
-        model: args.model,
-        companion: args.companion,
-        data: args.data,
-        target: args.target,
-        delimiter,
-    };
-    let report = verify(&config, &Progress::on_stderr())?;
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    if args.json {
-        report.write_json(&mut out).context("writing to stdout")?;
-    } else {
-        report.write_text(&mut out).context("writing to stdout")?;
-    }
-    out.flush().context("writing to stdout")?;
-    match report.items.iter().find(|i| !i.passed) {
-        None => Ok(()),
-        Some(first) => {
-            Err(Error::CheckFailed(format!("{}: {}: {}", report.model, first.check, first.detail))
-                .into())
+        Command::Verify(args) => verify::run(&args.command()?, &console(false)),
+        Command::Convert(args) => {
+            let console = console(args.quiet || args.json);
+            convert::run(&args.command()?, &console)
         }
+        Command::Scan(args) => scan::run(&ScanCommand { pickle: args.pickle, json: args.json }),
     }
 }
 
-/// The exit code for an error (see [`Error::exit_code`]; 1 for anything else).
-pub fn exit_code(error: &anyhow::Error) -> u8 {
-    error.downcast_ref::<Error>().map_or(1, Error::exit_code)
+/// Progress bars unless `quiet`, and settings named by their flags.
+fn console(quiet: bool) -> Console {
+    let progress = if quiet { Progress::hidden() } else { progress_on_stderr() };
+    Console { progress, naming: flag }
 }
 
-/// The error and its causes on one line, `a: b: c`, skipping a cause whose text the message
-/// already ends with (an I/O error names its cause in its own text).
-pub fn error_message(error: &anyhow::Error) -> String {
-    let mut message = String::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if message.is_empty() {
-            message = text;
-        } else if !message.ends_with(&text) {
+/// The flag (or environment variable) that sets `parameter`.
+pub fn flag(parameter: Parameter) -> &'static str {
+    match parameter {
+        Parameter::C => "--C",
+        Parameter::Tol => "--tol",
+        Parameter::MaxIter => "--max-iter",
+        Parameter::TestSize => "--test-size",
+        Parameter::Ops => "--ops",
+        Parameter::Dtype => "--dtype",
+        Parameter::InputDtype => "--input-dtype",
+        Parameter::TargetOpset => "--target-opset",
+        Parameter::Delimiter => "--delimiter",
+        Parameter::RecordedDate => "SOURCE_DATE_EPOCH",
+        Parameter::IdColumn => "--id-column",
+    }
+}
+
+impl TrainArgs {
+    fn command(self) -> Result<TrainCommand, Error> {
+        let delimiter = Delimiter::for_file(&self.csv, self.delimiter.as_deref())?;
+        let model = LogisticRegressionParams::new()
+            .c(self.c)
+            .tol(self.tol)
+            .max_iter(self.max_iter)
+            .check()?;
+        let config = TrainConfig {
+            csv_options: CsvOptions { delimiter, target: self.target },
+            model,
+            test_fraction: TestFraction::new(self.test_size)?,
+            seed: self.seed,
+            keep_reference: !self.dry_run,
+            csv: self.csv,
+        };
+        Ok(TrainCommand {
+            graph: self.graph.check()?,
+            output: self.output.unwrap_or_else(|| train::default_output(&config.csv)),
+            trained_at: recorded_date()?,
+            config,
+            dry_run: self.dry_run,
+            json: self.json,
+            quiet: self.quiet,
+        })
+    }
+}
+
+impl PredictArgs {
+    fn command(self) -> Result<PredictCommand, Error> {
+        let config = PredictConfig {
+            delimiter: Delimiter::for_file(&self.data, self.delimiter.as_deref())?,
+            model: self.model,
+            data: self.data,
+            output: self.output,
+            id_column: self.id_column,
+        };
+        Ok(PredictCommand { config, quiet: self.quiet })
+    }
+}
+
+impl VerifyArgs {
+    fn command(self) -> Result<VerifyCommand, Error> {
+        let data = match self.data {
+            Some(path) => Some(LabelledData {
+                delimiter: Delimiter::for_file(&path, self.delimiter.as_deref())?,
+                target: self.target,
+                path,
+            }),
+            None => None,
+        };
+        let config = VerifyConfig { model: self.model, companion: self.companion, data };
+        Ok(VerifyCommand { config, json: self.json })
+    }
+}
+
+impl ConvertArgs {
+    fn command(self) -> Result<ConvertCommand, Error> {
+        let config = ConvertConfig {
+            output: self.output.unwrap_or_else(|| convert::default_output(&self.pickle)),
+            pickle: self.pickle,
+            graph: self.graph.check()?,
+            converted_at: recorded_date()?,
+        };
+        Ok(ConvertCommand { config, json: self.json, quiet: self.quiet })
+    }
+}
+
+/// The failure and its causes on one line, `a: b: c`, settings named by their flags, skipping a
+/// cause whose text the message already ends with (an I/O error names its cause in its own text).
+pub fn error_message(failure: &Failure) -> String {
+    let mut message = failure.message_naming(flag);
+    let mut cause = std::error::Error::source(failure);
+    while let Some(error) = cause {
+        let text = error.to_string();
+        if !message.ends_with(&text) {
             message = format!("{message}: {text}");
         }
+        cause = error.source();
     }
     message
-}
-
-/// True if the error is a write to a closed pipe (`onnxify ... | head`), which is not a failure.
-pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|e| {
-        e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-    })
-}
-
-fn run_train(args: TrainArgs) -> anyhow::Result<()> {
-    let delimiter = delimiter_for(&args.csv, args.delimiter.as_deref())?;
-    let model =
-        LogisticRegressionParams::new().c(args.c).tol(args.tol).max_iter(args.max_iter).check()?;
-    let config = TrainConfig {
-        csv: args.csv,
-        csv_options: CsvOptions { delimiter, target: args.target },
-        model,
-        test_fraction: TestFraction::new(args.test_size)?,
-        seed: args.seed,
-        keep_reference: !args.dry_run,
-    };
-    let graph = args.graph.check()?;
-    let output = args.output.clone().unwrap_or_else(|| default_output(&config.csv));
-    let trained_at = recorded_date()?;
-    let progress = if args.quiet || args.json { Progress::hidden() } else { Progress::on_stderr() };
-    let mut training = train(&config, &progress)?;
-
-    let classifier = training.pipeline.classifier();
-    if !classifier.converged() && !args.quiet {
-        // More iterations help only when the iteration limit stopped the fit.
-        let advice = if classifier.n_iter() >= config.model.max_iter() {
-            "raise --max-iter or --tol"
-        } else {
-            "raise --tol (more iterations would not lower the loss)"
-        };
-        eprintln!(
-            "onnxify: warning: the optimiser did not converge: it {} with the gradient's inf-norm at {:.2e}, \
-             above --tol {:e} (scikit-learn would raise a ConvergenceWarning); {advice}",
-            classifier.stop_reason().unwrap_or("stopped"),
-            classifier.gradient_norm(),
-            config.model.tol()
-        );
-    }
-
-    let clock = Instant::now();
-    let exported = if args.dry_run {
-        None
-    } else {
-        match export_training(
-            &training,
-            &config,
-            &ExportOptions { output, graph },
-            trained_at,
-            &progress,
-        ) {
-            Ok(exported) => Some(exported),
-            Err(Error::VerificationFailed(failure)) => {
-                write_worst_rows(&failure.comparison);
-                return Err(Error::VerificationFailed(failure).into());
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-    training.seconds.export = clock.elapsed().as_secs_f64();
-
-    let summary = TrainSummary::new(
-        &training,
-        exported.as_ref(),
-        config.model,
-        config.test_fraction.get(),
-        config.seed,
-    );
-    print_summary(
-        args.json,
-        args.quiet,
-        |out| summary.write_json(out),
-        |out| summary.write_text(out),
-    )
-}
-
-/// Prints a run's summary on stdout: as JSON, as text, or (quiet) not at all.
-fn print_summary(
-    json: bool,
-    quiet: bool,
-    as_json: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-    as_text: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> anyhow::Result<()> {
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    if json {
-        as_json(&mut out).context("writing to stdout")?;
-    } else if !quiet {
-        as_text(&mut out).context("writing to stdout")?;
-    }
-    out.flush().context("writing to stdout")?;
-    Ok(())
-}
-
-/// Prints the rows where a model disagreed with the native pipeline, worst first.
-fn write_worst_rows(comparison: &crate::compare::Comparison) {
-    eprintln!("onnxify: rows where the ONNX model and the native model disagree most:");
-    let row = comparison.summary.row_word();
-    for r in &comparison.worst_rows {
-        eprintln!(
-            "  {row} {}: native label {} {:?}, ONNX label {} {:?} (difference {:.3e})",
-            r.line, r.native_label, r.native_proba, r.onnx_label, r.onnx_proba, r.max_difference
-        );
-    }
-}
-
-/// `data/train.csv` -> `train.onnx` in the current directory.
-fn default_output(csv: &Path) -> PathBuf {
-    let stem = csv.file_stem().map_or_else(|| "model".into(), |s| s.to_owned());
-    let mut name = stem;
-    name.push(".onnx");
-    PathBuf::from(name)
 }
 
 /// The training or conversion date: `SOURCE_DATE_EPOCH` (seconds since 1970) if set, else now.
@@ -607,40 +475,11 @@ fn recorded_date() -> Result<SystemTime, Error> {
             .trim()
             .parse::<u64>()
             .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
-            .map_err(|_| Error::InvalidArgument {
-                flag: "SOURCE_DATE_EPOCH",
+            .map_err(|_| Error::InvalidParameter {
+                parameter: Parameter::RecordedDate,
                 message: format!("{text:?} is not a whole number of seconds since 1970"),
             }),
     }
-}
-
-/// The field delimiter: the flag's value, else tab for `.tsv` files, else a comma.
-fn delimiter_for(csv: &Path, flag: Option<&str>) -> Result<u8, Error> {
-    let Some(text) = flag else {
-        let is_tsv = csv.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
-        return Ok(if is_tsv { b'\t' } else { b',' });
-    };
-    let byte = match text {
-        "tab" | "\\t" | "\t" => b'\t',
-        _ if text.len() == 1 && text.is_ascii() => text.as_bytes()[0],
-        _ => {
-            return Err(Error::InvalidArgument {
-                flag: "--delimiter",
-                message: format!("{text:?} is not a single ASCII character or `tab`"),
-            });
-        }
-    };
-    if matches!(byte, b'"' | b'\n' | b'\r')
-        || byte.is_ascii_alphanumeric()
-        || byte == b'.'
-        || byte == b'-'
-    {
-        return Err(Error::InvalidArgument {
-            flag: "--delimiter",
-            message: format!("{text:?} cannot separate fields that hold numbers or quotes"),
-        });
-    }
-    Ok(byte)
 }
 
 #[cfg(test)]
@@ -678,20 +517,21 @@ mod tests {
     }
 
     #[test]
-    fn the_default_output_is_the_csv_name_with_onnx_in_the_current_directory() {
-        assert_eq!(default_output(Path::new("data/train.csv")), PathBuf::from("train.onnx"));
-        assert_eq!(default_output(Path::new("x.tsv")), PathBuf::from("x.onnx"));
-    }
-
-    #[test]
-    fn chooses_the_delimiter_from_the_flag_or_the_extension() {
-        assert_eq!(delimiter_for(Path::new("a.tsv"), None).unwrap(), b'\t');
-        assert_eq!(delimiter_for(Path::new("a.TSV"), None).unwrap(), b'\t');
-        assert_eq!(delimiter_for(Path::new("a.csv"), None).unwrap(), b',');
-        assert_eq!(delimiter_for(Path::new("a.csv"), Some(";")).unwrap(), b';');
-        assert_eq!(delimiter_for(Path::new("a.csv"), Some("tab")).unwrap(), b'\t');
-        assert!(delimiter_for(Path::new("a.csv"), Some(";;")).is_err());
-        assert!(delimiter_for(Path::new("a.csv"), Some("\"")).is_err());
-        assert!(delimiter_for(Path::new("a.csv"), Some(".")).is_err());
+    fn every_parameter_has_a_flag_that_the_command_line_declares() {
+        let declared: Vec<String> = Cli::command()
+            .get_subcommands()
+            .flat_map(|c| {
+                c.get_arguments()
+                    .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for parameter in Parameter::ALL {
+            let name = flag(parameter);
+            assert!(
+                name == "SOURCE_DATE_EPOCH" || declared.iter().any(|d| d == name),
+                "{parameter:?} maps to {name}, which no subcommand declares"
+            );
+        }
     }
 }

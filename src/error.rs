@@ -1,5 +1,8 @@
-//! The library's error type. Every message names the file and, where there is one, the line
-//! (as an editor numbers it) and the column, so a user can go straight to the bad cell.
+//! The library's error type: plain data about inputs, settings and I/O. Every message names the
+//! file and, where there is one, the line (as an editor numbers it) and the column, so a user can
+//! go straight to the bad cell; a bad setting is named as the library names it ([`Parameter`]),
+//! which the command line turns into its flag. What a command makes of an error (its exit code)
+//! is decided a layer up, in [`crate::commands::Failure`].
 
 use std::fmt;
 use std::path::Path;
@@ -60,7 +63,8 @@ pub enum Error {
     #[error("{file}: there is no column named {name:?}; the columns are {columns}")]
     UnknownTarget { file: String, name: String, columns: String },
 
-    #[error("{file}: there is no column named {name:?} ({why}); the columns are {columns}")]
+    /// `why` may name a setting as `{key}` (see [`Parameter::key`]).
+    #[error("{}", missing_column(file, name, why, columns, Parameter::name))]
     MissingColumn { file: String, name: String, why: String, columns: String },
 
     #[error(
@@ -125,15 +129,13 @@ pub enum Error {
     )]
     SingleClass { file: String, target: String, class: String },
 
-    #[error(
-        "{at}: class {class} has only this row, too few for a stratified split that keeps every \
-         class in both the training and the held-out rows (at least 2 needed); use --test-size 0 \
-         to train on every row"
-    )]
+    #[error("{}", class_too_small(at, class, Parameter::name))]
     ClassTooSmall { at: Location, class: String },
 
-    #[error("invalid value for {flag}: {message}")]
-    InvalidArgument { flag: &'static str, message: String },
+    /// A setting outside its range; `message` may name other settings as `{key}` (see
+    /// [`Parameter::key`]).
+    #[error("{}", invalid_value(*parameter, message, Parameter::name))]
+    InvalidParameter { parameter: Parameter, message: String },
 
     #[error("{path}: {message}")]
     Output { path: String, message: String },
@@ -147,32 +149,9 @@ pub enum Error {
     #[error("{file}: not a readable pickle: {message}")]
     PickleUnreadable { file: String, message: String },
 
-    /// A pickle that `convert` will not turn into a model; the report says why.
-    #[error(
-        "{}: {}: {}; nothing in the file was loaded or executed",
-        crate::pickle::report::escape(&.0.file),
-        if .0.decision == crate::pickle::Decision::Refused { "refused" } else { "not a readable pickle" },
-        .0.reason()
-    )]
-    PickleRejected(Box<crate::pickle::ScanReport>),
-
-    /// A zip archive whose pickle members `scan` does not accept; the report says why.
-    #[error(
-        "{}: {}: {}; nothing in the archive was loaded or executed",
-        crate::pickle::report::escape(&.0.file),
-        if .0.decision == crate::pickle::Decision::Refused { "refused" } else { "not a readable archive of pickles" },
-        .0.reason()
-    )]
-    ArchiveRejected(Box<crate::pickle::ArchiveReport>),
-
-    #[error("{0}")]
-    Runtime(String),
-
-    #[error("verification failed: {0}")]
-    CheckFailed(String),
-
-    #[error("{0}")]
-    VerificationFailed(Box<crate::export::VerificationFailure>),
+    /// The runtime failed on a model file (or on the rows of `file`).
+    #[error("{file}: {message}")]
+    Runtime { file: String, message: String },
 
     /// One column asked to play two roles that exclude each other.
     #[error("{file}: the column {name:?} is {role}, so it cannot also be {other}")]
@@ -180,31 +159,140 @@ pub enum Error {
 }
 
 impl Error {
-    /// The process exit code for this error: 1 when a check of the model failed or the
-    /// runtime broke, 2 when the input or the command line is at fault, 3 when a pickle is
-    /// refused by the allow-list.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::Runtime(_) | Error::VerificationFailed(_) | Error::CheckFailed(_) => 1,
-            Error::PickleRejected(report) => report.decision.exit_code(),
-            Error::ArchiveRejected(report) => report.decision.exit_code(),
-            _ => 2,
-        }
-    }
-
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Error {
         Error::Io { path: path.display().to_string(), source }
     }
+
+    /// The message with every setting it names spelled by `name` (the command line passes its
+    /// flag names; `Display` uses [`Parameter::name`]).
+    pub fn message_naming(&self, name: fn(Parameter) -> &'static str) -> String {
+        match self {
+            Error::InvalidParameter { parameter, message } => {
+                invalid_value(*parameter, message, name)
+            }
+            Error::ClassTooSmall { at, class } => class_too_small(at, class, name),
+            Error::MissingColumn { file, name: column, why, columns } => {
+                missing_column(file, column, why, columns, name)
+            }
+            other => other.to_string(),
+        }
+    }
 }
 
-/// The text of a cell for an error message, shortened so that a 16 MiB cell cannot flood the
-/// terminal.
-pub(crate) fn excerpt(text: &str) -> String {
-    const MAX_CHARS: usize = 60;
-    match text.char_indices().nth(MAX_CHARS) {
-        None => text.to_owned(),
-        Some((cut, _)) => format!("{}... ({} bytes)", &text[..cut], text.len()),
+/// A setting of the library that an error can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parameter {
+    /// LogisticRegression's inverse regularisation strength.
+    C,
+    /// The optimiser's stopping tolerance.
+    Tol,
+    /// The optimiser's iteration limit.
+    MaxIter,
+    /// The fraction of rows held out.
+    TestSize,
+    /// The operators of the graph.
+    Ops,
+    /// The precision of the graph's arithmetic.
+    Dtype,
+    /// The precision of the graph's input.
+    InputDtype,
+    /// The default-domain operator set of the graph.
+    TargetOpset,
+    /// The CSV field delimiter.
+    Delimiter,
+    /// The date recorded as the training or conversion date.
+    RecordedDate,
+    /// The column `predict` copies through as each row's id.
+    IdColumn,
+}
+
+impl Parameter {
+    pub const ALL: [Parameter; 11] = [
+        Parameter::C,
+        Parameter::Tol,
+        Parameter::MaxIter,
+        Parameter::TestSize,
+        Parameter::Ops,
+        Parameter::Dtype,
+        Parameter::InputDtype,
+        Parameter::TargetOpset,
+        Parameter::Delimiter,
+        Parameter::RecordedDate,
+        Parameter::IdColumn,
+    ];
+
+    /// The setting's name in the library's own terms.
+    pub fn name(self) -> &'static str {
+        match self {
+            Parameter::C => "C",
+            Parameter::Tol => "tol",
+            Parameter::MaxIter => "max_iter",
+            Parameter::TestSize => "test size",
+            Parameter::Ops => "ops",
+            Parameter::Dtype => "dtype",
+            Parameter::InputDtype => "input dtype",
+            Parameter::TargetOpset => "target opset",
+            Parameter::Delimiter => "delimiter",
+            Parameter::RecordedDate => "recorded date",
+            Parameter::IdColumn => "id column",
+        }
     }
+
+    /// How a message names the setting before it is spelled: `{key}`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Parameter::C => "C",
+            Parameter::Tol => "tol",
+            Parameter::MaxIter => "max-iter",
+            Parameter::TestSize => "test-size",
+            Parameter::Ops => "ops",
+            Parameter::Dtype => "dtype",
+            Parameter::InputDtype => "input-dtype",
+            Parameter::TargetOpset => "target-opset",
+            Parameter::Delimiter => "delimiter",
+            Parameter::RecordedDate => "recorded-date",
+            Parameter::IdColumn => "id-column",
+        }
+    }
+}
+
+/// `text` with each `{key}` of a [`Parameter`] replaced by `name(parameter)`.
+pub fn spell(text: &str, name: fn(Parameter) -> &'static str) -> String {
+    let mut spelled = text.to_owned();
+    for parameter in Parameter::ALL {
+        spelled = spelled.replace(&format!("{{{}}}", parameter.key()), name(parameter));
+    }
+    spelled
+}
+
+fn invalid_value(
+    parameter: Parameter,
+    message: &str,
+    name: fn(Parameter) -> &'static str,
+) -> String {
+    format!("invalid value for {}: {}", name(parameter), spell(message, name))
+}
+
+fn missing_column(
+    file: &str,
+    column: &str,
+    why: &str,
+    columns: &str,
+    name: fn(Parameter) -> &'static str,
+) -> String {
+    format!(
+        "{file}: there is no column named {column:?} ({}); the columns are {columns}",
+        spell(why, name)
+    )
+}
+
+fn class_too_small(at: &Location, class: &str, name: fn(Parameter) -> &'static str) -> String {
+    format!(
+        "{at}: class {class} has only this row, too few for a stratified split that keeps every \
+         class in both the training and the held-out rows (at least 2 needed); use {} 0 to train \
+         on every row",
+        name(Parameter::TestSize)
+    )
 }
 
 /// Shorthand used throughout the library.

@@ -26,26 +26,20 @@
 //! ```
 
 pub mod cli;
-pub mod compare;
-pub mod convert;
+pub mod commands;
 pub mod data;
 mod error;
 pub mod export;
-pub mod inspect;
 pub mod metrics;
 pub mod model;
 pub mod onnx;
-pub mod output;
 pub mod pickle;
-pub mod predict;
-pub mod probe;
 pub mod progress;
-pub mod report;
-pub mod runtime;
-pub mod train;
-pub mod verify;
+pub mod proof;
+mod terminal;
+pub mod util;
 
-pub use error::{Error, Location, Result};
+pub use error::{Error, Location, Parameter, Result};
 
 /// The README's Rust examples, compiled by `cargo test` so that they keep matching the API.
 #[cfg(doctest)]

@@ -6,10 +6,10 @@ fn main() -> ExitCode {
     let cli = onnxify::cli::parse(std::env::args_os());
     match onnxify::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if onnxify::cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("onnxify: error: {}", onnxify::cli::error_message(&e));
-            ExitCode::from(onnxify::cli::exit_code(&e))
+        Err(failure) if failure.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("onnxify: error: {}", onnxify::cli::error_message(&failure));
+            ExitCode::from(failure.exit_code())
         }
     }
 }

@@ -1,95 +1,112 @@
-//! Progress bars on stderr for the steps that can take a while (reading, fitting, verifying).
-//!
-//! A bar appears only when stderr is a terminal and only once its step has run for a second,
-//! so quick runs, pipes, logs and `--quiet` stay clean.
+//! Progress of the steps that can take a while (reading, fitting, verifying), reported to an
+//! observer that the caller supplies. The library only counts; how progress is shown (the
+//! command line's bars on stderr) is the caller's business, and a library caller or a test that
+//! wants nothing passes [`Progress::hidden`].
 
-use std::io::IsTerminal;
-use std::time::Duration;
+use std::fmt;
+use std::sync::Arc;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+/// What a step counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Bytes of a file.
+    Bytes,
+    /// Optimiser iterations; the step's message carries the current loss.
+    Iterations,
+    /// Rows.
+    Rows,
+}
 
-/// A step shows nothing until it has run this long.
-const SHOW_AFTER: Duration = Duration::from_secs(1);
+/// Something that shows progress: it is told when a step starts and returns what follows it.
+pub trait Observer: Send + Sync {
+    /// A step named `label` starts, counting `unit` up to `total`.
+    fn start(&self, label: &'static str, unit: Unit, total: u64) -> Box<dyn StepObserver>;
+}
 
-/// Hands out progress bars, or silent stand-ins when progress is not wanted.
-#[derive(Debug, Clone, Copy)]
+/// What follows one step.
+pub trait StepObserver: Send + Sync {
+    /// The step has reached `position`.
+    fn set(&self, position: u64);
+    /// The step's message changed (the optimiser's loss).
+    fn message(&self, message: String);
+    /// The step is over.
+    fn finish(&self);
+}
+
+/// Hands out steps that report to the observer, or silent ones when there is none.
+#[derive(Clone, Default)]
 pub struct Progress {
-    enabled: bool,
+    observer: Option<Arc<dyn Observer>>,
+}
+
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Progress").field("observed", &self.observer.is_some()).finish()
+    }
 }
 
 impl Progress {
-    /// Shows progress if stderr is a terminal.
-    pub fn on_stderr() -> Progress {
-        Progress { enabled: std::io::stderr().is_terminal() }
+    /// Reports to `observer`.
+    pub fn observed_by(observer: Arc<dyn Observer>) -> Progress {
+        Progress { observer: Some(observer) }
     }
 
-    /// Shows nothing (tests, `--quiet`, library use).
+    /// Reports nothing (tests, `--quiet`, library use).
     pub fn hidden() -> Progress {
-        Progress { enabled: false }
+        Progress { observer: None }
     }
 
-    /// A bar counting bytes of a file of `total` bytes.
-    pub fn bytes(&self, message: &'static str, total: u64) -> Step {
-        self.step(total, "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})", message)
+    /// A step counting bytes of a file of `total` bytes.
+    pub fn bytes(&self, label: &'static str, total: u64) -> Step {
+        self.step(label, Unit::Bytes, total)
     }
 
-    /// A bar counting optimiser iterations up to `max`, with the current loss as its message.
-    pub fn iterations(&self, message: &'static str, max: u64) -> Step {
-        self.step(max, "{prefix} iteration {pos}/{len}, {msg}", message)
+    /// A step counting optimiser iterations up to `max`.
+    pub fn iterations(&self, label: &'static str, max: u64) -> Step {
+        self.step(label, Unit::Iterations, max)
     }
 
-    /// A bar counting rows.
-    pub fn rows(&self, message: &'static str, total: u64) -> Step {
-        self.step(total, "{msg} [{bar:30}] {pos}/{len} rows", message)
+    /// A step counting rows.
+    pub fn rows(&self, label: &'static str, total: u64) -> Step {
+        self.step(label, Unit::Rows, total)
     }
 
-    fn step(&self, total: u64, template: &str, message: &'static str) -> Step {
-        if !self.enabled {
-            return Step { bar: None };
-        }
-        let style = ProgressStyle::with_template(template)
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden())
-            .with_style(style)
-            .with_prefix(message)
-            .with_message(message);
-        Step { bar: Some(bar) }
+    fn step(&self, label: &'static str, unit: Unit, total: u64) -> Step {
+        Step { observer: self.observer.as_ref().map(|o| Arc::from(o.start(label, unit, total))) }
     }
 }
 
-/// One step's bar; every method is a no-op when progress is hidden.
-#[derive(Debug, Clone)]
+/// One step; every method is a no-op when nothing observes it.
+#[derive(Clone)]
 pub struct Step {
-    bar: Option<ProgressBar>,
+    observer: Option<Arc<dyn StepObserver>>,
+}
+
+impl fmt::Debug for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Step").field("observed", &self.observer.is_some()).finish()
+    }
 }
 
 impl Step {
-    /// Moves the bar to `position`.
+    /// Moves the step to `position`.
     pub fn set(&self, position: u64) {
-        if let Some(bar) = &self.bar {
-            bar.set_position(position);
-            self.reveal(bar);
+        if let Some(observer) = &self.observer {
+            observer.set(position);
         }
     }
 
-    /// Replaces the bar's message.
+    /// Replaces the step's message.
     pub fn message(&self, message: String) {
-        if let Some(bar) = &self.bar {
-            bar.set_message(message);
+        if let Some(observer) = &self.observer {
+            observer.message(message);
         }
     }
 
-    /// Removes the bar from the terminal.
+    /// Ends the step.
     pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-
-    fn reveal(&self, bar: &ProgressBar) {
-        if bar.is_hidden() && bar.elapsed() >= SHOW_AFTER {
-            bar.set_draw_target(ProgressDrawTarget::stderr());
+        if let Some(observer) = &self.observer {
+            observer.finish();
         }
     }
 }

@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use onnxify::onnx::load;
 use onnxify::progress::Progress;
-use onnxify::runtime::TractModel;
+use onnxify::proof::runtime::TractModel;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(file) = load::decode("fuzz.onnx", data.to_vec()) else { return };

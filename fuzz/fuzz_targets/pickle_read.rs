@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 use onnxify::onnx::Precision;
 use onnxify::pickle::archive::{is_zip, scan_archive};
 use onnxify::pickle::{loads, scan_bytes};
-use onnxify::probe::probe_inputs;
+use onnxify::proof::probes::probe_inputs;
 
 fuzz_target!(|data: &[u8]| {
     if is_zip(data) {

@@ -11,6 +11,7 @@ use std::io::Read;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Location, Result};
+use crate::util::hex;
 
 /// Bytes read from the source per system call.
 const READ_SIZE: usize = 1 << 20;
@@ -275,10 +276,6 @@ impl QuoteScanner {
         self.state = next;
         ends_record
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use ndarray::Array2;
 
 use super::labels;
 use super::records::{self, ParsedChunk, Role};
-use super::{Dataset, Rows, Source};
+use super::{Dataset, Delimiter, Rows, Source};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -16,14 +16,14 @@ use crate::progress::Progress;
 #[derive(Debug, Clone)]
 pub struct CsvOptions {
     /// Field separator. Default `,`.
-    pub delimiter: u8,
+    pub delimiter: Delimiter,
     /// Name of the label column. Default: the last column.
     pub target: Option<String>,
 }
 
 impl Default for CsvOptions {
     fn default() -> CsvOptions {
-        CsvOptions { delimiter: b',', target: None }
+        CsvOptions { delimiter: Delimiter::COMMA, target: None }
     }
 }
 

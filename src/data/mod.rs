@@ -2,7 +2,9 @@
 //! stratified held-out split ([`split`]).
 
 mod chunks;
+pub(crate) mod columns;
 mod csv;
+mod delimiter;
 mod labels;
 mod number;
 pub(crate) mod records;
@@ -12,7 +14,7 @@ use ndarray::Array2;
 use serde::Serialize;
 
 pub use self::csv::{CsvOptions, read_csv};
-pub(crate) use chunks::hex;
+pub use delimiter::Delimiter;
 pub use labels::Classes;
 
 /// What a dataset was read from, for the provenance record.

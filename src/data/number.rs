@@ -7,7 +7,8 @@
 //! the correctly rounded result, so it agrees bit for bit with any correct parser. Measured on
 //! the benchmark file: 18 ns per cell with fast-float2 alone, 22 ns with the standard library.
 
-use crate::error::{Error, Location, excerpt};
+use crate::error::{Error, Location};
+use crate::util::excerpt;
 
 /// Why a feature cell is not a usable number.
 #[derive(Debug, PartialEq)]

@@ -15,14 +15,12 @@ use std::sync::{Arc, Mutex};
 
 use csv::ByteRecord;
 
+use super::Delimiter;
 use super::chunks::{Chunk, ChunkReader};
 use super::number::{parse_number, short_decimal_prefix};
-use crate::error::{Error, Location, Result, excerpt};
+use crate::error::{Error, Location, Result};
 use crate::progress::Step;
-
-/// Longest class label accepted (a label is a class name, not data; ONNX files with longer
-/// string attributes are refused too).
-pub const MAX_LABEL_BYTES: usize = 4096;
+use crate::util::{MAX_LABEL_BYTES, excerpt};
 
 /// Chunks (of about 1 MiB) read but not yet consumed, at most.
 const IN_FLIGHT: usize = 16;
@@ -54,7 +52,8 @@ pub(crate) struct CsvFile {
 
 /// Opens `path` and reads its header: blank lines before it are skipped; names must be
 /// UTF-8, non-empty and unique.
-pub(crate) fn open(path: &Path, delimiter: u8) -> Result<CsvFile> {
+pub(crate) fn open(path: &Path, delimiter: Delimiter) -> Result<CsvFile> {
+    let delimiter = delimiter.byte();
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let metadata = file.metadata().map_err(|e| Error::io(path, e))?;

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::objective::{Objective, softmax_in_place};
 use super::optimizer::minimize;
-use crate::error::{Error, Result};
+use crate::error::{Error, Parameter, Result};
 use crate::progress::Step;
 
 /// Hyperparameters, unchecked; [`LogisticRegressionParams::check`] validates them.
@@ -56,20 +56,26 @@ impl LogisticRegressionParams {
     /// Validates the values.
     pub fn check(self) -> Result<LogisticRegression> {
         if !(self.c.is_finite() && self.c > 0.0) {
-            return Err(invalid("--C", format!("{} is not a positive finite number", self.c)));
+            return Err(invalid(
+                Parameter::C,
+                format!("{} is not a positive finite number", self.c),
+            ));
         }
         if self.max_iter == 0 {
-            return Err(invalid("--max-iter", "must be at least 1".into()));
+            return Err(invalid(Parameter::MaxIter, "must be at least 1".into()));
         }
         if !(self.tol.is_finite() && self.tol >= 0.0) {
-            return Err(invalid("--tol", format!("{} is not a finite number >= 0", self.tol)));
+            return Err(invalid(
+                Parameter::Tol,
+                format!("{} is not a finite number >= 0", self.tol),
+            ));
         }
         Ok(LogisticRegression { params: self })
     }
 }
 
-fn invalid(flag: &'static str, message: String) -> Error {
-    Error::InvalidArgument { flag, message }
+fn invalid(parameter: Parameter, message: String) -> Error {
+    Error::InvalidParameter { parameter, message }
 }
 
 /// A LogisticRegression with checked hyperparameters, ready to fit.

@@ -3,13 +3,14 @@
 //! description covers files that fail the check too. [`room`] says which of a file's bytes
 //! could hold data, from the wire walk's account of every byte.
 
-use super::check::{
+use super::check::places;
+use super::limits::{
     DEFAULT_OPSETS, MAX_ELEMENTS, MAX_STRING_BYTES, MAX_TEXT_BYTES, MAX_TOTAL_TEXT_BYTES,
-    MAX_UNKNOWN_BYTES, ML_DOMAIN, ML_OPS, ML_OPSETS, STANDARD_OPS, elem_type_name, node_label,
-    places, short, signature, text_limit,
+    MAX_UNKNOWN_BYTES, ML_DOMAIN, ML_OPS, ML_OPSETS, STANDARD_OPS, text_limit,
 };
-use super::load::{ModelInfo, Signature};
+use super::model::{ModelInfo, Signature};
 use super::pb::{GraphProto, ModelProto, TensorProto, ValueInfoProto, tensor_proto::DataType};
+use super::readers::{elem_type_name, node_label, short, signature};
 use super::wire::{Layout, by_size};
 
 /// Values or bytes from which an item counts as large enough to hold data.

@@ -40,7 +40,7 @@ use super::pb::{
     type_proto,
 };
 use crate::data::Classes;
-use crate::error::{Error, Result};
+use crate::error::{Error, Parameter, Result};
 use crate::model::Pipeline;
 
 /// Default-domain operator sets onnxify can write, with the IR version of each
@@ -127,10 +127,10 @@ impl GraphOptions {
     /// Checks that the combination can be written.
     pub fn check(self) -> Result<GraphOptions> {
         let invalid =
-            |flag: &'static str, message: String| Err(Error::InvalidArgument { flag, message });
+            |parameter, message: String| Err(Error::InvalidParameter { parameter, message });
         if !SUPPORTED_OPSETS.contains(&self.opset) {
             return invalid(
-                "--target-opset",
+                Parameter::TargetOpset,
                 format!(
                     "{} is not supported; choose {} to {}",
                     self.opset,
@@ -141,14 +141,14 @@ impl GraphOptions {
         }
         if self.dtype == Precision::Float64 && self.ops == Ops::Ml {
             return invalid(
-                "--dtype",
-                "f64 needs --ops standard: the ai.onnx.ml operators compute in float32 (for double input to them, use --input-dtype f64)".into(),
+                Parameter::Dtype,
+                "f64 needs {ops} standard: the ai.onnx.ml operators compute in float32 (for double input to them, use {input-dtype} f64)".into(),
             );
         }
         if self.dtype == Precision::Float64 && self.input == Some(Precision::Float32) {
             return invalid(
-                "--input-dtype",
-                "f32 cannot feed double arithmetic; use f64 or auto with --dtype f64".into(),
+                Parameter::InputDtype,
+                "f32 cannot feed double arithmetic; use f64 or auto with {dtype} f64".into(),
             );
         }
         Ok(self)
@@ -638,16 +638,12 @@ mod tests {
     fn refuses_combinations_it_cannot_write() {
         let ml_double = GraphOptions { dtype: Precision::Float64, ..GraphOptions::default() };
         assert!(
-            ml_double
-                .check()
-                .unwrap_err()
-                .to_string()
-                .contains("--dtype: f64 needs --ops standard")
+            ml_double.check().unwrap_err().to_string().contains("dtype: f64 needs ops standard")
         );
         let old = GraphOptions { opset: 12, ..GraphOptions::default() };
         assert_eq!(
             old.check().unwrap_err().to_string(),
-            "invalid value for --target-opset: 12 is not supported; choose 13 to 21"
+            "invalid value for target opset: 12 is not supported; choose 13 to 21"
         );
         assert_eq!(ir_version(17), 8);
         assert_eq!(ir_version(21), 10);

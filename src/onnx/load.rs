@@ -12,12 +12,8 @@
 //! 3. [`OnnxFile::check`]: the allow-list of [`super::check`]: the graph must be one onnxify or
 //!    scikit-learn's converter writes.
 //!
-//! A checked model is handed to tract as bytes re-encoded from the checked message, with
-//! normalisations that keep its meaning: the batch dimension gets a name (scikit-learn's
-//! converter leaves it blank, which tract cannot type); string class labels on the
-//! LinearClassifier become integer labels followed by a CategoryMapper (tract cannot output
-//! strings from a LinearClassifier); and a CategoryMapper from class indices to names gets
-//! the `default_string` ONNX gives it by default (tract requires it to be written out).
+//! A checked model is handed to tract as bytes re-encoded from the checked message
+//! ([`super::tract`]).
 
 use std::fs::OpenOptions;
 use std::io::Read;
@@ -27,10 +23,10 @@ use prost::Message;
 
 use super::audit::{Audit, Description, audit, describe};
 use super::check::check_model;
-use super::graph::Precision;
+use super::model::CheckedModel;
 use super::pb::ModelProto;
+use super::tract::tract_bytes;
 use super::wire::{self, Layout, Stop};
-use crate::data::Classes;
 use crate::error::{Error, Result};
 
 /// Largest model file read. onnxify's models are a few kilobytes per thousand features.
@@ -114,125 +110,6 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<OnnxFile> {
     Ok(OnnxFile { name: name.to_owned(), bytes, model, layout })
 }
 
-/// An allow-listed model: what it computes, and the bytes to give tract.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CheckedModel {
-    pub info: ModelInfo,
-    pub(super) tract_bytes: Vec<u8>,
-}
-
-impl CheckedModel {
-    /// The model as tract receives it (see the module documentation).
-    pub fn tract_bytes(&self) -> &[u8] {
-        &self.tract_bytes
-    }
-}
-
-/// What a checked model computes and what its file says about itself.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelInfo {
-    pub ir_version: i64,
-    pub producer_name: String,
-    pub producer_version: String,
-    pub doc_string: String,
-    /// (domain, version); the default domain is written "ai.onnx".
-    pub opsets: Vec<(String, i64)>,
-    pub input: Signature,
-    pub outputs: Vec<Signature>,
-    /// (name, op type, domain) of each node, in order.
-    pub nodes: Vec<(String, String, String)>,
-    /// Name of the label output.
-    pub label_output: String,
-    /// Name of the probability output.
-    pub probability_output: String,
-    /// Which operators compute the scores.
-    pub flavor: Flavor,
-    pub input_type: Precision,
-    pub probability_type: Precision,
-    pub n_features: usize,
-    /// Class labels in probability-column order.
-    pub classes: Classes,
-    pub scaler: Option<ScalerParams>,
-    pub classifier: ClassifierParams,
-    /// The Normalizer's norm, when the graph has one.
-    pub normalizer: Option<String>,
-    pub metadata: Vec<(String, String)>,
-    pub n_bytes: usize,
-}
-
-/// A graph input or output: name, element type and dimensions as text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signature {
-    pub name: String,
-    pub elem_type: String,
-    pub dims: Vec<String>,
-}
-
-/// Which operators compute the scores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-    /// LinearClassifier (ai.onnx.ml).
-    Ml,
-    /// MatMul, Add and an activation (default domain).
-    Standard,
-}
-
-/// The scaling: `(x - offset) / scale` if `divides`, else `(x - offset) * scale` (the ai.onnx.ml
-/// Scaler's form); each vector has one value per feature, or one for all.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScalerParams {
-    pub offset: Vec<f64>,
-    pub scale: Vec<f64>,
-    pub divides: bool,
-}
-
-impl ScalerParams {
-    /// scikit-learn's `mean_` and `scale_` for `n` features.
-    pub fn mean_and_scale(&self, n: usize) -> (Vec<f64>, Vec<f64>) {
-        let at = |v: &[f64], j: usize| if v.len() == 1 { v[0] } else { v[j] };
-        let mean = (0..n).map(|j| at(&self.offset, j)).collect();
-        let scale = (0..n)
-            .map(|j| if self.divides { at(&self.scale, j) } else { 1.0 / at(&self.scale, j) })
-            .collect();
-        (mean, scale)
-    }
-}
-
-/// The score computation: `x W^T + b` then the post-transform.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClassifierParams {
-    /// `rows x n_features`, row-major: one row per score column.
-    pub coefficients: Vec<f64>,
-    pub rows: usize,
-    pub intercepts: Vec<f64>,
-    /// NONE, LOGISTIC or SOFTMAX.
-    pub post_transform: String,
-    pub multi_class: i64,
-}
-
-impl ModelInfo {
-    /// A metadata value.
-    pub fn metadata(&self, key: &str) -> Option<&str> {
-        self.metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-    }
-
-    /// Feature names recorded by onnxify, if present and one per input column.
-    pub fn feature_names(&self) -> Option<Vec<String>> {
-        let names: Vec<String> = serde_json::from_str(self.metadata("feature_names")?).ok()?;
-        (names.len() == self.n_features).then_some(names)
-    }
-
-    /// The names to match data columns by: the recorded feature names, unless the model
-    /// records that they were made up (`x0, x1, ...` for a converted pipeline that was fitted
-    /// on an unnamed array, which takes its columns in order, as scikit-learn did).
-    pub fn column_names(&self) -> Option<Vec<String>> {
-        if self.metadata("feature_names_recorded") == Some("false") {
-            return None;
-        }
-        self.feature_names()
-    }
-}
-
 impl OnnxFile {
     /// The file's name as given.
     pub fn name(&self) -> &str {
@@ -251,8 +128,9 @@ impl OnnxFile {
 
     /// Checks the model against the allow-list and limits.
     pub fn check(&self) -> Result<CheckedModel> {
-        check_model(&self.model, &self.layout)
-            .map_err(|message| Error::ModelRefused { file: self.name.clone(), message })
+        let (info, rewrite) = check_model(&self.model, &self.layout)
+            .map_err(|message| Error::ModelRefused { file: self.name.clone(), message })?;
+        Ok(CheckedModel { info, tract_bytes: tract_bytes(&self.model, &rewrite) })
     }
 
     /// A description of whatever the file holds, checked or not, for `inspect`.

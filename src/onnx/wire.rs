@@ -734,7 +734,7 @@ mod tests {
     #[test]
     fn the_walk_stops_on_malformed_data_only_where_prost_fails() {
         let good = sample().encode_to_vec();
-        let mut rng = crate::data::split::SplitMix64::new(0x2545_F491_4F6C_DD1D);
+        let mut rng = crate::util::SplitMix64::new(0x2545_F491_4F6C_DD1D);
         let mut next = || rng.next_u64();
         let mut malformed = 0;
         for _ in 0..20_000 {

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::report::{Decision, ScanReport, escape};
 use super::{MAX_STREAM_BYTES, scan_bytes};
-use crate::data::hex;
+use crate::util::hex;
 
 /// Members read, at most, and decompressed bytes read in all.
 const MAX_MEMBERS: usize = 10_000;

@@ -22,9 +22,9 @@ use std::path::Path;
 use ndarray::{Array1, ArrayView1, ArrayView2, Axis};
 use sha2::{Digest, Sha256};
 
-use crate::data::hex;
 use crate::error::{Error, Result};
 use crate::model::{FittedLogisticRegression, FittedStandardScaler, Pipeline};
+use crate::util::hex;
 pub use archive::ArchiveReport;
 use decompress::Compression;
 use machine::{Finding, Loader, Outcome, Severity};

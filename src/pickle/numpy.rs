@@ -1,8 +1,8 @@
-//! numpy's pickled forms, as data: a dtype from its descriptor (`'f8'`, `'<U9'`, `'O8'`) and the
-//! state `BUILD` gives it, and an array as shape, memory order and the bytes holding it.
+//! numpy's dtypes as pickled, as data: a dtype from its descriptor (`'f8'`, `'<U9'`, `'O8'`) and
+//! the state `BUILD` gives it. The arrays made with them are values of the pickle machine
+//! ([`super::machine::Array`]).
 
 use std::fmt;
-use std::ops::Range;
 
 /// Element kinds onnxify reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,168 +113,6 @@ impl Dtype {
     }
 }
 
-/// Where an array's elements are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Elements {
-    /// `bytes` of the decompressed stream (joblib writes array bytes inline).
-    Inline(Range<usize>),
-    /// A bytes value of the pickle (numpy's own `__reduce__`).
-    Bytes(super::machine::Id),
-    /// One value per element, for object arrays.
-    Objects(Vec<super::machine::Id>),
-}
-
-/// An ndarray: its dtype, shape, memory order and elements.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Array {
-    pub dtype: Dtype,
-    pub shape: Vec<usize>,
-    /// Column-major (`order='F'`): the bytes run down the first axis first.
-    pub fortran: bool,
-    pub elements: Elements,
-}
-
-impl Array {
-    /// Number of elements, or `None` if the shape overflows.
-    pub fn count(shape: &[usize]) -> Option<usize> {
-        shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
-    }
-
-    /// Number of elements.
-    #[allow(clippy::len_without_is_empty)] // an array of no elements is still an array
-    pub fn len(&self) -> usize {
-        Array::count(&self.shape).expect("checked when the array was made")
-    }
-
-    /// The shape as numpy prints it.
-    pub fn shape_text(&self) -> String {
-        shape_text(&self.shape)
-    }
-
-    /// The bytes of each element in row-major order, from `raw`, the array's bytes in its own
-    /// memory order.
-    fn elements<'a>(&self, raw: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let size = self.dtype.itemsize;
-        // Column-major strides, in elements, of each axis.
-        let mut strides = Vec::with_capacity(self.shape.len());
-        let mut stride = 1;
-        for &d in &self.shape {
-            strides.push(stride);
-            stride *= d;
-        }
-        let shape = self.shape.clone();
-        let fortran = self.fortran && shape.len() > 1;
-        (0..self.len()).map(move |index| {
-            let position = if fortran {
-                // The row-major index's coordinates, placed at their column-major position.
-                let mut rest = index;
-                let mut position = 0;
-                for (axis, &d) in shape.iter().enumerate().rev() {
-                    position += (rest % d) * strides[axis];
-                    rest /= d;
-                }
-                position
-            } else {
-                index
-            };
-            &raw[position * size..(position + 1) * size]
-        })
-    }
-
-    /// The dtype as numpy spells it in little-endian order (`<f8`, `|b1`, `<U9`, `|O`).
-    pub fn little_endian_name(&self) -> String {
-        match self.dtype.kind {
-            Kind::Object => "|O".to_owned(),
-            Kind::Unicode => format!("<{}", self.dtype.descr),
-            _ if self.dtype.itemsize == 1 => format!("|{}", self.dtype.descr),
-            _ => format!("<{}", self.dtype.descr),
-        }
-    }
-
-    /// The elements in row-major order, each little-endian: what numpy's
-    /// `ascontiguousarray(a).astype(a.dtype.newbyteorder('<')).tobytes()` gives.
-    pub fn row_major_little_endian(&self, raw: &[u8]) -> Vec<u8> {
-        // Text is swapped per UTF-32 code unit, numbers per item.
-        let unit = if self.dtype.kind == Kind::Unicode { 4 } else { self.dtype.itemsize };
-        let mut out = Vec::with_capacity(self.len() * self.dtype.itemsize);
-        for element in self.elements(raw) {
-            for value in element.chunks(unit) {
-                if self.dtype.big_endian {
-                    out.extend(value.iter().rev());
-                } else {
-                    out.extend(value);
-                }
-            }
-        }
-        out
-    }
-
-    /// The elements as f64, in row-major order; `raw` is the array's bytes.
-    pub fn floats(&self, raw: &[u8]) -> Result<Vec<f64>, String> {
-        self.elements(raw)
-            .map(|b| {
-                Ok(match (self.dtype.kind, self.dtype.itemsize) {
-                    (Kind::Float, 8) => f64::from_bits(self.word(b)),
-                    (Kind::Float, 4) => f64::from(f32::from_bits(self.word(b) as u32)),
-                    (Kind::Int | Kind::Unsigned | Kind::Bool, _) => self.integer(b)? as f64,
-                    _ => return Err(format!("a {} array is not numeric", self.dtype)),
-                })
-            })
-            .collect()
-    }
-
-    /// The elements as i64, in row-major order.
-    pub fn integers(&self, raw: &[u8]) -> Result<Vec<i64>, String> {
-        self.elements(raw).map(|b| self.integer(b)).collect()
-    }
-
-    /// The elements of a `U` array as strings (numpy pads with NUL characters).
-    pub fn unicode(&self, raw: &[u8]) -> Result<Vec<String>, String> {
-        self.elements(raw)
-            .enumerate()
-            .map(|(i, b)| {
-                let mut text = String::new();
-                for unit in b.chunks_exact(4) {
-                    let code = if self.dtype.big_endian {
-                        u32::from_be_bytes(unit.try_into().expect("4 bytes"))
-                    } else {
-                        u32::from_le_bytes(unit.try_into().expect("4 bytes"))
-                    };
-                    if code == 0 {
-                        break;
-                    }
-                    text.push(char::from_u32(code).ok_or_else(|| {
-                        format!("element {i} holds {code:#x}, which is not a Unicode character")
-                    })?);
-                }
-                Ok(text)
-            })
-            .collect()
-    }
-
-    fn word(&self, b: &[u8]) -> u64 {
-        let mut value = 0u64;
-        let bytes: Box<dyn Iterator<Item = &u8>> =
-            if self.dtype.big_endian { Box::new(b.iter()) } else { Box::new(b.iter().rev()) };
-        for &byte in bytes {
-            value = value << 8 | u64::from(byte);
-        }
-        value
-    }
-
-    fn integer(&self, b: &[u8]) -> Result<i64, String> {
-        let word = self.word(b);
-        let bits = 8 * self.dtype.itemsize as u32;
-        match self.dtype.kind {
-            Kind::Int => Ok(((word << (64 - bits)) as i64) >> (64 - bits)),
-            Kind::Unsigned | Kind::Bool => {
-                i64::try_from(word).map_err(|_| format!("{word} does not fit a 64-bit integer"))
-            }
-            _ => Err(format!("a {} array does not hold integers", self.dtype)),
-        }
-    }
-}
-
 /// `(3,)`, `(3, 4)`, `()`.
 pub fn shape_text(shape: &[usize]) -> String {
     match shape {
@@ -288,13 +126,6 @@ mod tests {
     use super::*;
 
     /// An array of `descr`, which may start with numpy's `>` or `<` for its byte order.
-    fn array(descr: &str, shape: &[usize], fortran: bool) -> Array {
-        let bare = descr.trim_start_matches(['<', '>']);
-        let mut dtype = Dtype::parse(bare).unwrap();
-        dtype.big_endian = descr.starts_with('>');
-        Array { dtype, shape: shape.to_vec(), fortran, elements: Elements::Inline(0..0) }
-    }
-
     #[test]
     fn descriptors_give_kind_and_size() {
         let u = Dtype::parse("U9").unwrap();
@@ -343,36 +174,5 @@ mod tests {
         let mut bool8 = Dtype::parse("b1").unwrap();
         assert!(bool8.set_state(&state("|", -1, -1, 0)).is_ok());
         assert!(bool8.set_state(&state("<", -1, -1, 0)).is_err());
-    }
-
-    #[test]
-    fn fortran_order_is_transposed_into_row_major() {
-        // [[1, 2, 3], [4, 5, 6]] stored column-major: 1 4 2 5 3 6.
-        let raw: Vec<u8> =
-            [1.0f64, 4.0, 2.0, 5.0, 3.0, 6.0].iter().flat_map(|v| v.to_le_bytes()).collect();
-        let a = array("f8", &[2, 3], true);
-        assert_eq!(a.floats(&raw).unwrap(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
-        let c = array("f8", &[2, 3], false);
-        assert_eq!(c.floats(&raw).unwrap(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
-    }
-
-    #[test]
-    fn byte_order_and_sign_are_honoured() {
-        let a = array(">i4", &[2], false);
-        assert_eq!(a.integers(&[0xff, 0xff, 0xff, 0xfe, 0, 0, 1, 0]).unwrap(), vec![-2, 256]);
-        let b = array("<f4", &[1], false);
-        assert_eq!(b.floats(&1.5f32.to_le_bytes()).unwrap(), vec![1.5]);
-        let u = array("u8", &[1], false);
-        assert!(u.integers(&u64::MAX.to_le_bytes()).is_err());
-    }
-
-    #[test]
-    fn unicode_elements_stop_at_the_padding() {
-        let a = array("U3", &[2], false);
-        let raw: Vec<u8> = ['a', 'b', '\0', 'é', '\0', '\0']
-            .iter()
-            .flat_map(|c| (*c as u32).to_le_bytes())
-            .collect();
-        assert_eq!(a.unicode(&raw).unwrap(), vec!["ab".to_owned(), "é".to_owned()]);
     }
 }

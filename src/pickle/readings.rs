@@ -7,9 +7,9 @@ use sha2::{Digest, Sha256};
 
 use super::MAX_STREAM_BYTES;
 use super::decompress::{self, Compression, Unpacked};
+use super::machine::Elements;
 use super::machine::{self, Loader, Outcome, Value};
-use super::numpy::Elements;
-use crate::data::hex;
+use crate::util::hex;
 
 /// The readings of one file: as `joblib.load` reads it, and, where it can differ, as
 /// `pickle.load` would.

@@ -10,7 +10,7 @@ use super::allow::Verdict;
 use super::decompress::Compression;
 use super::machine::{Finding, Severity};
 use crate::data::Classes;
-use crate::error::excerpt;
+use crate::util::excerpt;
 
 /// The decision on a pickle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

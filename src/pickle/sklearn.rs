@@ -5,10 +5,11 @@
 use ndarray::{Array1, Array2};
 
 use super::allow::Allowed;
+use super::machine::{Array, Elements};
 use super::machine::{Id, Outcome, Value};
-use super::numpy::{Array, Elements, Kind};
+use super::numpy::Kind;
 use crate::data::Classes;
-use crate::data::records::MAX_LABEL_BYTES;
+use crate::util::MAX_LABEL_BYTES;
 
 /// Why the tree is not a model onnxify converts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -427,7 +428,7 @@ impl<'a> Tree<'a> {
                 if label.len() > MAX_LABEL_BYTES || label.contains('\0') {
                     return unsupported(format!(
                         "the class label {:?} is longer than {MAX_LABEL_BYTES} bytes or contains a NUL",
-                        crate::error::excerpt(label)
+                        crate::util::excerpt(label)
                     ));
                 }
             }

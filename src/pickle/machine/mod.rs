@@ -26,18 +26,16 @@ pub mod opcodes;
 mod pyint;
 mod source;
 mod text;
+mod values;
 mod walk;
 
 use std::collections::HashMap;
 
-use super::allow::{self, Allowed, Verdict};
-use super::numpy::{Array, Dtype};
+use super::allow::{self, Verdict};
 use opcodes::opcode_name;
 use pyint::{MemoKey, PyInt};
 use source::{Framing, Source};
-
-/// Index of a value in the machine's arena.
-pub type Id = u32;
+pub use values::{Array, Elements, GlobalRef, Id, Value};
 
 /// Values made, at most.
 const MAX_VALUES: usize = 4_000_000;
@@ -85,84 +83,6 @@ impl Loader {
             Loader::Joblib | Loader::PicklePy => Framing::Python,
         }
     }
-}
-
-/// A value of the pickle, as data.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    None,
-    Bool(bool),
-    Int(i64),
-    /// An integer beyond 64 bits.
-    BigInt,
-    Float(f64),
-    Str(String),
-    Bytes(Vec<u8>),
-    Tuple(Vec<Id>),
-    List(Vec<Id>),
-    Dict(Vec<(Id, Id)>),
-    Set(Vec<Id>),
-    FrozenSet(Vec<Id>),
-    /// A reference to `globals[index]`.
-    Global(usize),
-    /// An allowed class built with `NEWOBJ`, and the dict `BUILD` gave it.
-    Object {
-        class: Allowed,
-        state: Option<Id>,
-    },
-    /// A numpy dtype; `built` once `BUILD` has given it the state numpy writes.
-    Dtype {
-        dtype: Dtype,
-        built: bool,
-    },
-    /// An empty ndarray from `_reconstruct`, waiting for its `BUILD`.
-    PendingArray,
-    Array(Array),
-    /// The result of anything that would run code; never looked into.
-    Opaque,
-}
-
-impl Value {
-    /// What kind of value this is, for messages.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Value::None => "None",
-            Value::Bool(_) => "bool",
-            Value::Int(_) | Value::BigInt => "int",
-            Value::Float(_) => "float",
-            Value::Str(_) => "str",
-            Value::Bytes(_) => "bytes",
-            Value::Tuple(_) => "tuple",
-            Value::List(_) => "list",
-            Value::Dict(_) => "dict",
-            Value::Set(_) => "set",
-            Value::FrozenSet(_) => "frozenset",
-            Value::Global(_) => "global",
-            Value::Object { .. } => "object",
-            Value::Dtype { .. } => "dtype",
-            Value::PendingArray | Value::Array(_) => "ndarray",
-            Value::Opaque => "opaque value",
-        }
-    }
-}
-
-/// A global the stream references.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GlobalRef {
-    /// The module and name as the stream spells them.
-    pub module: String,
-    pub name: String,
-    /// Offset of the opcode that names it, in the (decompressed) stream.
-    pub offset: usize,
-    /// Judged on the name `find_class` looks up (Python 2 names renamed below protocol 3).
-    pub verdict: Verdict,
-    pub allowed: Option<Allowed>,
-    /// Named inside a nested stream (a joblib object array), not the file's own stream.
-    pub nested: bool,
-    /// A loader gets there: named by an opcode the loader runs, or by one the walk after a
-    /// limit of onnxify's found (a loader goes on past those); not one the walk found after the
-    /// loader itself stops.
-    pub reached: bool,
 }
 
 /// How serious a finding is.
@@ -468,7 +388,7 @@ impl<'a> Machine<'a> {
             Value::Tuple(v) | Value::List(v) | Value::Set(v) | Value::FrozenSet(v) => 4 * v.len(),
             Value::Dict(v) => 8 * v.len(),
             Value::Array(a) => match &a.elements {
-                super::numpy::Elements::Objects(v) => 4 * v.len(),
+                Elements::Objects(v) => 4 * v.len(),
                 _ => 0,
             },
             _ => 0,
@@ -1176,7 +1096,6 @@ pub(crate) mod fixtures {
 mod tests {
     use super::fixtures::{global, pad, text, wrapper, wrapper_state};
     use super::*;
-    use crate::pickle::numpy::Elements;
 
     fn run_joblib(data: &[u8]) -> Outcome {
         run(data, Loader::Joblib)

@@ -12,9 +12,10 @@
 //! the array's bytes, or an object array's nested stream, from the file: past the current frame,
 //! after padding only when `numpy_array_alignment_bytes` is not None.
 
+use super::values::{Array, Elements};
 use super::{Binding, Id, Loader, Machine, Stop, Value, limit, stop};
 use crate::pickle::allow::Allowed;
-use crate::pickle::numpy::{Array, Dtype, DtypeState, Elements, Kind, shape_text};
+use crate::pickle::numpy::{Dtype, DtypeState, Kind, shape_text};
 
 /// Attributes of an object's state (a fitted LogisticRegression has about 25). Each `BUILD`
 /// copies its dict, as Python's does, so this also bounds the work one `BUILD` can cost.
@@ -784,12 +785,20 @@ impl Machine<'_> {
             let expected = 16 - (self.source.file_position() + 1) % 16;
             let length = usize::from(self.source.read_file(1, "an array's padding length")?[0]);
             let padding = self.source.read_file(length, "an array's padding")?;
-            if length != expected || padding.iter().any(|&b| b != 0xff) {
+            if length != expected {
                 self.refuse(
                     at,
                     format!(
                         "a joblib array's padding is {length} bytes where joblib writes {expected} \
                          bytes of 0xFF"
+                    ),
+                );
+            } else if padding.iter().any(|&b| b != 0xff) {
+                self.refuse(
+                    at,
+                    format!(
+                        "a joblib array's {length} bytes of padding are not the 0xFF bytes joblib \
+                         writes"
                     ),
                 );
             }

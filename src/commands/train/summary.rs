@@ -1,16 +1,15 @@
-//! What a training run prints: a readable summary, or the same facts as JSON (`--json`); and
-//! the graph and verification lines `convert` prints too.
+//! What a training run prints: a readable summary, or the same facts as JSON (`--json`).
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::{Timings, Training};
+use crate::commands::summary::{ModelFile, write_graph, write_metrics, write_verification};
 use crate::data::Classes;
 use crate::export::Exported;
 use crate::metrics::Metrics;
 use crate::model::LogisticRegression;
-use crate::onnx::{GraphRecord, Ops, Precision, Verification};
-use crate::train::{Timings, Training};
 
 /// The facts of a training run, as printed by `--json`.
 #[derive(Debug, Serialize)]
@@ -26,30 +25,6 @@ pub struct TrainSummary<'a> {
     /// The written model; null for a dry run.
     pub model: Option<ModelFile<'a>>,
     pub seconds: Timings,
-}
-
-/// The written model file.
-#[derive(Debug, Serialize)]
-pub struct ModelFile<'a> {
-    pub path: String,
-    pub bytes: u64,
-    pub sha256: &'a str,
-    pub companion_json: String,
-    pub graph: &'a GraphRecord,
-    pub verification: &'a Verification,
-}
-
-impl<'a> ModelFile<'a> {
-    pub fn of(exported: &'a Exported) -> Self {
-        ModelFile {
-            path: exported.model_path.display().to_string(),
-            bytes: exported.model_bytes,
-            sha256: &exported.model_sha256,
-            companion_json: exported.json_path.display().to_string(),
-            graph: &exported.provenance.graph,
-            verification: &exported.comparison.summary,
-        }
-    }
 }
 
 #[derive(Debug, Serialize)]
@@ -209,103 +184,12 @@ impl<'a> TrainSummary<'a> {
     }
 }
 
-pub(crate) fn write_graph(out: &mut dyn Write, graph: &GraphRecord) -> io::Result<()> {
-    let input = graph.input_dtype.name();
-    match (graph.ops, graph.input_dtype) {
-        // A float64 input is scaled by Sub and Div in float64 before the float32 classifier.
-        (Ops::Ml, Precision::Float64) => write!(
-            out,
-            "Graph: Sub/Div, Cast, ai.onnx.ml LinearClassifier, {input} input, float64 scaling, {} classifier",
-            graph.dtype.name()
-        )?,
-        (Ops::Ml, Precision::Float32) => write!(
-            out,
-            "Graph: ai.onnx.ml Scaler/LinearClassifier, {input} input, {} arithmetic",
-            graph.dtype.name()
-        )?,
-        (Ops::Standard, _) => write!(
-            out,
-            "Graph: standard operators, {input} input, {} arithmetic",
-            graph.dtype.name()
-        )?,
-    }
-    match &graph.input_dtype_reason {
-        Some(reason) => writeln!(out, " ({reason})"),
-        None => writeln!(out),
-    }
-}
-
-pub(crate) fn write_verification(out: &mut dyn Write, v: &Verification) -> io::Result<()> {
-    let position = v.row_word();
-    writeln!(
-        out,
-        "Verification {}: {} {} rows through {}; labels agree on {} of {} ({} near ties); largest probability \
-         difference {:.1e} ({position} {}), tolerance {:e}",
-        if v.passed { "passed" } else { "FAILED" },
-        v.rows_checked,
-        v.rows_used,
-        v.runtime,
-        v.labels_agreeing,
-        v.rows_checked,
-        v.near_ties,
-        v.max_probability_difference,
-        v.max_difference_line.map_or_else(|| "-".into(), |l| l.to_string()),
-        v.probability_tolerance
-    )
-}
-
 fn human_bytes(bytes: u64) -> String {
     if bytes < 1024 {
         format!("{bytes} bytes")
     } else {
         format!("{:.1} KiB", bytes as f64 / 1024.0)
     }
-}
-
-/// The metrics as a table under `title`: the summary figures, the per-class figures and the
-/// confusion matrix.
-pub fn write_metrics(out: &mut dyn Write, title: &str, m: &Metrics) -> io::Result<()> {
-    writeln!(out, "{title}")?;
-    writeln!(out, "  accuracy  {:.4}", m.accuracy)?;
-    writeln!(out, "  log loss  {:.4}", m.log_loss)?;
-    writeln!(out, "  macro F1  {:.4}", m.macro_f1)?;
-    if let Some(auc) = m.roc_auc {
-        writeln!(out, "  ROC AUC   {auc:.4}")?;
-    }
-    writeln!(out)?;
-
-    let names: Vec<&str> = m.per_class.iter().map(|c| c.class.as_str()).collect();
-    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max("class".len());
-    writeln!(out, "  {:<width$}  precision  recall     f1  support", "class")?;
-    for c in &m.per_class {
-        writeln!(
-            out,
-            "  {:<width$}  {:>9.4}  {:>6.4}  {:>5.4}  {:>7}",
-            c.class, c.precision, c.recall, c.f1, c.support
-        )?;
-    }
-    writeln!(out)?;
-
-    writeln!(out, "Confusion matrix (rows: true class, columns: predicted class)")?;
-    let cell = names
-        .iter()
-        .map(|n| n.chars().count())
-        .chain(m.confusion_matrix.iter().flatten().map(|v| v.to_string().len()))
-        .max()
-        .unwrap_or(1);
-    write!(out, "  {:<width$}", "")?;
-    for name in &names {
-        write!(out, "  {name:>cell$}")?;
-    }
-    writeln!(out)?;
-    for (name, row) in names.iter().zip(&m.confusion_matrix) {
-        write!(out, "  {name:<width$}")?;
-        for v in row {
-            write!(out, "  {v:>cell$}")?;
-        }
-        writeln!(out)?;
-    }
-    Ok(())
 }
 
 /// `1 feature`, `2 features`.

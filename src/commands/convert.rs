@@ -12,14 +12,14 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::compare::Reference;
-use crate::error::{Error, Result};
+use super::summary::{ModelFile, write_graph, write_verification};
+use super::{Console, Failure, print_summary};
 use crate::export::{Artefact, ExportOptions, Exported, export, file_name, rfc3339};
 use crate::onnx::{ConversionRecord, GraphOptions, Origin, Precision, SourceRecord};
 use crate::pickle::{self, PickledModel, ScanReport};
-use crate::probe::probe_inputs;
 use crate::progress::Progress;
-use crate::report::{write_graph, write_verification};
+use crate::proof::compare::Reference;
+use crate::proof::probes::probe_inputs;
 
 /// Probe rows the converted model is verified on.
 pub const VERIFICATION_ROWS: usize = 2_000;
@@ -34,6 +34,36 @@ pub struct ConvertConfig {
     pub converted_at: SystemTime,
 }
 
+/// A whole `convert` command: the conversion and what to print.
+#[derive(Debug, Clone)]
+pub struct ConvertCommand {
+    pub config: ConvertConfig,
+    /// Print the summary as JSON.
+    pub json: bool,
+    /// Print nothing but errors (and the report of a refused file).
+    pub quiet: bool,
+}
+
+/// Runs the convert command: converts, then prints the summary; a refused pickle's report is
+/// printed whole on stderr, as the answer to "why".
+pub fn run(command: &ConvertCommand, console: &Console) -> Result<(), Failure> {
+    let converted = match convert(&command.config, &console.progress) {
+        Ok(converted) => converted,
+        Err(Failure::PickleRejected(report)) => {
+            eprintln!("{report}");
+            return Err(Failure::PickleRejected(report));
+        }
+        Err(failure) => return Err(failure),
+    };
+    let summary = ConvertSummary::new(&converted);
+    print_summary(
+        command.json,
+        command.quiet,
+        |out| summary.write_json(out),
+        |out| summary.write_text(out),
+    )
+}
+
 /// A converted, written and verified model.
 #[derive(Debug, Clone)]
 pub struct Converted {
@@ -43,10 +73,10 @@ pub struct Converted {
 }
 
 /// Converts the pickle at `config.pickle` to a verified ONNX model at `config.output`.
-pub fn convert(config: &ConvertConfig, progress: &Progress) -> Result<Converted> {
+pub fn convert(config: &ConvertConfig, progress: &Progress) -> Result<Converted, Failure> {
     let scan = pickle::scan(&config.pickle)?;
     let Some(model) = scan.model else {
-        return Err(Error::PickleRejected(Box::new(scan.report)));
+        return Err(Failure::PickleRejected(Box::new(scan.report)));
     };
     let report = scan.report;
 
@@ -109,7 +139,7 @@ pub struct ConvertSummary<'a> {
     pub onnxify_version: &'static str,
     pub source: &'a ScanReport,
     pub feature_names: &'a [String],
-    pub model: crate::report::ModelFile<'a>,
+    pub model: ModelFile<'a>,
 }
 
 impl<'a> ConvertSummary<'a> {
@@ -119,7 +149,7 @@ impl<'a> ConvertSummary<'a> {
             onnxify_version: env!("CARGO_PKG_VERSION"),
             source: &converted.report,
             feature_names: &converted.model.feature_names,
-            model: crate::report::ModelFile::of(exported),
+            model: ModelFile::of(exported),
         }
     }
 

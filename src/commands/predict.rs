@@ -9,17 +9,20 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::output::Pending;
-
 use ndarray::ArrayView2;
 
-use crate::data::Classes;
-use crate::data::records::{self, ParsedChunk, Role};
-use crate::error::{Error, Location, Result, excerpt};
+use super::{Console, Failure};
+use crate::data::columns::{ColumnPlan, Features, plan_columns};
+use crate::data::records::{self, ParsedChunk};
+use crate::data::{Classes, Delimiter};
+use crate::error::{Error, Location, Result};
+use crate::export::output::Pending;
+use crate::onnx::ModelInfo;
 use crate::onnx::Precision;
-use crate::onnx::load::{self, ModelInfo};
+use crate::onnx::load;
 use crate::progress::Progress;
-use crate::runtime::TractModel;
+use crate::proof::runtime::TractModel;
+use crate::util::excerpt;
 
 /// What to predict and where to write it.
 #[derive(Debug, Clone)]
@@ -30,7 +33,30 @@ pub struct PredictConfig {
     pub output: Option<PathBuf>,
     /// A column copied through to the output, first.
     pub id_column: Option<String>,
-    pub delimiter: u8,
+    pub delimiter: Delimiter,
+}
+
+/// A whole `predict` command: the prediction and what to print about it.
+#[derive(Debug, Clone)]
+pub struct PredictCommand {
+    pub config: PredictConfig,
+    /// Print nothing but errors.
+    pub quiet: bool,
+}
+
+/// Predicts, printing notes (columns the model ignores) and, for an output file, the row count
+/// on stderr unless quiet.
+pub fn run(command: &PredictCommand, console: &Console) -> Result<(), Failure> {
+    let quiet = command.quiet;
+    let summary = predict(&command.config, &console.progress, |note| {
+        if !quiet {
+            eprintln!("onnxify: note: {note}");
+        }
+    })?;
+    if let (Some(output), false) = (&command.config.output, quiet) {
+        eprintln!("Wrote {} predictions to {}", summary.rows, output.display());
+    }
+    Ok(())
 }
 
 /// What a prediction run did.
@@ -39,118 +65,6 @@ pub struct PredictSummary {
     pub rows: u64,
     /// Data columns the model does not use.
     pub ignored_columns: Vec<String>,
-}
-
-/// How the data's columns feed the model.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ColumnPlan {
-    pub roles: Vec<Role>,
-    pub ignored: Vec<String>,
-    /// The feature the id column also feeds, when the id is a feature (users key rows by a
-    /// feature's value). The CSV engine gives each column one role, so that column is read as
-    /// the id, its text is parsed as the feature here ([`feature_value`]), and the feature roles
-    /// of the other columns are numbered without it.
-    pub id_feature: Option<usize>,
-}
-
-/// Matches data columns to model features: by the model's recorded feature names when it has
-/// them, else in order (the count must match). `id` and `target` name columns with those roles.
-/// The id column may also be a feature; the target column may not.
-pub(crate) fn plan_columns(
-    info: &ModelInfo,
-    file: &str,
-    columns: &[String],
-    id: Option<&str>,
-    target: Option<&str>,
-) -> Result<ColumnPlan> {
-    let find = |name: &str, what: &str| {
-        columns.iter().position(|c| c == name).ok_or_else(|| Error::MissingColumn {
-            file: file.to_owned(),
-            name: name.to_owned(),
-            why: what.to_owned(),
-            columns: records::list_columns(columns),
-        })
-    };
-    let conflict = |column: usize, role: String, other: String| Error::ColumnConflict {
-        file: file.to_owned(),
-        name: columns[column].clone(),
-        role,
-        other,
-    };
-    let id_at = id.map(|name| find(name, "given by --id-column")).transpose()?;
-    let target_at = target.map(|name| find(name, "the target column")).transpose()?;
-    if let Some(t) = target_at
-        && id_at == Some(t)
-    {
-        return Err(conflict(t, "the target column".into(), "the id column".into()));
-    }
-    let features: Vec<usize> = match info.column_names() {
-        Some(names) => names
-            .iter()
-            .map(|name| find(name, "a feature the model needs"))
-            .collect::<Result<_>>()?,
-        None => {
-            // In order: the columns besides the target and the id; or, when only that gives
-            // the count, besides the target alone (the id is then a feature too).
-            let besides = |id_too: bool| -> Vec<usize> {
-                (0..columns.len())
-                    .filter(|&c| Some(c) != target_at && !(id_too && Some(c) == id_at))
-                    .collect()
-            };
-            let (without_id, with_id) = (besides(true), besides(false));
-            if without_id.len() == info.n_features {
-                without_id
-            } else if id_at.is_some() && with_id.len() == info.n_features {
-                with_id
-            } else {
-                return Err(Error::ColumnCount {
-                    file: file.to_owned(),
-                    found: without_id.len(),
-                    expected: info.n_features,
-                });
-            }
-        }
-    };
-    let mut feature_of = vec![None; columns.len()];
-    for (j, &column) in features.iter().enumerate() {
-        if Some(column) == target_at {
-            return Err(conflict(
-                column,
-                "a feature the model needs".into(),
-                "the target column".into(),
-            ));
-        }
-        // A file whose feature names repeat would feed one column to two features.
-        if let Some(first) = feature_of[column].replace(j) {
-            return Err(conflict(
-                column,
-                format!("the model's feature {}", first + 1),
-                format!("its feature {}", j + 1),
-            ));
-        }
-    }
-    let id_feature = id_at.and_then(|i| features.iter().position(|&c| c == i));
-    let mut roles = vec![Role::Ignore; columns.len()];
-    if let Some(i) = id_at {
-        roles[i] = Role::Id;
-    }
-    if let Some(t) = target_at {
-        roles[t] = Role::Label;
-    }
-    for (j, &column) in features.iter().enumerate() {
-        match id_feature {
-            Some(k) if j == k => {}
-            Some(k) if j > k => roles[column] = Role::Feature(j - 1),
-            _ => roles[column] = Role::Feature(j),
-        }
-    }
-    let ignored = columns
-        .iter()
-        .zip(&roles)
-        .filter(|(_, r)| **r == Role::Ignore)
-        .map(|(c, _)| c.clone())
-        .collect();
-    Ok(ColumnPlan { roles, ignored, id_feature })
 }
 
 /// Predicts every row of the data file.
@@ -164,7 +78,9 @@ pub fn predict(
     let model = TractModel::load(&checked, &model_name)?;
     let info = &checked.info;
     let csv = records::open(&config.data, config.delimiter)?;
-    let plan = plan_columns(info, &csv.name, &csv.columns, config.id_column.as_deref(), None)?;
+    let names = info.column_names();
+    let features = Features { names: names.as_deref(), count: info.n_features };
+    let plan = plan_columns(features, &csv.name, &csv.columns, config.id_column.as_deref(), None)?;
     if !plan.ignored.is_empty() {
         note(&format!(
             "ignoring columns the model does not use: {}",
@@ -186,7 +102,7 @@ pub fn predict(
         info,
         &plan,
         config.id_column.as_deref(),
-        config.delimiter,
+        config.delimiter.byte(),
         Names { data: &data_name, model: &model_name, float32: csv.float32 },
     );
     let io = |e| match &config.output {
@@ -301,12 +217,12 @@ impl<'a> Format<'a> {
                 text.push_str(&quote(chunk.id(r), self.delimiter));
                 text.push(self.delimiter);
             }
-            let label = label.ok_or_else(|| {
-                Error::Runtime(format!(
-                    "{}: the model {} gave the row a label that is none of its classes {classes}",
-                    Location::line(self.names.data, chunk.lines[r]),
+            let label = label.ok_or_else(|| Error::Runtime {
+                file: Location::line(self.names.data, chunk.lines[r]).to_string(),
+                message: format!(
+                    "the model {} gave the row a label that is none of its classes {classes}",
                     self.names.model
-                ))
+                ),
             })?;
             text.push_str(&self.class_names[label as usize]);
             for &v in p {

@@ -6,7 +6,9 @@
 //! joins the provenance record; the final bytes go to a temporary file beside the output,
 //! which is loaded back and must reproduce exactly the same comparison; only then are the
 //! model and the JSON renamed onto their paths. On any failure nothing appears at the output
-//! path and a file already there is left untouched.
+//! path and a file already there is left untouched ([`output::Pending`]).
+
+pub mod output;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -15,20 +17,18 @@ use std::time::SystemTime;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::compare::Reference;
-use crate::compare::{self, Comparison, Float32Culprit};
-use crate::error::{Error, Result};
+use crate::error::{Error, Parameter, Result, spell};
 use crate::model::Pipeline;
 use crate::onnx::load;
 use crate::onnx::{
-    DatasetRecord, GraphOptions, GraphRecord, GraphSpec, Hyperparameters, OpsetImport, Origin,
-    Precision, Provenance, TrainingRecord, ir_version, model_bytes,
+    GraphOptions, GraphRecord, GraphSpec, OpsetImport, Origin, Precision, Provenance, ir_version,
+    model_bytes,
 };
-use crate::output::Pending;
-use crate::probe::{self, Probes};
 use crate::progress::Progress;
-use crate::runtime::TractModel;
-use crate::train::{TrainConfig, Training};
+use crate::proof::compare::{self, Comparison, Float32Culprit, Reference};
+use crate::proof::probes::{self, Probes};
+use crate::proof::runtime::TractModel;
+use output::Pending;
 
 /// Where and how: the output path and the graph.
 #[derive(Debug, Clone)]
@@ -76,11 +76,11 @@ pub struct VerificationFailure {
     pub culprits: Vec<Float32Culprit>,
 }
 
-impl fmt::Display for VerificationFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl VerificationFailure {
+    /// The message, with the settings that would help named by `naming`.
+    pub fn message_naming(&self, naming: fn(Parameter) -> &'static str) -> String {
         let v = &self.comparison.summary;
-        write!(
-            f,
+        let mut text = format!(
             "verification failed: on {} {} rows, labels agree on {} ({} near ties) and the largest probability \
              difference is {:.3e} ({} {}), above the tolerance {:e}",
             v.rows_checked,
@@ -91,9 +91,9 @@ impl fmt::Display for VerificationFailure {
             v.row_word(),
             v.max_difference_line.map_or_else(|| "-".into(), |l| l.to_string()),
             v.probability_tolerance
-        )?;
+        );
         if self.input == Precision::Float64 {
-            write!(f, " (with float64 input)")?;
+            text.push_str(" (with float64 input)");
         }
         if !self.culprits.is_empty() {
             let names: Vec<String> = self
@@ -101,22 +101,42 @@ impl fmt::Display for VerificationFailure {
                 .iter()
                 .map(|c| format!("{:?} (|mean|/std {:.1e})", c.feature, c.mean_over_std))
                 .collect();
-            write!(
-                f,
+            text.push_str(&format!(
                 "; float32 arithmetic cannot represent these features precisely enough: {}",
                 names.join(", ")
-            )?;
-            write!(f, " (--input-dtype auto or f64 scales them in float64 first)")?;
+            ));
+            text.push_str(&spell(
+                " ({input-dtype} auto or f64 scales them in float64 first)",
+                naming,
+            ));
         } else if self.arithmetic == Precision::Float32 {
             // No feature's rounding explains it: the classifier's float32 arithmetic does.
-            write!(
-                f,
+            text.push_str(&spell(
                 "; the float32 arithmetic of the classifier is not precise enough for this model \
-                 (--ops standard --dtype f64 computes in float64 throughout)"
-            )?;
+                 ({ops} standard {dtype} f64 computes in float64 throughout)",
+                naming,
+            ));
         }
-        write!(f, "; nothing was written to {}", self.output)
+        text.push_str(&format!("; nothing was written to {}", self.output));
+        text
     }
+}
+
+impl fmt::Display for VerificationFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message_naming(Parameter::name))
+    }
+}
+
+/// Why an artefact was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum NotWritten {
+    /// Bad input, I/O, or the runtime broke.
+    #[error(transparent)]
+    Error(#[from] Error),
+    /// The model's predictions disagree with the native pipeline's.
+    #[error("{0}")]
+    Unverified(Box<VerificationFailure>),
 }
 
 /// The companion JSON: the provenance record plus the model file's identity.
@@ -131,42 +151,12 @@ struct Companion<'a> {
     probes: &'a Probes,
 }
 
-/// Exports a training run to `options.output` (and `<output>.json`), verified on its held-out
-/// rows (or its training rows with a test size of 0).
-pub fn export_training(
-    training: &Training,
-    config: &TrainConfig,
-    options: &ExportOptions,
-    trained_at: SystemTime,
-    progress: &Progress,
-) -> Result<Exported> {
-    let reference = training.reference.as_ref().ok_or_else(|| {
-        Error::Runtime(
-            "the training run kept no rows to verify the model on (keep_reference was off)".into(),
-        )
-    })?;
-    let artefact = Artefact {
-        pipeline: &training.pipeline,
-        feature_names: &training.feature_names,
-        reference,
-        origin: Origin::Trained(training_record(training, config, trained_at)),
-        summary: format!(
-            "StandardScaler -> LogisticRegression trained by onnxify {} on {} (target {:?}).",
-            env!("CARGO_PKG_VERSION"),
-            file_name(Path::new(&training.source.file_name)),
-            training.target_name,
-        ),
-        inputs: vec![&config.csv],
-    };
-    export(&artefact, options, progress)
-}
-
 /// Exports `artefact` to `options.output` (and `<output>.json`), verified.
 pub fn export(
     artefact: &Artefact,
     options: &ExportOptions,
     progress: &Progress,
-) -> Result<Exported> {
+) -> Result<Exported, NotWritten> {
     let output = &options.output;
     let json_path = companion_path(output);
     let mut model_file = Pending::create(output, &artefact.inputs, "the model")?;
@@ -214,7 +204,7 @@ pub fn export(
         } else {
             Vec::new()
         };
-        return Err(Error::VerificationFailed(Box::new(VerificationFailure {
+        return Err(NotWritten::Unverified(Box::new(VerificationFailure {
             output: name,
             input,
             arithmetic: graph.dtype,
@@ -233,14 +223,18 @@ pub fn export(
     let recomparison = compare::compare(&reloaded, classes, reference, &step)?;
     step.finish();
     if recomparison != comparison {
-        return Err(Error::Runtime(format!(
-            "{name}: the written file's predictions differ from those of the model that was verified; nothing was written"
-        )));
+        return Err(Error::Runtime {
+            file: name,
+            message: "the written file's predictions differ from those of the model that was \
+                      verified; nothing was written"
+                .into(),
+        }
+        .into());
     }
     // Made from the written file, so that `verify` can make them again from the file alone.
-    let probes = probe::record(&reloaded, &checked.info)?;
+    let probes = probes::record(&reloaded, &checked.info)?;
 
-    let model_sha256 = crate::data::hex(&Sha256::digest(&written));
+    let model_sha256 = crate::util::hex(&Sha256::digest(&written));
     let companion = Companion {
         model_file: file_name(output),
         model_sha256: &model_sha256,
@@ -271,7 +265,7 @@ pub fn companion_path(model: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-pub(crate) fn file_name(path: &Path) -> String {
+pub fn file_name(path: &Path) -> String {
     path.file_name()
         .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
@@ -295,35 +289,6 @@ fn provenance(artefact: &Artefact, graph: GraphOptions) -> Provenance {
         feature_names: artefact.feature_names.to_vec(),
         class_labels: artefact.pipeline.classes().clone(),
         verification: None,
-    }
-}
-
-fn training_record(
-    training: &Training,
-    config: &TrainConfig,
-    trained_at: SystemTime,
-) -> TrainingRecord {
-    let classifier = training.pipeline.classifier();
-    let source = &training.source;
-    TrainingRecord {
-        dataset: DatasetRecord {
-            file_name: file_name(Path::new(&source.file_name)),
-            sha256: source.sha256.clone(),
-            rows: source.n_rows,
-            columns: source.n_columns,
-        },
-        target: training.target_name.clone(),
-        hyperparameters: Hyperparameters {
-            c: config.model.c(),
-            max_iter: config.model.max_iter(),
-            tol: config.model.tol(),
-            test_size: config.test_fraction.get(),
-            seed: config.seed,
-        },
-        n_iter: classifier.n_iter(),
-        converged: classifier.converged(),
-        metrics: training.metrics.clone(),
-        trained_at: rfc3339(trained_at),
     }
 }
 

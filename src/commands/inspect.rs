@@ -9,15 +9,37 @@
 //! [`TEXT_ALLOWANCE`]; otherwise the report says how many bytes could hold data, and where.
 
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::data::hex;
+use super::{Failure, to_stdout};
 use crate::error::{Error, Result};
-use crate::onnx::load::{self, Flavor, ModelInfo};
+use crate::onnx::load;
 use crate::onnx::{Audit, DATA_SIZED, Description, Layout, Room, TEXT_ALLOWANCE, room};
+use crate::onnx::{Flavor, ModelInfo, Signature};
+use crate::util::hex;
+
+/// A whole `inspect` command: the model and how to print what it holds.
+#[derive(Debug, Clone)]
+pub struct InspectCommand {
+    pub model: PathBuf,
+    /// Print the report as JSON.
+    pub json: bool,
+}
+
+/// Prints what the model holds; a model the check refuses is described as far as it can be,
+/// then its refusal is the [`Failure`].
+pub fn run(command: &InspectCommand) -> Result<(), Failure> {
+    let (inspection, refusal) = inspect(&command.model)?;
+    to_stdout(
+        |out| {
+            if command.json { inspection.write_json(out) } else { inspection.write_text(out) }
+        },
+    )?;
+    refusal.map_or(Ok(()), |e| Err(e.into()))
+}
 
 /// Everything `inspect` reports.
 #[derive(Debug, Serialize)]
@@ -167,7 +189,7 @@ pub fn inspect(path: &Path) -> Result<(Inspection, Option<Error>)> {
     Ok((inspection, checked.err()))
 }
 
-fn value(s: &load::Signature) -> Value {
+fn value(s: &Signature) -> Value {
     Value { name: s.name.clone(), elem_type: s.elem_type.clone(), dims: s.dims.clone() }
 }
 
@@ -392,7 +414,7 @@ impl Inspection {
         }
         writeln!(out, "Metadata ({} entries):", self.metadata.len())?;
         for (key, value) in &self.metadata {
-            writeln!(out, "  {key}: {}", crate::error::excerpt(value))?;
+            writeln!(out, "  {key}: {}", crate::util::excerpt(value))?;
         }
         writeln!(out, "Training data: {}", self.training_data.statement)?;
         for place in &self.training_data.places {

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::model::Pipeline;
 use crate::onnx::{Precision, Verification};
 use crate::progress::Step;
-use crate::runtime::{RUNTIME, TractModel};
+use crate::proof::runtime::{RUNTIME, TractModel};
 
 /// Largest accepted |ONNX - native| difference of a probability computed in `precision`.
 pub fn probability_tolerance(precision: Precision) -> f64 {

@@ -1,6 +1,6 @@
 //! Running ONNX models in tract: the loader with the ai.onnx.ml `Scaler` tract lacks, batched
 //! runs with float32 or float64 input, and every tract error or panic turned into an
-//! [`Error::Runtime`].
+//! [`Error::Runtime`](crate::Error::Runtime).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -13,10 +13,11 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::*;
 
 use crate::data::Classes;
-use crate::error::{Error, Result, excerpt};
+use crate::error::{Error, Result};
+use crate::onnx::CheckedModel;
 use crate::onnx::Precision;
-use crate::onnx::load::CheckedModel;
 use crate::progress::Step;
+use crate::util::excerpt;
 
 /// The runtime used, with its exact version (pinned in Cargo.toml).
 pub const RUNTIME: &str = "tract-onnx 0.23.9";
@@ -29,7 +30,7 @@ pub const BATCH_ROWS: usize = 16_384;
 /// ```no_run
 /// use tract_onnx::prelude::*;
 ///
-/// let model = onnxify::runtime::onnx_with_scaler()
+/// let model = onnxify::proof::runtime::onnx_with_scaler()
 ///     .model_for_path("model.onnx")?
 ///     .into_optimized()?
 ///     .into_runnable()?;
@@ -145,7 +146,7 @@ thread_local! {
     static IN_TRACT: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs `f`, turning an error or a panic inside tract into an [`Error::Runtime`] that names
+/// Runs `f`, turning an error or a panic inside tract into an [`Error::Runtime`](crate::Error::Runtime) that names
 /// the model `file`.
 fn guarded<T>(file: &str, what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> Result<T> {
     static QUIET_HOOK: Once = Once::new();
@@ -170,16 +171,19 @@ fn guarded<T>(file: &str, what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> 
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            Err(Error::Runtime(format!(
-                "{file}: {RUNTIME} panicked while {what}: {}",
-                excerpt(&message)
-            )))
+            Err(Error::Runtime {
+                file: file.to_owned(),
+                message: format!("{RUNTIME} panicked while {what}: {}", excerpt(&message)),
+            })
         }
     }
 }
 
 fn tract_error(file: &str, what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Runtime(format!("{file}: {RUNTIME} failed while {what}: {e:#}"))
+    Error::Runtime {
+        file: file.to_owned(),
+        message: format!("{RUNTIME} failed while {what}: {e:#}"),
+    }
 }
 
 /// Label values to class indices. Class labels come in the model's order, which need not be

@@ -8,12 +8,12 @@
 use ndarray::{Array2, ArrayView1};
 use serde::{Deserialize, Serialize};
 
-use crate::data::split::SplitMix64;
 use crate::error::Result;
+use crate::onnx::ModelInfo;
 use crate::onnx::Precision;
-use crate::onnx::load::ModelInfo;
 use crate::progress::Progress;
-use crate::runtime::TractModel;
+use crate::proof::runtime::TractModel;
+use crate::util::SplitMix64;
 
 /// Probe rows recorded in a companion JSON: the centre row and 15 around it.
 pub const RECORDED_ROWS: usize = 16;

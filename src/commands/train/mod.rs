@@ -1,0 +1,284 @@
+//! `onnxify train`: CSV -> stratified split -> fitted pipeline -> held-out metrics ([`train`]),
+//! then the model exported and verified on the held-out rows ([`export_training`]) and the
+//! run's summary printed ([`run`]).
+
+mod summary;
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use serde::Serialize;
+
+pub use summary::TrainSummary;
+
+use super::{Console, Failure, print_summary};
+use crate::data::split::{self, TestFraction};
+use crate::data::{CsvOptions, Source, read_csv};
+use crate::error::{Error, Result, spell};
+use crate::export::{Artefact, ExportOptions, Exported, NotWritten, export, file_name, rfc3339};
+use crate::metrics::{self, Metrics};
+use crate::model::{LogisticRegression, Pipeline, StandardScaler};
+use crate::onnx::{DatasetRecord, GraphOptions, Hyperparameters, Origin, TrainingRecord};
+use crate::progress::Progress;
+use crate::proof::compare::Reference;
+
+/// A whole `train` command: the job, where the model goes, and what to print.
+#[derive(Debug, Clone)]
+pub struct TrainCommand {
+    pub config: TrainConfig,
+    pub output: PathBuf,
+    pub graph: GraphOptions,
+    /// Recorded as the training date.
+    pub trained_at: SystemTime,
+    /// Train and evaluate only: write no model and verify nothing.
+    pub dry_run: bool,
+    /// Print the summary as JSON.
+    pub json: bool,
+    /// Print nothing but errors.
+    pub quiet: bool,
+}
+
+/// Runs the train command: trains, exports (unless a dry run) and prints the summary.
+pub fn run(command: &TrainCommand, console: &Console) -> Result<(), Failure> {
+    let config = &command.config;
+    let progress = &console.progress;
+    let mut training = train(config, progress)?;
+    if !command.quiet
+        && let Some(warning) = convergence_warning(&training, config, console)
+    {
+        eprintln!("onnxify: warning: {warning}");
+    }
+
+    let clock = Instant::now();
+    let exported = if command.dry_run {
+        None
+    } else {
+        let options = ExportOptions { output: command.output.clone(), graph: command.graph };
+        Some(export_training(&training, config, &options, command.trained_at, progress)?)
+    };
+    training.seconds.export = clock.elapsed().as_secs_f64();
+
+    let summary = TrainSummary::new(
+        &training,
+        exported.as_ref(),
+        config.model,
+        config.test_fraction.get(),
+        config.seed,
+    );
+    print_summary(
+        command.json,
+        command.quiet,
+        |out| summary.write_json(out),
+        |out| summary.write_text(out),
+    )
+}
+
+/// What to say when the optimiser stopped before scikit-learn's convergence test held.
+fn convergence_warning(
+    training: &Training,
+    config: &TrainConfig,
+    console: &Console,
+) -> Option<String> {
+    let classifier = training.pipeline.classifier();
+    if classifier.converged() {
+        return None;
+    }
+    // More iterations help only when the iteration limit stopped the fit.
+    let advice = if classifier.n_iter() >= config.model.max_iter() {
+        "raise {max-iter} or {tol}"
+    } else {
+        "raise {tol} (more iterations would not lower the loss)"
+    };
+    Some(spell(
+        &format!(
+            "the optimiser did not converge: it {} with the gradient's inf-norm at {:.2e}, \
+             above {{tol}} {:e} (scikit-learn would raise a ConvergenceWarning); {advice}",
+            classifier.stop_reason().unwrap_or("stopped"),
+            classifier.gradient_norm(),
+            config.model.tol()
+        ),
+        console.naming,
+    ))
+}
+
+/// Exports a training run to `options.output` (and `<output>.json`), verified on its held-out
+/// rows (or its training rows with a test size of 0).
+pub fn export_training(
+    training: &Training,
+    config: &TrainConfig,
+    options: &ExportOptions,
+    trained_at: SystemTime,
+    progress: &Progress,
+) -> Result<Exported, NotWritten> {
+    let reference = training.reference.as_ref().ok_or_else(|| Error::Runtime {
+        file: training.source.file_name.clone(),
+        message: "the training run kept no rows to verify the model on (keep_reference was \
+                      off)"
+            .into(),
+    })?;
+    let artefact = Artefact {
+        pipeline: &training.pipeline,
+        feature_names: &training.feature_names,
+        reference,
+        origin: Origin::Trained(training_record(training, config, trained_at)),
+        summary: format!(
+            "StandardScaler -> LogisticRegression trained by onnxify {} on {} (target {:?}).",
+            env!("CARGO_PKG_VERSION"),
+            file_name(Path::new(&training.source.file_name)),
+            training.target_name,
+        ),
+        inputs: vec![&config.csv],
+    };
+    export(&artefact, options, progress)
+}
+
+fn training_record(
+    training: &Training,
+    config: &TrainConfig,
+    trained_at: SystemTime,
+) -> TrainingRecord {
+    let classifier = training.pipeline.classifier();
+    let source = &training.source;
+    TrainingRecord {
+        dataset: DatasetRecord {
+            file_name: file_name(Path::new(&source.file_name)),
+            sha256: source.sha256.clone(),
+            rows: source.n_rows,
+            columns: source.n_columns,
+        },
+        target: training.target_name.clone(),
+        hyperparameters: Hyperparameters {
+            c: config.model.c(),
+            max_iter: config.model.max_iter(),
+            tol: config.model.tol(),
+            test_size: config.test_fraction.get(),
+            seed: config.seed,
+        },
+        n_iter: classifier.n_iter(),
+        converged: classifier.converged(),
+        metrics: training.metrics.clone(),
+        trained_at: rfc3339(trained_at),
+    }
+}
+
+/// `data/train.csv` -> `train.onnx` in the current directory.
+pub fn default_output(csv: &Path) -> PathBuf {
+    let stem = csv.file_stem().map_or_else(|| "model".into(), |s| s.to_owned());
+    let mut name = stem;
+    name.push(".onnx");
+    PathBuf::from(name)
+}
+
+/// Everything the train job needs, checked.
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    pub csv: PathBuf,
+    pub csv_options: CsvOptions,
+    pub model: LogisticRegression,
+    pub test_fraction: TestFraction,
+    pub seed: u64,
+    /// Keep the rows (and native predictions) an exported model is verified on. Off for a
+    /// run that writes nothing, which then needs neither the time nor the memory.
+    pub keep_reference: bool,
+}
+
+/// The result of a training run.
+#[derive(Debug, Clone)]
+pub struct Training {
+    pub source: Source,
+    pub feature_names: Vec<String>,
+    pub target_name: String,
+    pub pipeline: Pipeline,
+    pub n_train: usize,
+    pub n_test: usize,
+    /// Metrics on the held-out rows; `None` when every row trained.
+    pub metrics: Option<Metrics>,
+    /// The held-out rows (every row with a test fraction of 0) and the native predictions for
+    /// them, to check an exported model against; `None` unless `keep_reference` was set.
+    pub reference: Option<Reference>,
+    pub seconds: Timings,
+}
+
+/// Wall time of each step, in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Timings {
+    pub read: f64,
+    pub fit: f64,
+    pub evaluate: f64,
+    pub export: f64,
+}
+
+/// Reads the CSV, splits it, fits the pipeline on the training rows and scores the held-out rows.
+pub fn train(config: &TrainConfig, progress: &Progress) -> Result<Training> {
+    let clock = Instant::now();
+    let dataset = read_csv(&config.csv, &config.csv_options, progress)?;
+    let read = clock.elapsed().as_secs_f64();
+
+    let clock = Instant::now();
+    let split = split::stratified(
+        &dataset.rows.targets,
+        &dataset.rows.lines,
+        &dataset.classes,
+        (&dataset.source.file_name, &dataset.target_name),
+        config.test_fraction,
+        config.seed,
+    )?;
+    let (train_rows, test) = split::apply(dataset.rows, &split);
+    let n_train = train_rows.len();
+    // With no held-out rows, the exported file is verified on the training rows, which are
+    // about to be scaled in place: keep a copy as read.
+    let keep_training_rows = test.is_empty() && config.keep_reference;
+    let train_features = keep_training_rows.then(|| train_rows.features.clone());
+    let scaler = StandardScaler::new().fit(train_rows.features.view());
+    let mut scaled = train_rows.features;
+    scaler.transform_in_place(scaled.view_mut());
+    let step = progress.iterations("fitting", config.model.max_iter());
+    let classifier =
+        config.model.fit(scaled.view(), &train_rows.targets, dataset.classes.len(), &step)?;
+    step.finish();
+    let fit = clock.elapsed().as_secs_f64();
+
+    let pipeline = Pipeline::from_parts(scaler, classifier, dataset.classes);
+
+    let clock = Instant::now();
+    let (reference, metrics) = if let Some(features) = train_features {
+        let (labels, proba) = pipeline.classifier().predict_with_proba(scaled.view());
+        (
+            Some(Reference {
+                features,
+                proba,
+                labels,
+                lines: train_rows.lines,
+                rows_used: "training",
+            }),
+            None,
+        )
+    } else if test.is_empty() {
+        (None, None)
+    } else {
+        drop(scaled);
+        let (labels, proba) = pipeline.predict_with_proba(test.features.view());
+        let metrics = metrics::evaluate(&test.targets, &labels, proba.view(), pipeline.classes());
+        let reference = config.keep_reference.then(|| Reference {
+            features: test.features,
+            proba,
+            labels,
+            lines: test.lines,
+            rows_used: "held-out",
+        });
+        (reference, Some(metrics))
+    };
+    let evaluate = clock.elapsed().as_secs_f64();
+
+    Ok(Training {
+        source: dataset.source,
+        feature_names: dataset.feature_names,
+        target_name: dataset.target_name,
+        pipeline,
+        n_train,
+        n_test: test.targets.len(),
+        metrics,
+        reference,
+        seconds: Timings { read, fit, evaluate, export: 0.0 },
+    })
+}

@@ -1,0 +1,313 @@
+//! `onnxify verify`: the reviewer's checklist for a model file, each line passed or failed.
+//!
+//! It checks the file on its own (decoding, allow-list, the exact graph onnxify writes, limits,
+//! finite numbers), against its companion JSON (SHA-256, metadata), and by running it: it loads
+//! in tract, and the probe rows recorded when it was written are exactly those made from its
+//! scaler's parameters and reproduce their recorded outputs. With `--data` it also predicts a
+//! labelled CSV and reports the metrics against its target column.
+//!
+//! A model file that is missing or is not a regular file is bad input (an error, exit code 2);
+//! everything about a file that can be read is a line of the checklist.
+
+mod graph;
+mod metadata;
+mod probes;
+mod score;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use ndarray::Array2;
+use serde::Serialize;
+
+pub use metadata::{COMMON_METADATA, CONVERTED_METADATA, TRAINED_METADATA};
+pub use probes::PROBE_TOLERANCE;
+
+use super::summary::write_metrics;
+use super::{Console, Failure, to_stdout};
+use crate::data::Delimiter;
+use crate::error::{Error, Result};
+use crate::export::companion_path;
+use crate::metrics::Metrics;
+use crate::onnx::load::{self, MAX_FILE_BYTES};
+use crate::progress::Progress;
+use crate::proof::runtime::{RUNTIME, TractModel};
+
+/// What to verify.
+#[derive(Debug, Clone)]
+pub struct VerifyConfig {
+    pub model: PathBuf,
+    /// The companion JSON [default: the model's path with `.json` appended].
+    pub companion: Option<PathBuf>,
+    /// A labelled CSV to predict and score.
+    pub data: Option<LabelledData>,
+}
+
+/// A labelled CSV to score the model on.
+#[derive(Debug, Clone)]
+pub struct LabelledData {
+    pub path: PathBuf,
+    /// The label column [default: the model's recorded target, else the last column].
+    pub target: Option<String>,
+    pub delimiter: Delimiter,
+}
+
+/// A whole `verify` command: the checklist and how to print it.
+#[derive(Debug, Clone)]
+pub struct VerifyCommand {
+    pub config: VerifyConfig,
+    /// Print the checklist as JSON.
+    pub json: bool,
+}
+
+/// Runs the checklist and prints it; a failed line is a [`Failure::CheckFailed`] naming the
+/// first one.
+pub fn run(command: &VerifyCommand, console: &Console) -> Result<(), Failure> {
+    let report = verify(&command.config, &console.progress)?;
+    to_stdout(|out| if command.json { report.write_json(out) } else { report.write_text(out) })?;
+    match report.items.iter().find(|i| !i.passed) {
+        None => Ok(()),
+        Some(first) => Err(Failure::CheckFailed(format!(
+            "{}: {}: {}",
+            report.model, first.check, first.detail
+        ))),
+    }
+}
+
+/// One line of the checklist.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    pub check: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+/// The checklist and, with `--data`, the scores on the data.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub model: String,
+    pub items: Vec<Item>,
+    pub data: Option<DataScore>,
+}
+
+/// Metrics of the model on a labelled CSV.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataScore {
+    pub file: String,
+    pub metrics: Metrics,
+}
+
+impl VerifyReport {
+    /// True when every line passed.
+    pub fn passed(&self) -> bool {
+        self.items.iter().all(|i| i.passed)
+    }
+
+    pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, self)?;
+        writeln!(out)
+    }
+
+    pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "Verifying {}", self.model)?;
+        for item in &self.items {
+            let mark = if item.passed { "PASS" } else { "FAIL" };
+            writeln!(out, "  [{mark}] {}: {}", item.check, item.detail)?;
+        }
+        if let Some(score) = &self.data {
+            writeln!(out)?;
+            let title = format!("Metrics on {} ({} rows)", score.file, score.metrics.n_rows);
+            write_metrics(out, &title, &score.metrics)?;
+            writeln!(out)?;
+        }
+        let failed = self.items.iter().filter(|i| !i.passed).count();
+        if failed == 0 {
+            writeln!(out, "All {} checks passed", self.items.len())
+        } else {
+            writeln!(out, "{failed} of {} checks FAILED", self.items.len())
+        }
+    }
+}
+
+struct Checklist(Vec<Item>);
+
+impl Checklist {
+    fn add(&mut self, check: &str, result: std::result::Result<String, String>) -> bool {
+        let passed = result.is_ok();
+        let detail = result.unwrap_or_else(|e| e);
+        self.0.push(Item { check: check.into(), passed, detail });
+        passed
+    }
+
+    fn skip(&mut self, checks: &[&str], why: &str) {
+        for check in checks {
+            self.add(check, Err(format!("not checked: {why}")));
+        }
+    }
+}
+
+const READABLE: &str = "readable";
+const ALLOWED: &str = "allow-listed operators, domains and opsets";
+const WRITTEN: &str = "exactly the operators and opsets onnxify writes for the recorded flavor";
+const CONTAINED: &str = "no external data, subgraphs or functions";
+const LIMITS: &str = "tensors and attributes within size limits";
+const FINITE: &str = "all floats finite";
+const ROOM: &str = "no room for training data besides the fitted parameters";
+const STRUCTURE: &str = "graph structure";
+const COMPANION: &str = "SHA-256 matches the companion JSON";
+const METADATA: &str = "required metadata present";
+const CONSISTENT: &str = "metadata consistent with the graph";
+const AGREES: &str = "metadata agrees with the companion JSON";
+const RUNS: &str = "loads and runs in tract";
+const PROBES: &str = "probe inputs come from the scaler and reproduce their recorded outputs";
+
+/// Runs the checklist. Errors only for problems outside the model's content (a model path that
+/// is missing or not a regular file, an unreadable `--data` file); every problem of a model
+/// file that can be read is a failed line.
+pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport> {
+    let model_name = config.model.display().to_string();
+    regular_file_size(&config.model).map_err(|e| Error::io(&config.model, e))?;
+    let mut list = Checklist(Vec::new());
+    let file = match load::read(&config.model) {
+        Ok(file) => {
+            list.add(
+                READABLE,
+                Ok(format!(
+                    "{} bytes (limit {MAX_FILE_BYTES}), decodes as ONNX",
+                    file.bytes().len()
+                )),
+            );
+            file
+        }
+        Err(e @ Error::Io { .. }) => return Err(e),
+        Err(e) => {
+            list.add(READABLE, Err(reason(&e)));
+            let rest = [
+                ALLOWED, WRITTEN, CONTAINED, LIMITS, FINITE, ROOM, STRUCTURE, COMPANION, METADATA,
+                CONSISTENT, AGREES, RUNS, PROBES,
+            ];
+            list.skip(&rest, "the file is unreadable");
+            return Ok(VerifyReport { model: model_name, items: list.0, data: None });
+        }
+    };
+    let audit = file.audit();
+    let checked = file.check();
+    let findings = |items: &[String], ok: &str| {
+        if items.is_empty() { Ok(ok.to_owned()) } else { Err(items.join("; ")) }
+    };
+    let operators_used = match &checked {
+        Ok(checked) => graph::operators(&checked.info),
+        Err(_) => "every operator, domain and opset is on the allow-list".into(),
+    };
+    list.add(ALLOWED, findings(&audit.not_allowed, &operators_used));
+    list.add(
+        WRITTEN,
+        match &checked {
+            Ok(checked) => graph::as_written(&checked.info),
+            Err(_) => Err("not checked: the graph failed the allow-list check".into()),
+        },
+    );
+    list.add(CONTAINED, findings(&audit.outside_the_graph, "everything is inline in the graph"));
+    list.add(LIMITS, findings(&audit.oversized, "within limits"));
+    list.add(FINITE, findings(&audit.non_finite, "no NaN or infinity"));
+    list.add(
+        ROOM,
+        match &checked {
+            Ok(checked) => graph::room_for_data(&file, &checked.info),
+            Err(_) => Err("not checked: the graph failed the allow-list check".into()),
+        },
+    );
+    list.add(
+        STRUCTURE,
+        checked.as_ref().map(|_| "the shape onnxify writes".to_owned()).map_err(|e| e.to_string()),
+    );
+
+    let companion_file = config.companion.clone().unwrap_or_else(|| companion_path(&config.model));
+    let companion = metadata::read_companion(&companion_file);
+    list.add(
+        COMPANION,
+        companion
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|json| metadata::matches_sha(json, &file)),
+    );
+
+    let checked = match checked {
+        Ok(checked) => checked,
+        Err(_) => {
+            list.skip(
+                &[METADATA, CONSISTENT, AGREES, RUNS, PROBES],
+                "the graph failed the allow-list check",
+            );
+            return Ok(VerifyReport { model: model_name, items: list.0, data: None });
+        }
+    };
+    let info = &checked.info;
+    let required = metadata::required_metadata(info.metadata("origin"));
+    let missing: Vec<&str> =
+        required.iter().copied().filter(|k| info.metadata(k).is_none()).collect();
+    list.add(
+        METADATA,
+        if missing.is_empty() {
+            Ok(format!("{} entries", required.len()))
+        } else {
+            Err(format!("missing {}", missing.join(", ")))
+        },
+    );
+    list.add(CONSISTENT, metadata::consistent(&checked));
+    list.add(
+        AGREES,
+        companion.as_ref().map_err(Clone::clone).and_then(|json| metadata::agrees(json, &checked)),
+    );
+
+    let model = TractModel::load(&checked, &model_name);
+    let runs = model.as_ref().map_err(|e| runtime_reason(e, &model_name)).and_then(|model| {
+        let zeros = Array2::<f64>::zeros((1, info.n_features));
+        model
+            .predict(zeros.view(), &info.classes, &Progress::hidden().rows("", 0))
+            .map_err(|e| runtime_reason(&e, &model_name))?;
+        Ok(RUNTIME.to_string())
+    });
+    let runs_ok = list.add(RUNS, runs);
+    match (&model, &companion) {
+        (Ok(model), Ok(json)) if runs_ok => {
+            list.add(PROBES, probes::reproduced(json, model, info, &model_name))
+        }
+        (_, Err(e)) => list.add(PROBES, Err(format!("no recorded probes: {e}"))),
+        _ => list.add(PROBES, Err("not checked: the model does not run".into())),
+    };
+
+    let data = match (&config.data, model) {
+        (Some(data), Ok(model)) => Some(score::score(data, &checked, &model, progress)?),
+        _ => None,
+    };
+    Ok(VerifyReport { model: model_name, items: list.0, data })
+}
+
+/// An error's message without the file name the checklist already shows.
+fn reason(error: &Error) -> String {
+    match error {
+        Error::ModelRefused { message, .. } => message.clone(),
+        Error::ModelUnreadable { message, .. } => format!("not a readable ONNX model: {message}"),
+        other => other.to_string(),
+    }
+}
+
+/// A runtime error's message without the model's name, which the checklist already shows.
+pub(super) fn runtime_reason(error: &Error, model: &str) -> String {
+    match error {
+        Error::Runtime { file, message } if file == model => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The size of the regular file at `path`. Its type is looked up before the file is opened,
+/// because opening a FIFO blocks until something writes to it.
+pub(super) fn regular_file_size(path: &Path) -> io::Result<u64> {
+    let metadata = std::fs::metadata(path)?;
+    if metadata.is_file() {
+        Ok(metadata.len())
+    } else {
+        Err(io::Error::other("not a regular file"))
+    }
+}

@@ -1,0 +1,461 @@
+//! The node-pattern walk: from the graph's input forward, each node must be the next one of the
+//! shapes onnxify reads (see [`super::check`]), with its inputs, outputs, attributes and
+//! initializers, and every node and initializer used exactly once.
+
+use std::collections::{HashMap, HashSet};
+
+use super::graph::Precision;
+use super::limits::*;
+use super::model::{ClassifierParams, Flavor, ScalerParams};
+use super::pb::{NodeProto, TensorProto, attribute_proto::AttributeType, tensor_proto::DataType};
+use super::readers::*;
+use crate::data::Classes;
+
+/// What the walk recognised.
+pub(super) struct Recognised<'a> {
+    pub(super) flavor: Flavor,
+    pub(super) scaler: Option<ScalerParams>,
+    pub(super) classifier: ClassifierParams,
+    pub(super) normalizer: Option<String>,
+    pub(super) classes: Classes,
+    pub(super) probability_type: Precision,
+    pub(super) label_output: &'a str,
+    pub(super) probability_output: &'a str,
+    /// A LinearClassifier with string labels, which tract needs rewritten: its index and labels.
+    pub(super) string_classifier: Option<(usize, Vec<String>)>,
+    /// The index of the CategoryMapper naming the classes, if there is one.
+    pub(super) category_mapper: Option<usize>,
+}
+
+/// The inputs and outputs an operator of the allow-list takes and gives.
+pub(super) fn arity(op: &str) -> (usize, usize) {
+    match op {
+        "Sub" | "Div" | "Mul" | "MatMul" | "Add" | "Gather" => (2, 1),
+        "LinearClassifier" => (1, 2),
+        _ => (1, 1),
+    }
+}
+
+/// The node has exactly the inputs and outputs of its operator, so that the walk can index
+/// them.
+pub(super) fn check_arity(index: usize, node: &NodeProto) -> Check<()> {
+    let (inputs, outputs) = arity(node.op_type());
+    let count =
+        |n: usize, what: &str| if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") };
+    ensure(node.input.len() == inputs && node.output.len() == outputs, || {
+        format!(
+            "{} has {} and {}; {} takes {} and gives {}",
+            node_label(index, node),
+            count(node.input.len(), "input"),
+            count(node.output.len(), "output"),
+            short(node.op_type()),
+            count(inputs, "input"),
+            count(outputs, "output")
+        )
+    })
+}
+
+/// Matches the nodes from the input forward; every node and initializer must be used once.
+pub(super) struct Walk<'a> {
+    nodes: &'a [NodeProto],
+    constants: &'a HashMap<&'a str, &'a TensorProto>,
+    consumers: HashMap<&'a str, Vec<usize>>,
+    used_nodes: Vec<bool>,
+    used_constants: HashSet<&'a str>,
+    n_features: usize,
+}
+
+impl<'a> Walk<'a> {
+    pub(super) fn new(
+        nodes: &'a [NodeProto],
+        constants: &'a HashMap<&'a str, &'a TensorProto>,
+        n_features: usize,
+    ) -> Self {
+        let mut consumers: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (index, node) in nodes.iter().enumerate() {
+            for input in &node.input {
+                consumers.entry(input.as_str()).or_default().push(index);
+            }
+        }
+        Walk {
+            nodes,
+            constants,
+            consumers,
+            used_nodes: vec![false; nodes.len()],
+            used_constants: HashSet::new(),
+            n_features,
+        }
+    }
+
+    /// The node reading `tensor`, if one does; refused if several do.
+    fn reader(&self, tensor: &str) -> Check<Option<(usize, &'a NodeProto)>> {
+        match self.consumers.get(tensor).map(Vec::as_slice).unwrap_or_default() {
+            [] => Ok(None),
+            [index] => Ok(Some((*index, &self.nodes[*index]))),
+            _ => Err(format!("{:?} is read by several nodes", short(tensor))),
+        }
+    }
+
+    /// The one node reading `tensor`, which must be an `op`.
+    fn reader_of(&self, tensor: &str, op: &str) -> Check<(usize, &'a NodeProto)> {
+        let (index, node) =
+            self.reader(tensor)?.ok_or_else(|| format!("nothing reads {:?}", short(tensor)))?;
+        ensure(node.op_type() == op, || {
+            format!(
+                "{} reads {:?} where a {op} was expected",
+                node_label(index, node),
+                short(tensor)
+            )
+        })?;
+        Ok((index, node))
+    }
+
+    /// Takes the node reading `tensor`, which must be `op` with `tensor` as its first input
+    /// and the operator's number of inputs and outputs.
+    fn next(&mut self, tensor: &str, op: &str) -> Check<&'a NodeProto> {
+        let (index, node) = self.reader_of(tensor, op)?;
+        ensure(node.input.first().map(String::as_str) == Some(tensor), || {
+            format!("{} takes {:?} in the wrong place", node_label(index, node), short(tensor))
+        })?;
+        self.take(index)?;
+        Ok(node)
+    }
+
+    /// Marks a node as part of the match, once its inputs and outputs are counted.
+    fn take(&mut self, index: usize) -> Check<()> {
+        check_arity(index, &self.nodes[index])?;
+        self.used_nodes[index] = true;
+        Ok(())
+    }
+
+    /// A constant input: an initializer of the expected type and shape, marked as used.
+    fn constant(&mut self, name: &str, what: &str) -> Check<&'a TensorProto> {
+        let (&key, &tensor) = self
+            .constants
+            .get_key_value(name)
+            .ok_or_else(|| format!("{what} {:?} is not a constant", short(name)))?;
+        self.used_constants.insert(key);
+        Ok(tensor)
+    }
+
+    /// A constant vector of `precision`: `len` values, or one value if `broadcast`.
+    fn vector(
+        &mut self,
+        name: &str,
+        what: &str,
+        precision: Precision,
+        len: usize,
+        broadcast: bool,
+    ) -> Check<Vec<f64>> {
+        let tensor = self.constant(name, what)?;
+        ensure(precision_of(tensor.data_type()) == Some(precision), || {
+            format!(
+                "{what} {:?} is {}, expected {}",
+                short(name),
+                elem_type_name(tensor.data_type()),
+                precision.name()
+            )
+        })?;
+        let count: usize = tensor.dims.iter().map(|&d| d as usize).product();
+        ensure(tensor.dims.len() <= 1 && (count == len || (broadcast && count == 1)), || {
+            format!("{what} {:?} has shape {:?}; expected [{len}]", short(name), tensor.dims)
+        })?;
+        finite_values(tensor, what)
+    }
+
+    pub(super) fn graph(&mut self, input: &'a str, input_type: Precision) -> Check<Recognised<'a>> {
+        let f = self.n_features;
+        let mut x = input;
+        let mut precision = input_type;
+        let mut scaler = None;
+        let first = self.reader(x)?.ok_or("nothing reads the input")?;
+        // Node outputs and second inputs below are indexed after `next` checked their count.
+        match first.1.op_type() {
+            "Scaler" => {
+                ensure(precision == Precision::Float32, || {
+                    "the Scaler reads a DOUBLE input".into()
+                })?;
+                let node = self.next(x, "Scaler")?;
+                scaler = Some(scaler_params(node, f)?);
+                x = &node.output[0];
+            }
+            "Sub" => {
+                let sub = self.next(x, "Sub")?;
+                attributes(sub, &[])?;
+                let offset = self.vector(&sub.input[1], "the offset", precision, f, true)?;
+                let divide = match self.reader(&sub.output[0])?.map(|(_, n)| n.op_type()) {
+                    Some("Div") => true,
+                    Some("Mul") => false,
+                    _ => {
+                        return Err(
+                            "the subtraction of the mean is not followed by Div or Mul".into()
+                        );
+                    }
+                };
+                let op = self.next(&sub.output[0], if divide { "Div" } else { "Mul" })?;
+                attributes(op, &[])?;
+                let scale = self.vector(&op.input[1], "the scale", precision, f, true)?;
+                scaler = Some(ScalerParams { offset, scale, divides: divide });
+                x = &op.output[0];
+                if let Some((_, cast)) = self.reader(x)?
+                    && cast.op_type() == "Cast"
+                {
+                    let cast = self.next(x, "Cast")?;
+                    let attrs = attributes(
+                        cast,
+                        &[("to", AttributeType::Int), ("saturate", AttributeType::Int)],
+                    )?;
+                    let to = attrs.get("to").map(|a| a.i()).unwrap_or_default();
+                    precision = i32::try_from(to).ok().and_then(precision_of).ok_or_else(|| {
+                        format!("the Cast goes to type {to}, not FLOAT or DOUBLE")
+                    })?;
+                    x = &cast.output[0];
+                }
+            }
+            _ => {}
+        }
+        let what = if scaler.is_some() { "the scaled input" } else { "the input" };
+        let (index, node) = self.reader(x)?.ok_or_else(|| format!("nothing reads {what}"))?;
+        let recognised = match node.op_type() {
+            "LinearClassifier" => self.ml_classifier(x, index, scaler)?,
+            "MatMul" => self.standard_classifier(x, precision, scaler)?,
+            _ => {
+                let expected = if scaler.is_some() {
+                    "a LinearClassifier or MatMul"
+                } else {
+                    "a Scaler, Sub, LinearClassifier or MatMul"
+                };
+                return Err(format!(
+                    "{} reads {what} where {expected} was expected (onnxify runs StandardScaler \
+                     -> LogisticRegression pipelines)",
+                    node_label(index, node)
+                ));
+            }
+        };
+        Ok(recognised)
+    }
+
+    fn ml_classifier(
+        &mut self,
+        x: &str,
+        index: usize,
+        scaler: Option<ScalerParams>,
+    ) -> Check<Recognised<'a>> {
+        let node = self.next(x, "LinearClassifier")?;
+        let (classifier, labels) = classifier_params(node, self.n_features)?;
+        let (mut label, mut proba) = (node.output[0].as_str(), node.output[1].as_str());
+        let mut normalizer = None;
+        if self.reader(proba)?.is_some() {
+            let n = self.next(proba, "Normalizer")?;
+            normalizer = Some(normalizer_norm(n)?);
+            proba = &n.output[0];
+        }
+        let mut classes = labels.clone();
+        let mut category_mapper = None;
+        if let Some((mapper_index, _)) = self.reader(label)? {
+            let mapper = self.next(label, "CategoryMapper")?;
+            classes = map_labels(mapper, &labels)?;
+            label = &mapper.output[0];
+            category_mapper = Some(mapper_index);
+        }
+        let string_classifier = match labels {
+            Classes::Strings(names) => Some((index, names)),
+            Classes::Ints(_) => None,
+        };
+        Ok(Recognised {
+            flavor: Flavor::Ml,
+            scaler,
+            classifier,
+            normalizer,
+            classes,
+            probability_type: Precision::Float32,
+            label_output: label,
+            probability_output: proba,
+            string_classifier,
+            category_mapper,
+        })
+    }
+
+    fn standard_classifier(
+        &mut self,
+        x: &str,
+        precision: Precision,
+        scaler: Option<ScalerParams>,
+    ) -> Check<Recognised<'a>> {
+        let f = self.n_features;
+        let matmul = self.next(x, "MatMul")?;
+        attributes(matmul, &[])?;
+        let weights = self.constant(&matmul.input[1], "the coefficients")?;
+        ensure(
+            precision_of(weights.data_type()) == Some(precision)
+                && weights.dims.len() == 2
+                && weights.dims[0] as usize == f,
+            || {
+                format!(
+                    "the coefficients have shape {:?} and type {}; expected [{f}, columns] of {}",
+                    weights.dims,
+                    elem_type_name(weights.data_type()),
+                    precision.name()
+                )
+            },
+        )?;
+        let columns = weights.dims[1] as usize;
+        ensure((2..=MAX_CLASSES).contains(&columns), || {
+            format!("the coefficients have {columns} columns")
+        })?;
+        let weights = finite_values(weights, "the coefficients")?;
+        let add = self.next(&matmul.output[0], "Add")?;
+        attributes(add, &[])?;
+        let intercepts = self.vector(&add.input[1], "the intercepts", precision, columns, false)?;
+        let scores = add.output[0].as_str();
+        let readers: Vec<usize> = self.consumers.get(scores).cloned().unwrap_or_default();
+        ensure(readers.len() == 2, || {
+            format!(
+                "the scores are read by {} nodes; expected an activation and an ArgMax",
+                readers.len()
+            )
+        })?;
+        let (mut activation, mut argmax) = (None, None);
+        for index in readers {
+            let node = &self.nodes[index];
+            match node.op_type() {
+                "Softmax" => {
+                    self.take(index)?;
+                    let attrs = attributes(node, &[("axis", AttributeType::Int)])?;
+                    let axis = attrs.get("axis").map_or(1, |a| a.i());
+                    ensure(axis == 1 || axis == -1, || {
+                        format!("the Softmax is over axis {axis}, not the classes")
+                    })?;
+                    activation = Some(("SOFTMAX", node));
+                }
+                "ArgMax" => {
+                    self.take(index)?;
+                    let attrs = attributes(
+                        node,
+                        &[
+                            ("axis", AttributeType::Int),
+                            ("keepdims", AttributeType::Int),
+                            ("select_last_index", AttributeType::Int),
+                        ],
+                    )?;
+                    let get = |name: &str, default: i64| attrs.get(name).map_or(default, |a| a.i());
+                    ensure(
+                        (get("axis", 0) == 1 || get("axis", 0) == -1)
+                            && get("keepdims", 1) == 0
+                            && get("select_last_index", 0) == 0,
+                        || {
+                            "the ArgMax must pick the first largest score per row (axis 1, keepdims 0)".into()
+                        },
+                    )?;
+                    argmax = Some(node);
+                }
+                other => {
+                    return Err(format!(
+                        "{} ({:?}) reads the scores",
+                        node_label(index, node),
+                        short(other)
+                    ));
+                }
+            }
+        }
+        let ((post_transform, activation), argmax) =
+            activation.zip(argmax).ok_or("the scores need one activation and one ArgMax")?;
+        let gather = self.next_argument(&argmax.output[0], "Gather")?;
+        let attrs = attributes(gather, &[("axis", AttributeType::Int)])?;
+        ensure(attrs.get("axis").map_or(0, |a| a.i()) == 0, || {
+            "the Gather must read the class labels along axis 0".into()
+        })?;
+        let classes = self.labels(&gather.input[0])?;
+        ensure(classes.len() == columns, || {
+            format!("{} class labels for {columns} score columns", classes.len())
+        })?;
+        // Coefficients as rows (one per score column), as the LinearClassifier holds them.
+        let rows: Vec<f64> = (0..columns)
+            .flat_map(|c| (0..f).map(move |j| (c, j)))
+            .map(|(c, j)| weights[j * columns + c])
+            .collect();
+        Ok(Recognised {
+            flavor: Flavor::Standard,
+            scaler,
+            classifier: ClassifierParams {
+                coefficients: rows,
+                rows: columns,
+                intercepts,
+                post_transform: post_transform.into(),
+                multi_class: i64::from(columns > 2),
+            },
+            normalizer: None,
+            classes,
+            probability_type: precision,
+            label_output: &gather.output[0],
+            probability_output: &activation.output[0],
+            string_classifier: None,
+            category_mapper: None,
+        })
+    }
+
+    /// Takes the node reading `tensor` as its second input (Gather reads the labels first).
+    fn next_argument(&mut self, tensor: &str, op: &str) -> Check<&'a NodeProto> {
+        let (index, node) = self.reader_of(tensor, op)?;
+        self.take(index)?; // so it has two inputs
+        ensure(node.input[1] == tensor, || {
+            format!("{} takes {:?} in the wrong place", node_label(index, node), short(tensor))
+        })?;
+        Ok(node)
+    }
+
+    /// The class labels of a Gather: a constant vector of INT64 or STRING, distinct.
+    fn labels(&mut self, name: &str) -> Check<Classes> {
+        let tensor = self.constant(name, "the class labels")?;
+        ensure(tensor.dims.len() == 1, || {
+            format!("the class labels have shape {:?}", tensor.dims)
+        })?;
+        let classes = match DataType::try_from(tensor.data_type()) {
+            Ok(DataType::Int64) => Classes::Ints(match &tensor.raw_data {
+                Some(raw) => raw
+                    .chunks_exact(8)
+                    .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
+                    .collect(),
+                None => tensor.int64_data.clone(),
+            }),
+            Ok(DataType::String) => Classes::Strings(
+                tensor
+                    .string_data
+                    .iter()
+                    .map(|s| {
+                        ensure(s.len() <= MAX_STRING_BYTES, || {
+                            format!("a class label is {} bytes long", s.len())
+                        })?;
+                        String::from_utf8(s.clone())
+                            .map_err(|_| "a class label is not UTF-8".to_owned())
+                    })
+                    .collect::<Check<_>>()?,
+            ),
+            _ => {
+                return Err(format!(
+                    "the class labels are {}, not INT64 or STRING",
+                    elem_type_name(tensor.data_type())
+                ));
+            }
+        };
+        ensure(distinct(&classes), || "the class labels list a class twice".into())?;
+        Ok(classes)
+    }
+
+    /// Every node and initializer took part in the match.
+    pub(super) fn all_used(&self) -> Check<()> {
+        if let Some(index) = self.used_nodes.iter().position(|used| !used) {
+            return Err(format!(
+                "{} is not part of a graph onnxify recognises",
+                node_label(index, &self.nodes[index])
+            ));
+        }
+        if let Some(name) = self.constants.keys().find(|k| !self.used_constants.contains(*k)) {
+            return Err(format!(
+                "the initializer {:?} is not used by a graph onnxify recognises",
+                short(name)
+            ));
+        }
+        Ok(())
+    }
+}

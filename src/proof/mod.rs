@@ -1,0 +1,7 @@
+//! What proves a model file: it runs in tract ([`runtime`]), its predictions match the native
+//! pipeline's within a stated tolerance ([`compare`]), and it reproduces its outputs on rows made
+//! from its own scaler's parameters ([`probes`]).
+
+pub mod compare;
+pub mod probes;
+pub mod runtime;
