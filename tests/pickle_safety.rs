@@ -603,6 +603,21 @@ const REFUSALS: &[(&str, i32, &str)] = &[
         "refused: it references dangerous callables (posix.system)",
     ),
     (
+        "frame_filler_after_build.joblib",
+        3,
+        "refused: byte 562: a joblib NumpyArrayWrapper that joblib does not write: its FRAME still holds 16 bytes: joblib reads the array from the file past the frame, then runs those bytes as opcodes",
+    ),
+    (
+        "padding_zeros.joblib",
+        3,
+        "refused: byte 562: a joblib array's 12 bytes of padding are not the 0xFF bytes joblib writes",
+    ),
+    (
+        "padding_longer.joblib",
+        3,
+        "refused: byte 562: a joblib array's padding is 28 bytes where joblib writes 12 bytes of 0xFF",
+    ),
+    (
         "nested_wrapper_payload.joblib",
         3,
         "refused: it references dangerous callables (posix.system)",

@@ -501,6 +501,45 @@ class Fixtures:
                  + (" and resumes where joblib does." if synchronised
                     else " (not synchronised: the marker path is too long)."))
 
+    def frame_filler(self):
+        """Harmless opcodes left in a FRAME after a wrapper's BUILD: joblib loads the file, but
+        no dump leaves bytes there, so a reader refuses it (the layout the payload above needs)."""
+        model = iris_pipeline()
+        dump = JoblibFile(model)
+        w = dump.array(model.steps[0][1].var_)
+        frame = dump.frame_of(w.start, w.start)
+        assert frame and frame[2] == w.start, "joblib ends the frame at the wrapper's BUILD"
+        # 16 bytes keep joblib's padding, which aligns the data to 16 in the file, valid.
+        ops = filler(16)
+        patched = bytearray(dump.patched([(w.start, w.start, b"")]))
+        patched[w.start:w.start] = ops
+        header = frame[0]
+        length = struct.unpack_from("<Q", patched, header + 1)[0] + len(ops)
+        patched[header + 1 : header + 9] = struct.pack("<Q", length)
+        self.add("frame_filler_after_build.joblib", bytes(patched),
+                 "frames", "hostile", None, [],
+                 "the FRAME ending at scaler.var_'s BUILD is extended over 16 bytes of opcodes that "
+                 "change nothing: joblib reads the array past the frame, then runs them, and loads "
+                 "the model; no dump is written so.")
+
+    def padding(self):
+        """A joblib array's padding other than the 0xFF bytes joblib writes: joblib skips
+        whatever the length byte says, so the file loads, but no dump is written so."""
+        model = iris_pipeline()
+        dump = JoblibFile(model)
+        w = dump.array(model.steps[0][1].var_)
+        written = dump.data[w.start : w.end]
+        length = written[0]
+        zeros = bytes([length]) + b"\0" * length + written[1 + length :]
+        self.add("padding_zeros.joblib", dump.patched([(w.start, w.end, zeros)]),
+                 "padding", "hostile", None, [],
+                 f"scaler.var_'s {length} padding bytes are 0x00 instead of 0xFF.")
+        longer = bytes([length + 16]) + b"\xff" * (length + 16) + written[1 + length :]
+        self.add("padding_longer.joblib", dump.patched([(w.start, w.end, longer)]),
+                 "padding", "hostile", None, [],
+                 f"scaler.var_'s padding is {length + 16} bytes of 0xFF where joblib writes {length}: "
+                 "the data is no longer aligned as joblib aligns it.")
+
     # 5 ------------------------------------------------------------------------------------------
     def nested_wrappers(self):
         """An object array's nested stream holding a NumpyArrayWrapper: joblib's plain inner
@@ -818,6 +857,7 @@ class Fixtures:
 
     def all(self):
         for family in [self.dtype_flags, self.duplicate_keys, self.alignment_none, self.frames,
+                       self.frame_filler, self.padding,
                        self.nested_wrappers, self.plain_pickle, self.forged_names,
                        self.allowed_globals_as_values, self.memo_keys, self.compressed_members,
                        self.gadgets, self.unknown_module, self.codecs_not_latin1, self.archives]:
