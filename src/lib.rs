@@ -2,11 +2,24 @@
 //! scikit-learn's exact semantics, so that a model can be handed to production as pure data
 //! instead of a pickle.
 //!
-//! The data flows one way: CSV bytes ([`data`]) -> a fitted [`model::Pipeline`] -> held-out
-//! [`metrics`] -> ONNX bytes ([`onnx`]) -> a file proven by [`runtime`] and [`compare`] and
-//! written by [`export`]. The [`train`] module runs the training job; [`convert`] runs the other
-//! way in: a pickled scikit-learn pipeline read as data by [`pickle`], never loaded, then the
-//! same export. [`cli`] is the command line on top.
+//! The layers, each importing only those below it:
+//!
+//! - [`commands`]: one module per subcommand, and [`commands::Failure`], which owns the exit
+//!   codes; [`cli`] is the command line on top (clap types, flags, dispatch).
+//! - [`export`]: writing an artefact, only once its file has been proven.
+//! - [`proof`]: what proves a file (the tract runtime, the comparison with the native
+//!   pipeline, probe rows); [`pickle`]: reading a scikit-learn pickle as data, never loading it.
+//! - [`onnx`]: the graph onnxify writes, the provenance record, and the reading of hostile
+//!   model files.
+//! - [`model`] and [`metrics`]: the estimators with scikit-learn's semantics, and held-out
+//!   metrics.
+//! - [`data`]: CSV reading, class labels, the stratified split.
+//! - [`Error`], [`util`] and [`progress`] at the bottom.
+//!
+//! A training run: CSV bytes -> [`data::Dataset`] -> [`model::Pipeline`] -> [`metrics`] ->
+//! ONNX bytes -> a file proven by [`proof`] and written by [`export`]
+//! ([`commands::train`]). A conversion comes in the other way: a pickle read by [`pickle`],
+//! then the same export ([`commands::convert`]).
 //!
 //! ```no_run
 //! use onnxify::data::{CsvOptions, read_csv};

@@ -2,12 +2,12 @@
 //! recall, F1 and support, macro F1, the confusion matrix and, for two classes, ROC AUC.
 
 use ndarray::ArrayView2;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::Classes;
 
 /// Metrics of predictions against true classes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     pub n_rows: usize,
     pub accuracy: f64,
@@ -23,7 +23,7 @@ pub struct Metrics {
 }
 
 /// Metrics of one class against the rest.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassMetrics {
     pub class: String,
     /// `tp / (tp + fp)`, 0 when the class is never predicted (scikit-learn's zero_division).

@@ -17,7 +17,9 @@ use sha2::{Digest, Sha256};
 use super::{Failure, to_stdout};
 use crate::error::{Error, Result};
 use crate::onnx::load;
-use crate::onnx::{Audit, DATA_SIZED, Description, Layout, Room, TEXT_ALLOWANCE, room};
+use crate::onnx::{
+    Audit, DATA_SIZED, Description, Layout, NodeDescription, Room, TEXT_ALLOWANCE, room,
+};
 use crate::onnx::{Flavor, ModelInfo, Signature};
 use crate::util::hex;
 
@@ -52,7 +54,7 @@ pub struct Inspection {
     pub opsets: Vec<(String, i64)>,
     pub inputs: Vec<Value>,
     pub outputs: Vec<Value>,
-    pub nodes: Vec<Node>,
+    pub nodes: Vec<NodeDescription>,
     pub initializers: Vec<Initializer>,
     /// "passed", or the reason the allow-list check refused the file.
     pub check: String,
@@ -68,15 +70,6 @@ pub struct Value {
     pub name: String,
     pub elem_type: String,
     pub dims: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Node {
-    pub name: String,
-    pub op_type: String,
-    pub domain: String,
-    /// (name, type, number of values)
-    pub attributes: Vec<(String, String, usize)>,
 }
 
 #[derive(Debug, Serialize)]
@@ -162,16 +155,7 @@ pub fn inspect(path: &Path) -> Result<(Inspection, Option<Error>)> {
         opsets: description.opsets.clone(),
         inputs: description.inputs.iter().map(value).collect(),
         outputs: description.outputs.iter().map(value).collect(),
-        nodes: description
-            .nodes
-            .iter()
-            .map(|n| Node {
-                name: n.name.clone(),
-                op_type: n.op_type.clone(),
-                domain: n.domain.clone(),
-                attributes: n.attributes.clone(),
-            })
-            .collect(),
+        nodes: description.nodes.clone(),
         initializers: description
             .initializers
             .iter()

@@ -3,14 +3,14 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The distinct labels of the target column, in scikit-learn's `classes_` order.
 ///
 /// Integer labels (also spelled as integral floats) are integers in numeric order, as pandas and
 /// scikit-learn read them; other labels are the label strings, verbatim, numbers in numeric order
 /// and any other text in byte order (see [`discover`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Classes {
     Ints(Vec<i64>),

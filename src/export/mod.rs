@@ -8,14 +8,14 @@
 //! model and the JSON renamed onto their paths. On any failure nothing appears at the output
 //! path and a file already there is left untouched ([`output::Pending`]).
 
+pub mod companion;
 pub mod output;
+
+pub use companion::{Companion, companion_path};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
-
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Parameter, Result, spell};
 use crate::model::Pipeline;
@@ -26,8 +26,9 @@ use crate::onnx::{
 };
 use crate::progress::Progress;
 use crate::proof::compare::{self, Comparison, Float32Culprit, Reference};
-use crate::proof::probes::{self, Probes};
+use crate::proof::probes;
 use crate::proof::runtime::TractModel;
+use crate::util::sha256_hex;
 use output::Pending;
 
 /// Where and how: the output path and the graph.
@@ -139,18 +140,6 @@ pub enum NotWritten {
     Unverified(Box<VerificationFailure>),
 }
 
-/// The companion JSON: the provenance record plus the model file's identity.
-#[derive(Debug, Serialize)]
-struct Companion<'a> {
-    model_file: String,
-    model_sha256: &'a str,
-    model_bytes: u64,
-    #[serde(flatten)]
-    provenance: &'a Provenance,
-    /// Inputs made from the written file's scaler parameters, with the outputs it gave.
-    probes: &'a Probes,
-}
-
 /// Exports `artefact` to `options.output` (and `<output>.json`), verified.
 pub fn export(
     artefact: &Artefact,
@@ -234,35 +223,25 @@ pub fn export(
     // Made from the written file, so that `verify` can make them again from the file alone.
     let probes = probes::record(&reloaded, &checked.info)?;
 
-    let model_sha256 = crate::util::hex(&Sha256::digest(&written));
     let companion = Companion {
         model_file: file_name(output),
-        model_sha256: &model_sha256,
+        model_sha256: sha256_hex(&written),
         model_bytes: written.len() as u64,
-        provenance: &provenance,
-        probes: &probes,
+        provenance,
+        probes,
     };
-    let mut json = serde_json::to_vec_pretty(&companion).expect("the companion record serialises");
-    json.push(b'\n');
-    json_file.write_all(&json)?;
+    json_file.write_all(&companion.to_json())?;
 
     model_file.commit()?;
     json_file.commit()?;
     Ok(Exported {
         model_path: output.clone(),
         json_path,
-        model_bytes: written.len() as u64,
-        model_sha256,
-        provenance,
+        model_bytes: companion.model_bytes,
+        model_sha256: companion.model_sha256,
+        provenance: companion.provenance,
         comparison,
     })
-}
-
-/// `model.onnx` -> `model.onnx.json`.
-pub fn companion_path(model: &Path) -> PathBuf {
-    let mut name = model.as_os_str().to_owned();
-    name.push(".json");
-    PathBuf::from(name)
 }
 
 pub fn file_name(path: &Path) -> String {

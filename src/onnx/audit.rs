@@ -217,7 +217,7 @@ pub struct Description {
 }
 
 /// A node: (name, op type, domain) and, per attribute, its name, type and value count.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NodeDescription {
     pub name: String,
     pub op_type: String,

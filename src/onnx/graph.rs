@@ -70,7 +70,7 @@ pub fn ir_version(opset: i64) -> i64 {
 }
 
 /// Which operators the graph uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Ops {
     /// Scaler and LinearClassifier from ai.onnx.ml: scikit-learn's converter's graph.

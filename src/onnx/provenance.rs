@@ -3,14 +3,14 @@
 //! identifiers only, never training rows. A trained model records its dataset, hyperparameters
 //! and metrics; a converted one records the pickle it came from.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::Classes;
 use crate::metrics::Metrics;
 use crate::onnx::{Ops, Precision};
 
 /// Where a model came from and how it was checked.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
     pub onnxify_version: String,
     pub ir_version: i64,
@@ -28,7 +28,7 @@ pub struct Provenance {
 }
 
 /// How the model's parameters came to be.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "origin", rename_all = "lowercase")]
 pub enum Origin {
     Trained(TrainingRecord),
@@ -36,7 +36,7 @@ pub enum Origin {
 }
 
 /// A model onnxify trained from a CSV.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingRecord {
     pub dataset: DatasetRecord,
     pub target: String,
@@ -50,7 +50,7 @@ pub struct TrainingRecord {
 }
 
 /// A model converted from a fitted scikit-learn pipeline in a pickle, without loading it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversionRecord {
     pub source: SourceRecord,
     /// The scikit-learn version the pickle records (`_sklearn_version`), if it records one.
@@ -65,7 +65,7 @@ pub struct ConversionRecord {
 }
 
 /// The pickle a model was converted from, identified.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceRecord {
     /// File name without its directory.
     pub file_name: String,
@@ -76,7 +76,7 @@ pub struct SourceRecord {
 }
 
 /// How the graph computes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GraphRecord {
     /// "ml" (ai.onnx.ml Scaler and LinearClassifier) or "standard" (default-domain operators).
     pub ops: Ops,
@@ -89,14 +89,14 @@ pub struct GraphRecord {
 }
 
 /// An operator set the model imports ("" is the default domain, ai.onnx).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpsetImport {
     pub domain: String,
     pub version: i64,
 }
 
 /// The training CSV, identified.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DatasetRecord {
     /// File name without its directory.
     pub file_name: String,
@@ -105,7 +105,7 @@ pub struct DatasetRecord {
     pub columns: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Hyperparameters {
     #[serde(rename = "C")]
     pub c: f64,
@@ -116,7 +116,7 @@ pub struct Hyperparameters {
 }
 
 /// How the ONNX file's predictions compared with the native float64 pipeline's.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verification {
     /// The runtime that loaded the file.
     pub runtime: String,
@@ -197,7 +197,201 @@ impl Provenance {
     }
 }
 
+impl Provenance {
+    /// The record read back from the entries [`Provenance::metadata_props`] writes, with the
+    /// same types: scalars from their text, structures from their JSON. `entry` looks an entry
+    /// up by key. The error names the entry that does not fit the record.
+    pub fn from_metadata<'a>(
+        entry: impl Fn(&str) -> Option<&'a str>,
+    ) -> Result<Provenance, String> {
+        use serde_json::{Map, Value};
+        let text = |key: &str| entry(key).map(|v| Value::String(v.to_owned()));
+        let parsed = |key: &str| -> Result<Option<Value>, String> {
+            entry(key)
+                .map(|v| {
+                    serde_json::from_str(v)
+                        .map_err(|e| format!("the metadata entry {key} is not JSON ({e})"))
+                })
+                .transpose()
+        };
+        let mut record = Map::new();
+        let mut put = |key: &str, value: Option<Value>| {
+            if let Some(value) = value {
+                record.insert(key.to_owned(), value);
+            }
+        };
+        put("onnxify_version", text("onnxify_version"));
+        for key in ["ir_version", "opset_imports", "graph", "feature_names", "class_labels"] {
+            put(key, parsed(key)?);
+        }
+        put("verification", parsed("verification")?);
+        put("origin", text("origin"));
+        match entry("origin") {
+            Some("converted") => {
+                let source = [
+                    ("file_name", text("source_file_name")),
+                    ("sha256", text("source_sha256")),
+                    ("bytes", parsed("source_bytes")?),
+                    ("format", text("source_format")),
+                ];
+                put("source", Some(object(source)));
+                put("sklearn_version", parsed("sklearn_version")?);
+                put("estimator", text("estimator"));
+                put("feature_names_recorded", parsed("feature_names_recorded")?);
+                put("converted_at", text("converted_at"));
+            }
+            _ => {
+                let dataset = [
+                    ("file_name", text("dataset_file_name")),
+                    ("sha256", text("dataset_sha256")),
+                    ("rows", parsed("dataset_rows")?),
+                    ("columns", parsed("dataset_columns")?),
+                ];
+                put("dataset", Some(object(dataset)));
+                put("target", text("target"));
+                for key in ["hyperparameters", "n_iter", "converged", "metrics"] {
+                    put(key, parsed(key)?);
+                }
+                put("trained_at", text("trained_at"));
+            }
+        }
+        serde_json::from_value(Value::Object(record))
+            .map_err(|e| format!("the metadata is not a provenance record: {e}"))
+    }
+}
+
+/// A JSON object of the entries present.
+fn object<const N: usize>(entries: [(&str, Option<serde_json::Value>); N]) -> serde_json::Value {
+    let fields = entries.into_iter().filter_map(|(k, v)| Some((k.to_owned(), v?)));
+    serde_json::Value::Object(fields.collect())
+}
+
 /// Compact JSON of a provenance value.
 fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("provenance values serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::ClassMetrics;
+
+    fn common(origin: Origin) -> Provenance {
+        Provenance {
+            onnxify_version: "0.1.0".into(),
+            ir_version: 8,
+            opset_imports: vec![
+                OpsetImport { domain: "".into(), version: 17 },
+                OpsetImport { domain: "ai.onnx.ml".into(), version: 1 },
+            ],
+            graph: GraphRecord {
+                ops: Ops::Ml,
+                input_dtype: Precision::Float64,
+                dtype: Precision::Float32,
+                input_dtype_reason: Some("float32 input changed 2 of 9 labels".into()),
+            },
+            origin,
+            feature_names: vec!["a".into(), "b,\"c\"".into()],
+            class_labels: Classes::Strings(vec!["x".into(), "1.5".into()]),
+            verification: Some(Verification {
+                runtime: "tract".into(),
+                rows_used: "held-out".into(),
+                rows_checked: 9,
+                labels_agreeing: 9,
+                near_ties: 0,
+                max_probability_difference: 1.0 / 3.0 * 1e-7,
+                max_difference_line: Some(12),
+                probability_tolerance: 1e-5,
+                passed: true,
+            }),
+        }
+    }
+
+    fn read_back(record: &Provenance) -> Provenance {
+        let props = record.metadata_props();
+        Provenance::from_metadata(|key| {
+            props.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_trained_record_reads_back_from_the_metadata_as_written() {
+        let record = common(Origin::Trained(TrainingRecord {
+            dataset: DatasetRecord {
+                file_name: "train.csv".into(),
+                sha256: "ab".repeat(32),
+                rows: 150,
+                columns: 3,
+            },
+            target: "species".into(),
+            hyperparameters: Hyperparameters {
+                c: 0.1,
+                max_iter: 1000,
+                tol: 1e-8,
+                test_size: 0.25,
+                seed: 7,
+            },
+            n_iter: 31,
+            converged: true,
+            metrics: Some(Metrics {
+                n_rows: 38,
+                accuracy: 0.1 + 0.2,
+                log_loss: 0.25,
+                macro_f1: 2.0 / 3.0,
+                roc_auc: None,
+                per_class: vec![ClassMetrics {
+                    class: "x".into(),
+                    precision: 1.0,
+                    recall: 0.5,
+                    f1: 2.0 / 3.0,
+                    support: 2,
+                }],
+                confusion_matrix: vec![vec![1, 1], vec![0, 36]],
+            }),
+            trained_at: "2026-01-01T00:00:00Z".into(),
+        }));
+        assert_eq!(read_back(&record), record);
+    }
+
+    #[test]
+    fn a_converted_record_reads_back_from_the_metadata_as_written() {
+        let mut record = common(Origin::Converted(ConversionRecord {
+            source: SourceRecord {
+                file_name: "model.pkl".into(),
+                sha256: "cd".repeat(32),
+                bytes: 1985,
+                format: "pickle protocol 4".into(),
+            },
+            sklearn_version: None,
+            estimator: "Pipeline".into(),
+            feature_names_recorded: false,
+            converted_at: "2026-01-01T00:00:00Z".into(),
+        }));
+        record.verification = None;
+        assert_eq!(read_back(&record), record);
+    }
+
+    #[test]
+    fn an_entry_that_does_not_fit_the_record_is_named() {
+        let record = common(Origin::Converted(ConversionRecord {
+            source: SourceRecord {
+                file_name: "m.pkl".into(),
+                sha256: String::new(),
+                bytes: 1,
+                format: String::new(),
+            },
+            sklearn_version: Some("1.9".into()),
+            estimator: "LogisticRegression".into(),
+            feature_names_recorded: true,
+            converted_at: String::new(),
+        }));
+        let mut props = record.metadata_props();
+        props.iter_mut().find(|(k, _)| k == "source_bytes").unwrap().1 = "many".into();
+        let error = Provenance::from_metadata(|key| {
+            props.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        })
+        .unwrap_err();
+        assert!(error.contains("source_bytes"), "{error}");
+    }
 }

@@ -329,3 +329,130 @@ pub(super) fn check_text(what: &str, text: &str, limit: usize) -> Check<()> {
         format!("{what} is {} bytes long, more than the limit of {limit}", text.len())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn floats_attribute(name: &str, values: &[f32]) -> AttributeProto {
+        AttributeProto {
+            name: Some(name.into()),
+            r#type: Some(AttributeType::Floats as i32),
+            floats: values.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    fn node(op: &str, attribute: Vec<AttributeProto>) -> NodeProto {
+        NodeProto {
+            op_type: Some(op.into()),
+            name: Some("n".into()),
+            attribute,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn tensors_are_read_from_raw_little_endian_bytes_or_typed_fields() {
+        let raw: Vec<u8> = [1.5f32, -2.25].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let float = TensorProto {
+            data_type: Some(DataType::Float as i32),
+            raw_data: Some(raw),
+            ..Default::default()
+        };
+        assert_eq!(finite_values(&float, "t").unwrap(), [1.5, -2.25]);
+        let raw: Vec<u8> = [0.1f64, 1e300].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let double = TensorProto {
+            data_type: Some(DataType::Double as i32),
+            raw_data: Some(raw),
+            ..Default::default()
+        };
+        assert_eq!(finite_values(&double, "t").unwrap(), [0.1, 1e300]);
+        let typed = TensorProto {
+            data_type: Some(DataType::Double as i32),
+            double_data: vec![3.0, 4.0],
+            ..Default::default()
+        };
+        assert_eq!(finite_values(&typed, "t").unwrap(), [3.0, 4.0]);
+    }
+
+    #[test]
+    fn a_tensor_with_nan_or_of_another_type_is_refused_by_name() {
+        let nan = TensorProto {
+            data_type: Some(DataType::Float as i32),
+            float_data: vec![1.0, f32::NAN],
+            ..Default::default()
+        };
+        assert_eq!(
+            finite_values(&nan, "the offsets").unwrap_err(),
+            "the offsets hold NaN or infinite values"
+        );
+        let ints = TensorProto {
+            data_type: Some(DataType::Int64 as i32),
+            int64_data: vec![1],
+            ..Default::default()
+        };
+        assert_eq!(
+            finite_values(&ints, "the offsets").unwrap_err(),
+            "the offsets are INT64, not FLOAT or DOUBLE"
+        );
+    }
+
+    #[test]
+    fn a_scaler_reads_its_offsets_and_scales_per_feature_or_broadcast() {
+        let scaler = node(
+            "Scaler",
+            vec![floats_attribute("offset", &[1.0, 2.0, 3.0]), floats_attribute("scale", &[0.5])],
+        );
+        let params = scaler_params(&scaler, 3).unwrap();
+        assert_eq!(params.offset, [1.0, 2.0, 3.0]);
+        assert_eq!(params.scale, [0.5]);
+        // scale multiplies: scikit-learn's scale_ is its inverse.
+        assert_eq!(params.mean_and_scale(3), (vec![1.0, 2.0, 3.0], vec![2.0, 2.0, 2.0]));
+        assert_eq!(
+            scaler_params(&scaler, 4).unwrap_err(),
+            "the Scaler's offset has 3 values for 4 features"
+        );
+    }
+
+    #[test]
+    fn attributes_outside_the_operator_twice_or_of_another_type_are_refused() {
+        let allowed = [("offset", AttributeType::Floats)];
+        let unknown = node("Scaler", vec![floats_attribute("bias", &[1.0])]);
+        assert!(
+            attributes(&unknown, &allowed)
+                .unwrap_err()
+                .contains("\"bias\", which its operator does not define")
+        );
+        let twice = node(
+            "Scaler",
+            vec![floats_attribute("offset", &[1.0]), floats_attribute("offset", &[2.0])],
+        );
+        assert!(
+            attributes(&twice, &allowed)
+                .unwrap_err()
+                .contains("sets the attribute \"offset\" twice")
+        );
+        let mut int = floats_attribute("offset", &[]);
+        int.r#type = Some(AttributeType::Ints as i32);
+        int.ints = vec![1];
+        assert!(
+            attributes(&node("Scaler", vec![int]), &allowed)
+                .unwrap_err()
+                .contains("must be FLOATS, found INTS")
+        );
+        let mut smuggled = floats_attribute("offset", &[1.0]);
+        smuggled.t = Some(TensorProto::default());
+        assert!(
+            attributes(&node("Scaler", vec![smuggled]), &allowed)
+                .unwrap_err()
+                .contains("holds a tensor")
+        );
+        let infinite = floats_attribute("offset", &[f32::INFINITY]);
+        assert!(
+            attributes(&node("Scaler", vec![infinite]), &allowed)
+                .unwrap_err()
+                .contains("NaN or infinite")
+        );
+    }
+}

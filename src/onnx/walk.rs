@@ -459,3 +459,108 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::super::check::check_model;
+    use super::super::graph::{GraphOptions, GraphSpec, Ops, model_bytes};
+    use super::super::pb::ModelProto;
+    use super::super::wire;
+    use super::*;
+    use crate::model::{FittedLogisticRegression, FittedStandardScaler, Pipeline};
+    use ndarray::array;
+
+    /// A pipeline with parameters chosen here, so that what the walk reads back can be
+    /// compared with them.
+    fn pipeline(classes: Classes) -> Pipeline {
+        let rows = if classes.len() == 2 { 1 } else { classes.len() };
+        let coef = ndarray::Array2::from_shape_fn((rows, 2), |(i, j)| (i * 2 + j) as f64 + 0.5);
+        Pipeline::from_parts(
+            FittedStandardScaler::from_parameters(array![1.0, -2.0], array![4.0, 0.5]),
+            FittedLogisticRegression::from_parameters(coef, ndarray::Array1::zeros(rows), 3),
+            classes,
+        )
+    }
+
+    fn model(pipeline: &Pipeline, options: GraphOptions) -> ModelProto {
+        let names = ["a".to_owned(), "b".to_owned()];
+        let spec = GraphSpec {
+            pipeline,
+            feature_names: &names,
+            options,
+            input: options.input_candidates()[0],
+            doc_string: String::new(),
+            metadata: vec![],
+        };
+        ModelProto::decode(&model_bytes(&spec)[..]).unwrap()
+    }
+
+    fn checked(model: &ModelProto) -> Check<crate::onnx::ModelInfo> {
+        let bytes = model.encode_to_vec();
+        let layout = wire::walk(&bytes).map_err(|_| "the wire walk stopped".to_owned())?;
+        check_model(model, &layout).map(|(info, _)| info)
+    }
+
+    #[test]
+    fn the_ml_graph_is_recognised_with_the_parameters_it_was_written_with() {
+        let classes = Classes::Strings(vec!["x".into(), "y".into(), "z".into()]);
+        let info = checked(&model(&pipeline(classes.clone()), GraphOptions::default())).unwrap();
+        assert_eq!(info.flavor, Flavor::Ml);
+        assert_eq!(info.classes, classes);
+        assert_eq!(info.n_features, 2);
+        let (mean, scale) = info.scaler.as_ref().unwrap().mean_and_scale(2);
+        assert_eq!(mean, [1.0, -2.0]);
+        // The Scaler multiplies by 1 / scale in float32.
+        assert_eq!(scale, [1.0 / f64::from(0.25f32), 1.0 / f64::from(2.0f32)]);
+    }
+
+    #[test]
+    fn the_standard_graph_is_recognised_too() {
+        let options = GraphOptions { ops: Ops::Standard, ..GraphOptions::default() };
+        let info = checked(&model(&pipeline(Classes::Ints(vec![4, 9])), options)).unwrap();
+        assert_eq!(info.flavor, Flavor::Standard);
+        assert_eq!(info.classes, Classes::Ints(vec![4, 9]));
+    }
+
+    #[test]
+    fn an_initializer_no_node_reads_is_refused() {
+        let options = GraphOptions { ops: Ops::Standard, ..GraphOptions::default() };
+        let mut model = model(&pipeline(Classes::Ints(vec![0, 1])), options);
+        let graph = model.graph.as_mut().unwrap();
+        let mut spare = graph.initializer[0].clone();
+        spare.name = Some("spare".into());
+        graph.initializer.push(spare);
+        let error = checked(&model).unwrap_err();
+        assert!(error.contains("\"spare\""), "{error}");
+    }
+
+    #[test]
+    fn a_classifier_with_another_post_transform_is_refused() {
+        let mut model = model(&pipeline(Classes::Ints(vec![0, 1, 2])), GraphOptions::default());
+        let graph = model.graph.as_mut().unwrap();
+        let classifier = graph.node.iter_mut().find(|n| n.op_type() == "LinearClassifier").unwrap();
+        let transform =
+            classifier.attribute.iter_mut().find(|a| a.name() == "post_transform").unwrap();
+        transform.s = Some(b"NONE".to_vec());
+        let error = checked(&model).unwrap_err();
+        assert!(error.contains("NONE"), "{error}");
+    }
+
+    #[test]
+    fn a_node_out_of_the_pattern_is_refused_by_its_label() {
+        let mut model = model(&pipeline(Classes::Ints(vec![0, 1])), GraphOptions::default());
+        let graph = model.graph.as_mut().unwrap();
+        graph.node[0].op_type = Some("Normalizer".into());
+        let error = checked(&model).unwrap_err();
+        assert!(error.contains("node 1"), "{error}");
+    }
+
+    #[test]
+    fn arities_follow_the_operator() {
+        assert_eq!(arity("LinearClassifier"), (1, 2));
+        assert_eq!(arity("MatMul"), (2, 1));
+        assert_eq!(arity("Softmax"), (1, 1));
+    }
+}

@@ -2,14 +2,13 @@
 //! the graph onnxify writes for the flavor it records, and that it has no room for training data.
 
 use ndarray::Array2;
-use serde_json::Value;
 
 use crate::data::Classes;
 use crate::model::{FittedLogisticRegression, FittedStandardScaler, Pipeline};
 use crate::onnx::ModelInfo;
 use crate::onnx::load::{self, OnnxFile};
 use crate::onnx::{
-    self, GraphOptions, GraphSpec, Ops, Precision, SUPPORTED_OPSETS, TEXT_ALLOWANCE, model_bytes,
+    self, GraphOptions, GraphRecord, GraphSpec, Ops, SUPPORTED_OPSETS, TEXT_ALLOWANCE, model_bytes,
 };
 
 /// The same account `inspect` gives: text within the allowance beyond the model's names, and
@@ -55,26 +54,12 @@ fn opset_list(opsets: &[(String, i64)]) -> String {
 /// opset imports and IR version. This is narrower than the allow-list, which also admits what
 /// other converters write, for `predict`.
 pub(super) fn as_written(info: &ModelInfo) -> std::result::Result<String, String> {
-    let graph: Value = info
-        .metadata("graph")
-        .and_then(|v| serde_json::from_str(v).ok())
-        .ok_or("the model records no graph flavor (metadata \"graph\")")?;
-    let field = |key: &str| graph.get(key).and_then(Value::as_str);
-    let unknown = |key: &str, expected: &str| {
-        let value = field(key).map_or_else(|| "missing".to_owned(), |v| format!("{v:?}"));
-        format!("the recorded graph's {key} is {value}, not {expected}")
-    };
-    let ops = match field("ops") {
-        Some("ml") => Ops::Ml,
-        Some("standard") => Ops::Standard,
-        _ => return Err(unknown("ops", "\"ml\" or \"standard\"")),
-    };
-    let precision = |key: &str| match field(key) {
-        Some("float32") => Ok(Precision::Float32),
-        Some("float64") => Ok(Precision::Float64),
-        _ => Err(unknown(key, "\"float32\" or \"float64\"")),
-    };
-    let (input, dtype) = (precision("input_dtype")?, precision("dtype")?);
+    let recorded =
+        info.metadata("graph").ok_or("the model records no graph flavor (metadata \"graph\")")?;
+    let graph: GraphRecord = serde_json::from_str(recorded).map_err(|e| {
+        format!("the recorded graph flavor {recorded:?} is not one onnxify writes ({e})")
+    })?;
+    let (ops, input, dtype) = (graph.ops, graph.input_dtype, graph.dtype);
     let opset = info
         .opsets
         .iter()

@@ -1,16 +1,11 @@
-//! The checklist's lines about the provenance record: the companion JSON read within the model
-//! file's limit, the SHA-256 it records, the metadata a model must carry, and that metadata,
-//! graph and companion JSON all say the same.
+//! The checklist's lines about the provenance record: the SHA-256 the companion JSON records,
+//! the metadata a model must carry, and that metadata, graph and companion JSON all say the
+//! same. Both records are read with the types they were written with ([`Provenance`],
+//! [`Companion`]).
 
-use std::io::Read;
-use std::path::Path;
-
-use serde_json::Value;
-
-use super::regular_file_size;
-use crate::data::Classes;
-use crate::onnx::load::{MAX_FILE_BYTES, OnnxFile};
-use crate::onnx::{CheckedModel, Flavor};
+use crate::export::Companion;
+use crate::onnx::load::OnnxFile;
+use crate::onnx::{ConversionRecord, Flavor, ModelInfo, Ops, Origin, Provenance, TrainingRecord};
 use crate::util::sha256_hex;
 
 /// Metadata every onnxify model carries.
@@ -60,87 +55,52 @@ pub(super) fn required_metadata(origin: Option<&str>) -> Vec<&'static str> {
     COMMON_METADATA.iter().chain(specific).copied().collect()
 }
 
-/// Reads the companion JSON: a regular file, read whole, so bounded by the model file's limit.
-pub(super) fn read_companion(path: &Path) -> std::result::Result<Value, String> {
-    let name = path.display();
-    let too_large = || format!("{name} is larger than {MAX_FILE_BYTES} bytes");
-    let size = regular_file_size(path).map_err(|e| format!("cannot open {name}: {e}"))?;
-    if size > MAX_FILE_BYTES {
-        return Err(too_large());
-    }
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot open {name}: {e}"))?;
-    let mut text = Vec::new();
-    // The limit holds even if the file grows while it is read.
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut text)
-        .map_err(|e| format!("cannot read {name}: {e}"))?;
-    if text.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_large());
-    }
-    serde_json::from_slice(&text).map_err(|e| format!("{name} is not JSON: {e}"))
-}
-
-pub(super) fn matches_sha(json: &Value, file: &OnnxFile) -> std::result::Result<String, String> {
+/// The companion's SHA-256 is the file's.
+pub(super) fn matches_sha(companion: &Companion, file: &OnnxFile) -> Result<String, String> {
     let actual = sha256_hex(file.bytes());
-    match json.get("model_sha256").and_then(Value::as_str) {
-        Some(recorded) if recorded == actual => Ok(actual),
-        Some(recorded) => {
-            Err(format!("the file's SHA-256 is {actual}, the companion JSON records {recorded}"))
-        }
-        None => Err("the companion JSON has no model_sha256".into()),
+    if companion.model_sha256 == actual {
+        Ok(actual)
+    } else {
+        Err(format!(
+            "the file's SHA-256 is {actual}, the companion JSON records {}",
+            companion.model_sha256
+        ))
     }
 }
 
-/// The class labels as JSON values, as the provenance record writes them.
-fn classes_json(classes: &Classes) -> Value {
-    serde_json::to_value(classes).expect("classes serialise")
-}
-
-pub(super) fn consistent(checked: &CheckedModel) -> std::result::Result<String, String> {
-    let info = &checked.info;
-    let json = |key: &str| info.metadata(key).and_then(|v| serde_json::from_str::<Value>(v).ok());
+/// The provenance record in the metadata describes the graph it sits in.
+pub(super) fn consistent(
+    recorded: &Result<Provenance, String>,
+    info: &ModelInfo,
+) -> Result<String, String> {
+    let recorded = recorded.as_ref().map_err(Clone::clone)?;
     let mut problems = Vec::new();
-    match info.feature_names() {
-        Some(names) => {
-            if names.len() != info.n_features {
-                problems.push(format!(
-                    "{} feature names for {} inputs",
-                    names.len(),
-                    info.n_features
-                ));
-            }
-        }
-        None => problems.push(format!("feature_names does not list {} names", info.n_features)),
+    if recorded.feature_names.len() != info.n_features {
+        problems.push(format!("feature_names does not list {} names", info.n_features));
     }
-    if json("class_labels") != Some(classes_json(&info.classes)) {
+    if recorded.class_labels != info.classes {
         problems.push(format!("class_labels is not the graph's classes {}", info.classes));
     }
-    if info.metadata("ir_version") != Some(&info.ir_version.to_string()) {
+    if recorded.ir_version != info.ir_version {
         problems.push(format!("ir_version is not the file's {}", info.ir_version));
     }
-    let recorded_opsets: Option<Vec<(String, i64)>> = json("opset_imports").and_then(|v| {
-        v.as_array()?
-            .iter()
-            .map(|o| Some((o.get("domain")?.as_str()?.to_owned(), o.get("version")?.as_i64()?)))
-            .collect()
-    });
-    let mut recorded_opsets = recorded_opsets.unwrap_or_default();
-    recorded_opsets.sort();
-    if recorded_opsets != info.opsets {
+    let mut opsets: Vec<(String, i64)> =
+        recorded.opset_imports.iter().map(|o| (o.domain.clone(), o.version)).collect();
+    opsets.sort();
+    if opsets != info.opsets {
         problems.push(format!("opset_imports is not the file's {:?}", info.opsets));
     }
-    let graph = json("graph");
-    let ops = match info.flavor {
-        Flavor::Ml => "ml",
-        Flavor::Standard => "standard",
+    let (ops, name) = match info.flavor {
+        Flavor::Ml => (Ops::Ml, "ml"),
+        Flavor::Standard => (Ops::Standard, "standard"),
     };
-    let recorded = |key: &str| graph.as_ref().and_then(|g| g.get(key)).and_then(Value::as_str);
-    if recorded("ops") != Some(ops)
-        || recorded("input_dtype") != Some(info.input_type.name())
-        || recorded("dtype") != Some(info.probability_type.name())
+    let graph = &recorded.graph;
+    if graph.ops != ops
+        || graph.input_dtype != info.input_type
+        || graph.dtype != info.probability_type
     {
         problems.push(format!(
-            "graph does not record the file's {ops} operators with {} input and {} arithmetic",
+            "graph does not record the file's {name} operators with {} input and {} arithmetic",
             info.input_type.name(),
             info.probability_type.name()
         ));
@@ -155,36 +115,55 @@ pub(super) fn consistent(checked: &CheckedModel) -> std::result::Result<String, 
     }
 }
 
-pub(super) fn agrees(json: &Value, checked: &CheckedModel) -> std::result::Result<String, String> {
-    let info = &checked.info;
-    let parsed = |key: &str| info.metadata(key).and_then(|v| serde_json::from_str::<Value>(v).ok());
-    let text = |key: &str| info.metadata(key).map(|v| Value::String(v.to_owned()));
-    let mut pairs: Vec<(&str, Option<Value>, Option<&Value>)> = vec![
-        ("origin", text("origin"), json.get("origin")),
-        ("feature names", parsed("feature_names"), json.get("feature_names")),
-        ("class labels", parsed("class_labels"), json.get("class_labels")),
-        ("verification", parsed("verification"), json.get("verification")),
-    ];
-    let checked_items = if info.metadata("origin") == Some("converted") {
-        pairs.extend([
-            ("source sha256", text("source_sha256"), json.pointer("/source/sha256")),
-            ("source file name", text("source_file_name"), json.pointer("/source/file_name")),
-            ("scikit-learn version", parsed("sklearn_version"), json.get("sklearn_version")),
-            ("conversion date", text("converted_at"), json.get("converted_at")),
-        ]);
-        "source, features, classes, verification, date"
-    } else {
-        pairs.extend([
-            ("dataset sha256", text("dataset_sha256"), json.pointer("/dataset/sha256")),
-            ("dataset file name", text("dataset_file_name"), json.pointer("/dataset/file_name")),
-            ("hyperparameters", parsed("hyperparameters"), json.get("hyperparameters")),
-            ("metrics", parsed("metrics"), json.get("metrics")),
-            ("training date", text("trained_at"), json.get("trained_at")),
-        ]);
-        "dataset, features, classes, hyperparameters, metrics, verification, date"
+/// The provenance record in the metadata and the one in the companion JSON say the same.
+pub(super) fn agrees(
+    companion: &Result<Companion, String>,
+    recorded: &Result<Provenance, String>,
+) -> Result<String, String> {
+    let companion = &companion.as_ref().map_err(Clone::clone)?.provenance;
+    let recorded = recorded.as_ref().map_err(Clone::clone)?;
+    let mut differ: Vec<&str> = Vec::new();
+    let mut compare = |name, same: bool| {
+        if !same {
+            differ.push(name);
+        }
     };
-    let differ: Vec<&str> =
-        pairs.iter().filter(|(_, a, b)| a.as_ref() != *b).map(|(name, _, _)| *name).collect();
+    let kind = |origin: &Origin| std::mem::discriminant(origin);
+    compare("origin", kind(&recorded.origin) == kind(&companion.origin));
+    compare("feature names", recorded.feature_names == companion.feature_names);
+    compare("class labels", recorded.class_labels == companion.class_labels);
+    compare("verification", recorded.verification == companion.verification);
+    let checked_items = match &recorded.origin {
+        Origin::Converted(ours) => {
+            let theirs = match &companion.origin {
+                Origin::Converted(theirs) => Some(theirs),
+                Origin::Trained(_) => None,
+            };
+            let same = |same: fn(&ConversionRecord, &ConversionRecord) -> bool| {
+                theirs.is_some_and(|theirs| same(ours, theirs))
+            };
+            compare("source sha256", same(|a, b| a.source.sha256 == b.source.sha256));
+            compare("source file name", same(|a, b| a.source.file_name == b.source.file_name));
+            compare("scikit-learn version", same(|a, b| a.sklearn_version == b.sklearn_version));
+            compare("conversion date", same(|a, b| a.converted_at == b.converted_at));
+            "source, features, classes, verification, date"
+        }
+        Origin::Trained(ours) => {
+            let theirs = match &companion.origin {
+                Origin::Trained(theirs) => Some(theirs),
+                Origin::Converted(_) => None,
+            };
+            let same = |same: fn(&TrainingRecord, &TrainingRecord) -> bool| {
+                theirs.is_some_and(|theirs| same(ours, theirs))
+            };
+            compare("dataset sha256", same(|a, b| a.dataset.sha256 == b.dataset.sha256));
+            compare("dataset file name", same(|a, b| a.dataset.file_name == b.dataset.file_name));
+            compare("hyperparameters", same(|a, b| a.hyperparameters == b.hyperparameters));
+            compare("metrics", same(|a, b| a.metrics == b.metrics));
+            compare("training date", same(|a, b| a.trained_at == b.trained_at));
+            "dataset, features, classes, hyperparameters, metrics, verification, date"
+        }
+    };
     if differ.is_empty() {
         Ok(checked_items.into())
     } else {

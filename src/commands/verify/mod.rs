@@ -27,8 +27,9 @@ use super::summary::write_metrics;
 use super::{Console, Failure, to_stdout};
 use crate::data::Delimiter;
 use crate::error::{Error, Result};
-use crate::export::companion_path;
+use crate::export::{Companion, companion_path};
 use crate::metrics::Metrics;
+use crate::onnx::Provenance;
 use crate::onnx::load::{self, MAX_FILE_BYTES};
 use crate::progress::Progress;
 use crate::proof::runtime::{RUNTIME, TractModel};
@@ -223,13 +224,13 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
     );
 
     let companion_file = config.companion.clone().unwrap_or_else(|| companion_path(&config.model));
-    let companion = metadata::read_companion(&companion_file);
+    let companion = Companion::read(&companion_file);
     list.add(
         COMPANION,
         companion
             .as_ref()
             .map_err(Clone::clone)
-            .and_then(|json| metadata::matches_sha(json, &file)),
+            .and_then(|companion| metadata::matches_sha(companion, &file)),
     );
 
     let checked = match checked {
@@ -254,11 +255,9 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
             Err(format!("missing {}", missing.join(", ")))
         },
     );
-    list.add(CONSISTENT, metadata::consistent(&checked));
-    list.add(
-        AGREES,
-        companion.as_ref().map_err(Clone::clone).and_then(|json| metadata::agrees(json, &checked)),
-    );
+    let recorded = Provenance::from_metadata(|key| info.metadata(key));
+    list.add(CONSISTENT, metadata::consistent(&recorded, info));
+    list.add(AGREES, metadata::agrees(&companion, &recorded));
 
     let model = TractModel::load(&checked, &model_name);
     let runs = model.as_ref().map_err(|e| runtime_reason(e, &model_name)).and_then(|model| {
@@ -270,8 +269,8 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
     });
     let runs_ok = list.add(RUNS, runs);
     match (&model, &companion) {
-        (Ok(model), Ok(json)) if runs_ok => {
-            list.add(PROBES, probes::reproduced(json, model, info, &model_name))
+        (Ok(model), Ok(companion)) if runs_ok => {
+            list.add(PROBES, probes::reproduced(&companion.probes, model, info, &model_name))
         }
         (_, Err(e)) => list.add(PROBES, Err(format!("no recorded probes: {e}"))),
         _ => list.add(PROBES, Err("not checked: the model does not run".into())),

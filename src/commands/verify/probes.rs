@@ -2,8 +2,6 @@
 //! made from the file's own scaler parameters, and the file must still give their recorded
 //! outputs.
 
-use serde_json::Value;
-
 use super::runtime_reason;
 use crate::onnx::ModelInfo;
 use crate::proof::probes::{self, Probes, RECORDED_ROWS};
@@ -17,15 +15,11 @@ pub const PROBE_TOLERANCE: f64 = 1e-6;
 /// file's scaler parameters (so they can be neither training rows nor left out), and the file
 /// must reproduce their recorded outputs.
 pub(super) fn reproduced(
-    json: &Value,
+    recorded: &Probes,
     model: &TractModel,
     info: &ModelInfo,
     model_name: &str,
-) -> std::result::Result<String, String> {
-    let recorded: Probes = serde_json::from_value(
-        json.get("probes").cloned().ok_or("the companion JSON records no probes")?,
-    )
-    .map_err(|e| format!("the probes in the companion JSON are malformed: {e}"))?;
+) -> Result<String, String> {
     let made = probes::record(model, info).map_err(|e| runtime_reason(&e, model_name))?;
     let rows = recorded.inputs.len();
     if rows != RECORDED_ROWS {
