@@ -708,6 +708,11 @@ const REFUSALS: &[(&str, i32, &str)] = &[
     ),
     ("member_xz_then_bz2.joblib", 3, "refused: it references dangerous callables (posix.system)"),
     (
+        "member_zlib_then_clean_zlib.joblib",
+        3,
+        "refused: the file holds 2 zlib members one after another; joblib's reader never gets past the first (it stops responding), and no dump writes more than one",
+    ),
+    (
         "member_xz_split_then_xz.joblib",
         3,
         "refused: it references dangerous callables (posix.system)",

@@ -717,10 +717,15 @@ class Fixtures:
             ("xz_then_bz2", lzma.compress(clean.data) + bz2.compress(payload),
              "lzma ignores a following member it cannot decode: joblib loads the clean pipeline"),
         ]
+        members.append(
+            ("zlib_then_clean_zlib", zlib.compress(clean.data) + zlib.compress(bytes([PROTO, 4]) + b"N."),
+             "the second member is harmless, so only the rule against a second member refuses the "
+             "file; joblib's zlib reader never gets past the first"))
         for label, data, note in members:
+            second = "None" if label.endswith("clean_zlib") else "a payload pickle (posix.system)"
             self.add(f"member_{label}.joblib", data, "compressed_members", "hostile", None, [],
-                     "a clean joblib dump in the first member, a payload pickle (posix.system) in "
-                     f"the second, which no loader runs: {note}.")
+                     f"a clean joblib dump in the first member, {second} in the second, which no "
+                     f"loader runs: {note}.")
         # joblib's lzma reader does go on into a second xz member: a dump whose STOP is moved
         # there, after a payload, runs it.
         [stop] = [op for op in clean.ops if op.name == "STOP"]
