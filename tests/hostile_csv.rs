@@ -1,6 +1,9 @@
 //! The hostile CSV corpus, generated here, through `train` and `predict`: each case ends with
 //! the documented result or with one error line naming the file, line and column; never a
-//! panic; no partial output; an existing output file replaced only by a verified one.
+//! panic; no partial output; an existing output file replaced only by a verified one. What an
+//! accepted case writes is checked against references run live (tests/python/hostile_csv.py):
+//! the companion record against hashlib and pandas, the model against scikit-learn fitted on the
+//! rows pandas reads, the predictions against onnxruntime.
 
 mod common;
 
@@ -8,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
 
-use common::{onnxify_in, stderr};
+use common::{EVERY_ROW_CONVERGED, assert_close, floats, labels, onnxify_in, stderr};
+use serde_json::{Value, json};
 
 /// What a command must do with a case.
 #[derive(Clone, Copy)]
@@ -470,6 +474,7 @@ fn the_corpus_has_at_least_forty_cases_with_distinct_names() {
 
 #[test]
 fn train_ends_every_hostile_csv_with_the_documented_result() {
+    let mut accepted = Vec::new();
     for case in corpus() {
         let dir = tempfile::tempdir_in(common::scratch()).unwrap();
         std::fs::write(dir.path().join("data.csv"), &case.bytes).unwrap();
@@ -491,7 +496,129 @@ fn train_ends_every_hostile_csv_with_the_documented_result() {
                 );
             }
         }
+        if matches!(case.train, Expect::Ok | Expect::Same) {
+            accepted.push((case, dir));
+        }
     }
+    assert_records_describe_the_csvs(&accepted);
+}
+
+/// The companion record of each accepted case describes its CSV as the references read it: the
+/// sha256 of the bytes (hashlib), the data rows and columns, feature names and target (pandas),
+/// and the class labels in the order of scikit-learn's classes_ (np.unique of the target).
+fn assert_records_describe_the_csvs(accepted: &[(Case, tempfile::TempDir)]) {
+    assert!(accepted.len() >= 15, "{} accepted cases", accepted.len());
+    let jobs: Vec<Value> = accepted
+        .iter()
+        .map(|(case, dir)| json!({"csv": dir.path().join("data.csv"), "target": target_of(case)}))
+        .collect();
+    for ((case, dir), expected) in accepted.iter().zip(references(&jobs)) {
+        let record: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("model.onnx.json")).unwrap())
+                .unwrap();
+        let name = case.name;
+        let dataset = &record["dataset"];
+        assert_eq!(dataset["sha256"], expected["sha256"], "train {name}: sha256 of the CSV");
+        assert_eq!(dataset["rows"], expected["rows"], "train {name}: data rows");
+        assert_eq!(dataset["columns"], expected["columns"], "train {name}: columns");
+        assert_eq!(record["target"], expected["target"], "train {name}: target column");
+        assert!(
+            record["feature_names"] == expected["features"],
+            "train {name}: feature names differ from pandas' columns"
+        );
+        assert_eq!(
+            labels(&record["class_labels"]),
+            labels(&expected["classes"]),
+            "train {name}: class labels in scikit-learn's classes_ order"
+        );
+    }
+}
+
+/// The target column a case names with `--target`, or null for the last column.
+fn target_of(case: &Case) -> Value {
+    let at = case.flags.iter().position(|&f| f == "--target");
+    at.map_or(Value::Null, |i| json!(case.flags[i + 1]))
+}
+
+/// Runs tests/python/hostile_csv.py on `jobs`; one result per job, in order.
+fn references(jobs: &[Value]) -> Vec<Value> {
+    let path = common::write_file("jobs.json", Value::from(jobs.to_vec()).to_string().as_bytes());
+    let results = common::python_json("hostile_csv.py", &[path.to_str().unwrap()]);
+    let results = results.as_array().unwrap().clone();
+    assert_eq!(results.len(), jobs.len());
+    results
+}
+
+/// Each accepted case trained on every row to a gradient of 1e-10 predicts every row like
+/// scikit-learn's converged pipeline fitted on the rows as pandas reads them, with the model file
+/// run by onnxruntime: so the cells were read as the numbers pandas reads, the labels as the
+/// classes it finds, and the file holds that fit.
+///
+/// Tolerance 1e-6 on probabilities: both fits are converged (onnxify to a gradient of 1e-10,
+/// newton-cg at tol 1e-10 to ~1e-11), and the float32 graph moves a probability by a few units
+/// of 6e-8; measured, the largest difference on any case (100,000 columns included) is 5.5e-8,
+/// while one cell read differently moves the fit by orders of magnitude more. A label may
+/// differ only where scikit-learn's top two probabilities are closer than 2e-6, where that
+/// rounding can swap them.
+#[test]
+fn accepted_csvs_train_the_model_scikit_learn_fits_on_the_rows_pandas_reads() {
+    let mut trained = Vec::new();
+    for case in corpus() {
+        if !matches!(case.train, Expect::Ok | Expect::Same) {
+            continue;
+        }
+        let dir = tempfile::tempdir_in(common::scratch()).unwrap();
+        std::fs::write(dir.path().join("data.csv"), &case.bytes).unwrap();
+        let args =
+            [&["train", "data.csv", "-o", "model.onnx", "-q"], case.flags, &EVERY_ROW_CONVERGED]
+                .concat();
+        let output = onnxify_in(dir.path(), &args);
+        assert!(output.status.success(), "train {}: {}", case.name, stderr(&output));
+        trained.push((case, dir));
+    }
+    let jobs: Vec<Value> = trained
+        .iter()
+        .map(|(case, dir)| {
+            json!({
+                "csv": dir.path().join("data.csv"),
+                "target": target_of(case),
+                "model": dir.path().join("model.onnx"),
+                "fit": true,
+            })
+        })
+        .collect();
+    for ((case, dir), expected) in trained.iter().zip(references(&jobs)) {
+        let name = case.name;
+        let record: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("model.onnx.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            labels(&record["class_labels"]),
+            labels(&expected["classes"]),
+            "{name}: classes_"
+        );
+        let (onnx, sklearn) = (&expected["onnx"], &expected["sklearn"]);
+        let proba = floats(&onnx["proba"]);
+        let sklearn_proba = floats(&sklearn["proba"]);
+        assert_close(&format!("{name}: probabilities"), &proba, &sklearn_proba, 1e-6);
+        let n_classes = expected["classes"].as_array().unwrap().len();
+        let rows = sklearn_proba.chunks(n_classes);
+        for (row, ((got, want), p)) in
+            labels(&onnx["labels"]).iter().zip(labels(&sklearn["labels"])).zip(rows).enumerate()
+        {
+            assert!(
+                got == &want || top_two_margin(p) < 2e-6,
+                "{name}: row {row}: onnxruntime's label {got:?}, scikit-learn's {want:?} ({p:?})"
+            );
+        }
+    }
+}
+
+/// Difference between the two largest values.
+fn top_two_margin(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    sorted[0] - sorted.get(1).copied().unwrap_or(f64::NEG_INFINITY)
 }
 
 fn json_of(model: &Path) -> PathBuf {
@@ -501,6 +628,7 @@ fn json_of(model: &Path) -> PathBuf {
 #[test]
 fn predict_ends_every_hostile_csv_with_the_documented_result() {
     let model = model();
+    let mut accepted = Vec::new();
     for case in corpus() {
         let dir = tempfile::tempdir_in(common::scratch()).unwrap();
         std::fs::write(dir.path().join("data.csv"), &case.bytes).unwrap();
@@ -518,6 +646,55 @@ fn predict_ends_every_hostile_csv_with_the_documented_result() {
                 case.name
             );
         }
+        if matches!(case.predict, Expect::Ok | Expect::Same) {
+            accepted.push((case, dir));
+        }
+    }
+    assert_predictions_are_onnxruntimes(model, &accepted);
+}
+
+/// What predict wrote for each accepted case is what onnxruntime gives for the same model file
+/// on the feature columns as pandas reads them: one row per data row, the same labels, and
+/// probabilities within 1e-6 (both run the same float32 graph, so they differ only in the
+/// order of float32 operations, a few units in the last place of a number at most 1), under a
+/// header naming base()'s classes in code-point order, the order of the model's outputs.
+fn assert_predictions_are_onnxruntimes(model: &Path, accepted: &[(Case, tempfile::TempDir)]) {
+    assert!(accepted.len() >= 25, "{} accepted cases", accepted.len());
+    let base = base();
+    let mut classes: Vec<&str> =
+        base.lines().skip(1).map(|l| l.rsplit(',').next().unwrap()).collect();
+    classes.sort_unstable();
+    classes.dedup();
+    let header: Vec<String> =
+        ["label".to_owned()].into_iter().chain(classes.iter().map(|c| format!("p_{c}"))).collect();
+    let jobs: Vec<Value> = accepted
+        .iter()
+        .map(|(_, dir)| {
+            json!({"csv": dir.path().join("data.csv"), "model": model, "features": ["f1", "f2"]})
+        })
+        .collect();
+    for ((case, dir), expected) in accepted.iter().zip(references(&jobs)) {
+        let name = case.name;
+        let mut reader = csv::Reader::from_path(dir.path().join("out.csv")).unwrap();
+        assert_eq!(reader.headers().unwrap(), header, "predict {name}: header");
+        let written: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        let onnx = &expected["onnx"];
+        let want_labels = labels(&onnx["labels"]);
+        assert_eq!(
+            written.len(),
+            expected["rows"].as_u64().unwrap() as usize,
+            "predict {name}: rows"
+        );
+        let got_labels: Vec<String> = written.iter().map(|r| r[0].to_owned()).collect();
+        assert_eq!(got_labels, want_labels, "predict {name}: labels");
+        let got_proba: Vec<f64> =
+            written.iter().flat_map(|r| r.iter().skip(1).map(|v| v.parse().unwrap())).collect();
+        assert_close(
+            &format!("predict {name}: probabilities"),
+            &got_proba,
+            &floats(&onnx["proba"]),
+            1e-6,
+        );
     }
 }
 

@@ -2,7 +2,8 @@
 //! a model refuses every hostile file with one clear line and a non-zero exit, within bounded
 //! time and memory, never panicking and never reading another file. Some families are checked
 //! for the rule that refuses them, too: nodes missing an input or output, decoding bombs, and
-//! room for data beyond the limits.
+//! room for data beyond the limits. The valid controls are checked against references: predict
+//! gives onnxruntime's labels and probabilities, inspect reports the numbers the generator wrote.
 
 mod common;
 
@@ -11,12 +12,15 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{python_json, run_limited, stderr, stdout};
+use common::{assert_close, floats, labels, python_json, run_limited, stderr, stdout};
+use serde_json::{Value, json};
 
 struct Case {
     file: PathBuf,
     name: String,
     valid: bool,
+    /// For a valid control, the numbers it was written with, as scikit-learn names them.
+    parameters: Value,
 }
 
 fn corpus() -> &'static (PathBuf, Vec<Case>) {
@@ -32,6 +36,7 @@ fn corpus() -> &'static (PathBuf, Vec<Case>) {
                 file: PathBuf::from(c["file"].as_str().unwrap()),
                 name: c["case"].as_str().unwrap().to_owned(),
                 valid: c["valid"].as_bool().unwrap(),
+                parameters: c["parameters"].clone(),
             })
             .collect();
         let data = dir.join("data.csv");
@@ -85,15 +90,51 @@ fn run_on(command: &str, file: &Path) -> Output {
 fn predict_refuses_every_hostile_model_with_one_clear_line() {
     let (data, cases) = corpus();
     assert!(cases.len() >= 50, "the corpus has {} cases", cases.len());
+    let mut controls = Vec::new();
     for case in cases {
         let (output, _) =
             run_limited(&["predict", case.file.to_str().unwrap(), data.to_str().unwrap()]);
         if case.valid {
             assert!(output.status.success(), "{}: {}", case.name, stderr(&output));
-            assert_eq!(stdout(&output).lines().count(), 3, "{}: header and two rows", case.name);
+            controls.push((case, stdout(&output)));
         } else {
             assert_clean_refusal("predict", case, &output, 2);
         }
+    }
+    assert_predictions_are_onnxruntimes(&controls);
+}
+
+/// Each valid control's predictions are those onnxruntime gives for the same file and rows,
+/// under a header naming the classes the generator wrote: a row per data row, the same labels (the standard-operator control has a tie between its last
+/// two classes on the first row, which both give to the first), and probabilities within 1e-6
+/// (both compute in float32; they differ only in the order of operations, a few units in the
+/// last place of a number at most 1).
+fn assert_predictions_are_onnxruntimes(controls: &[(&Case, String)]) {
+    let (data, _) = corpus();
+    assert_eq!(controls.len(), 6, "valid controls");
+    let jobs: Vec<Value> =
+        controls.iter().map(|(c, _)| json!({"model": c.file, "csv": data})).collect();
+    let list = common::write_file("controls.json", Value::from(jobs).to_string().as_bytes());
+    let expected = python_json("onnx_runtime.py", &["batch", list.to_str().unwrap()]);
+    for ((case, written), expected) in controls.iter().zip(expected.as_array().unwrap()) {
+        let mut reader = csv::Reader::from_reader(written.as_bytes());
+        let classes = labels(&case.parameters["classes"]);
+        let header: Vec<String> = ["label".to_owned()]
+            .into_iter()
+            .chain(classes.iter().map(|c| format!("p_{c}")))
+            .collect();
+        assert_eq!(reader.headers().unwrap(), header, "{}: header", case.name);
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        let got_labels: Vec<String> = rows.iter().map(|r| r[0].to_owned()).collect();
+        assert_eq!(got_labels, labels(&expected["labels"]), "{}: labels", case.name);
+        let got_proba: Vec<f64> =
+            rows.iter().flat_map(|r| r.iter().skip(1).map(|v| v.parse().unwrap())).collect();
+        assert_close(
+            &format!("{}: probabilities (onnxify against onnxruntime)", case.name),
+            &got_proba,
+            &floats(&expected["proba"]),
+            1e-6,
+        );
     }
 }
 
@@ -108,6 +149,36 @@ fn inspect_describes_what_it_can_and_refuses_every_hostile_model() {
         } else {
             assert_clean_refusal("inspect", case, &output, 2);
         }
+    }
+}
+
+/// `inspect --json` reports each valid control's classes, scaler (mean_ and scale_, or none),
+/// coefficients (classes x features) and intercepts as the generator wrote them. Exactly: each
+/// is a float32 number, or the reciprocal of a power of two, written out in float64.
+#[test]
+fn inspect_reports_the_numbers_each_valid_control_was_written_with() {
+    let (_, cases) = corpus();
+    let controls: Vec<&Case> = cases.iter().filter(|c| c.valid).collect();
+    assert_eq!(controls.len(), 6, "valid controls");
+    for case in controls {
+        let (output, _) = run_limited(&["inspect", "--json", case.file.to_str().unwrap()]);
+        assert!(output.status.success(), "{}: {}", case.name, stderr(&output));
+        let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+        let (got, want) = (&report["parameters"], &case.parameters);
+        let name = &case.name;
+        assert_eq!(labels(&got["classes"]), labels(&want["classes"]), "{name}: classes");
+        for field in ["mean", "scale"] {
+            if want[field].is_null() {
+                assert!(got[field].is_null(), "{name}: {field}: {}", got[field]);
+            } else {
+                let what = format!("{name}: {field}");
+                assert_close(&what, &floats(&got[field]), &floats(&want[field]), 0.0);
+            }
+        }
+        let what = format!("{name}: coefficients");
+        assert_close(&what, &floats(&got["coefficients"]), &floats(&want["coef"]), 0.0);
+        let what = format!("{name}: intercepts");
+        assert_close(&what, &floats(&got["intercepts"]), &floats(&want["intercept"]), 0.0);
     }
 }
 

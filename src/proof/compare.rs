@@ -182,10 +182,222 @@ pub fn float32_culprits(pipeline: &Pipeline, feature_names: &[String]) -> Vec<Fl
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{FittedLogisticRegression, FittedStandardScaler};
+    use crate::onnx::load::decode;
+    use crate::onnx::{GraphOptions, GraphSpec, Ops, model_bytes};
+    use crate::progress::Progress;
+    use ndarray::{Array1, arr1, arr2};
 
     #[test]
     fn the_margin_is_between_the_two_largest_probabilities() {
         assert_eq!(top_two_margin(&[0.2, 0.5, 0.3]), 0.2);
         assert_eq!(top_two_margin(&[0.5, 0.5]), 0.0);
+    }
+
+    fn classes() -> Classes {
+        Classes::Strings(vec!["no".into(), "yes".into()])
+    }
+
+    /// A real model file, run by tract, whose probability of "yes" is sigmoid(x): an identity
+    /// scaler, weight 1 and intercept 0; float32 throughout (ai.onnx.ml operators) or float64
+    /// throughout (standard operators).
+    fn sigmoid_model(precision: Precision) -> TractModel {
+        let pipeline = Pipeline::from_parts(
+            FittedStandardScaler::from_parameters(arr1(&[0.0]), arr1(&[1.0])),
+            FittedLogisticRegression::from_parameters(arr2(&[[1.0]]), Array1::zeros(1), 0),
+            classes(),
+        );
+        let options = match precision {
+            Precision::Float32 => {
+                GraphOptions { input: Some(precision), ..GraphOptions::default() }
+            }
+            Precision::Float64 => GraphOptions {
+                ops: Ops::Standard,
+                dtype: precision,
+                input: Some(precision),
+                ..GraphOptions::default()
+            },
+        };
+        let spec = GraphSpec {
+            pipeline: &pipeline,
+            feature_names: &["x".into()],
+            options: options.check().unwrap(),
+            input: precision,
+            doc_string: String::new(),
+            metadata: Vec::new(),
+        };
+        let checked = decode("m.onnx", model_bytes(&spec)).unwrap().check().unwrap();
+        TractModel::load(&checked, "m.onnx").unwrap()
+    }
+
+    /// The model's own labels and probabilities for `xs`, checked against sigmoid(x) computed
+    /// here (to 3e-7 in float32, a few units of 1.2e-7 at 1; to 1e-15 in float64).
+    fn run(model: &TractModel, xs: &[f64]) -> (Vec<Option<u32>>, Array2<f64>) {
+        let features = Array2::from_shape_vec((xs.len(), 1), xs.to_vec()).unwrap();
+        let step = Progress::hidden().rows("test", xs.len() as u64);
+        let (labels, proba) = model.predict(features.view(), &classes(), &step).unwrap();
+        let bound = match model.output_precision() {
+            Precision::Float32 => 3e-7,
+            Precision::Float64 => 1e-15,
+        };
+        for (&x, p) in xs.iter().zip(proba.rows()) {
+            let yes = 1.0 / (1.0 + (-x).exp());
+            assert!((p[1] - yes).abs() <= bound && (p[0] - (1.0 - yes)).abs() <= bound, "{x}: {p}");
+        }
+        (labels, proba)
+    }
+
+    /// Reference rows at `xs` (lines 10, 11, ...) whose native predictions are the model's own,
+    /// each row's probabilities then moved by `shift[row]` towards "yes" (so every probability of
+    /// the row differs from the file's by exactly |shift|), with the model's labels.
+    fn reference(model: &TractModel, xs: &[f64], shift: &[f64]) -> Reference {
+        let (labels, mut proba) = run(model, xs);
+        for (mut p, &d) in proba.rows_mut().into_iter().zip(shift) {
+            p[0] -= d;
+            p[1] += d;
+        }
+        Reference {
+            features: Array2::from_shape_vec((xs.len(), 1), xs.to_vec()).unwrap(),
+            proba,
+            labels: labels.into_iter().map(Option::unwrap).collect(),
+            lines: (10..10 + xs.len() as u64).collect(),
+            rows_used: "held-out",
+        }
+    }
+
+    fn compared(model: &TractModel, reference: &Reference) -> Comparison {
+        let step = Progress::hidden().rows("test", reference.labels.len() as u64);
+        compare(model, &classes(), reference, &step).unwrap()
+    }
+
+    const XS: [f64; 4] = [-2.0, -0.5, 0.7, 3.0];
+
+    #[test]
+    fn a_difference_just_under_the_tolerance_passes_and_just_over_fails() {
+        for (precision, tolerance) in [(Precision::Float32, 1e-5), (Precision::Float64, 1e-12)] {
+            let model = sigmoid_model(precision);
+            // 1% either side: far beyond the rounding of the shift itself (~1e-16).
+            for (factor, passes) in [(0.99, true), (1.01, false)] {
+                let shift = [0.0, tolerance * factor, 0.0, 0.0];
+                let c = compared(&model, &reference(&model, &XS, &shift));
+                let s = &c.summary;
+                let what = format!("{precision:?} at {factor} x tolerance");
+                assert_eq!(s.probability_tolerance, tolerance, "{what}");
+                assert_eq!(s.passed, passes, "{what}: {s:?}");
+                assert_eq!((s.rows_checked, s.labels_agreeing, s.near_ties), (4, 4, 0), "{what}");
+                let max = s.max_probability_difference;
+                assert!((max - tolerance * factor).abs() < 1e-15, "{what}: {max:e}");
+                assert_eq!(s.max_difference_line, Some(11), "{what}");
+                // Only a row beyond the tolerance is listed.
+                let lines: Vec<u64> = c.worst_rows.iter().map(|r| r.line).collect();
+                assert_eq!(lines, if passes { vec![] } else { vec![11] }, "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_tolerance_is_the_one_of_the_files_output_precision() {
+        // 1e-9: within float32's 1e-5, far beyond float64's 1e-12.
+        for (precision, passes) in [(Precision::Float32, true), (Precision::Float64, false)] {
+            let model = sigmoid_model(precision);
+            let c = compared(&model, &reference(&model, &XS, &[1e-9, 0.0, 0.0, 0.0]));
+            assert_eq!(c.summary.passed, passes, "{precision:?}: {:?}", c.summary);
+        }
+    }
+
+    /// The file says "yes" where the native label is "no", while the native probabilities stay
+    /// within 0.05 x tolerance of the file's (as from a file whose label output disagrees with
+    /// its probabilities), so only the label rule decides: a different label is excused only
+    /// where the native top two probabilities are closer than twice the tolerance.
+    #[test]
+    fn a_label_disagreement_passes_only_at_a_near_tie() {
+        let tolerance = 1e-12;
+        let model = sigmoid_model(Precision::Float64);
+        // At x = 4e-12 the file says "yes" with P(yes) - P(no) = 2e-12 (sigmoid'(0) = 1/4).
+        let xs = [-2.0, 4.0 * tolerance, 3.0];
+        let (_, proba) = run(&model, &xs);
+        let file_margin = proba[[1, 1]] - proba[[1, 0]];
+        for (margin, near_tie) in [(1.9 * tolerance, true), (2.1 * tolerance, false)] {
+            let shift = (margin - file_margin) / 2.0;
+            let mut reference = reference(&model, &xs, &[0.0, shift, 0.0]);
+            reference.labels[1] = 0;
+            let native = reference.proba.row(1).to_vec();
+            assert!((native[1] - native[0] - margin).abs() < 1e-15, "{native:?}");
+            assert!(shift.abs() <= 0.2 * tolerance, "{shift:e}");
+            let c = compared(&model, &reference);
+            let s = &c.summary;
+            assert_eq!((s.labels_agreeing, s.near_ties), (2, usize::from(near_tie)), "{s:?}");
+            assert_eq!(s.passed, near_tie, "margin {margin:e}: {s:?}");
+            // Listed either way, first, with both labels by name.
+            let first = &c.worst_rows[0];
+            assert_eq!((first.line, &*first.native_label, &*first.onnx_label), (11, "no", "yes"));
+        }
+        // Far from a tie (P(yes) = 0.95 at x = 3), a different label fails even with
+        // probabilities that agree exactly.
+        let mut reference = reference(&model, &xs, &[0.0; 3]);
+        reference.labels[2] = 0;
+        let c = compared(&model, &reference);
+        assert_eq!(c.summary.max_probability_difference, 0.0);
+        assert_eq!((c.summary.labels_agreeing, c.summary.near_ties), (2, 0));
+        assert!(!c.summary.passed);
+        assert_eq!(c.worst_rows.len(), 1);
+        assert_eq!(c.worst_rows[0].line, 12);
+    }
+
+    #[test]
+    fn the_max_difference_line_is_the_first_row_with_the_largest_difference() {
+        let model = sigmoid_model(Precision::Float32);
+        // Rows 2 and 3 are the same row moved the same way: their differences are equal.
+        let xs = [-2.0, -0.5, 0.7, 0.7, 3.0];
+        let shift = [2e-7, 3e-6, 7e-6, 7e-6, 1e-6];
+        let reference = reference(&model, &xs, &shift);
+        let c = compared(&model, &reference);
+        let (_, proba) = run(&model, &xs);
+        let largest = (&reference.proba - &proba).iter().fold(0.0f64, |m, d| m.max(d.abs()));
+        assert_eq!(c.summary.max_probability_difference, largest);
+        assert!((largest - 7e-6).abs() < 1e-15, "{largest:e}");
+        // Lines 12 and 13 both differ by the largest difference; the first is named.
+        assert_eq!(c.summary.max_difference_line, Some(12));
+        assert!(c.summary.passed);
+    }
+
+    #[test]
+    fn a_nan_probability_is_an_infinite_difference() {
+        let model = sigmoid_model(Precision::Float64);
+        let mut reference = reference(&model, &XS, &[0.0; 4]);
+        reference.proba[[2, 1]] = f64::NAN;
+        let c = compared(&model, &reference);
+        assert_eq!(c.summary.max_probability_difference, f64::INFINITY);
+        assert_eq!(c.summary.max_difference_line, Some(12));
+        assert!(!c.summary.passed);
+    }
+
+    /// The worst rows: label disagreements first, then the larger differences, five at most;
+    /// a row that agrees within the tolerance is never listed.
+    #[test]
+    fn worst_rows_put_label_disagreements_first_then_larger_differences_and_stop_at_five() {
+        let tolerance = 1e-5;
+        let model = sigmoid_model(Precision::Float32);
+        let xs = [-3.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0];
+        let over = |k: f64| k * tolerance;
+        // Lines 10..17: two rows within the tolerance, five over it, one with a label flipped.
+        let shift =
+            [over(2.0), over(0.5), over(5.0), over(3.0), 0.0, over(4.0), over(0.9), over(6.0)];
+        let mut reference = reference(&model, &xs, &shift);
+        reference.labels[4] = 0;
+        let c = compared(&model, &reference);
+        let lines: Vec<u64> = c.worst_rows.iter().map(|r| r.line).collect();
+        // The flipped label (line 14, no difference), then 6, 5, 4 and 3 x tolerance; the
+        // smallest difference over the tolerance (2 x, line 10) is left out.
+        assert_eq!(lines, [14, 17, 12, 15, 13]);
+        let differences: Vec<f64> = c.worst_rows.iter().map(|r| r.max_difference).collect();
+        for (got, want) in differences.iter().zip([0.0, over(6.0), over(5.0), over(4.0), over(3.0)])
+        {
+            assert!((got - want).abs() < 1e-15, "{differences:?}");
+        }
+        let flipped = &c.worst_rows[0];
+        assert_eq!((&*flipped.native_label, &*flipped.onnx_label), ("no", "yes"));
+        assert_eq!(flipped.native_proba, reference.proba.row(4).to_vec());
+        assert!(!c.summary.passed);
     }
 }

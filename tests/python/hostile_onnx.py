@@ -1,7 +1,10 @@
 """Writes the hostile ONNX corpus for the loader tests, and a few valid controls.
 
   hostile_onnx.py DIR   writes the files under DIR and prints a JSON manifest:
-                        [{"file": path, "case": name, "valid": bool}, ...]
+                        [{"file": path, "case": name, "valid": bool}, ...]; a valid control
+                        also has "parameters": the numbers it was written with, as scikit-learn
+                        names them (classes, mean_ and scale_ of the scaler or null, coef_ as
+                        classes x features, intercept_), each number rounded to float32 as stored
 
 Each hostile file breaks one rule; the base model is the graph onnxify writes (Scaler ->
 LinearClassifier, 4 float features, classes 0..2), or for the cases about the other shapes
@@ -22,6 +25,15 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 F, K = 4, 3
+# The numbers of every model below: Scaler offset and scale (the Scaler multiplies, so
+# scikit-learn's scale_ is 1 / SCALE), LinearClassifier coefficients (class-major) and intercepts.
+# Each feature has its own offset and scale, powers of two whose reciprocals are exact, so a
+# reader that mixes up features, or offsets and scales, reads other numbers.
+OFFSET, SCALE = [0.5, -1.0, 2.0, 0.25], [2.0, 0.5, 4.0, 0.25]
+COEFFICIENTS = [0.1 * i for i in range(K * F)]
+INTERCEPTS = [0.0, 0.5, -0.5]
+# The default-domain control's MatMul operand, features x classes.
+STANDARD_COEFFICIENTS = np.arange(F * K).reshape(F, K) * 0.1
 
 
 def varint(n):
@@ -42,14 +54,14 @@ def field(number, payload):
 
 
 def scaler(inputs=("input",), outputs=("scaled",), **attrs):
-    attrs = {"offset": [0.5] * F, "scale": [2.0] * F, **attrs}
+    attrs = {"offset": OFFSET, "scale": SCALE, **attrs}
     return helper.make_node("Scaler", list(inputs), list(outputs), name="scaler", domain="ai.onnx.ml", **attrs)
 
 
 def classifier(inputs=("scaled",), outputs=("label", "probabilities"), domain="ai.onnx.ml", op="LinearClassifier", **attrs):
     base = {
-        "coefficients": [0.1 * i for i in range(K * F)],
-        "intercepts": [0.0, 0.5, -0.5],
+        "coefficients": COEFFICIENTS,
+        "intercepts": INTERCEPTS,
         "classlabels_ints": list(range(K)),
         "multi_class": 1,
         "post_transform": "SOFTMAX",
@@ -92,7 +104,7 @@ def sub_div(sub_in=("input", "offset"), sub_out=("centred",), div_in=("centred",
         helper.make_node(op, list(div_in), list(div_out), name=op.lower()),
         classifier(),
     ]
-    return model(nodes=nodes, initializers=[f32("offset", [0.5] * F), f32("scale", [2.0] * F)])
+    return model(nodes=nodes, initializers=[f32("offset", OFFSET), f32("scale", SCALE)])
 
 
 def standard(mm_in=("input", "coefficients"), mm_out=("mm",), add_in=("mm", "intercepts"), add_out=("scores",),
@@ -106,11 +118,30 @@ def standard(mm_in=("input", "coefficients"), mm_out=("mm",), add_in=("mm", "int
         helper.make_node("Gather", list(gather_in), list(gather_out), name="gather", axis=0),
     ]
     inits = [
-        f32("coefficients", np.arange(F * K).reshape(F, K) * 0.1),
-        f32("intercepts", [0.0, 0.5, -0.5]),
+        f32("coefficients", STANDARD_COEFFICIENTS),
+        f32("intercepts", INTERCEPTS),
         numpy_helper.from_array(np.arange(K, dtype=np.int64), "classes"),
     ]
     return model(nodes=nodes, initializers=inits, opsets=(("", 17),))
+
+
+def stored(values):
+    """Numbers as a float32 attribute or initializer stores them, as float64 lists."""
+    return np.asarray(values, dtype=np.float32).astype(np.float64).tolist()
+
+
+def parameters(classes=tuple(str(k) for k in range(K)), scaler="Scaler", coefficients=None):
+    """What a control holds, as scikit-learn names it: the Scaler multiplies by SCALE, so
+    scale_ is its reciprocal; Div divides by SCALE, so scale_ is SCALE; no scaler, none."""
+    scale = {"Scaler": 1.0 / np.asarray(stored(SCALE)), "Div": np.asarray(stored(SCALE))}
+    coefficients = np.reshape(COEFFICIENTS, (K, F)) if coefficients is None else coefficients
+    return {
+        "classes": list(classes),
+        "mean": stored(OFFSET) if scaler else None,
+        "scale": scale[scaler].tolist() if scaler else None,
+        "coef": stored(coefficients),
+        "intercept": stored(INTERCEPTS),
+    }
 
 
 def mapper(**attrs):
@@ -170,29 +201,30 @@ def main():
     os.makedirs(out, exist_ok=True)
     cases = []
 
-    def write(name, content, valid=False, directory=None):
+    def write(name, content, valid=False, directory=None, held=None):
         folder = os.path.join(out, directory) if directory else out
         os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, name + ".onnx")
         data = content.SerializeToString() if hasattr(content, "SerializeToString") else content
         with open(path, "wb") as f:
             f.write(data)
-        cases.append({"file": path, "case": name, "valid": valid})
+        cases.append({"file": path, "case": name, "valid": valid, "parameters": held})
 
     base = model()
     onnx.checker.check_model(base, full_check=True)
-    write("00_valid_scaler_linear_classifier", base, valid=True)
+    write("00_valid_scaler_linear_classifier", base, valid=True, held=parameters())
     good = base.SerializeToString()
-    for name, control in [
-        ("01_valid_sub_div_linear_classifier", sub_div()),
-        ("02_valid_standard_operators", standard()),
-        ("03_valid_category_mapper", mapper(default_string="")),
+    named = parameters(classes=["a", "b", "c"])
+    for name, control, held in [
+        ("01_valid_sub_div_linear_classifier", sub_div(), parameters(scaler="Div")),
+        ("02_valid_standard_operators", standard(), parameters(scaler=None, coefficients=STANDARD_COEFFICIENTS.T)),
+        ("03_valid_category_mapper", mapper(default_string=""), named),
         # ONNX gives the defaults when they are left out; tract needs default_string written.
-        ("04_valid_category_mapper_without_defaults", mapper()),
-        ("05_valid_category_mapper_with_default_int64", mapper(default_int64=-1)),
+        ("04_valid_category_mapper_without_defaults", mapper(), named),
+        ("05_valid_category_mapper_with_default_int64", mapper(default_int64=-1), named),
     ]:
         onnx.checker.check_model(control, full_check=True)
-        write(name, control, valid=True)
+        write(name, control, valid=True, held=held)
 
     # Not a model at all.
     write("10_empty", b"")

@@ -12,6 +12,10 @@ with these, computed live by scikit-learn in the same run.
                                predictions on the training rows (or on --predict's rows)
   metrics JSON                 scikit-learn's metrics of {"y_true", "y_pred", "proba",
                                "classes"} (class indices and probability rows)
+  split JOBS                   for each {"csv", "test_size", "seeds"} in the JSON file JOBS,
+                               train_test_split(stratify=y, test_size, random_state=seed) for
+                               each seed: the classes (np.unique of the last column, as text)
+                               and the rows of each class on each side
 """
 
 import argparse
@@ -23,6 +27,7 @@ import numpy as np
 import pandas as pd
 from sklearn import datasets, metrics
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -134,6 +139,26 @@ def cmd_metrics(path):
     return out
 
 
+def cmd_split(path):
+    with open(path) as f:
+        jobs = json.load(f)
+    out = []
+    for job in jobs:
+        _, y = read(job["csv"], None)
+        classes = np.unique(y)
+        splits = []
+        for seed in job["seeds"]:
+            y_train, y_test = train_test_split(
+                y, stratify=y, test_size=job["test_size"], random_state=seed)
+            splits.append({
+                "seed": seed,
+                "train": [int(np.sum(y_train == c)) for c in classes],
+                "test": [int(np.sum(y_test == c)) for c in classes],
+            })
+        out.append({"classes": [str(c) for c in classes], "splits": splits})
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,11 +171,15 @@ def main():
     p.add_argument("--predict")
     p = sub.add_parser("metrics")
     p.add_argument("json")
+    p = sub.add_parser("split")
+    p.add_argument("jobs")
     args = parser.parse_args()
     if args.command == "datasets":
         result = cmd_datasets(args.dir)
     elif args.command == "fit":
         result = cmd_fit(args)
+    elif args.command == "split":
+        result = cmd_split(args.jobs)
     else:
         result = cmd_metrics(args.json)
     json.dump(result, sys.stdout)
