@@ -537,15 +537,15 @@ mod tests {
     }
 
     #[test]
-    fn a_classifier_with_another_post_transform_is_refused() {
+    fn a_classifier_with_a_post_transform_outside_the_list_is_refused() {
         let mut model = model(&pipeline(Classes::Ints(vec![0, 1, 2])), GraphOptions::default());
         let graph = model.graph.as_mut().unwrap();
         let classifier = graph.node.iter_mut().find(|n| n.op_type() == "LinearClassifier").unwrap();
         let transform =
             classifier.attribute.iter_mut().find(|a| a.name() == "post_transform").unwrap();
-        transform.s = Some(b"NONE".to_vec());
+        transform.s = Some(b"SOFTMAX_ZERO".to_vec());
         let error = checked(&model).unwrap_err();
-        assert!(error.contains("NONE"), "{error}");
+        assert!(error.contains("post_transform \"SOFTMAX_ZERO\" is not supported"), "{error}");
     }
 
     #[test]

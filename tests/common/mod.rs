@@ -44,10 +44,37 @@ pub fn reference(args: &[&str]) -> Value {
     python_json("reference.py", args)
 }
 
-/// A scratch directory that lives as long as the test process.
+/// A scratch directory for this test process, under cargo's temporary directory for tests.
+///
+/// A static is never dropped, so a `TempDir` here would be left behind by every run (100 MB
+/// and more each): instead each run removes the scratch directories of earlier runs whose
+/// process is gone.
 pub fn scratch() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("a temporary directory")).path()
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        if let Ok(entries) = std::fs::read_dir(root) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let pid = name.strip_prefix("scratch-").and_then(|rest| rest.rsplit('-').next());
+                if let Some(pid) = pid
+                    && !process_runs(pid)
+                {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let binary = std::env::current_exe().expect("the test binary's path");
+        let binary = binary.file_stem().and_then(|s| s.to_str()).unwrap_or("tests");
+        let dir = root.join(format!("scratch-{binary}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        dir
+    })
+}
+
+/// Whether the process `pid` still runs; where that cannot be told, it is taken to run.
+fn process_runs(pid: &str) -> bool {
+    if cfg!(target_os = "linux") { Path::new("/proc").join(pid).exists() } else { true }
 }
 
 /// CSVs of scikit-learn's bundled datasets and a synthetic string-label set, written once.
