@@ -618,6 +618,21 @@ const REFUSALS: &[(&str, i32, &str)] = &[
         "refused: byte 562: a joblib array's padding is 28 bytes where joblib writes 12 bytes of 0xFF",
     ),
     (
+        "shape_list.joblib",
+        3,
+        "refused: byte 563: a joblib NumpyArrayWrapper's shape is not a tuple of integers",
+    ),
+    (
+        "nested_frame_leftover.joblib",
+        3,
+        "refused: byte 1327: 16 bytes follow an object array's nested stream inside its last FRAME: joblib drops them, pickle.load runs them",
+    ),
+    (
+        "dtype_without_state.joblib",
+        3,
+        "refused: byte 583: dtype f8 lacks the state numpy writes",
+    ),
+    (
         "nested_wrapper_payload.joblib",
         3,
         "refused: it references dangerous callables (posix.system)",

@@ -447,6 +447,37 @@ class Fixtures:
                  f"joblib reads {n} floats and runs the next {8 * extra} bytes (payload) as opcodes; "
                  "a first-key reader reads them as more floats and resumes where joblib does.")
 
+    def list_shape(self):
+        """A wrapper's shape as a list: joblib reshapes with any sequence of integers and loads
+        the model, but no dump writes one."""
+        model = iris_pipeline()
+        dump = JoblibFile(model)
+        w = dump.array(model.steps[0][1].var_)
+        entries, _ = dump.state(w)
+        start, end, _ = entries["shape"]
+        memoize = dump.ops[[op.pos for op in dump.ops].index(end) - 1]
+        assert memoize.name == "MEMOIZE", "the shape tuple is memoised; its MEMOIZE stays"
+        as_list = b"]" + integer(w.array.size) + b"a"
+        self.add("shape_list.joblib", dump.patched([(start, memoize.pos, as_list)]),
+                 "duplicate_keys", "hostile", None, [],
+                 f"scaler.var_'s wrapper state gives its shape as the list [{w.array.size}].")
+
+    def stateless_dtype(self):
+        """A wrapper's dtype made without the state numpy writes: joblib reads f8 all the same
+        and loads the model, but no dump writes one."""
+        model = iris_pipeline()
+        dump = JoblibFile(model)
+        w = dump.array(model.steps[0][1].var_)
+        entries, _ = dump.state(w)
+        start, end, _ = entries["dtype"]
+        [op] = [op for op in dump.ops if start <= op.pos < end]
+        assert op.name == "BINGET", "a later f8 wrapper refers to the memoised dtype"
+        fresh = short_global("numpy", "dtype") + short("f8") + b"\x89\x88\x87R"
+        self.add("dtype_without_state.joblib", dump.patched([(start, end, fresh)]),
+                 "dtype_flags", "hostile", None, [],
+                 "scaler.var_'s wrapper gets a new numpy.dtype('f8', False, True) with no BUILD "
+                 "of its state.")
+
     # 3 ------------------------------------------------------------------------------------------
     def alignment_none(self):
         """numpy_array_alignment_bytes None: joblib reads no padding byte."""
@@ -581,6 +612,45 @@ class Fixtures:
                  "whole file finds the outer stream's keys 0 and 1 there, so only a reader that "
                  "gives the nested stream its own memo and leaves its wrapper unexpanded names "
                  "the payload.")
+
+    def nested_frame_leftover(self):
+        """Opcodes after an object array's nested STOP, inside its last FRAME: joblib's inner
+        unpickler drops them with the frame and loads the model, but no dump leaves any."""
+        model = iris_object_labels_pipeline()
+        dump = JoblibFile(model)
+        w = dump.array(model.steps[1][1].classes_)
+        original = dump.data[w.start : w.end]
+        ops = walk(original)
+        frame = ops[1]
+        assert frame.name == "FRAME" and frame.end + frame.arg == len(original), \
+            "the nested stream is one FRAME up to its STOP"
+        leftover = filler(16)
+        nested = bytearray(original + leftover)
+        nested[frame.pos + 1 : frame.pos + 9] = struct.pack("<Q", frame.arg + len(leftover))
+        self.add("nested_frame_leftover.joblib", dump.patched([(w.start, w.end, bytes(nested))]),
+                 "nested_wrappers", "hostile", None, [],
+                 "clf.classes_'s nested stream has 16 bytes of opcodes that change nothing after "
+                 "its STOP, inside its FRAME.")
+
+    def globals_in_array_bytes(self):
+        """Array data that spells a STACK_GLOBAL amid a run of opcodes: joblib reads it as
+        floats; pickle.load stops at the first array's padding byte, before it, so no loader
+        ever resolves it. A control: the file is accepted, and the global is not reported as
+        one a loader reaches, though the walk after pickle.load's stop finds it."""
+        model = cancer_pipeline()
+        dump = JoblibFile(model)
+        w = dump.array(model.steps[0][1].mean_)
+        # 16 opcodes in a row make a place the walk resumes at (see src/pickle/machine/walk.rs).
+        spelled = b"N0" * 8 + short_global("posix", "system") + POP + b"N0" * 8
+        written = dump.data[w.start : w.end]
+        data_at = 1 + written[0]
+        assert len(spelled) <= len(written) - data_at
+        crafted = written[:data_at] + spelled + written[data_at + len(spelled) :]
+        self.add("globals_in_array_bytes.joblib", dump.patched([(w.start, w.end, crafted)]),
+                 "plain_pickle", "control", None, [],
+                 "scaler.mean_'s first float64 elements are the bytes of opcodes around a "
+                 "STACK_GLOBAL of posix.system; joblib reads them as numbers, and pickle.load "
+                 "stops before them.")
 
     # 6 ------------------------------------------------------------------------------------------
     def plain_pickle(self):
@@ -862,7 +932,8 @@ class Fixtures:
 
     def all(self):
         for family in [self.dtype_flags, self.duplicate_keys, self.alignment_none, self.frames,
-                       self.frame_filler, self.padding,
+                       self.frame_filler, self.padding, self.list_shape, self.stateless_dtype,
+                       self.nested_frame_leftover, self.globals_in_array_bytes,
                        self.nested_wrappers, self.plain_pickle, self.forged_names,
                        self.allowed_globals_as_values, self.memo_keys, self.compressed_members,
                        self.gadgets, self.unknown_module, self.codecs_not_latin1, self.archives]:
