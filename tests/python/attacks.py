@@ -11,7 +11,7 @@ real loader's find_class receives; `loaders` lists which of `joblib` (joblib.loa
 (the C unpickler) and `pickle_py` (the pure-Python one) reach it. Payloads call
 os.system("touch MARKER"), pickled as posix.system, unless the family says otherwise. Hostile
 files make the loaders read other data than the reader, or misbehave, without a payload;
-controls are benign.
+controls are benign, made to look like attacks, and must be accepted.
 
 The joblib families start from real fitted pipelines written by joblib.dump and edit them in
 place. Where joblib wrote each array's bytes is recorded while it writes; wrappers, frames and
@@ -652,6 +652,24 @@ class Fixtures:
                  "STACK_GLOBAL of posix.system; joblib reads them as numbers, and pickle.load "
                  "stops before them.")
 
+    def short_frame(self):
+        """A plain pickle whose FRAME declares more bytes than the file holds: the pure-Python
+        unpickler (joblib's) reads what there is and loads the model; the C one stops, the data
+        truncated. A control: accepted, with each loader's reading told apart."""
+        data = bytearray(pickle.dumps(iris_pipeline(), protocol=4))
+        frames = [op for op in walk(bytes(data)) if op.name == "FRAME"]
+        last = frames[-1]
+        assert last.end + last.arg == len(data), "the last FRAME runs to the end of the file"
+        data[last.pos + 1 : last.pos + 9] = struct.pack("<Q", last.arg + 10)
+        self.add("short_frame.pkl", bytes(data), "frames", "control", None, [],
+                 "the pipeline pickled with protocol 4, its last FRAME declaring 10 bytes more "
+                 "than the file holds: pickle.load stops (data truncated), pickle._Unpickler and "
+                 "joblib load it.")
+        data[last.pos + 1 : last.pos + 9] = struct.pack("<Q", 1 << 59)
+        self.add("huge_frame.pkl", bytes(data), "frames", "hostile", None, [],
+                 "the same, its last FRAME declaring 2^59 bytes: both unpicklers ask the file for "
+                 "that many bytes at once, and the buffer for them cannot be made (MemoryError).")
+
     # 6 ------------------------------------------------------------------------------------------
     def plain_pickle(self):
         """joblib files that joblib.load reads without code but pickle.load runs."""
@@ -934,6 +952,7 @@ class Fixtures:
         for family in [self.dtype_flags, self.duplicate_keys, self.alignment_none, self.frames,
                        self.frame_filler, self.padding, self.list_shape, self.stateless_dtype,
                        self.nested_frame_leftover, self.globals_in_array_bytes,
+                       self.short_frame,
                        self.nested_wrappers, self.plain_pickle, self.forged_names,
                        self.allowed_globals_as_values, self.memo_keys, self.compressed_members,
                        self.gadgets, self.unknown_module, self.codecs_not_latin1, self.archives]:

@@ -10,6 +10,10 @@
 
 use super::{Stop, stop};
 
+/// The largest FRAME running past the end of the data that a loader is sure to allocate (and
+/// then fill with what the data holds): 64 MiB, which any machine has room for (the test
+/// suite's loaders run in a 2 GiB address space).
+const MAX_SHORT_FRAME: u64 = 64 << 20;
 /// Which unpickler's framing the reading follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
@@ -150,6 +154,18 @@ impl<'a> Source<'a> {
     pub fn load_frame(&mut self, at: usize, n: u64) -> Result<(), Stop> {
         let remaining = (self.data.len() - self.file) as u64;
         self.short_frame |= n > remaining;
+        // Both unpicklers ask the file for the whole frame at once, and reading a file makes a
+        // buffer of the size asked for before it learns how much there is: a frame far larger
+        // than the data fails with MemoryError or not, depending on the machine's memory.
+        if n > remaining && n > MAX_SHORT_FRAME {
+            return stop(
+                at,
+                format!(
+                    "a FRAME declares {n} bytes where {remaining} remain: a loader allocates the \
+                     frame before reading it, and may run out of memory (the loader stops there)"
+                ),
+            );
+        }
         match self.framing {
             Framing::Python => {
                 if self.frame_remainder() > 0 {
