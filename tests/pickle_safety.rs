@@ -642,6 +642,11 @@ const REFUSALS: &[(&str, i32, &str)] = &[
         "not a readable pickle: byte 2: a FRAME declares 576460752303423488 bytes where 1300 remain: a loader allocates the frame before reading it, and may run out of memory (the loader stops there)",
     ),
     (
+        "memo_key_huge.pkl",
+        2,
+        "not a readable pickle: byte 3: a memo key of 4294967280: pickle.load makes room for twice as many entries, which may not fit in memory, and no pickler numbers its memo so (the loader may stop there)",
+    ),
+    (
         "nested_wrapper_payload.joblib",
         3,
         "refused: it references dangerous callables (posix.system)",

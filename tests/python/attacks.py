@@ -790,6 +790,14 @@ class Fixtures:
         for label, data, note in variants:
             self.add(f"memo_key_{label}.pkl", data, "memo_keys", "malicious", "posix.system",
                      ["joblib", "pickle", "pickle_py"], "protocol 0: " + note)
+        # A memo key pickle.load makes an array of twice its size for (found by the fuzzer).
+        clean = pickle.dumps(iris_pipeline(), protocol=2)
+        assert clean[:2] == bytes([PROTO, 2])
+        huge = clean[:2] + b"Nr" + struct.pack("<I", 0xFFFF_FFF0) + POP + clean[2:]
+        self.add("memo_key_huge.pkl", huge, "memo_keys", "hostile", None, [],
+                 "protocol 2: None put under memo key 2^32 - 16, then the pipeline. The "
+                 "pure-Python unpickler keys a dict and loads it; pickle.load grows its memo array "
+                 "to 2^33 entries and fails with MemoryError.")
 
     # 10 -----------------------------------------------------------------------------------------
     def compressed_members(self):

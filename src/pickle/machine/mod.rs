@@ -50,6 +50,9 @@ const MAX_MARKS: usize = 1_000;
 const HARD_MAX_MARKS: usize = 1 << 20;
 /// Memo entries per stream.
 const MAX_MEMO: usize = 1_000_000;
+/// Memo keys from here on make pickle.load's memo array (8 bytes an entry, twice the key)
+/// larger than 64 MiB.
+const MAX_MEMO_KEY: u64 = 1 << 22;
 /// Streams inside one another the walk after a stop follows (joblib nests one level: an object
 /// array's stream is read by a plain unpickler, which does not expand arrays).
 const MAX_NESTED: usize = 4;
@@ -975,6 +978,19 @@ impl<'a> Machine<'a> {
     }
 
     fn memo_put(&mut self, s: &mut Stream, at: usize, key: MemoKey) -> Result<(), Stop> {
+        // The C unpickler keeps its memo in an array and grows it to twice the key: whether a
+        // large key fits in memory depends on the machine. No pickler numbers its memo so.
+        if !matches!(key, MemoKey::Small(n) if n < MAX_MEMO_KEY) {
+            return stop(
+                at,
+                format!(
+                    "a memo key of {}: pickle.load makes room for twice as many entries, which may \
+                     not fit in memory, and no pickler numbers its memo so (the loader may stop \
+                     there)",
+                    key_text(&key)
+                ),
+            );
+        }
         let id = top(s, at)?;
         s.memo.insert(key, id);
         if s.memo.len() > MAX_MEMO {
