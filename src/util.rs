@@ -1,12 +1,25 @@
-//! Small helpers with no home of their own, used from every layer: lowercase hex and SHA-256
-//! digests, the excerpt of a long text for a message, the seeded generator behind the split
+//! Small helpers with no home of their own, used from every layer: the size of a regular file
+//! (looked up before opening), lowercase hex and SHA-256 digests, the excerpt of a long text for a message, the seeded generator behind the split
 //! and the probes, and the longest class label any reader accepts.
+
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
 /// The longest class label, in bytes, that the CSV reader, the ONNX check and the pickle reader
 /// accept: one limit, so a label that trains can also be written and read back.
 pub const MAX_LABEL_BYTES: usize = 4096;
+
+/// The size of the regular file at `path`. Its type is looked up before the file is opened,
+/// because opening a FIFO blocks until something writes to it.
+pub fn regular_file_size(path: &Path) -> std::io::Result<u64> {
+    let metadata = std::fs::metadata(path)?;
+    if metadata.is_file() {
+        Ok(metadata.len())
+    } else {
+        Err(std::io::Error::other("not a regular file"))
+    }
+}
 
 /// `bytes` as lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {

@@ -12,7 +12,6 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::{Failure, to_stdout};
 use crate::error::{Error, Result};
@@ -21,7 +20,7 @@ use crate::onnx::{
     Audit, DATA_SIZED, Description, Layout, NodeDescription, Room, TEXT_ALLOWANCE, room,
 };
 use crate::onnx::{Flavor, ModelInfo, Signature};
-use crate::util::hex;
+use crate::util::sha256_hex;
 
 /// A whole `inspect` command: the model and how to print what it holds.
 #[derive(Debug, Clone)]
@@ -139,7 +138,7 @@ pub fn inspect(path: &Path) -> Result<(Inspection, Option<Error>)> {
     let checked = file.check();
     let description = file.describe();
     let audit = file.audit();
-    let sha256 = hex(&Sha256::digest(file.bytes()));
+    let sha256 = sha256_hex(file.bytes());
     let (check, parameters) = match &checked {
         Ok(model) => ("passed".to_owned(), Some(parameters(&model.info))),
         Err(e) => (e.to_string(), None),

@@ -23,18 +23,11 @@ use crate::pickle::{ArchiveReport, Decision, ScanReport};
 use crate::progress::Progress;
 
 /// What the caller gives every command: how to show progress, and how to name a setting in a
-/// message (the command line names its flags; a library caller may keep [`Parameter::name`]).
+/// message (the command line names its flags; a library caller may pass [`Parameter::name`]).
 #[derive(Clone)]
 pub struct Console {
     pub progress: Progress,
     pub naming: fn(Parameter) -> &'static str,
-}
-
-impl Console {
-    /// No progress, settings named as the library names them.
-    pub fn quiet() -> Console {
-        Console { progress: Progress::hidden(), naming: Parameter::name }
-    }
 }
 
 /// Why a command did not succeed.

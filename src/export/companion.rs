@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::onnx::Provenance;
 use crate::onnx::load::MAX_FILE_BYTES;
 use crate::proof::probes::Probes;
+use crate::util::regular_file_size;
 
 /// The companion JSON: the provenance record plus the model file's identity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,12 +36,8 @@ impl Companion {
     pub fn read(path: &Path) -> Result<Companion, String> {
         let name = path.display();
         let too_large = || format!("{name} is larger than {MAX_FILE_BYTES} bytes");
-        let metadata = std::fs::metadata(path).map_err(|e| format!("cannot open {name}: {e}"))?;
-        // Its type is looked up before it is opened: opening a FIFO blocks.
-        if !metadata.is_file() {
-            return Err(format!("cannot open {name}: not a regular file"));
-        }
-        if metadata.len() > MAX_FILE_BYTES {
+        let size = regular_file_size(path).map_err(|e| format!("cannot open {name}: {e}"))?;
+        if size > MAX_FILE_BYTES {
             return Err(too_large());
         }
         let file = std::fs::File::open(path).map_err(|e| format!("cannot open {name}: {e}"))?;

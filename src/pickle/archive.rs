@@ -10,11 +10,10 @@ use std::fmt;
 use std::io::{Cursor, Read};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::report::{Decision, ScanReport, escape};
 use super::{MAX_STREAM_BYTES, scan_bytes};
-use crate::util::hex;
+use crate::util::sha256_hex;
 
 /// Members read, at most, and decompressed bytes read in all.
 const MAX_MEMBERS: usize = 10_000;
@@ -55,7 +54,7 @@ pub fn scan_archive(file: &str, bytes: &[u8]) -> ArchiveReport {
     let mut report = ArchiveReport {
         file: file.to_owned(),
         bytes: bytes.len() as u64,
-        sha256: hex(&Sha256::digest(bytes)),
+        sha256: sha256_hex(bytes),
         members: Vec::new(),
         other_members: 0,
         problems: Vec::new(),

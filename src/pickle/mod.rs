@@ -20,11 +20,10 @@ use std::io::Read;
 use std::path::Path;
 
 use ndarray::{Array1, ArrayView1, ArrayView2, Axis};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::model::{FittedLogisticRegression, FittedStandardScaler, Pipeline};
-use crate::util::hex;
+use crate::util::sha256_hex;
 pub use archive::ArchiveReport;
 use decompress::Compression;
 use machine::{Finding, Loader, Outcome, Severity};
@@ -113,7 +112,7 @@ pub fn scan_bytes(file: &str, bytes: &[u8]) -> Scan {
     let mut report = ScanReport {
         file: file.to_owned(),
         bytes: bytes.len() as u64,
-        sha256: hex(&Sha256::digest(bytes)),
+        sha256: sha256_hex(bytes),
         compression: Compression::None,
         stream_bytes: 0,
         protocol: None,

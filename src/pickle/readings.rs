@@ -3,13 +3,11 @@
 //! file's array bytes as opcodes. [`loads`] gives what each loader does, in order, for the
 //! differential tests that compare onnxify's reading with the real loaders'.
 
-use sha2::{Digest, Sha256};
-
 use super::MAX_STREAM_BYTES;
 use super::decompress::{self, Compression, Unpacked};
 use super::machine::Elements;
 use super::machine::{self, Loader, Outcome, Value};
-use crate::util::hex;
+use crate::util::sha256_hex;
 
 /// The readings of one file: as `joblib.load` reads it, and, where it can differ, as
 /// `pickle.load` would.
@@ -141,5 +139,5 @@ fn load(outcome: &Outcome, data: &[u8]) -> Load {
 }
 
 fn digest(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    sha256_hex(bytes)
 }

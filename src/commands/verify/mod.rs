@@ -15,7 +15,7 @@ mod probes;
 mod score;
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ndarray::Array2;
 use serde::Serialize;
@@ -33,6 +33,7 @@ use crate::onnx::Provenance;
 use crate::onnx::load::{self, MAX_FILE_BYTES};
 use crate::progress::Progress;
 use crate::proof::runtime::{RUNTIME, TractModel};
+use crate::util::regular_file_size;
 
 /// What to verify.
 #[derive(Debug, Clone)]
@@ -297,16 +298,5 @@ pub(super) fn runtime_reason(error: &Error, model: &str) -> String {
     match error {
         Error::Runtime { file, message } if file == model => message.clone(),
         other => other.to_string(),
-    }
-}
-
-/// The size of the regular file at `path`. Its type is looked up before the file is opened,
-/// because opening a FIFO blocks until something writes to it.
-pub(super) fn regular_file_size(path: &Path) -> io::Result<u64> {
-    let metadata = std::fs::metadata(path)?;
-    if metadata.is_file() {
-        Ok(metadata.len())
-    } else {
-        Err(io::Error::other("not a regular file"))
     }
 }
