@@ -1,6 +1,6 @@
-//! Running ONNX models in tract: the loader with the ai.onnx.ml `Scaler` tract lacks, batched
-//! runs with float32 or float64 input, and every tract error or panic turned into an
-//! [`Error::Runtime`](crate::Error::Runtime).
+//! Running ONNX models in tract: loading through [`onnx_with_ml_ops`] (the operators tract
+//! lacks), batched runs with float32 or float64 input, and every tract error or panic turned into
+//! an [`Error::Runtime`](crate::Error::Runtime).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -8,42 +8,20 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Once;
 
 use ndarray::{Array2, ArrayView2, s};
-use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::*;
-use tract_onnx::tract_hir::internal::*;
 
 use crate::data::Classes;
 use crate::error::{Error, Result};
 use crate::onnx::CheckedModel;
 use crate::onnx::Precision;
 use crate::progress::Step;
+use crate::proof::ml_ops::onnx_with_ml_ops;
 use crate::util::excerpt;
 
 /// The runtime used, with its exact version (pinned in Cargo.toml).
 pub const RUNTIME: &str = "tract-onnx 0.23.9";
 /// Rows per call into tract: bounds the memory of a run over millions of rows.
 pub const BATCH_ROWS: usize = 16_384;
-
-/// tract's ONNX loader with the ai.onnx.ml `Scaler` registered, which tract lacks: what a Rust
-/// program needs to run onnxify's models in tract.
-///
-/// ```no_run
-/// use tract_onnx::prelude::*;
-///
-/// let model = onnxify::proof::runtime::onnx_with_scaler()
-///     .model_for_path("model.onnx")?
-///     .into_optimized()?
-///     .into_runnable()?;
-/// let input = tract_ndarray::arr2(&[[5.1f32, 3.5, 1.4, 0.2]]);
-/// let outputs = model.run(tvec!(Tensor::from(input).into()))?;
-/// let probabilities = outputs[1].to_plain_array_view::<f32>()?;
-/// # Ok::<(), anyhow::Error>(())
-/// ```
-pub fn onnx_with_scaler() -> tract_onnx::Onnx {
-    let mut onnx = tract_onnx::onnx();
-    onnx.op_register.insert("Scaler", scaler);
-    onnx
-}
 
 /// An ONNX model loaded by tract, ready to run.
 pub struct TractModel {
@@ -58,7 +36,7 @@ pub struct TractModel {
 }
 
 impl TractModel {
-    /// Loads a checked model (with [`onnx_with_scaler`]); `file` names it in messages. A panic
+    /// Loads a checked model (with [`onnx_with_ml_ops`]); `file` names it in messages. A panic
     /// inside tract becomes an error.
     pub fn load(model: &CheckedModel, file: &str) -> Result<TractModel> {
         let bytes = model.tract_bytes();
@@ -68,7 +46,7 @@ impl TractModel {
         let (label_at, probabilities_at) =
             (position(&info.label_output), position(&info.probability_output));
         guarded(file, "loading the model", || {
-            let plan = onnx_with_scaler()
+            let plan = onnx_with_ml_ops()
                 .model_for_read(&mut &bytes[..])?
                 .into_optimized()?
                 .into_runnable()?;
@@ -220,120 +198,6 @@ impl<'a> ClassLookup<'a> {
                 .collect(),
         })
     }
-}
-
-/// The ai.onnx.ml `Scaler` for tract: `y = (x - offset) * scale` in float32, per column.
-///
-/// Parsed as an expansion into a cast to float32 and [`ScaleColumns`], an op of our own:
-/// tract's broadcasting Sub and Mul go through a generic strided loop that took half of the
-/// verification time on wide inputs; this performs the same float32 operations in the same
-/// order, so the results are identical.
-#[derive(Debug, Clone)]
-struct Scaler {
-    columns: ScaleColumns,
-}
-
-fn scaler(
-    _ctx: &tract_onnx::model::ParsingContext,
-    node: &NodeProto,
-) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
-    let offset: Vec<f32> = node.get_attr_opt_vec("offset")?.unwrap_or_else(|| vec![0.0]);
-    let scale: Vec<f32> = node.get_attr_opt_vec("scale")?.unwrap_or_else(|| vec![1.0]);
-    Ok((expand(Scaler { columns: ScaleColumns { offset, scale } }), vec![]))
-}
-
-impl Expansion for Scaler {
-    fn name(&self) -> StaticName {
-        "Scaler".into()
-    }
-
-    fn rules<'r, 'p: 'r, 's: 'r>(
-        &'s self,
-        s: &mut Solver<'r>,
-        inputs: &'p [TensorProxy],
-        outputs: &'p [TensorProxy],
-    ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 1)?;
-        s.equals(&outputs[0].datum_type, DatumType::F32)?;
-        s.equals(&inputs[0].shape, &outputs[0].shape)?;
-        Ok(())
-    }
-
-    fn wire(
-        &self,
-        prefix: &str,
-        model: &mut TypedModel,
-        inputs: &[OutletId],
-    ) -> TractResult<TVec<OutletId>> {
-        let mut x = inputs[0];
-        if model.outlet_fact(x)?.datum_type != f32::datum_type() {
-            let cast = tract_onnx::tract_core::ops::cast::cast(f32::datum_type());
-            x = model.wire_node(format!("{prefix}.to_f32"), cast, &[x])?[0];
-        }
-        model.wire_node(format!("{prefix}.scale_columns"), self.columns.clone(), &[x])
-    }
-}
-
-/// `(x - offset[j]) * scale[j]` on each column j of the last axis, in float32; an offset or
-/// scale of length 1 applies to every column, as the ONNX operator allows.
-#[derive(Debug, Clone)]
-struct ScaleColumns {
-    offset: Vec<f32>,
-    scale: Vec<f32>,
-}
-
-/// Equal when bit-identical (so a NaN parameter equals itself, as `Eq` requires).
-impl PartialEq for ScaleColumns {
-    fn eq(&self, other: &Self) -> bool {
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        bits(&self.offset) == bits(&other.offset) && bits(&self.scale) == bits(&other.scale)
-    }
-}
-
-impl Eq for ScaleColumns {}
-
-impl Op for ScaleColumns {
-    fn name(&self) -> StaticName {
-        "ScaleColumns".into()
-    }
-
-    op_as_typed_op!();
-}
-
-impl EvalOp for ScaleColumns {
-    op_out_of_plan!();
-
-    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let mut x = args_1!(inputs).into_tensor();
-        let columns = x.shape().last().copied().unwrap_or(1).max(1);
-        let fits = |v: &[f32]| v.len() == 1 || v.len() == columns;
-        anyhow::ensure!(
-            fits(&self.offset) && fits(&self.scale),
-            "Scaler has {} offsets and {} scales for {columns} features",
-            self.offset.len(),
-            self.scale.len()
-        );
-        let at = |v: &[f32], j: usize| if v.len() == 1 { v[0] } else { v[j] };
-        let mut view = x.to_plain_array_view_mut::<f32>()?;
-        let values = view
-            .as_slice_mut()
-            .ok_or_else(|| anyhow::anyhow!("the Scaler input is not contiguous"))?;
-        for row in values.chunks_exact_mut(columns) {
-            for (j, v) in row.iter_mut().enumerate() {
-                *v = (*v - at(&self.offset, j)) * at(&self.scale, j);
-            }
-        }
-        Ok(tvec!(x.into_tvalue()))
-    }
-}
-
-impl TypedOp for ScaleColumns {
-    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        Ok(tvec!(f32::fact(inputs[0].shape.iter())))
-    }
-
-    as_op!();
 }
 
 #[cfg(test)]
