@@ -15,9 +15,9 @@ use crate::commands::train::{self, TrainCommand, TrainConfig};
 use crate::commands::verify::{self, LabelledData, VerifyCommand, VerifyConfig};
 use crate::commands::{Console, Failure};
 use crate::data::split::TestFraction;
-use crate::data::{CsvOptions, Delimiter};
+use crate::data::{DEFAULT_MAX_CATEGORIES, Delimiter, TableOptions};
 use crate::error::{Error, Parameter};
-use crate::model::LogisticRegressionParams;
+use crate::model::{ImputeStrategy, LogisticRegressionParams, SimpleImputer};
 use crate::onnx::{DEFAULT_OPSET, GraphOptions, Ops, Precision};
 use crate::progress::Progress;
 use crate::terminal::progress_on_stderr;
@@ -283,6 +283,31 @@ struct TrainArgs {
     #[arg(long, value_name = "CHAR")]
     delimiter: Option<String>,
 
+    /// Read these columns as categorical even where every cell is a number (integer codes,
+    /// zip codes). Text columns are categorical without it.
+    #[arg(long, value_name = "COL,...", value_delimiter = ',')]
+    categorical: Vec<String>,
+
+    /// Leave these columns out of the model (identifiers, free text).
+    #[arg(long, value_name = "COL,...", value_delimiter = ',')]
+    drop: Vec<String>,
+
+    /// The most distinct values a categorical column may have; more looks like an identifier
+    /// or free text.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CATEGORIES)]
+    max_categories: usize,
+
+    /// How a missing number is filled: mean, median, most_frequent (scikit-learn's
+    /// SimpleImputer strategies, fitted on the training rows) or constant:VALUE. Missing text
+    /// is a category of its own.
+    #[arg(long, value_name = "STRATEGY", default_value = "mean")]
+    impute: String,
+
+    /// Add a 0/1 column per numeric column that had a missing value in training
+    /// (scikit-learn's add_indicator=True).
+    #[arg(long)]
+    missing_indicator: bool,
+
     /// Inverse regularisation strength, as scikit-learn's C (a positive number).
     #[arg(long = "C", value_name = "C", default_value_t = 1.0, allow_hyphen_values = true)]
     c: f64,
@@ -381,6 +406,11 @@ pub fn flag(parameter: Parameter) -> &'static str {
         Parameter::Delimiter => "--delimiter",
         Parameter::RecordedDate => "SOURCE_DATE_EPOCH",
         Parameter::IdColumn => "--id-column",
+        Parameter::Categorical => "--categorical",
+        Parameter::Drop => "--drop",
+        Parameter::MaxCategories => "--max-categories",
+        Parameter::Impute => "--impute",
+        Parameter::DryRun => "--dry-run",
     }
 }
 
@@ -393,7 +423,16 @@ impl TrainArgs {
             .max_iter(self.max_iter)
             .check()?;
         let config = TrainConfig {
-            csv_options: CsvOptions { delimiter, target: self.target },
+            table: TableOptions {
+                delimiter,
+                target: self.target,
+                categorical: self.categorical,
+                drop: self.drop,
+                max_categories: self.max_categories,
+            },
+            imputer: SimpleImputer::new()
+                .strategy(impute_strategy(&self.impute)?)
+                .add_indicator(self.missing_indicator),
             model,
             test_fraction: TestFraction::new(self.test_size)?,
             seed: self.seed,
@@ -409,6 +448,26 @@ impl TrainArgs {
             json: self.json,
             quiet: self.quiet,
         })
+    }
+}
+
+/// `mean`, `median`, `most_frequent` or `constant:VALUE`.
+fn impute_strategy(text: &str) -> Result<ImputeStrategy, Error> {
+    let invalid =
+        |message: String| Error::InvalidParameter { parameter: Parameter::Impute, message };
+    match text {
+        "mean" => Ok(ImputeStrategy::Mean),
+        "median" => Ok(ImputeStrategy::Median),
+        "most_frequent" => Ok(ImputeStrategy::MostFrequent),
+        _ => match text.strip_prefix("constant:") {
+            Some(value) => match value.trim().parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(ImputeStrategy::Constant(v)),
+                _ => Err(invalid(format!("{value:?} is not a finite number to fill with"))),
+            },
+            None => Err(invalid(format!(
+                "{text:?} is not a strategy; choose mean, median, most_frequent or constant:VALUE"
+            ))),
+        },
     }
 }
 

@@ -115,6 +115,30 @@ pub enum Error {
     #[error("{at}: the label is empty; every row needs a class label")]
     EmptyLabel { at: Location },
 
+    #[error(
+        "{at}: the label {value:?} marks a missing value (as pandas reads it); every row needs a \
+         class label: fill it in or remove the row"
+    )]
+    MissingLabel { at: Location, value: String },
+
+    #[error("{at}: the text contains a NUL byte")]
+    NulInText { at: Location },
+
+    #[error(
+        "{at}: the text is {bytes} bytes long; a categorical value longer than {limit} bytes is \
+         refused (free text is no category: drop the column)"
+    )]
+    TextTooLong { at: Location, bytes: usize, limit: usize },
+
+    /// `message` may name settings as `{key}` (see [`Parameter::key`]).
+    #[error("{file}: {}", spell(message, Parameter::name))]
+    NotExportable { file: String, message: String },
+
+    /// A column of a table that cannot be used as it is; `message` may name settings as
+    /// `{key}` (see [`Parameter::key`]).
+    #[error("{}", bad_column(file, column, message, Parameter::name))]
+    BadColumn { file: String, column: String, message: String },
+
     #[error("{at}: the text is not valid UTF-8")]
     InvalidUtf8 { at: Location },
 
@@ -171,6 +195,8 @@ impl Error {
                 invalid_value(*parameter, message, name)
             }
             Error::ClassTooSmall { at, class } => class_too_small(at, class, name),
+            Error::BadColumn { file, column, message } => bad_column(file, column, message, name),
+            Error::NotExportable { file, message } => format!("{file}: {}", spell(message, name)),
             Error::MissingColumn { file, name: column, why, columns } => {
                 missing_column(file, column, why, columns, name)
             }
@@ -204,10 +230,20 @@ pub enum Parameter {
     RecordedDate,
     /// The column `predict` copies through as each row's id.
     IdColumn,
+    /// Columns read as categorical whatever their cells spell.
+    Categorical,
+    /// Columns left out of the model.
+    Drop,
+    /// The most distinct values a categorical column may have.
+    MaxCategories,
+    /// How missing numbers are filled.
+    Impute,
+    /// Training and evaluating without writing a model.
+    DryRun,
 }
 
 impl Parameter {
-    pub const ALL: [Parameter; 11] = [
+    pub const ALL: [Parameter; 16] = [
         Parameter::C,
         Parameter::Tol,
         Parameter::MaxIter,
@@ -219,6 +255,11 @@ impl Parameter {
         Parameter::Delimiter,
         Parameter::RecordedDate,
         Parameter::IdColumn,
+        Parameter::Categorical,
+        Parameter::Drop,
+        Parameter::MaxCategories,
+        Parameter::Impute,
+        Parameter::DryRun,
     ];
 
     /// The setting's name in the library's own terms.
@@ -235,6 +276,11 @@ impl Parameter {
             Parameter::Delimiter => "delimiter",
             Parameter::RecordedDate => "recorded date",
             Parameter::IdColumn => "id column",
+            Parameter::Categorical => "categorical columns",
+            Parameter::Drop => "dropped columns",
+            Parameter::MaxCategories => "max categories",
+            Parameter::Impute => "imputation",
+            Parameter::DryRun => "a dry run",
         }
     }
 
@@ -252,6 +298,11 @@ impl Parameter {
             Parameter::Delimiter => "delimiter",
             Parameter::RecordedDate => "recorded-date",
             Parameter::IdColumn => "id-column",
+            Parameter::Categorical => "categorical",
+            Parameter::Drop => "drop",
+            Parameter::MaxCategories => "max-categories",
+            Parameter::Impute => "impute",
+            Parameter::DryRun => "dry-run",
         }
     }
 }
@@ -284,6 +335,15 @@ fn missing_column(
         "{file}: there is no column named {column:?} ({}); the columns are {columns}",
         spell(why, name)
     )
+}
+
+fn bad_column(
+    file: &str,
+    column: &str,
+    message: &str,
+    name: fn(Parameter) -> &'static str,
+) -> String {
+    format!("{file}: column {column:?}: {}", spell(message, name))
 }
 
 fn class_too_small(at: &Location, class: &str, name: fn(Parameter) -> &'static str) -> String {

@@ -1,14 +1,17 @@
-//! Training data: reading a CSV ([`read_csv`]), its class labels ([`Classes`]) and the
-//! stratified held-out split ([`split`]).
+//! Training data: reading an all-numeric CSV ([`read_csv`]) or a table of numeric and
+//! categorical columns with missing cells ([`read_table`]), its class labels ([`Classes`]) and
+//! the stratified held-out split ([`split`]).
 
 mod chunks;
 pub(crate) mod columns;
 mod csv;
 mod delimiter;
 mod labels;
+pub mod missing;
 mod number;
 pub(crate) mod records;
 pub mod split;
+mod table;
 
 use ndarray::Array2;
 use serde::Serialize;
@@ -16,6 +19,10 @@ use serde::Serialize;
 pub use self::csv::{CsvOptions, read_csv};
 pub use delimiter::Delimiter;
 pub use labels::Classes;
+pub use table::{
+    Cells, ColumnRole, DEFAULT_MAX_CATEGORIES, MISSING_CODE, Table, TableColumn, TableOptions,
+    TableRows, read_table,
+};
 
 /// What a dataset was read from, for the provenance record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

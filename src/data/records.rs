@@ -17,7 +17,8 @@ use csv::ByteRecord;
 
 use super::Delimiter;
 use super::chunks::{Chunk, ChunkReader};
-use super::number::{parse_number, short_decimal_prefix};
+use super::missing::is_missing;
+use super::number::{CellProblem, parse_number, short_decimal_prefix};
 use crate::error::{Error, Location, Result};
 use crate::progress::Step;
 use crate::util::{MAX_LABEL_BYTES, excerpt};
@@ -30,12 +31,97 @@ const IN_FLIGHT: usize = 16;
 pub(crate) enum Role {
     /// A numeric feature: position in the feature vector.
     Feature(usize),
+    /// A column of a table: its position among the table's columns, and what its cells may be.
+    Cell(usize, CellKind),
     /// The class label.
     Label,
     /// Text copied through unchanged (`predict --id-column`).
     Id,
     /// Not read.
     Ignore,
+}
+
+/// What the cells of a table column may hold. A missing cell (see [`super::missing`]) is
+/// allowed in each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CellKind {
+    /// Numbers or text: which the column is is decided once every cell has been read.
+    Auto,
+    /// Text, whatever it spells (a column declared categorical).
+    Text,
+    /// Numbers only: a text cell is an error.
+    Number,
+}
+
+/// In [`CellColumn::codes`], a cell that is a number.
+pub(crate) const NOT_TEXT: u32 = u32::MAX;
+/// In [`CellColumn::codes`], a missing cell.
+pub(crate) const MISSING: u32 = u32::MAX - 1;
+/// Text cells of a column remembered with their lines, for messages.
+pub(crate) const EXAMPLES: usize = 3;
+
+/// One chunk's cells of one table column.
+#[derive(Debug, Default)]
+pub(crate) struct CellColumn {
+    /// Per row: the number, or NaN for a missing or text cell. Empty for a text column.
+    pub(crate) numbers: Vec<f64>,
+    /// Per row: the index of its text in `distinct`, [`MISSING`] or [`NOT_TEXT`]. Empty until
+    /// the chunk's first text cell in an [`CellKind::Auto`] column.
+    pub(crate) codes: Vec<u32>,
+    /// Distinct texts in order of first appearance in the chunk.
+    pub(crate) distinct: Vec<Box<[u8]>>,
+    ids: HashMap<Box<[u8]>, u32>,
+    pub(crate) n_missing: usize,
+    pub(crate) n_text: usize,
+    /// The first text cells: (line, index in `distinct`).
+    pub(crate) examples: Vec<(u64, u32)>,
+}
+
+impl CellColumn {
+    fn push_number(&mut self, value: f64) {
+        self.numbers.push(value);
+        if !self.codes.is_empty() {
+            self.codes.push(NOT_TEXT);
+        }
+    }
+
+    fn push_missing(&mut self, kind: CellKind) {
+        self.n_missing += 1;
+        if kind != CellKind::Text {
+            self.numbers.push(f64::NAN);
+        }
+        if kind == CellKind::Text || !self.codes.is_empty() {
+            self.codes.push(MISSING);
+        }
+    }
+
+    fn push_text(&mut self, kind: CellKind, line: u64, cell: &[u8]) {
+        if kind != CellKind::Text {
+            if self.codes.is_empty() {
+                // The first text cell: the rows before it get their codes now.
+                self.codes = self
+                    .numbers
+                    .iter()
+                    .map(|v| if v.is_nan() { MISSING } else { NOT_TEXT })
+                    .collect();
+            }
+            self.numbers.push(f64::NAN);
+        }
+        let id = match self.ids.get(cell) {
+            Some(&id) => id,
+            None => {
+                let id = self.distinct.len() as u32;
+                self.distinct.push(cell.into());
+                self.ids.insert(cell.into(), id);
+                id
+            }
+        };
+        self.codes.push(id);
+        self.n_text += 1;
+        if self.examples.len() < EXAMPLES {
+            self.examples.push((line, id));
+        }
+    }
 }
 
 /// A CSV file opened, its header read and checked.
@@ -113,6 +199,8 @@ pub(crate) struct ParsedChunk {
     /// Per row, the text of the Id column, concatenated; `id_ends[r]` is where row r's ends.
     pub(crate) id_text: String,
     pub(crate) id_ends: Vec<usize>,
+    /// Per table column ([`Role::Cell`]), its cells.
+    pub(crate) cells: Vec<CellColumn>,
 }
 
 impl ParsedChunk {
@@ -135,11 +223,13 @@ impl CsvFile {
         mut consume: impl FnMut(T) -> Result<()>,
     ) -> Result<String> {
         let n_features = roles.iter().filter(|r| matches!(r, Role::Feature(_))).count();
+        let n_cells = roles.iter().filter(|r| matches!(r, Role::Cell(..))).count();
         let layout = Layout {
             file: &self.name,
             columns: &self.columns,
             roles,
             n_features,
+            n_cells,
             delimiter: self.delimiter,
             float32: self.float32,
         };
@@ -247,6 +337,8 @@ struct Layout<'a> {
     columns: &'a [String],
     roles: &'a [Role],
     n_features: usize,
+    /// Columns with the [`Role::Cell`] role.
+    n_cells: usize,
     delimiter: u8,
     /// Refuse feature values a float32 cannot hold.
     float32: bool,
@@ -345,6 +437,7 @@ impl<'a> ChunkParser<'a> {
             out: ParsedChunk {
                 values: Vec::with_capacity(estimated_rows * layout.n_features),
                 lines: Vec::with_capacity(estimated_rows),
+                cells: (0..layout.n_cells).map(|_| CellColumn::default()).collect(),
                 ..ParsedChunk::default()
             },
             label_ids: HashMap::new(),
@@ -361,11 +454,19 @@ impl<'a> ChunkParser<'a> {
         let mut start = 0;
         for (column, role) in self.layout.roles.iter().enumerate() {
             let rest = &record[start..];
-            if let Role::Feature(j) = *role
+            let numeric = matches!(
+                *role,
+                Role::Feature(_) | Role::Cell(_, CellKind::Auto | CellKind::Number)
+            );
+            if numeric
                 && let Some((value, used)) = short_decimal_prefix(rest)
                 && rest.get(used).is_none_or(|&b| b == delimiter)
             {
-                self.out.values[row + j] = value;
+                match *role {
+                    Role::Feature(j) => self.out.values[row + j] = value,
+                    Role::Cell(j, _) => self.out.cells[j].push_number(value),
+                    _ => {}
+                }
                 start += used + 1;
                 continue;
             }
@@ -422,7 +523,51 @@ impl<'a> ChunkParser<'a> {
                 }
                 self.out.values[row + j] = value;
             }
+            Role::Cell(j, kind) => {
+                let column = &mut self.out.cells[j];
+                if is_missing(cell) {
+                    column.push_missing(kind);
+                    return Ok(());
+                }
+                if kind != CellKind::Text {
+                    match parse_number(cell) {
+                        Ok(value) => {
+                            if self.layout.float32 && value.abs() > f64::from(f32::MAX) {
+                                return Err(Error::OutsideFloat32 {
+                                    at: at(),
+                                    value: excerpt(&String::from_utf8_lossy(cell)),
+                                });
+                            }
+                            column.push_number(value);
+                            return Ok(());
+                        }
+                        // A NaN spelled otherwise than pandas' tokens (`NAN`, `+nan`) is
+                        // missing too, as pandas' float parser reads it.
+                        Err(CellProblem::Missing(_)) if is_nan_spelling(cell) => {
+                            column.push_missing(kind);
+                            return Ok(());
+                        }
+                        Err(
+                            problem @ (CellProblem::InvalidUtf8
+                            | CellProblem::Infinite(_)
+                            | CellProblem::OutOfRange(_)),
+                        ) => return Err(problem.at(at())),
+                        Err(problem) if kind == CellKind::Number => {
+                            return Err(problem.at(at()));
+                        }
+                        Err(_) => {}
+                    }
+                }
+                check_text(cell, at)?;
+                column.push_text(kind, line, cell);
+            }
             Role::Label => {
+                if !cell.is_empty() && is_missing(cell) {
+                    return Err(Error::MissingLabel {
+                        at: at(),
+                        value: String::from_utf8_lossy(cell).into_owned(),
+                    });
+                }
                 let id = match self.label_ids.get(cell) {
                     Some(&id) => id,
                     None => {
@@ -445,6 +590,29 @@ impl<'a> ChunkParser<'a> {
         }
         Ok(())
     }
+}
+
+/// Whether a cell spells NaN in a way Rust's float parser reads (`NAN`, `+nan`).
+fn is_nan_spelling(cell: &[u8]) -> bool {
+    std::str::from_utf8(cell)
+        .ok()
+        .and_then(|t| t.trim().parse::<f64>().ok())
+        .is_some_and(f64::is_nan)
+}
+
+/// A text cell of a table: UTF-8, no NUL, at most [`MAX_LABEL_BYTES`] (it may become a category,
+/// which the model file holds).
+fn check_text(cell: &[u8], at: impl Fn() -> Location) -> Result<()> {
+    if std::str::from_utf8(cell).is_err() {
+        return Err(Error::InvalidUtf8 { at: at() });
+    }
+    if cell.contains(&0) {
+        return Err(Error::NulInText { at: at() });
+    }
+    if cell.len() > MAX_LABEL_BYTES {
+        return Err(Error::TextTooLong { at: at(), bytes: cell.len(), limit: MAX_LABEL_BYTES });
+    }
+    Ok(())
 }
 
 fn check_label(cell: &[u8], at: impl Fn() -> Location) -> Result<()> {
@@ -490,6 +658,7 @@ mod tests {
             columns: &columns,
             roles: &roles,
             n_features: 2,
+            n_cells: 0,
             delimiter: b',',
             float32: true,
         };

@@ -9,7 +9,7 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::Serialize;
 
-use super::objective::{Objective, softmax_in_place};
+use super::objective::{NO_COLUMN, Objective, OneHotColumns, softmax_in_place};
 use super::optimizer::minimize;
 use crate::error::{Error, Parameter, Result};
 use crate::progress::Step;
@@ -106,8 +106,28 @@ impl LogisticRegression {
         n_classes: usize,
         step: &Step,
     ) -> Result<FittedLogisticRegression> {
-        let objective = Objective::new(x, y, n_classes, self.params.c);
-        let minimum = minimize(&objective, self.params.max_iter, self.params.tol, step);
+        self.fit_objective(&Objective::new(x, y, n_classes, self.params.c), step)
+    }
+
+    /// Fits on dense scaled features `x` followed by one-hot columns (see
+    /// [`OneHotColumns`]): the coefficients cover the dense columns, then the one-hot ones.
+    pub(crate) fn fit_with_one_hot<'a>(
+        &self,
+        x: ArrayView2<'a, f64>,
+        one_hot: OneHotColumns<'a>,
+        y: &'a [u32],
+        n_classes: usize,
+        step: &Step,
+    ) -> Result<FittedLogisticRegression> {
+        self.fit_objective(&Objective::with_one_hot(x, one_hot, y, n_classes, self.params.c), step)
+    }
+
+    fn fit_objective(
+        &self,
+        objective: &Objective,
+        step: &Step,
+    ) -> Result<FittedLogisticRegression> {
+        let minimum = minimize(objective, self.params.max_iter, self.params.tol, step);
         let (coef, intercept) = objective.unpack(&minimum.params);
         Ok(FittedLogisticRegression {
             coef,
@@ -192,6 +212,30 @@ impl FittedLogisticRegression {
     /// `x coef^T + intercept`: one column for a binary model, one per class otherwise.
     pub fn decision_function(&self, x: ArrayView2<f64>) -> Array2<f64> {
         x.dot(&self.coef.t()) + &self.intercept
+    }
+
+    /// `decision_function` of dense columns `x` followed by one-hot columns.
+    pub(crate) fn decision_function_with_one_hot(
+        &self,
+        x: ArrayView2<f64>,
+        one_hot: OneHotColumns,
+    ) -> Array2<f64> {
+        let d = x.ncols();
+        let dense = self.coef.slice(ndarray::s![.., ..d]);
+        let mut scores = x.dot(&dense.t()) + &self.intercept;
+        for (mut z, coded) in scores.rows_mut().into_iter().zip(one_hot.codes.rows()) {
+            for &c in coded {
+                if c != NO_COLUMN {
+                    z += &self.coef.column(d + c as usize);
+                }
+            }
+        }
+        scores
+    }
+
+    /// `predict` and `predict_proba` from scores.
+    pub(crate) fn predict_scores(scores: Array2<f64>) -> (Vec<u32>, Array2<f64>) {
+        (labels_from_scores(scores.view()), proba_from_scores(scores))
     }
 
     /// Class probabilities, one column per class: `[1 - sigmoid(s), sigmoid(s)]` for two

@@ -14,6 +14,18 @@
 use ndarray::{Array2, ArrayView2, s};
 use rayon::prelude::*;
 
+/// One-hot columns given by their indices: row i has a 1 in each column `codes[i][j]` of its
+/// categorical columns j (none where the code is [`NO_COLUMN`]), after the dense columns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OneHotColumns<'a> {
+    pub(crate) codes: ArrayView2<'a, u32>,
+    /// The number of one-hot columns.
+    pub(crate) width: usize,
+}
+
+/// In [`OneHotColumns::codes`], a cell with no one-hot column (an unknown category).
+pub(crate) const NO_COLUMN: u32 = u32::MAX;
+
 /// Rows per block: large enough to amortise the per-block work, small enough to stay in cache.
 const BLOCK_ROWS: usize = 2048;
 
@@ -24,6 +36,7 @@ pub(crate) struct Objective<'a> {
     /// Number of weight rows: 1 for a binary model, else the number of classes.
     rows: usize,
     c: f64,
+    one_hot: Option<OneHotColumns<'a>>,
 }
 
 impl<'a> Objective<'a> {
@@ -35,17 +48,33 @@ impl<'a> Objective<'a> {
         c: f64,
     ) -> Objective<'a> {
         let rows = if n_classes == 2 { 1 } else { n_classes };
-        Objective { x, y, rows, c }
+        Objective { x, y, rows, c, one_hot: None }
+    }
+
+    /// A design of dense columns `x` (row-major) followed by one-hot columns.
+    pub(crate) fn with_one_hot(
+        x: ArrayView2<'a, f64>,
+        one_hot: OneHotColumns<'a>,
+        y: &'a [u32],
+        n_classes: usize,
+        c: f64,
+    ) -> Objective<'a> {
+        Objective { one_hot: Some(one_hot), ..Objective::new(x, y, n_classes, c) }
+    }
+
+    /// Columns of the design: the dense ones, then the one-hot ones.
+    fn n_columns(&self) -> usize {
+        self.x.ncols() + self.one_hot.map_or(0, |o| o.width)
     }
 
     /// Length of the parameter vector.
     pub(crate) fn n_params(&self) -> usize {
-        self.rows * (self.x.ncols() + 1)
+        self.rows * (self.n_columns() + 1)
     }
 
     /// Splits a parameter vector into the weight matrix (rows x features) and the intercepts.
     pub(crate) fn unpack(&self, params: &[f64]) -> (Array2<f64>, Vec<f64>) {
-        let f = self.x.ncols();
+        let f = self.n_columns();
         let weights = Array2::from_shape_vec((self.rows, f), params[..self.rows * f].to_vec())
             .expect("the parameter vector has rows * features weights");
         (weights, params[self.rows * f..].to_vec())
@@ -54,7 +83,7 @@ impl<'a> Objective<'a> {
     /// The objective at `params`, writing its gradient into `grad`.
     pub(crate) fn evaluate(&self, params: &[f64], grad: &mut [f64]) -> f64 {
         let n = self.x.nrows();
-        let f = self.x.ncols();
+        let f = self.n_columns();
         let (weights, intercepts) = self.unpack(params);
 
         let blocks: Vec<(f64, Vec<f64>)> = (0..n.div_ceil(BLOCK_ROWS))
@@ -62,7 +91,21 @@ impl<'a> Objective<'a> {
             .map(|b| {
                 let rows = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n);
                 let x = self.x.slice(s![rows.clone(), ..]);
-                let y = &self.y[rows];
+                let y = &self.y[rows.clone()];
+                if let Some(one_hot) = self.one_hot {
+                    let codes = one_hot.codes.slice(s![rows, ..]);
+                    return if self.rows == 1 {
+                        coded_binary_block(
+                            x,
+                            codes,
+                            y,
+                            weights.row(0).as_slice().expect("contiguous"),
+                            intercepts[0],
+                        )
+                    } else {
+                        coded_multinomial_block(x, codes, y, &weights, &intercepts)
+                    };
+                }
                 if self.rows == 1 {
                     binary_block(
                         x,
@@ -130,6 +173,99 @@ fn binary_block(x: ArrayView2<f64>, y: &[u32], w: &[f64], b: f64) -> (f64, Vec<f
         loss += l;
         axpy(g, row, &mut grad[..f]);
         grad[f] += g;
+    }
+    (loss, grad)
+}
+
+/// [`binary_block`] for dense columns followed by one-hot columns; `w` covers both.
+fn coded_binary_block(
+    x: ArrayView2<f64>,
+    codes: ArrayView2<u32>,
+    y: &[u32],
+    w: &[f64],
+    b: f64,
+) -> (f64, Vec<f64>) {
+    let f = w.len();
+    let d = x.ncols();
+    let mut grad = vec![0.0; f + 1];
+    let mut loss = 0.0;
+    for ((row, coded), &label) in x.rows().into_iter().zip(codes.rows()).zip(y) {
+        let row = row.to_slice().expect("rows of a standard-layout matrix are contiguous");
+        let mut z = dot(row, &w[..d]) + b;
+        for &c in coded {
+            if c != NO_COLUMN {
+                z += w[d + c as usize];
+            }
+        }
+        let (l, g) = binomial(z, f64::from(label));
+        loss += l;
+        axpy(g, row, &mut grad[..d]);
+        for &c in coded {
+            if c != NO_COLUMN {
+                grad[d + c as usize] += g;
+            }
+        }
+        grad[f] += g;
+    }
+    (loss, grad)
+}
+
+/// [`multinomial_block`] for dense columns followed by one-hot columns; each row of `w` covers
+/// both.
+fn coded_multinomial_block(
+    x: ArrayView2<f64>,
+    codes: ArrayView2<u32>,
+    y: &[u32],
+    w: &Array2<f64>,
+    b: &[f64],
+) -> (f64, Vec<f64>) {
+    let (rows, d) = x.dim();
+    let (k, f) = w.dim();
+    let x = x.as_slice().expect("blocks of a standard-layout matrix are contiguous");
+    let w = w.as_slice().expect("a new matrix is contiguous");
+    let mut scores = vec![0.0; rows * k];
+    if d > 0 {
+        // SAFETY: `scores` is rows x k; `x` is rows x d row-major; the first d columns of the
+        // k x f row-major `w`, read transposed, are d x k with strides (1, f).
+        unsafe { matmul(&mut scores, (rows, k, d), x, (d as isize, 1), w, (1, f as isize)) };
+    }
+    for (z, coded) in scores.chunks_exact_mut(k).zip(codes.rows()) {
+        for &c in coded {
+            if c != NO_COLUMN {
+                for (class, v) in z.iter_mut().enumerate() {
+                    *v += w[class * f + d + c as usize];
+                }
+            }
+        }
+    }
+    let mut loss = 0.0;
+    for (z, &label) in scores.chunks_exact_mut(k).zip(y) {
+        let label = label as usize;
+        let z_label = z[label] + b[label];
+        let (log_sum, max) = softmax_in_place(z, b);
+        loss += log_sum + max - z_label;
+        z[label] -= 1.0;
+    }
+    let mut grad = vec![0.0; k * f + k];
+    if d > 0 {
+        let mut dense = vec![0.0; k * d];
+        // SAFETY: `dense` is k x d, `scores` rows x k read transposed, `x` rows x d.
+        unsafe { matmul(&mut dense, (k, d, rows), &scores, (1, k as isize), x, (d as isize, 1)) };
+        for (class, values) in dense.chunks_exact(d).enumerate() {
+            grad[class * f..class * f + d].copy_from_slice(values);
+        }
+    }
+    for (z, coded) in scores.chunks_exact(k).zip(codes.rows()) {
+        for &c in coded {
+            if c != NO_COLUMN {
+                for (class, p) in z.iter().enumerate() {
+                    grad[class * f + d + c as usize] += p;
+                }
+            }
+        }
+        for (g, p) in grad[k * f..].iter_mut().zip(z) {
+            *g += p;
+        }
     }
     (loss, grad)
 }
@@ -290,6 +426,53 @@ mod tests {
                 grad[i]
             );
         }
+    }
+
+    /// Central differences of the objective with one-hot columns agree with the analytic
+    /// gradient, and the objective equals the one of the same design written out densely.
+    fn check_one_hot_gradient(n_classes: usize) {
+        let x = array![[0.5, -1.0], [1.5, 0.2], [-1.0, 0.7], [0.3, -0.4], [2.0, 1.0]];
+        let codes = array![[0, 3], [1, NO_COLUMN], [2, 4], [0, 3], [NO_COLUMN, 4]];
+        let y = [0, 1, 2 % n_classes as u32, 1, 0];
+        let one_hot = OneHotColumns { codes: codes.view(), width: 5 };
+        let objective = Objective::with_one_hot(x.view(), one_hot, &y, n_classes, 0.7);
+        let mut dense = Array2::zeros((5, 7));
+        for i in 0..5 {
+            dense[[i, 0]] = x[[i, 0]];
+            dense[[i, 1]] = x[[i, 1]];
+            for &c in codes.row(i) {
+                if c != NO_COLUMN {
+                    dense[[i, 2 + c as usize]] = 1.0;
+                }
+            }
+        }
+        let written_out = Objective::new(dense.view(), &y, n_classes, 0.7);
+        let params: Vec<f64> = (0..objective.n_params()).map(|i| 0.3 * (i as f64).sin()).collect();
+        let mut grad = vec![0.0; params.len()];
+        let mut dense_grad = grad.clone();
+        let loss = objective.evaluate(&params, &mut grad);
+        let dense_loss = written_out.evaluate(&params, &mut dense_grad);
+        assert!((loss - dense_loss).abs() < 1e-14, "{loss} vs {dense_loss}");
+        for (a, b) in grad.iter().zip(&dense_grad) {
+            assert!((a - b).abs() < 1e-14, "{grad:?} vs {dense_grad:?}");
+        }
+        let mut scratch = grad.clone();
+        for i in 0..params.len() {
+            let h = 1e-6;
+            let (mut plus, mut minus) = (params.clone(), params.clone());
+            plus[i] += h;
+            minus[i] -= h;
+            let numeric = (objective.evaluate(&plus, &mut scratch)
+                - objective.evaluate(&minus, &mut scratch))
+                / (2.0 * h);
+            assert!((numeric - grad[i]).abs() < 1e-8, "param {i}: {numeric} vs {}", grad[i]);
+        }
+    }
+
+    #[test]
+    fn the_one_hot_gradients_match_finite_differences_and_the_dense_design() {
+        check_one_hot_gradient(2);
+        check_one_hot_gradient(3);
     }
 
     #[test]

@@ -11,8 +11,8 @@
       sklearn (when "fit" is true): the labels and probabilities on every row of
           StandardScaler -> LogisticRegression fitted on every row, converged
 
-pandas reads with keep_default_na=False, since onnxify keeps "NA" and "NaN" labels as text (and
-refuses missing-value markers among features, so no accepted case has one), and with the
+pandas reads with keep_default_na=False: no accepted case has a missing-value marker (onnxify
+refuses a missing label, and a table with a missing feature is not exported yet), and with the
 utf-8-sig encoding, which drops a byte-order mark instead of making it part of the first column's
 name. A job that names its `features` reads only those columns, so an undecodable byte elsewhere
 (a Latin-1 label, which predict never reads) is replaced rather than fatal.

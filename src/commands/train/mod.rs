@@ -13,11 +13,14 @@ pub use summary::TrainSummary;
 
 use super::{Console, Failure, print_summary};
 use crate::data::split::{self, TestFraction};
-use crate::data::{CsvOptions, Source, read_csv};
+use crate::data::{Dataset, Source, Table, TableOptions, read_table};
 use crate::error::{Error, Result, spell};
 use crate::export::{Artefact, ExportOptions, Exported, NotWritten, export, file_name, rfc3339};
 use crate::metrics::{self, Metrics};
-use crate::model::{LogisticRegression, Pipeline, StandardScaler};
+use crate::model::{
+    ColumnNames, ColumnPipeline, FittedLogisticRegression, LogisticRegression, Pipeline,
+    SimpleImputer, StandardScaler,
+};
 use crate::onnx::{DatasetRecord, GraphOptions, Hyperparameters, Origin, TrainingRecord};
 use crate::progress::Progress;
 use crate::proof::compare::Reference;
@@ -79,7 +82,7 @@ fn convergence_warning(
     config: &TrainConfig,
     console: &Console,
 ) -> Option<String> {
-    let classifier = training.pipeline.classifier();
+    let classifier = training.model.classifier();
     if classifier.converged() {
         return None;
     }
@@ -110,6 +113,9 @@ pub fn export_training(
     trained_at: SystemTime,
     progress: &Progress,
 ) -> Result<Exported, NotWritten> {
+    let TrainedModel::Plain(pipeline) = &training.model else {
+        return Err(not_exportable(&training.source.file_name).into());
+    };
     let reference = training.reference.as_ref().ok_or_else(|| Error::Runtime {
         file: training.source.file_name.clone(),
         message: "the training run kept no rows to verify the model on (keep_reference was \
@@ -117,7 +123,7 @@ pub fn export_training(
             .into(),
     })?;
     let artefact = Artefact {
-        pipeline: &training.pipeline,
+        pipeline,
         feature_names: &training.feature_names,
         reference,
         origin: Origin::Trained(training_record(training, config, trained_at)),
@@ -137,7 +143,7 @@ fn training_record(
     config: &TrainConfig,
     trained_at: SystemTime,
 ) -> TrainingRecord {
-    let classifier = training.pipeline.classifier();
+    let classifier = training.model.classifier();
     let source = &training.source;
     TrainingRecord {
         dataset: DatasetRecord {
@@ -173,7 +179,9 @@ pub fn default_output(csv: &Path) -> PathBuf {
 #[derive(Debug, Clone)]
 pub struct TrainConfig {
     pub csv: PathBuf,
-    pub csv_options: CsvOptions,
+    pub table: TableOptions,
+    /// How missing numbers are filled (for tables with missing numbers).
+    pub imputer: SimpleImputer,
     pub model: LogisticRegression,
     pub test_fraction: TestFraction,
     pub seed: u64,
@@ -188,7 +196,7 @@ pub struct Training {
     pub source: Source,
     pub feature_names: Vec<String>,
     pub target_name: String,
-    pub pipeline: Pipeline,
+    pub model: TrainedModel,
     pub n_train: usize,
     pub n_test: usize,
     /// Metrics on the held-out rows; `None` when every row trained.
@@ -208,12 +216,59 @@ pub struct Timings {
     pub export: f64,
 }
 
+/// What a training run fitted: the plain pipeline for a CSV of numbers without a missing cell,
+/// else the column pipeline.
+#[derive(Debug, Clone)]
+pub enum TrainedModel {
+    Plain(Pipeline),
+    Table(ColumnPipeline),
+}
+
+impl TrainedModel {
+    pub fn classifier(&self) -> &FittedLogisticRegression {
+        match self {
+            TrainedModel::Plain(p) => p.classifier(),
+            TrainedModel::Table(p) => p.classifier(),
+        }
+    }
+
+    pub fn classes(&self) -> &crate::data::Classes {
+        match self {
+            TrainedModel::Plain(p) => p.classes(),
+            TrainedModel::Table(p) => p.classes(),
+        }
+    }
+}
+
 /// Reads the CSV, splits it, fits the pipeline on the training rows and scores the held-out rows.
 pub fn train(config: &TrainConfig, progress: &Progress) -> Result<Training> {
     let clock = Instant::now();
-    let dataset = read_csv(&config.csv, &config.csv_options, progress)?;
+    let table = read_table(&config.csv, &config.table, progress)?;
     let read = clock.elapsed().as_secs_f64();
+    let mut training = match table.into_dataset() {
+        Ok(dataset) => train_plain(dataset, config, progress)?,
+        // Refused before the fit, which would be wasted.
+        Err(table) if config.keep_reference => {
+            return Err(not_exportable(&table.source.file_name));
+        }
+        Err(table) => train_table(*table, config, progress)?,
+    };
+    training.seconds.read = read;
+    Ok(training)
+}
 
+fn not_exportable(file: &str) -> Error {
+    Error::NotExportable {
+        file: file.to_owned(),
+        message: "the table has categorical columns or missing values; onnxify trains and \
+                  evaluates its column pipeline, but cannot write it as ONNX yet: run with \
+                  {dry-run} for its held-out metrics"
+            .into(),
+    }
+}
+
+/// The plain pipeline: StandardScaler -> LogisticRegression on a numeric matrix.
+fn train_plain(dataset: Dataset, config: &TrainConfig, progress: &Progress) -> Result<Training> {
     let clock = Instant::now();
     let split = split::stratified(
         &dataset.rows.targets,
@@ -274,11 +329,62 @@ pub fn train(config: &TrainConfig, progress: &Progress) -> Result<Training> {
         source: dataset.source,
         feature_names: dataset.feature_names,
         target_name: dataset.target_name,
-        pipeline,
+        model: TrainedModel::Plain(pipeline),
         n_train,
         n_test: test.targets.len(),
         metrics,
         reference,
-        seconds: Timings { read, fit, evaluate, export: 0.0 },
+        seconds: Timings { read: 0.0, fit, evaluate, export: 0.0 },
+    })
+}
+
+/// The column pipeline: imputation, scaling and one-hot encoding -> LogisticRegression.
+fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Result<Training> {
+    let clock = Instant::now();
+    let rows = &table.rows;
+    let split = split::stratified(
+        &rows.targets,
+        &rows.lines,
+        &table.classes,
+        (&table.source.file_name, &table.target_name),
+        config.test_fraction,
+        config.seed,
+    )?;
+    let columns =
+        ColumnNames { numeric: table.numeric_names(), categorical: table.categorical_names() };
+    let feature_names = table.columns.iter().map(|c| c.name.clone()).collect();
+    let train_rows = rows.select(&split.train);
+    let test = rows.select(&split.test);
+    let n_train = train_rows.len();
+    let step = progress.iterations("fitting", config.model.max_iter());
+    let pipeline = ColumnPipeline::fit(
+        &table.source.file_name,
+        columns,
+        train_rows.cells,
+        &train_rows.targets,
+        table.classes.clone(),
+        &config.imputer,
+        &config.model,
+        &step,
+    )?;
+    step.finish();
+    let fit = clock.elapsed().as_secs_f64();
+
+    let clock = Instant::now();
+    let metrics = (!test.is_empty()).then(|| {
+        let (labels, proba) = pipeline.predict_with_proba(&test.cells);
+        metrics::evaluate(&test.targets, &labels, proba.view(), pipeline.classes())
+    });
+    let evaluate = clock.elapsed().as_secs_f64();
+    Ok(Training {
+        source: table.source,
+        feature_names,
+        target_name: table.target_name,
+        model: TrainedModel::Table(pipeline),
+        n_train,
+        n_test: test.len(),
+        metrics,
+        reference: None,
+        seconds: Timings { read: 0.0, fit, evaluate, export: 0.0 },
     })
 }

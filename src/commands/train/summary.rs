@@ -4,12 +4,12 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{Timings, Training};
+use super::{Timings, TrainedModel, Training};
 use crate::commands::summary::{ModelFile, write_graph, write_metrics, write_verification};
 use crate::data::Classes;
 use crate::export::Exported;
 use crate::metrics::Metrics;
-use crate::model::LogisticRegression;
+use crate::model::{Category, ColumnPipeline, LogisticRegression};
 
 /// The facts of a training run, as printed by `--json`.
 #[derive(Debug, Serialize)]
@@ -59,10 +59,44 @@ pub struct FitSummary<'a> {
 /// The fitted numbers, named as scikit-learn names them.
 #[derive(Debug, Serialize)]
 pub struct ModelParameters {
+    /// The column pipeline's columns and fitted text and statistics; absent for the plain
+    /// pipeline.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<ColumnParameters>,
     pub mean: Vec<f64>,
     pub scale: Vec<f64>,
     pub coef: Vec<Vec<f64>>,
     pub intercept: Vec<f64>,
+}
+
+/// What a column pipeline fitted besides the scaler and the classifier.
+#[derive(Debug, Serialize)]
+pub struct ColumnParameters {
+    /// Numeric feature columns, in design order.
+    pub numeric: Vec<String>,
+    /// Categorical feature columns, in design order.
+    pub categorical: Vec<String>,
+    /// The imputer's strategy (scikit-learn's name).
+    pub impute: &'static str,
+    /// The imputer's fill value per numeric column (`statistics_`).
+    pub statistics: Vec<f64>,
+    /// Numeric columns (indices) with a missing indicator (`indicator_.features_`).
+    pub indicator_features: Vec<usize>,
+    /// Per categorical column, its categories (`categories_`); null is the missing category.
+    pub categories: Vec<Vec<Category>>,
+}
+
+impl ColumnParameters {
+    fn of(pipeline: &ColumnPipeline) -> ColumnParameters {
+        ColumnParameters {
+            numeric: pipeline.columns().numeric.clone(),
+            categorical: pipeline.columns().categorical.clone(),
+            impute: pipeline.imputer().strategy().name(),
+            statistics: pipeline.statistics().to_vec(),
+            indicator_features: pipeline.imputer().indicator_features().to_vec(),
+            categories: pipeline.categories().to_vec(),
+        }
+    }
 }
 
 impl<'a> TrainSummary<'a> {
@@ -73,8 +107,14 @@ impl<'a> TrainSummary<'a> {
         test_size: f64,
         seed: u64,
     ) -> Self {
-        let pipeline = &training.pipeline;
-        let classifier = pipeline.classifier();
+        let model = &training.model;
+        let classifier = model.classifier();
+        let (columns, mean, scale) = match model {
+            TrainedModel::Plain(p) => (None, p.mean().to_vec(), p.scale().to_vec()),
+            TrainedModel::Table(p) => {
+                (Some(ColumnParameters::of(p)), p.mean().to_vec(), p.scale().to_vec())
+            }
+        };
         TrainSummary {
             onnxify_version: env!("CARGO_PKG_VERSION"),
             dataset: DatasetSummary {
@@ -85,7 +125,7 @@ impl<'a> TrainSummary<'a> {
                 columns: training.source.n_columns,
                 features: &training.feature_names,
                 target: &training.target_name,
-                classes: pipeline.classes(),
+                classes: model.classes(),
             },
             split: SplitSummary {
                 test_size,
@@ -102,10 +142,11 @@ impl<'a> TrainSummary<'a> {
                 stop_reason: classifier.stop_reason(),
             },
             parameters: ModelParameters {
-                mean: pipeline.mean().to_vec(),
-                scale: pipeline.scale().to_vec(),
-                coef: pipeline.coef().rows().into_iter().map(|r| r.to_vec()).collect(),
-                intercept: pipeline.intercept().to_vec(),
+                columns,
+                mean,
+                scale,
+                coef: classifier.coef().rows().into_iter().map(|r| r.to_vec()).collect(),
+                intercept: classifier.intercept().to_vec(),
             },
             metrics: training.metrics.as_ref(),
             model: exported.map(ModelFile::of),
@@ -150,9 +191,16 @@ impl<'a> TrainSummary<'a> {
         let h = &self.hyperparameters;
         let f = &self.fit;
         let outcome = if f.converged { "converged" } else { "did NOT converge" };
+        let steps = match &self.parameters.columns {
+            None => "StandardScaler",
+            Some(c) => {
+                write_columns(out, c)?;
+                "ColumnTransformer(SimpleImputer -> StandardScaler | OneHotEncoder)"
+            }
+        };
         writeln!(
             out,
-            "Fit: StandardScaler -> LogisticRegression(C={}, tol={:e}, max_iter={}) {outcome} in {} iterations \
+            "Fit: {steps} -> LogisticRegression(C={}, tol={:e}, max_iter={}) {outcome} in {} iterations \
              (loss {:.6}, gradient inf-norm {:.1e}, {:.2} s)",
             shortest(h.c()),
             h.tol(),
@@ -182,6 +230,47 @@ impl<'a> TrainSummary<'a> {
             self.seconds.export
         )
     }
+}
+
+/// The column pipeline's columns: which are numeric and how they are imputed, which are
+/// categorical and their categories.
+fn write_columns(out: &mut dyn Write, c: &ColumnParameters) -> io::Result<()> {
+    if !c.numeric.is_empty() {
+        let indicators = if c.indicator_features.is_empty() {
+            String::new()
+        } else {
+            format!(", {} missing indicators", c.indicator_features.len())
+        };
+        writeln!(
+            out,
+            "Numeric columns ({}, missing values imputed with the {}{indicators}): {}",
+            c.numeric.len(),
+            c.impute.replace('_', " "),
+            c.numeric.join(", ")
+        )?;
+    }
+    if !c.categorical.is_empty() {
+        let described: Vec<String> = c
+            .categorical
+            .iter()
+            .zip(&c.categories)
+            .map(|(name, categories)| {
+                let missing = categories.last().is_some_and(Option::is_none);
+                format!(
+                    "{name} ({} categories{})",
+                    categories.len(),
+                    if missing { ", missing among them" } else { "" }
+                )
+            })
+            .collect();
+        writeln!(
+            out,
+            "Categorical columns ({}, one-hot encoded): {}",
+            c.categorical.len(),
+            described.join(", ")
+        )?;
+    }
+    Ok(())
 }
 
 fn human_bytes(bytes: u64) -> String {

@@ -1,0 +1,177 @@
+//! The fitted column pipeline for tables of numeric and categorical columns, scikit-learn's
+//!
+//! ```text
+//! ColumnTransformer([
+//!     ("num", Pipeline([SimpleImputer(strategy, add_indicator), StandardScaler()]), numeric),
+//!     ("cat", OneHotEncoder(handle_unknown="ignore"), categorical),
+//! ]) -> LogisticRegression
+//! ```
+//!
+//! The design matrix is the scaled numeric block (imputed columns, then indicators) followed by
+//! the one-hot columns. The one-hot block is never written out: each row keeps the index of its
+//! one column per categorical column, which the objective and the predictions add directly.
+
+use ndarray::{Array2, ArrayView1, ArrayView2};
+
+use super::imputer::{FittedSimpleImputer, SimpleImputer};
+use super::logistic::{FittedLogisticRegression, LogisticRegression};
+use super::objective::{NO_COLUMN, OneHotColumns};
+use super::one_hot::{Category, FittedOneHotEncoder};
+use super::scaler::{FittedStandardScaler, StandardScaler};
+use crate::data::{Cells, Classes};
+use crate::error::{Error, Result};
+use crate::progress::Step;
+
+/// The names of a table's feature columns, by role, each in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnNames {
+    pub numeric: Vec<String>,
+    pub categorical: Vec<String>,
+}
+
+/// A fitted column pipeline. Its methods take [`Cells`] with the columns in the order of
+/// [`ColumnNames`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnPipeline {
+    columns: ColumnNames,
+    imputer: FittedSimpleImputer,
+    scaler: FittedStandardScaler,
+    encoder: FittedOneHotEncoder,
+    classifier: FittedLogisticRegression,
+    classes: Classes,
+}
+
+impl ColumnPipeline {
+    /// Fits every step on `cells` (the training rows) with class indices `y` into `classes`.
+    /// `file` names the data in messages.
+    #[allow(clippy::too_many_arguments)]
+    pub fn fit(
+        file: &str,
+        columns: ColumnNames,
+        cells: Cells,
+        y: &[u32],
+        classes: Classes,
+        imputer: &SimpleImputer,
+        classifier: &LogisticRegression,
+        step: &Step,
+    ) -> Result<ColumnPipeline> {
+        let imputer = imputer.fit(cells.numeric.view()).map_err(|j| Error::BadColumn {
+            file: file.to_owned(),
+            column: columns.numeric[j].clone(),
+            message: "it has no value in the training rows, so the imputer has no statistic to \
+                      fill it with; leave it out with {drop}, or fill missing numbers with a \
+                      constant ({impute} constant:VALUE)"
+                .into(),
+        })?;
+        let mut dense = imputer.transform(cells.numeric.view());
+        let scaler = StandardScaler::new().fit(dense.view());
+        scaler.transform_in_place(dense.view_mut());
+        let encoder = FittedOneHotEncoder::fit(&cells);
+        let codes = one_hot_codes(&encoder, &cells);
+        drop(cells);
+        let one_hot = OneHotColumns { codes: codes.view(), width: encoder.n_outputs() };
+        let classifier =
+            classifier.fit_with_one_hot(dense.view(), one_hot, y, classes.len(), step)?;
+        Ok(ColumnPipeline { columns, imputer, scaler, encoder, classifier, classes })
+    }
+
+    /// A pipeline of parts fitted elsewhere; the classifier's coefficients cover the imputer's
+    /// outputs, then the encoder's.
+    pub fn from_parts(
+        columns: ColumnNames,
+        imputer: FittedSimpleImputer,
+        scaler: FittedStandardScaler,
+        encoder: FittedOneHotEncoder,
+        classifier: FittedLogisticRegression,
+        classes: Classes,
+    ) -> ColumnPipeline {
+        ColumnPipeline { columns, imputer, scaler, encoder, classifier, classes }
+    }
+
+    /// The feature columns, by role.
+    pub fn columns(&self) -> &ColumnNames {
+        &self.columns
+    }
+
+    pub fn imputer(&self) -> &FittedSimpleImputer {
+        &self.imputer
+    }
+
+    pub fn scaler(&self) -> &FittedStandardScaler {
+        &self.scaler
+    }
+
+    pub fn encoder(&self) -> &FittedOneHotEncoder {
+        &self.encoder
+    }
+
+    pub fn classifier(&self) -> &FittedLogisticRegression {
+        &self.classifier
+    }
+
+    /// Class labels in probability-column order (`classes_`).
+    pub fn classes(&self) -> &Classes {
+        &self.classes
+    }
+
+    /// The imputer's fill values (`statistics_`).
+    pub fn statistics(&self) -> ArrayView1<'_, f64> {
+        self.imputer.statistics()
+    }
+
+    /// The encoder's categories per column (`categories_`), missing (`None`) last.
+    pub fn categories(&self) -> &[Vec<Category>] {
+        self.encoder.categories()
+    }
+
+    /// The scaler's means (`mean_`), over the imputed columns and the indicators.
+    pub fn mean(&self) -> ArrayView1<'_, f64> {
+        self.scaler.mean()
+    }
+
+    /// The scaler's divisors (`scale_`).
+    pub fn scale(&self) -> ArrayView1<'_, f64> {
+        self.scaler.scale()
+    }
+
+    /// The classifier's weights (`coef_`): the scaled numeric block, then the one-hot columns.
+    pub fn coef(&self) -> ArrayView2<'_, f64> {
+        self.classifier.coef()
+    }
+
+    /// The classifier's intercepts (`intercept_`).
+    pub fn intercept(&self) -> ArrayView1<'_, f64> {
+        self.classifier.intercept()
+    }
+
+    /// Optimiser iterations (`n_iter_`).
+    pub fn n_iter(&self) -> u64 {
+        self.classifier.n_iter()
+    }
+
+    /// Raw scores: one column for two classes, one per class otherwise.
+    pub fn decision_function(&self, cells: &Cells) -> Array2<f64> {
+        let mut dense = self.imputer.transform(cells.numeric.view());
+        self.scaler.transform_in_place(dense.view_mut());
+        let codes = one_hot_codes(&self.encoder, cells);
+        let one_hot = OneHotColumns { codes: codes.view(), width: self.encoder.n_outputs() };
+        self.classifier.decision_function_with_one_hot(dense.view(), one_hot)
+    }
+
+    /// Predicted class indices and class probabilities, one column per class.
+    pub fn predict_with_proba(&self, cells: &Cells) -> (Vec<u32>, Array2<f64>) {
+        FittedLogisticRegression::predict_scores(self.decision_function(cells))
+    }
+}
+
+/// Per row and categorical column, the one-hot column the cell sets ([`NO_COLUMN`] for none).
+fn one_hot_codes(encoder: &FittedOneHotEncoder, cells: &Cells) -> Array2<u32> {
+    let columns = encoder.columns_of_codes(cells);
+    let mut codes = cells.codes.clone();
+    for mut row in codes.rows_mut() {
+        for (code, column) in row.iter_mut().zip(&columns) {
+            *code = column.column(*code).unwrap_or(NO_COLUMN);
+        }
+    }
+    codes
+}

