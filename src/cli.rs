@@ -18,7 +18,7 @@ use crate::data::split::TestFraction;
 use crate::data::{DEFAULT_MAX_CATEGORIES, Delimiter, TableOptions};
 use crate::error::{Error, Parameter};
 use crate::model::{ImputeStrategy, LogisticRegressionParams, SimpleImputer};
-use crate::onnx::{DEFAULT_OPSET, GraphOptions, Ops, Precision};
+use crate::onnx::{DEFAULT_OPSET, GraphOptions, InputLayout, Ops, Precision};
 use crate::progress::Progress;
 use crate::terminal::progress_on_stderr;
 
@@ -207,9 +207,25 @@ struct GraphArgs {
     #[arg(long, value_enum, default_value = "auto")]
     input_dtype: InputArg,
 
-    /// Default-domain operator set the graph targets (13 to 21); the IR version follows it.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_OPSET)]
-    target_opset: i64,
+    /// Default-domain operator set the graph targets (13 to 21); the IR version follows it
+    /// [default: 17; 19 for the standard graph of a table with text columns, which compares
+    /// strings with Equal].
+    #[arg(long, value_name = "N")]
+    target_opset: Option<i64>,
+
+    /// How a table's columns reach the graph: `columns` gives one input per column, named
+    /// after it, [N, 1] (scikit-learn's converter's convention for a DataFrame); `grouped` gives
+    /// `numeric` [N, numeric columns] and `categorical` [N, text columns].
+    #[arg(long, value_enum, default_value = "columns")]
+    inputs: InputsArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum InputsArg {
+    /// One input per column, [N, 1], named after it.
+    Columns,
+    /// Two inputs: `numeric` and `categorical`.
+    Grouped,
 }
 
 impl GraphArgs {
@@ -225,7 +241,12 @@ impl GraphArgs {
                 InputArg::F32 => Some(Precision::Float32),
                 InputArg::F64 => Some(Precision::Float64),
             },
-            opset: self.target_opset,
+            opset: self.target_opset.unwrap_or(DEFAULT_OPSET),
+            opset_given: self.target_opset.is_some(),
+            layout: match self.inputs {
+                InputsArg::Columns => InputLayout::Columns,
+                InputsArg::Grouped => InputLayout::Grouped,
+            },
         }
         .check()
     }
@@ -410,7 +431,7 @@ pub fn flag(parameter: Parameter) -> &'static str {
         Parameter::Drop => "--drop",
         Parameter::MaxCategories => "--max-categories",
         Parameter::Impute => "--impute",
-        Parameter::DryRun => "--dry-run",
+        Parameter::Inputs => "--inputs",
     }
 }
 

@@ -85,13 +85,19 @@ pub enum Error {
     #[error("{at}: {value:?} is not a number")]
     NotANumber { at: Location, value: String },
 
-    #[error("{at}: the cell is empty; missing values are not supported yet")]
+    #[error(
+        "{at}: the cell is empty, but this model takes a number in every cell (it was trained \
+         on numbers without a missing value, so it has no imputer)"
+    )]
     EmptyCell { at: Location },
 
-    #[error("{at}: {value:?} marks a missing value; missing values are not supported yet")]
+    #[error(
+        "{at}: {value:?} marks a missing value, but this model takes a number in every cell (it \
+         was trained on numbers without a missing value, so it has no imputer)"
+    )]
     MissingValue { at: Location, value: String },
 
-    #[error("{at}: {value:?} is infinite; missing and infinite values are not supported yet")]
+    #[error("{at}: {value:?} is infinite; only finite numbers are accepted")]
     Infinite { at: Location, value: String },
 
     #[error("{at}: {value:?} is outside the range of a 64-bit float")]
@@ -129,10 +135,6 @@ pub enum Error {
          refused (free text is no category: drop the column)"
     )]
     TextTooLong { at: Location, bytes: usize, limit: usize },
-
-    /// `message` may name settings as `{key}` (see [`Parameter::key`]).
-    #[error("{file}: {}", spell(message, Parameter::name))]
-    NotExportable { file: String, message: String },
 
     /// A column of a table that cannot be used as it is; `message` may name settings as
     /// `{key}` (see [`Parameter::key`]).
@@ -196,7 +198,6 @@ impl Error {
             }
             Error::ClassTooSmall { at, class } => class_too_small(at, class, name),
             Error::BadColumn { file, column, message } => bad_column(file, column, message, name),
-            Error::NotExportable { file, message } => format!("{file}: {}", spell(message, name)),
             Error::MissingColumn { file, name: column, why, columns } => {
                 missing_column(file, column, why, columns, name)
             }
@@ -238,8 +239,8 @@ pub enum Parameter {
     MaxCategories,
     /// How missing numbers are filled.
     Impute,
-    /// Training and evaluating without writing a model.
-    DryRun,
+    /// How a table's columns reach the graph.
+    Inputs,
 }
 
 impl Parameter {
@@ -259,7 +260,7 @@ impl Parameter {
         Parameter::Drop,
         Parameter::MaxCategories,
         Parameter::Impute,
-        Parameter::DryRun,
+        Parameter::Inputs,
     ];
 
     /// The setting's name in the library's own terms.
@@ -280,7 +281,7 @@ impl Parameter {
             Parameter::Drop => "dropped columns",
             Parameter::MaxCategories => "max categories",
             Parameter::Impute => "imputation",
-            Parameter::DryRun => "a dry run",
+            Parameter::Inputs => "inputs",
         }
     }
 
@@ -302,7 +303,7 @@ impl Parameter {
             Parameter::Drop => "drop",
             Parameter::MaxCategories => "max-categories",
             Parameter::Impute => "impute",
-            Parameter::DryRun => "dry-run",
+            Parameter::Inputs => "inputs",
         }
     }
 }

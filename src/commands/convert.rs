@@ -15,11 +15,13 @@ use serde::Serialize;
 use super::summary::{ModelFile, write_graph, write_verification};
 use super::{Console, Failure, print_summary};
 use crate::export::{Artefact, ExportOptions, Exported, export, file_name, rfc3339};
+use crate::model::FittedPipeline;
 use crate::onnx::{ConversionRecord, GraphOptions, Origin, Precision, SourceRecord};
 use crate::pickle::{self, PickledModel, ScanReport};
 use crate::progress::Progress;
 use crate::proof::compare::Reference;
 use crate::proof::probes::probe_inputs;
+use crate::proof::runtime::Inputs;
 
 /// Probe rows the converted model is verified on.
 pub const VERIFICATION_ROWS: usize = 2_000;
@@ -85,7 +87,7 @@ pub fn convert(config: &ConvertConfig, progress: &Progress) -> Result<Converted,
     let features = probe_inputs(center, spread, VERIFICATION_ROWS, Precision::Float64);
     let (labels, proba) = model.pipeline.predict_with_proba(features.view());
     let reference = Reference {
-        features,
+        inputs: Inputs::Matrix(features),
         proba,
         labels,
         lines: (1..=VERIFICATION_ROWS as u64).collect(),
@@ -94,7 +96,7 @@ pub fn convert(config: &ConvertConfig, progress: &Progress) -> Result<Converted,
     let source_name = file_name(&config.pickle);
     let version = model.sklearn_version.as_deref().unwrap_or("version not recorded");
     let artefact = Artefact {
-        pipeline: &model.pipeline,
+        pipeline: FittedPipeline::Plain(&model.pipeline),
         feature_names: &model.feature_names,
         reference: &reference,
         origin: Origin::Converted(ConversionRecord {

@@ -18,15 +18,17 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::error::{Error, Parameter, Result, spell};
-use crate::model::Pipeline;
+use crate::model::{ColumnPipeline, FittedPipeline};
 use crate::onnx::load;
 use crate::onnx::{
-    GraphOptions, GraphRecord, GraphSpec, OpsetImport, Origin, Precision, Provenance, ir_version,
-    model_bytes,
+    ColumnsRecord, GraphOptions, GraphRecord, GraphSpec, InputLayout, OpsetImport, Origin,
+    Precision, Provenance, TableGraphSpec, ir_version, model_bytes, name_clash, table_model_bytes,
+    table_options,
 };
 use crate::progress::Progress;
 use crate::proof::compare::{self, Comparison, Float32Culprit, Reference};
 use crate::proof::probes;
+use crate::proof::runtime::Inputs;
 use crate::proof::runtime::TractModel;
 use crate::util::sha256_hex;
 use output::Pending;
@@ -41,7 +43,8 @@ pub struct ExportOptions {
 /// A fitted pipeline to write, what to prove it on, and what to record about it.
 #[derive(Debug, Clone)]
 pub struct Artefact<'a> {
-    pub pipeline: &'a Pipeline,
+    pub pipeline: FittedPipeline<'a>,
+    /// The feature columns in the graph's input order (for a table: numeric, then text).
     pub feature_names: &'a [String],
     /// Rows the written file must reproduce the native predictions on.
     pub reference: &'a Reference,
@@ -151,21 +154,59 @@ pub fn export(
     let mut model_file = Pending::create(output, &artefact.inputs, "the model")?;
     let mut json_file = Pending::create(&json_path, &artefact.inputs, "the provenance record")?;
 
-    let graph = options.graph;
-    let mut provenance = provenance(artefact, graph);
-    let spec = |provenance: &Provenance| GraphSpec {
-        pipeline: artefact.pipeline,
-        feature_names: artefact.feature_names,
-        options: graph,
-        input: provenance.graph.input_dtype,
-        doc_string: doc_string(artefact, provenance.graph.input_dtype),
-        metadata: provenance.metadata_props(),
+    let name = output.display().to_string();
+    let graph = match artefact.pipeline {
+        FittedPipeline::Plain(_) => options.graph,
+        FittedPipeline::Table(pipeline) => {
+            table_options(options.graph, !pipeline.columns().categorical.is_empty())?
+        }
     };
+    let mut provenance = provenance(artefact, graph);
+    let bytes_of = |provenance: &Provenance| {
+        let input = provenance.graph.input_dtype;
+        let doc_string = doc_string(artefact, input, graph.layout);
+        let metadata = provenance.metadata_props();
+        match artefact.pipeline {
+            FittedPipeline::Plain(pipeline) => model_bytes(&GraphSpec {
+                pipeline,
+                feature_names: artefact.feature_names,
+                options: graph,
+                input,
+                doc_string,
+                metadata,
+            }),
+            FittedPipeline::Table(pipeline) => table_model_bytes(&TableGraphSpec {
+                pipeline,
+                options: graph,
+                input,
+                doc_string,
+                metadata,
+            }),
+        }
+    };
+    if let FittedPipeline::Table(pipeline) = artefact.pipeline {
+        let spec = TableGraphSpec {
+            pipeline,
+            options: graph,
+            input: Precision::Float32,
+            doc_string: String::new(),
+            metadata: Vec::new(),
+        };
+        if let Some(column) = name_clash(&spec) {
+            return Err(Error::BadColumn {
+                file: name,
+                column,
+                message: "the graph gives one of its own tensors this name, and an input is named \
+                          after its column; rename the column or use {inputs} grouped"
+                    .into(),
+            }
+            .into());
+        }
+    }
 
     let classes = artefact.pipeline.classes();
     let reference = artefact.reference;
     let rows = reference.labels.len() as u64;
-    let name = output.display().to_string();
 
     // Each input precision in turn (float32 first when onnxify chooses): the first that passes
     // verification is written.
@@ -175,10 +216,31 @@ pub fn export(
         provenance.graph.input_dtype = input;
         provenance.graph.input_dtype_reason = rejected.as_ref().map(|(p, c)| switch_reason(*p, c));
         let step = progress.rows("verifying", rows);
-        let model = load::decode(&name, model_bytes(&spec(&provenance)))?.check()?;
-        let comparison =
-            compare::compare(&TractModel::load(&model, &name)?, classes, reference, &step)?;
+        let model = load::decode(&name, bytes_of(&provenance))?.check()?;
+        let tract = TractModel::load(&model, &name)?;
+        let comparison = compare::compare(&tract, classes, reference, &step)?;
         step.finish();
+        // A table's model must also agree where the held-out rows may not reach: missing
+        // cells, unseen and every known category (rows made from the file's own parameters).
+        let comparison = match (artefact.pipeline, comparison.summary.passed) {
+            (FittedPipeline::Table(pipeline), true) => {
+                let cells = probes::table_probe_cells(&model.info);
+                let (labels, proba) = pipeline.predict_with_proba(&cells);
+                let probe_reference = Reference {
+                    lines: (1..=cells.len() as u64).collect(),
+                    inputs: Inputs::Cells(cells),
+                    proba,
+                    labels,
+                    rows_used: "probe",
+                };
+                let step =
+                    progress.rows("verifying probe rows", probe_reference.labels.len() as u64);
+                let probed = compare::compare(&tract, classes, &probe_reference, &step)?;
+                step.finish();
+                if probed.summary.passed { comparison } else { probed }
+            }
+            _ => comparison,
+        };
         if comparison.summary.passed {
             passed = Some(comparison);
             break;
@@ -188,10 +250,11 @@ pub fn export(
     let Some(comparison) = passed else {
         let (input, comparison) = rejected.expect("there is at least one input precision to try");
         // The input's rounding to float32 is what the culprits explain.
-        let culprits = if input == Precision::Float32 {
-            compare::float32_culprits(artefact.pipeline, artefact.feature_names)
-        } else {
-            Vec::new()
+        let culprits = match artefact.pipeline {
+            FittedPipeline::Plain(pipeline) if input == Precision::Float32 => {
+                compare::float32_culprits(pipeline, artefact.feature_names)
+            }
+            _ => Vec::new(),
         };
         return Err(NotWritten::Unverified(Box::new(VerificationFailure {
             output: name,
@@ -203,7 +266,7 @@ pub fn export(
     };
 
     provenance.verification = Some(comparison.summary.clone());
-    let bytes = model_bytes(&spec(&provenance));
+    let bytes = bytes_of(&provenance);
     model_file.write_all(&bytes)?;
     let written = std::fs::read(model_file.path()).map_err(|e| Error::io(model_file.path(), e))?;
     let step = progress.rows("verifying the written file", rows);
@@ -266,8 +329,27 @@ fn provenance(artefact: &Artefact, graph: GraphOptions) -> Provenance {
         },
         origin: artefact.origin.clone(),
         feature_names: artefact.feature_names.to_vec(),
+        columns: match artefact.pipeline {
+            FittedPipeline::Plain(_) => None,
+            FittedPipeline::Table(pipeline) => Some(columns_record(pipeline, graph.layout)),
+        },
         class_labels: artefact.pipeline.classes().clone(),
         verification: None,
+    }
+}
+
+fn columns_record(pipeline: &ColumnPipeline, layout: InputLayout) -> ColumnsRecord {
+    let columns = pipeline.columns();
+    ColumnsRecord {
+        inputs: layout,
+        numeric: columns.numeric.clone(),
+        categorical: columns.categorical.clone(),
+        impute: pipeline.imputer().strategy(),
+        statistics: pipeline.statistics().to_vec(),
+        indicator_features: pipeline.imputer().indicator_features().to_vec(),
+        categories: pipeline.categories().to_vec(),
+        missing_number: "NaN".into(),
+        missing_text: String::new(),
     }
 }
 
@@ -276,7 +358,34 @@ pub fn rfc3339(at: SystemTime) -> String {
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
-fn doc_string(artefact: &Artefact, input: Precision) -> String {
+fn doc_string(artefact: &Artefact, input: Precision, layout: InputLayout) -> String {
+    if let FittedPipeline::Table(pipeline) = artefact.pipeline {
+        let columns = pipeline.columns();
+        let inputs = match layout {
+            InputLayout::Columns => format!(
+                "one input per column, named after it, [N, 1]: {} {} and STRING {}",
+                input.name(),
+                list_or_none(&columns.numeric),
+                list_or_none(&columns.categorical)
+            ),
+            InputLayout::Grouped => format!(
+                "\"numeric\" {} [N, {}] ({}) and \"categorical\" STRING [N, {}] ({})",
+                input.name(),
+                columns.numeric.len(),
+                list_or_none(&columns.numeric),
+                columns.categorical.len(),
+                list_or_none(&columns.categorical)
+            ),
+        };
+        return format!(
+            "{} Inputs: {inputs}. Feed a missing number as NaN and a missing text as the empty \
+             string \"\"; a text value not seen in training counts for nothing. Outputs \
+             \"label\" [N] and \"probabilities\" [N, {}], one column per class in class_labels \
+             order. Pure data: no code, no training rows.",
+            artefact.summary,
+            pipeline.classes().len()
+        );
+    }
     format!(
         "{} Input \"input\": {} [N, {}]. Outputs \"label\" [N] and \"probabilities\" [N, {}], one \
          column per class in class_labels order. Pure data: no code, no training rows.",
@@ -285,6 +394,10 @@ fn doc_string(artefact: &Artefact, input: Precision) -> String {
         artefact.feature_names.len(),
         artefact.pipeline.classes().len()
     )
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() { "(none)".into() } else { names.join(", ") }
 }
 
 /// Why onnxify chose a wider input than `rejected`, from the comparison that rejected it.

@@ -19,3 +19,28 @@ pub use one_hot::{Category, CodeColumns, FittedOneHotEncoder};
 pub use logistic::{FittedLogisticRegression, LogisticRegression, LogisticRegressionParams};
 pub use pipeline::Pipeline;
 pub use scaler::{FittedStandardScaler, StandardScaler};
+
+/// A fitted pipeline of either kind, borrowed: what the exporter writes.
+#[derive(Debug, Clone, Copy)]
+pub enum FittedPipeline<'a> {
+    /// StandardScaler -> LogisticRegression on a numeric matrix.
+    Plain(&'a Pipeline),
+    /// The column pipeline of a table.
+    Table(&'a ColumnPipeline),
+}
+
+impl<'a> FittedPipeline<'a> {
+    pub fn classes(self) -> &'a crate::data::Classes {
+        match self {
+            FittedPipeline::Plain(p) => p.classes(),
+            FittedPipeline::Table(p) => p.classes(),
+        }
+    }
+
+    pub fn classifier(self) -> &'a FittedLogisticRegression {
+        match self {
+            FittedPipeline::Plain(p) => p.classifier(),
+            FittedPipeline::Table(p) => p.classifier(),
+        }
+    }
+}

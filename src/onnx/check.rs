@@ -19,14 +19,16 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::graph::InputLayout;
 use super::graph::Precision;
 use super::limits::*;
-use super::model::{ModelInfo, Signature};
+use super::model::{ModelInfo, Signature, TableInfo};
 use super::pb::{
-    ModelProto, NodeProto, TensorProto, ValueInfoProto, tensor_proto::DataType,
+    GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto, tensor_proto::DataType,
     tensor_shape_proto::dimension,
 };
 use super::readers::*;
+use super::table_walk::{TableFront, TableInput};
 use super::tract::Rewrite;
 use super::walk::Walk;
 use super::wire::{Layout, Place, by_size};
@@ -72,11 +74,19 @@ pub(super) fn check_model(model: &ModelProto, layout: &Layout) -> Check<(ModelIn
         })?;
     }
 
-    ensure(graph.input.len() == 1, || {
-        format!("it has {} inputs; expected one", graph.input.len())
+    ensure(!graph.input.is_empty() && graph.input.len() <= MAX_INPUTS, || {
+        format!("it has {} inputs", graph.input.len())
     })?;
-    let input = signature(&graph.input[0])?;
-    let (input_type, n_features) = check_input(&graph.input[0])?;
+    let inputs: Vec<Signature> = graph.input.iter().map(signature).collect::<Check<_>>()?;
+    let table = is_table(graph);
+    let (input_type, n_features) = if table {
+        (Precision::Float32, 0)
+    } else {
+        ensure(graph.input.len() == 1, || {
+            format!("it has {} inputs; expected one", graph.input.len())
+        })?;
+        check_input(&graph.input[0])?
+    };
     ensure(graph.output.len() == 2, || {
         format!("it has {} outputs; expected two (labels and probabilities)", graph.output.len())
     })?;
@@ -85,13 +95,22 @@ pub(super) fn check_model(model: &ModelProto, layout: &Layout) -> Check<(ModelIn
         check_place(place)?;
     }
 
-    let defined: Vec<&str> = constants.keys().copied().chain([graph.input[0].name()]).collect();
+    let defined: Vec<&str> =
+        constants.keys().copied().chain(graph.input.iter().map(|i| i.name())).collect();
     check_topology(&defined, &graph.node, &graph.output)?;
     for (index, node) in graph.node.iter().enumerate() {
         check_operator(index, node, &opsets)?;
     }
     let mut walk = Walk::new(&graph.node, &constants, n_features);
-    let recognised = walk.graph(graph.input[0].name(), input_type)?;
+    let (recognised, input_type, n_features, table) = if table {
+        let table_inputs =
+            graph.input.iter().map(table_input).collect::<Check<Vec<TableInput>>>()?;
+        let (front, recognised) = walk.table(&table_inputs)?;
+        let info = table_info(front.clone(), &metadata)?;
+        (recognised, front.numeric_type.unwrap_or(Precision::Float32), walk.n_features, Some(info))
+    } else {
+        (walk.graph(graph.input[0].name(), input_type)?, input_type, n_features, None)
+    };
     walk.all_used()?;
 
     let output_named = |name: &str| graph.output.iter().find(|o| o.name() == name);
@@ -119,7 +138,7 @@ pub(super) fn check_model(model: &ModelProto, layout: &Layout) -> Check<(ModelIn
         producer_version: model.producer_version().to_owned(),
         doc_string: model.doc_string().to_owned(),
         opsets,
-        input,
+        inputs,
         outputs,
         nodes: graph
             .node
@@ -136,6 +155,7 @@ pub(super) fn check_model(model: &ModelProto, layout: &Layout) -> Check<(ModelIn
         scaler: recognised.scaler,
         classifier: recognised.classifier,
         normalizer: recognised.normalizer,
+        table,
         metadata,
         n_bytes: layout.total,
     };
@@ -144,6 +164,89 @@ pub(super) fn check_model(model: &ModelProto, layout: &Layout) -> Check<(ModelIn
         category_mapper: recognised.category_mapper,
     };
     Ok((info, rewrite))
+}
+
+/// Whether the graph is a column pipeline's: several inputs, a text input, or a numeric input
+/// gathered (Concat) or imputed (IsNaN) rather than scaled.
+fn is_table(graph: &GraphProto) -> bool {
+    if graph.input.len() != 1 {
+        return true;
+    }
+    let input = &graph.input[0];
+    let text = tensor_type(input).is_ok_and(|t| t.elem_type() == DataType::String as i32);
+    text || graph.node.iter().any(|n| {
+        matches!(n.op_type(), "Concat" | "IsNaN") && n.input.iter().any(|i| i == input.name())
+    })
+}
+
+/// A table graph's input: FLOAT, DOUBLE or STRING `[N, k]` with a free batch dimension.
+fn table_input(input: &ValueInfoProto) -> Check<TableInput<'_>> {
+    let name = short(input.name());
+    let tensor = tensor_type(input)?;
+    let precision = precision_of(tensor.elem_type());
+    ensure(precision.is_some() || tensor.elem_type() == DataType::String as i32, || {
+        format!(
+            "input {name:?} is {}, not FLOAT, DOUBLE or STRING",
+            elem_type_name(tensor.elem_type())
+        )
+    })?;
+    let dims = tensor.shape.as_ref().map(|s| s.dim.as_slice()).unwrap_or_default();
+    ensure(dims.len() == 2, || {
+        format!("input {name:?} has {} dimensions; expected 2", dims.len())
+    })?;
+    if let Some(dimension::Value::DimValue(n)) = dims[0].value {
+        return Err(format!(
+            "input {name:?} fixes the batch dimension to {n}; expected a free dimension"
+        ));
+    }
+    let width = match dims[1].value {
+        Some(dimension::Value::DimValue(k)) if k >= 1 && k as u64 <= MAX_FEATURES as u64 => {
+            k as usize
+        }
+        _ => return Err(format!("input {name:?} does not declare a column count in range")),
+    };
+    Ok(TableInput { name: input.name(), precision, width })
+}
+
+/// The table description of a recognised column pipeline; grouped inputs take their column
+/// names from onnxify's `columns` metadata entry when it lists the right counts.
+fn table_info(front: TableFront, metadata: &[(String, String)]) -> Check<TableInfo> {
+    ensure(front.categories.len() <= MAX_TEXT_COLUMNS, || {
+        format!("it has {} text columns, more than {MAX_TEXT_COLUMNS}", front.categories.len())
+    })?;
+    let (numeric, categorical) = match front.layout {
+        InputLayout::Columns => (front.numeric, front.categorical),
+        InputLayout::Grouped => {
+            #[derive(serde::Deserialize)]
+            struct Names {
+                numeric: Vec<String>,
+                categorical: Vec<String>,
+            }
+            let recorded = metadata
+                .iter()
+                .find(|(k, _)| k == "columns")
+                .and_then(|(_, v)| serde_json::from_str::<Names>(v).ok())
+                .filter(|n| {
+                    n.numeric.len() == front.n_numeric
+                        && n.categorical.len() == front.categories.len()
+                });
+            match recorded {
+                Some(names) => (names.numeric, names.categorical),
+                None => (
+                    (0..front.n_numeric).map(|j| format!("numeric[{j}]")).collect(),
+                    (0..front.categories.len()).map(|k| format!("categorical[{k}]")).collect(),
+                ),
+            }
+        }
+    };
+    Ok(TableInfo {
+        layout: front.layout,
+        numeric,
+        categorical,
+        statistics: front.statistics,
+        indicator_features: front.indicator_features,
+        categories: front.categories,
+    })
 }
 
 /// Each imported domain known and once, its version within range.

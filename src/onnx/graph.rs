@@ -39,6 +39,8 @@ use super::pb::{
     tensor_shape_proto::{Dimension, dimension},
     type_proto,
 };
+use ndarray::{ArrayView1, ArrayView2};
+
 use crate::data::Classes;
 use crate::error::{Error, Parameter, Result};
 use crate::model::Pipeline;
@@ -57,7 +59,7 @@ pub const OUTPUT_LABEL: &str = "label";
 /// Name of the probability output.
 pub const OUTPUT_PROBABILITIES: &str = "probabilities";
 
-const ML_DOMAIN: &str = "ai.onnx.ml";
+pub(super) const ML_DOMAIN: &str = "ai.onnx.ml";
 
 /// The IR version that goes with a default-domain operator set.
 pub fn ir_version(opset: i64) -> i64 {
@@ -104,10 +106,24 @@ impl Precision {
     }
 }
 
+/// How a table's columns reach the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputLayout {
+    /// One input per column, named after it, `[N, 1]`: scikit-learn's converter's convention
+    /// for a DataFrame.
+    #[default]
+    Columns,
+    /// Two inputs: `numeric` `[N, numeric columns]` and `categorical` `[N, text columns]`.
+    Grouped,
+}
+
 /// How to write the graph, checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GraphOptions {
     pub ops: Ops,
+    /// How a table's columns reach the graph (a numeric matrix always has one input).
+    pub layout: InputLayout,
     /// Precision of the arithmetic after scaling (float64 only with standard operators).
     pub dtype: Precision,
     /// Precision of the input; `None` lets the exporter choose (float32 unless it changes a
@@ -115,11 +131,21 @@ pub struct GraphOptions {
     pub input: Option<Precision>,
     /// Default-domain operator set, within [`SUPPORTED_OPSETS`].
     pub opset: i64,
+    /// Whether the operator set was asked for; if not, a graph that needs a later one (a
+    /// table's text compared with `Equal`, from opset 19) takes the first that has it.
+    pub opset_given: bool,
 }
 
 impl Default for GraphOptions {
     fn default() -> Self {
-        GraphOptions { ops: Ops::Ml, dtype: Precision::Float32, input: None, opset: DEFAULT_OPSET }
+        GraphOptions {
+            ops: Ops::Ml,
+            layout: InputLayout::Columns,
+            dtype: Precision::Float32,
+            input: None,
+            opset: DEFAULT_OPSET,
+            opset_given: false,
+        }
     }
 }
 
@@ -193,32 +219,75 @@ pub fn model_bytes(spec: &GraphSpec) -> Vec<u8> {
 fn model(spec: &GraphSpec) -> ModelProto {
     let pipeline = spec.pipeline;
     let options = spec.options;
-    let classes = pipeline.classes();
     let mut graph = GraphBuilder::default();
     let scaled = scaling(&mut graph, pipeline, options, spec.input);
-    let compute = options.dtype;
+    let linear = Linear::of(pipeline);
+    classifier(&mut graph, &linear, &scaled, options);
+    let input = tensor_info(
+        INPUT,
+        spec.input.data_type(),
+        &[Dim::Batch, Dim::Fixed(pipeline.n_features())],
+    );
+    let doc = format!(
+        "Features in this order: {}. Probability columns in this class order: {}.",
+        spec.feature_names.join(", "),
+        class_list(linear.classes)
+    );
+    let parts = ModelParts {
+        name: "standard_scaler_logistic_regression",
+        graph_doc: doc,
+        inputs: vec![input],
+        doc_string: &spec.doc_string,
+        metadata: &spec.metadata,
+    };
+    assemble(graph, parts, linear.classes, options)
+}
+
+/// Class labels as the graph doc strings list them.
+pub(super) fn class_list(classes: &Classes) -> String {
+    (0..classes.len()).map(|c| classes.name(c)).collect::<Vec<_>>().join(", ")
+}
+
+/// The classifier on `scaled` in the flavor `options` asks for.
+pub(super) fn classifier(
+    graph: &mut GraphBuilder,
+    linear: &Linear,
+    scaled: &str,
+    options: GraphOptions,
+) {
     match options.ops {
-        Ops::Ml => ml_classifier(&mut graph, pipeline, &scaled),
-        Ops::Standard => standard_classifier(&mut graph, pipeline, &scaled, compute),
+        Ops::Ml => ml_classifier(graph, linear, scaled),
+        Ops::Standard => standard_classifier(graph, linear, scaled, options.dtype),
     }
+}
+
+/// What a model file says besides its nodes and initializers.
+pub(super) struct ModelParts<'a> {
+    pub(super) name: &'a str,
+    pub(super) graph_doc: String,
+    pub(super) inputs: Vec<ValueInfoProto>,
+    pub(super) doc_string: &'a str,
+    pub(super) metadata: &'a [(String, String)],
+}
+
+/// The model of `graph`, with the outputs `label` and `probabilities`.
+pub(super) fn assemble(
+    graph: GraphBuilder,
+    parts: ModelParts,
+    classes: &Classes,
+    options: GraphOptions,
+) -> ModelProto {
+    let compute = options.dtype;
     let label_type =
         if matches!(classes, Classes::Strings(_)) { DataType::String } else { DataType::Int64 };
     let probability_type =
         if options.ops == Ops::Standard { compute.data_type() } else { DataType::Float };
     let graph = GraphProto {
         node: graph.nodes,
-        name: Some("standard_scaler_logistic_regression".into()),
+        name: Some(parts.name.into()),
         initializer: graph.initializers,
-        doc_string: Some(format!(
-            "Features in this order: {}. Probability columns in this class order: {}.",
-            spec.feature_names.join(", "),
-            (0..classes.len()).map(|c| classes.name(c)).collect::<Vec<_>>().join(", ")
-        )),
-        input: vec![tensor_info(
-            INPUT,
-            spec.input.data_type(),
-            &[Dim::Batch, Dim::Fixed(pipeline.n_features())],
-        )],
+        doc_string: Some(parts.graph_doc),
+        input: parts.inputs,
         output: vec![
             tensor_info(OUTPUT_LABEL, label_type, &[Dim::Batch]),
             tensor_info(
@@ -243,10 +312,10 @@ fn model(spec: &GraphSpec) -> ModelProto {
         producer_version: Some(env!("CARGO_PKG_VERSION").into()),
         domain: Some("onnxify".into()),
         model_version: Some(1),
-        doc_string: Some(spec.doc_string.clone()),
+        doc_string: Some(parts.doc_string.to_owned()),
         graph: Some(graph),
         opset_import,
-        metadata_props: spec
+        metadata_props: parts
             .metadata
             .iter()
             .map(|(k, v)| StringStringEntryProto { key: Some(k.clone()), value: Some(v.clone()) })
@@ -255,15 +324,37 @@ fn model(spec: &GraphSpec) -> ModelProto {
     }
 }
 
+/// The linear classifier of a fitted pipeline: weights on its design, intercepts, classes.
+pub(super) struct Linear<'a> {
+    pub(super) coef: ArrayView2<'a, f64>,
+    pub(super) intercept: ArrayView1<'a, f64>,
+    pub(super) classes: &'a Classes,
+}
+
+impl<'a> Linear<'a> {
+    fn of(pipeline: &'a Pipeline) -> Linear<'a> {
+        Linear {
+            coef: pipeline.coef(),
+            intercept: pipeline.intercept(),
+            classes: pipeline.classes(),
+        }
+    }
+
+    /// Columns of the design the weights apply to.
+    fn n_features(&self) -> usize {
+        self.coef.ncols()
+    }
+}
+
 /// Nodes and initializers, in order.
 #[derive(Default)]
-struct GraphBuilder {
+pub(super) struct GraphBuilder {
     nodes: Vec<NodeProto>,
     initializers: Vec<TensorProto>,
 }
 
 impl GraphBuilder {
-    fn node(
+    pub(super) fn node(
         &mut self,
         name: &str,
         op_type: &str,
@@ -284,7 +375,13 @@ impl GraphBuilder {
     }
 
     /// A numeric initializer of `precision`, values rounded to it.
-    fn constant(&mut self, name: &str, dims: &[usize], values: &[f64], precision: Precision) {
+    pub(super) fn constant(
+        &mut self,
+        name: &str,
+        dims: &[usize],
+        values: &[f64],
+        precision: Precision,
+    ) {
         let mut tensor = TensorProto {
             name: Some(name.into()),
             dims: dims.iter().map(|&d| d as i64).collect(),
@@ -296,6 +393,28 @@ impl GraphBuilder {
             Precision::Float64 => tensor.double_data = values.to_vec(),
         }
         self.initializers.push(tensor);
+    }
+
+    /// An INT64 initializer.
+    pub(super) fn int64s(&mut self, name: &str, dims: &[usize], values: &[i64]) {
+        self.initializers.push(TensorProto {
+            name: Some(name.into()),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: Some(DataType::Int64 as i32),
+            int64_data: values.to_vec(),
+            ..Default::default()
+        });
+    }
+
+    /// A STRING initializer.
+    pub(super) fn strings(&mut self, name: &str, dims: &[usize], values: &[String]) {
+        self.initializers.push(TensorProto {
+            name: Some(name.into()),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: Some(DataType::String as i32),
+            string_data: values.iter().map(|v| v.as_bytes().to_vec()).collect(),
+            ..Default::default()
+        });
     }
 
     fn labels(&mut self, name: &str, classes: &Classes) {
@@ -365,9 +484,9 @@ fn scaling(
 }
 
 /// Weight rows and intercepts of the score columns: two opposite columns for two classes.
-fn score_columns(pipeline: &Pipeline) -> (Vec<Vec<f64>>, Vec<f64>) {
-    let coef = pipeline.coef();
-    let intercept = pipeline.intercept();
+fn score_columns(linear: &Linear) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let coef = linear.coef;
+    let intercept = linear.intercept;
     if coef.nrows() == 1 {
         // Class 0 scores -s and class 1 scores s, so the logistic of each is its probability.
         let w: Vec<f64> = coef.row(0).to_vec();
@@ -378,9 +497,9 @@ fn score_columns(pipeline: &Pipeline) -> (Vec<Vec<f64>>, Vec<f64>) {
 }
 
 /// `LinearClassifier` on the scaled features, and a `CategoryMapper` for string classes.
-fn ml_classifier(graph: &mut GraphBuilder, pipeline: &Pipeline, scaled: &str) {
-    let classes = pipeline.classes();
-    let (rows, intercepts) = score_columns(pipeline);
+fn ml_classifier(graph: &mut GraphBuilder, linear: &Linear, scaled: &str) {
+    let classes = linear.classes;
+    let (rows, intercepts) = score_columns(linear);
     let binary = classes.len() == 2;
     let labels: Vec<i64> = match classes {
         Classes::Ints(values) => values.clone(),
@@ -424,16 +543,16 @@ fn ml_classifier(graph: &mut GraphBuilder, pipeline: &Pipeline, scaled: &str) {
 /// (sigmoid(-s), sigmoid(s)): tract 0.23.9 has no float64 Sigmoid, and halving is exact.
 fn standard_classifier(
     graph: &mut GraphBuilder,
-    pipeline: &Pipeline,
+    linear: &Linear,
     scaled: &str,
     precision: Precision,
 ) {
-    let classes = pipeline.classes();
-    let (mut rows, mut intercepts) = score_columns(pipeline);
+    let classes = linear.classes;
+    let (mut rows, mut intercepts) = score_columns(linear);
     if classes.len() == 2 {
         rows.iter_mut().flatten().chain(intercepts.iter_mut()).for_each(|v| *v /= 2.0);
     }
-    let f = pipeline.n_features();
+    let f = linear.n_features();
     let columns = rows.len();
     // MatMul takes the weights as [features, columns].
     let weights: Vec<f64> = (0..f).flat_map(|j| rows.iter().map(move |row| row[j])).collect();
@@ -477,27 +596,27 @@ fn standard_classifier(
     );
 }
 
-fn attribute(name: &str, kind: AttributeType) -> AttributeProto {
+pub(super) fn attribute(name: &str, kind: AttributeType) -> AttributeProto {
     AttributeProto { name: Some(name.into()), r#type: Some(kind as i32), ..Default::default() }
 }
 
-fn floats(name: &str, values: Vec<f32>) -> AttributeProto {
+pub(super) fn floats(name: &str, values: Vec<f32>) -> AttributeProto {
     AttributeProto { floats: values, ..attribute(name, AttributeType::Floats) }
 }
 
-fn ints(name: &str, values: Vec<i64>) -> AttributeProto {
+pub(super) fn ints(name: &str, values: Vec<i64>) -> AttributeProto {
     AttributeProto { ints: values, ..attribute(name, AttributeType::Ints) }
 }
 
-fn int(name: &str, value: i64) -> AttributeProto {
+pub(super) fn int(name: &str, value: i64) -> AttributeProto {
     AttributeProto { i: Some(value), ..attribute(name, AttributeType::Int) }
 }
 
-fn string(name: &str, value: &str) -> AttributeProto {
+pub(super) fn string(name: &str, value: &str) -> AttributeProto {
     AttributeProto { s: Some(value.as_bytes().to_vec()), ..attribute(name, AttributeType::String) }
 }
 
-fn strings(name: &str, values: &[String]) -> AttributeProto {
+pub(super) fn strings(name: &str, values: &[String]) -> AttributeProto {
     AttributeProto {
         strings: values.iter().map(|v| v.as_bytes().to_vec()).collect(),
         ..attribute(name, AttributeType::Strings)
@@ -505,13 +624,13 @@ fn strings(name: &str, values: &[String]) -> AttributeProto {
 }
 
 /// A dimension of a tensor type.
-enum Dim {
+pub(super) enum Dim {
     /// The batch dimension, named "N".
     Batch,
     Fixed(usize),
 }
 
-fn tensor_info(name: &str, elem_type: DataType, dims: &[Dim]) -> ValueInfoProto {
+pub(super) fn tensor_info(name: &str, elem_type: DataType, dims: &[Dim]) -> ValueInfoProto {
     let dim = dims
         .iter()
         .map(|d| Dimension {
@@ -619,8 +738,12 @@ mod tests {
     fn the_standard_flavor_uses_only_the_default_domain() {
         let pipeline =
             fitted(Classes::Strings(vec!["x".into(), "y".into(), "z".into()]), &[0, 1, 2, 0, 1, 2]);
-        let options =
-            GraphOptions { ops: Ops::Standard, dtype: Precision::Float64, input: None, opset: 13 };
+        let options = GraphOptions {
+            ops: Ops::Standard,
+            dtype: Precision::Float64,
+            opset: 13,
+            ..Default::default()
+        };
         let model = built(&pipeline, options, Precision::Float64);
         assert_eq!(model.ir_version(), 7);
         assert_eq!(model.opset_import.len(), 1);

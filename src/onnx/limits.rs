@@ -3,8 +3,15 @@
 
 use super::wire::Text;
 
-/// Most nodes a graph may have (onnxify writes at most 9, scikit-learn's converter 4).
-pub(super) const MAX_NODES: usize = 16;
+/// Most text columns a table's graph may take.
+pub(super) const MAX_TEXT_COLUMNS: usize = 1024;
+
+/// Most nodes a graph may have: onnxify writes at most 9 for a numeric matrix and about 12
+/// plus 2 or 3 per text column for a table.
+pub(super) const MAX_NODES: usize = 16 + 3 * MAX_TEXT_COLUMNS;
+
+/// Most graph inputs (a table's graph takes one per column).
+pub(super) const MAX_INPUTS: usize = 1 << 16;
 
 /// Most values in one attribute or tensor.
 pub(super) const MAX_ELEMENTS: usize = 1 << 24;
@@ -47,11 +54,14 @@ pub(super) const ML_OPSETS: std::ops::RangeInclusive<i64> = 1..=5;
 pub(super) const IR_VERSIONS: std::ops::RangeInclusive<i64> = 3..=11;
 
 /// Operators in the ai.onnx.ml domain that may appear.
-pub(super) const ML_OPS: [&str; 4] = ["Scaler", "LinearClassifier", "Normalizer", "CategoryMapper"];
+pub(super) const ML_OPS: [&str; 5] =
+    ["Scaler", "LinearClassifier", "Normalizer", "CategoryMapper", "OneHotEncoder"];
 
 /// Operators in the default domain that may appear.
-pub(super) const STANDARD_OPS: [&str; 9] =
-    ["Sub", "Div", "Mul", "Cast", "MatMul", "Add", "Softmax", "ArgMax", "Gather"];
+pub(super) const STANDARD_OPS: [&str; 14] = [
+    "Sub", "Div", "Mul", "Cast", "MatMul", "Add", "Softmax", "ArgMax", "Gather", "Concat", "IsNaN",
+    "Where", "Reshape", "Equal",
+];
 
 /// The limit on one text item of a kind.
 pub(super) fn text_limit(kind: Text) -> (usize, &'static str) {

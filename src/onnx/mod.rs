@@ -11,6 +11,8 @@ pub mod load;
 mod model;
 mod provenance;
 mod readers;
+mod table_graph;
+mod table_walk;
 mod tract;
 mod walk;
 mod wire;
@@ -23,12 +25,18 @@ mod pb {
 
 pub use audit::{Audit, DATA_SIZED, Description, NodeDescription, Room, TEXT_ALLOWANCE, room};
 pub use graph::{
-    DEFAULT_OPSET, GraphOptions, GraphSpec, INPUT, ML_OPSET, OUTPUT_LABEL, OUTPUT_PROBABILITIES,
-    Ops, Precision, SUPPORTED_OPSETS, ir_version, model_bytes,
+    DEFAULT_OPSET, GraphOptions, GraphSpec, INPUT, InputLayout, ML_OPSET, OUTPUT_LABEL,
+    OUTPUT_PROBABILITIES, Ops, Precision, SUPPORTED_OPSETS, ir_version, model_bytes,
 };
-pub use model::{CheckedModel, ClassifierParams, Flavor, ModelInfo, ScalerParams, Signature};
+pub use model::{
+    CheckedModel, ClassifierParams, Flavor, ModelInfo, ScalerParams, Signature, TableInfo,
+};
 pub use provenance::{
-    ConversionRecord, DatasetRecord, GraphRecord, Hyperparameters, OpsetImport, Origin, Provenance,
-    SourceRecord, TrainingRecord, Verification,
+    ColumnsRecord, ConversionRecord, DatasetRecord, GraphRecord, Hyperparameters, OpsetImport,
+    Origin, Provenance, SourceRecord, TrainingRecord, Verification,
+};
+pub use table_graph::{
+    CATEGORICAL_INPUT, NUMERIC_INPUT, STRING_EQUAL_OPSET, TableGraphSpec, name_clash,
+    table_model_bytes, table_options,
 };
 pub use wire::{Layout, Place};

@@ -2,7 +2,7 @@
 //! the classifier's parameters) and what its file says about itself, shared by the check that
 //! makes it and everything that reads it.
 
-use super::graph::Precision;
+use super::graph::{InputLayout, Precision};
 use crate::data::Classes;
 
 /// An allow-listed model: what it computes, and the bytes to give tract.
@@ -28,7 +28,7 @@ pub struct ModelInfo {
     pub doc_string: String,
     /// (domain, version); the default domain is written "ai.onnx".
     pub opsets: Vec<(String, i64)>,
-    pub input: Signature,
+    pub inputs: Vec<Signature>,
     pub outputs: Vec<Signature>,
     /// (name, op type, domain) of each node, in order.
     pub nodes: Vec<(String, String, String)>,
@@ -47,8 +47,36 @@ pub struct ModelInfo {
     pub classifier: ClassifierParams,
     /// The Normalizer's norm, when the graph has one.
     pub normalizer: Option<String>,
+    /// For a column pipeline's graph, its inputs and what it fitted besides the scaler and the
+    /// classifier (then `n_features` counts the classifier's features, `scaler` covers the
+    /// numeric block and `input_type` is the numeric inputs' type).
+    pub table: Option<TableInfo>,
     pub metadata: Vec<(String, String)>,
     pub n_bytes: usize,
+}
+
+/// The inputs and fitted text and statistics of a column pipeline's graph.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableInfo {
+    pub layout: InputLayout,
+    /// Numeric columns in design order: the inputs' names, or for grouped inputs the names the
+    /// metadata records (`numeric[0]`, ... without them).
+    pub numeric: Vec<String>,
+    /// Text columns in design order, named alike.
+    pub categorical: Vec<String>,
+    /// The imputer's fill value per numeric column.
+    pub statistics: Vec<f64>,
+    /// Numeric columns with a missing indicator.
+    pub indicator_features: Vec<usize>,
+    /// Per text column its categories; the empty string is the missing category.
+    pub categories: Vec<Vec<String>>,
+}
+
+impl TableInfo {
+    /// Width of the scaled numeric block: the imputed columns and the indicators.
+    pub fn numeric_width(&self) -> usize {
+        self.numeric.len() + self.indicator_features.len()
+    }
 }
 
 /// A graph input or output: name, element type and dimensions as text.
@@ -110,7 +138,11 @@ impl ModelInfo {
     /// Feature names recorded by onnxify, if present and one per input column.
     pub fn feature_names(&self) -> Option<Vec<String>> {
         let names: Vec<String> = serde_json::from_str(self.metadata("feature_names")?).ok()?;
-        (names.len() == self.n_features).then_some(names)
+        let count = match &self.table {
+            Some(table) => table.numeric.len() + table.categorical.len(),
+            None => self.n_features,
+        };
+        (names.len() == count).then_some(names)
     }
 
     /// The names to match data columns by: the recorded feature names, unless the model

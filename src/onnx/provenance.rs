@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Classes;
 use crate::metrics::Metrics;
-use crate::onnx::{Ops, Precision};
+use crate::model::ImputeStrategy;
+use crate::onnx::{InputLayout, Ops, Precision};
 
 /// Where a model came from and how it was checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,12 +20,40 @@ pub struct Provenance {
     /// Trained by onnxify, or converted from a scikit-learn pickle, with the record of each.
     #[serde(flatten)]
     pub origin: Origin,
-    /// Feature names in input-column order.
+    /// Feature names in input-column order (for a table: the numeric columns, then the text
+    /// columns).
     pub feature_names: Vec<String>,
+    /// For a table's column pipeline: its columns, what it fitted to them, and how missing
+    /// values are fed. Absent for a numeric matrix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<ColumnsRecord>,
     /// Class labels in probability-column order.
     pub class_labels: Classes,
     /// Result of running the written file; `None` only before verification.
     pub verification: Option<Verification>,
+}
+
+/// The columns of a table's model and what the column pipeline fitted to them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnsRecord {
+    /// How the columns reach the graph: one input each, or grouped.
+    pub inputs: InputLayout,
+    /// Numeric columns, in design order.
+    pub numeric: Vec<String>,
+    /// Text (categorical) columns, in design order.
+    pub categorical: Vec<String>,
+    /// How a missing number was filled: scikit-learn's SimpleImputer strategy.
+    pub impute: ImputeStrategy,
+    /// The fill value per numeric column (`statistics_`).
+    pub statistics: Vec<f64>,
+    /// Numeric columns (indices) with a missing indicator (`indicator_.features_`).
+    pub indicator_features: Vec<usize>,
+    /// Per text column, its categories (`categories_`); null is the missing category.
+    pub categories: Vec<Vec<Option<String>>>,
+    /// What to feed for a missing number: "NaN".
+    pub missing_number: String,
+    /// What to feed for a missing text: "" (the empty string).
+    pub missing_text: String,
 }
 
 /// How the model's parameters came to be.
@@ -174,6 +203,9 @@ impl Provenance {
             ("feature_names", json(&self.feature_names)),
             ("class_labels", json(&self.class_labels)),
         ]);
+        if let Some(columns) = &self.columns {
+            props.push(("columns", json(columns)));
+        }
         match &self.origin {
             Origin::Trained(t) => props.extend([
                 ("target", t.target.clone()),
@@ -224,6 +256,7 @@ impl Provenance {
         for key in ["ir_version", "opset_imports", "graph", "feature_names", "class_labels"] {
             put(key, parsed(key)?);
         }
+        put("columns", parsed("columns")?);
         put("verification", parsed("verification")?);
         put("origin", text("origin"));
         match entry("origin") {
@@ -292,6 +325,7 @@ mod tests {
             },
             origin,
             feature_names: vec!["a".into(), "b,\"c\"".into()],
+            columns: None,
             class_labels: Classes::Strings(vec!["x".into(), "1.5".into()]),
             verification: Some(Verification {
                 runtime: "tract".into(),

@@ -40,11 +40,13 @@ pub(super) fn for_tract(
     if let Some(index) = mapper {
         default_string(&mut graph.node[index]);
     }
-    if let Some(type_proto::Value::TensorType(t)) =
-        graph.input[0].r#type.as_mut().and_then(|t| t.value.as_mut())
-        && let Some(shape) = t.shape.as_mut()
-    {
-        shape.dim[0].value = Some(dimension::Value::DimParam("N".into()));
+    for input in &mut graph.input {
+        if let Some(type_proto::Value::TensorType(t)) =
+            input.r#type.as_mut().and_then(|t| t.value.as_mut())
+            && let Some(shape) = t.shape.as_mut()
+        {
+            shape.dim[0].value = Some(dimension::Value::DimParam("N".into()));
+        }
     }
     if let Some((classifier_index, names)) = strings {
         let classifier = &mut graph.node[classifier_index];

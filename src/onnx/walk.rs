@@ -28,10 +28,13 @@ pub(super) struct Recognised<'a> {
 }
 
 /// The inputs and outputs an operator of the allow-list takes and gives.
+/// (Concat takes any number of inputs: its count here is 0.)
 pub(super) fn arity(op: &str) -> (usize, usize) {
     match op {
-        "Sub" | "Div" | "Mul" | "MatMul" | "Add" | "Gather" => (2, 1),
+        "Sub" | "Div" | "Mul" | "MatMul" | "Add" | "Gather" | "Reshape" | "Equal" => (2, 1),
+        "Where" => (3, 1),
         "LinearClassifier" => (1, 2),
+        "Concat" => (0, 1),
         _ => (1, 1),
     }
 }
@@ -39,7 +42,10 @@ pub(super) fn arity(op: &str) -> (usize, usize) {
 /// The node has exactly the inputs and outputs of its operator, so that the walk can index
 /// them.
 pub(super) fn check_arity(index: usize, node: &NodeProto) -> Check<()> {
-    let (inputs, outputs) = arity(node.op_type());
+    let (mut inputs, outputs) = arity(node.op_type());
+    if node.op_type() == "Concat" && !node.input.is_empty() {
+        inputs = node.input.len();
+    }
     let count =
         |n: usize, what: &str| if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") };
     ensure(node.input.len() == inputs && node.output.len() == outputs, || {
@@ -57,12 +63,12 @@ pub(super) fn check_arity(index: usize, node: &NodeProto) -> Check<()> {
 
 /// Matches the nodes from the input forward; every node and initializer must be used once.
 pub(super) struct Walk<'a> {
-    nodes: &'a [NodeProto],
+    pub(super) nodes: &'a [NodeProto],
     constants: &'a HashMap<&'a str, &'a TensorProto>,
-    consumers: HashMap<&'a str, Vec<usize>>,
+    pub(super) consumers: HashMap<&'a str, Vec<usize>>,
     used_nodes: Vec<bool>,
     used_constants: HashSet<&'a str>,
-    n_features: usize,
+    pub(super) n_features: usize,
 }
 
 impl<'a> Walk<'a> {
@@ -88,7 +94,7 @@ impl<'a> Walk<'a> {
     }
 
     /// The node reading `tensor`, if one does; refused if several do.
-    fn reader(&self, tensor: &str) -> Check<Option<(usize, &'a NodeProto)>> {
+    pub(super) fn reader(&self, tensor: &str) -> Check<Option<(usize, &'a NodeProto)>> {
         match self.consumers.get(tensor).map(Vec::as_slice).unwrap_or_default() {
             [] => Ok(None),
             [index] => Ok(Some((*index, &self.nodes[*index]))),
@@ -97,7 +103,7 @@ impl<'a> Walk<'a> {
     }
 
     /// The one node reading `tensor`, which must be an `op`.
-    fn reader_of(&self, tensor: &str, op: &str) -> Check<(usize, &'a NodeProto)> {
+    pub(super) fn reader_of(&self, tensor: &str, op: &str) -> Check<(usize, &'a NodeProto)> {
         let (index, node) =
             self.reader(tensor)?.ok_or_else(|| format!("nothing reads {:?}", short(tensor)))?;
         ensure(node.op_type() == op, || {
@@ -112,7 +118,7 @@ impl<'a> Walk<'a> {
 
     /// Takes the node reading `tensor`, which must be `op` with `tensor` as its first input
     /// and the operator's number of inputs and outputs.
-    fn next(&mut self, tensor: &str, op: &str) -> Check<&'a NodeProto> {
+    pub(super) fn next(&mut self, tensor: &str, op: &str) -> Check<&'a NodeProto> {
         let (index, node) = self.reader_of(tensor, op)?;
         ensure(node.input.first().map(String::as_str) == Some(tensor), || {
             format!("{} takes {:?} in the wrong place", node_label(index, node), short(tensor))
@@ -122,14 +128,14 @@ impl<'a> Walk<'a> {
     }
 
     /// Marks a node as part of the match, once its inputs and outputs are counted.
-    fn take(&mut self, index: usize) -> Check<()> {
+    pub(super) fn take(&mut self, index: usize) -> Check<()> {
         check_arity(index, &self.nodes[index])?;
         self.used_nodes[index] = true;
         Ok(())
     }
 
     /// A constant input: an initializer of the expected type and shape, marked as used.
-    fn constant(&mut self, name: &str, what: &str) -> Check<&'a TensorProto> {
+    pub(super) fn constant(&mut self, name: &str, what: &str) -> Check<&'a TensorProto> {
         let (&key, &tensor) = self
             .constants
             .get_key_value(name)
@@ -139,7 +145,7 @@ impl<'a> Walk<'a> {
     }
 
     /// A constant vector of `precision`: `len` values, or one value if `broadcast`.
-    fn vector(
+    pub(super) fn vector(
         &mut self,
         name: &str,
         what: &str,
@@ -163,8 +169,15 @@ impl<'a> Walk<'a> {
         finite_values(tensor, what)
     }
 
-    pub(super) fn graph(&mut self, input: &'a str, input_type: Precision) -> Check<Recognised<'a>> {
-        let f = self.n_features;
+    /// The scaling that may follow `x` (of `precision`, `f` columns): a Scaler, or Sub then
+    /// Div or Mul, then perhaps a Cast. Returns the scaled tensor, its precision and the
+    /// parameters (none if no scaling follows).
+    pub(super) fn scaling(
+        &mut self,
+        input: &'a str,
+        input_type: Precision,
+        f: usize,
+    ) -> Check<(&'a str, Precision, Option<ScalerParams>)> {
         let mut x = input;
         let mut precision = input_type;
         let mut scaler = None;
@@ -214,6 +227,11 @@ impl<'a> Walk<'a> {
             }
             _ => {}
         }
+        Ok((x, precision, scaler))
+    }
+
+    pub(super) fn graph(&mut self, input: &'a str, input_type: Precision) -> Check<Recognised<'a>> {
+        let (x, precision, scaler) = self.scaling(input, input_type, self.n_features)?;
         let what = if scaler.is_some() { "the scaled input" } else { "the input" };
         let (index, node) = self.reader(x)?.ok_or_else(|| format!("nothing reads {what}"))?;
         let recognised = match node.op_type() {
@@ -235,7 +253,7 @@ impl<'a> Walk<'a> {
         Ok(recognised)
     }
 
-    fn ml_classifier(
+    pub(super) fn ml_classifier(
         &mut self,
         x: &str,
         index: usize,
@@ -276,7 +294,7 @@ impl<'a> Walk<'a> {
         })
     }
 
-    fn standard_classifier(
+    pub(super) fn standard_classifier(
         &mut self,
         x: &str,
         precision: Precision,

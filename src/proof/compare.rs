@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::model::Pipeline;
 use crate::onnx::{Precision, Verification};
 use crate::progress::Step;
-use crate::proof::runtime::{RUNTIME, TractModel};
+use crate::proof::runtime::{Inputs, RUNTIME, TractModel};
 
 /// Largest accepted |ONNX - native| difference of a probability computed in `precision`.
 pub fn probability_tolerance(precision: Precision) -> f64 {
@@ -28,7 +28,7 @@ pub fn probability_tolerance(precision: Precision) -> f64 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reference {
     /// The rows' features, as read (cast to the model's input type when run).
-    pub features: Array2<f64>,
+    pub inputs: Inputs,
     /// Native class probabilities, one column per class.
     pub proba: Array2<f64>,
     /// Native predicted class indices.
@@ -65,7 +65,7 @@ pub fn compare(
     reference: &Reference,
     step: &Step,
 ) -> Result<Comparison> {
-    let (onnx_labels, onnx_proba) = model.predict(reference.features.view(), classes, step)?;
+    let (onnx_labels, onnx_proba) = model.predict_inputs(&reference.inputs, classes, step)?;
     let tolerance = probability_tolerance(model.output_precision());
     let near_tie = 2.0 * tolerance;
     let mut labels_agreeing = 0;
@@ -257,7 +257,7 @@ mod tests {
             p[1] += d;
         }
         Reference {
-            features: Array2::from_shape_vec((xs.len(), 1), xs.to_vec()).unwrap(),
+            inputs: Inputs::Matrix(Array2::from_shape_vec((xs.len(), 1), xs.to_vec()).unwrap()),
             proba,
             labels: labels.into_iter().map(Option::unwrap).collect(),
             lines: (10..10 + xs.len() as u64).collect(),

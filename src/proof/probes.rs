@@ -6,6 +6,8 @@
 //! it computed then.
 
 use ndarray::{Array2, ArrayView1};
+
+use crate::data::{Cells, MISSING_CODE};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -23,12 +25,90 @@ const SEED: u64 = 0x6f6e_6e78_6966_7900;
 /// Probe rows and the outputs the model file gave for them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Probes {
-    /// Input rows, one value per feature, exactly as the model receives them.
+    /// Input rows, one value per feature, exactly as the model receives them (empty for a
+    /// table's model, whose rows are `cells`).
     pub inputs: Vec<Vec<f64>>,
+    /// A table's probe rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cells: Option<ProbeCells>,
     /// The label output for each row, as text.
     pub labels: Vec<String>,
     /// The probability output for each row.
     pub probabilities: Vec<Vec<f64>>,
+}
+
+/// A table's probe rows as the model receives them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeCells {
+    /// Per row, the numeric inputs in the model's order; null is a missing number (fed NaN).
+    pub numbers: Vec<Vec<Option<f64>>>,
+    /// Per row, the text inputs in the model's order; "" is a missing text.
+    pub texts: Vec<Vec<String>>,
+}
+
+/// A text no category is, for the probe row of unseen values: the first of `unseen`,
+/// `unseen_`, ... that the column does not list.
+fn unseen(categories: &[String]) -> String {
+    let mut text = String::from("unseen");
+    while categories.contains(&text) {
+        text.push('_');
+    }
+    text
+}
+
+/// The probe rows of a table's model, made from the file alone: numbers around the scaler's
+/// offset as for a numeric model (rounded to the input type), and texts that reach what
+/// held-out rows may not. Row 0 is the centre with each column's first category; row 1 has
+/// every cell missing; row 2 an unseen value in every text column; from row 3 on, each column
+/// cycles through its categories (the missing one included), so every category is fed, and
+/// every fourth row has one numeric column missing in turn.
+pub fn table_probe_cells(info: &ModelInfo) -> Cells {
+    let table = info.table.as_ref().expect("a table's model");
+    let n_numeric = table.numeric.len();
+    let most = table.categories.iter().map(Vec::len).max().unwrap_or(0);
+    let rows = (3 + most).max(RECORDED_ROWS);
+    let (center, spread) = match &info.scaler {
+        Some(scaler) => {
+            let (mean, scale) = scaler.mean_and_scale(table.numeric_width());
+            (mean[..n_numeric].to_vec(), scale[..n_numeric].to_vec())
+        }
+        None => (vec![0.0; n_numeric], vec![1.0; n_numeric]),
+    };
+    let mut numeric =
+        probe_inputs(ArrayView1::from(&center), ArrayView1::from(&spread), rows, info.input_type);
+    for r in 0..rows {
+        for j in 0..n_numeric {
+            if r == 1 || (r >= 3 && r % 4 == 3 && (r / 4) % n_numeric.max(1) == j) {
+                numeric[[r, j]] = f64::NAN;
+            }
+        }
+    }
+    // Per text column: its known values, then the unseen one; the missing category is a code.
+    let values: Vec<Vec<String>> = table
+        .categories
+        .iter()
+        .map(|categories| {
+            let mut known: Vec<String> =
+                categories.iter().filter(|c| !c.is_empty()).cloned().collect();
+            known.push(unseen(categories));
+            known
+        })
+        .collect();
+    let codes = Array2::from_shape_fn((rows, table.categories.len()), |(r, k)| {
+        let categories = &table.categories[k];
+        let text = match r {
+            1 => "",
+            2 => return (values[k].len() - 1) as u32,
+            0 => categories[0].as_str(),
+            _ => categories[(r - 3) % categories.len()].as_str(),
+        };
+        if text.is_empty() {
+            MISSING_CODE
+        } else {
+            values[k].iter().position(|v| v == text).expect("a known category") as u32
+        }
+    });
+    Cells { numeric, codes, values }
 }
 
 /// `rows` probe rows: `center`, then points `center + z * spread` with each z uniform in
@@ -79,14 +159,38 @@ pub fn recorded_inputs(info: &ModelInfo) -> Array2<f64> {
     )
 }
 
-/// The probe record of a loaded model file: its [`recorded_inputs`] and its outputs for them.
+/// The probe record of a loaded model file: its [`recorded_inputs`] (or for a table's model,
+/// its [`table_probe_cells`]) and its outputs for them.
 pub fn record(model: &TractModel, info: &ModelInfo) -> Result<Probes> {
-    let inputs = recorded_inputs(info);
     let classes = &info.classes;
-    let (labels, probabilities) =
-        model.predict(inputs.view(), classes, &Progress::hidden().rows("probes", 0))?;
+    let step = Progress::hidden().rows("probes", 0);
+    let (inputs, cells, (labels, probabilities)) = if info.table.is_some() {
+        let cells = table_probe_cells(info);
+        let outputs = model.predict_cells(&cells, classes, &step)?;
+        let recorded = ProbeCells {
+            numbers: cells
+                .numeric
+                .rows()
+                .into_iter()
+                .map(|r| r.iter().map(|v| (!v.is_nan()).then_some(*v)).collect())
+                .collect(),
+            texts: (0..cells.len())
+                .map(|r| {
+                    (0..cells.codes.ncols())
+                        .map(|k| cells.text(r, k).unwrap_or("").to_owned())
+                        .collect()
+                })
+                .collect(),
+        };
+        (Vec::new(), Some(recorded), outputs)
+    } else {
+        let inputs = recorded_inputs(info);
+        let outputs = model.predict(inputs.view(), classes, &step)?;
+        (inputs.rows().into_iter().map(|r| r.to_vec()).collect(), None, outputs)
+    };
     Ok(Probes {
-        inputs: inputs.rows().into_iter().map(|r| r.to_vec()).collect(),
+        inputs,
+        cells,
         labels: labels
             .iter()
             .map(|l| l.map_or_else(String::new, |c| classes.name(c as usize)))

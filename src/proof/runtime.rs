@@ -10,10 +10,10 @@ use std::sync::Once;
 use ndarray::{Array2, ArrayView2, s};
 use tract_onnx::prelude::*;
 
-use crate::data::Classes;
+use crate::data::{Cells, Classes};
 use crate::error::{Error, Result};
 use crate::onnx::CheckedModel;
-use crate::onnx::Precision;
+use crate::onnx::{InputLayout, NUMERIC_INPUT, Precision};
 use crate::progress::Step;
 use crate::proof::ml_ops::onnx_with_ml_ops;
 use crate::util::excerpt;
@@ -28,6 +28,8 @@ pub struct TractModel {
     plan: Arc<TypedRunnableModel>,
     /// The model file's name, for messages.
     file: String,
+    /// For a column pipeline's graph, what each input is fed, in the graph's input order.
+    feeds: Option<Vec<Feed>>,
     input: Precision,
     output: Precision,
     /// Positions of the label and probability outputs among the graph's outputs.
@@ -45,6 +47,25 @@ impl TractModel {
             |name: &str| info.outputs.iter().position(|o| o.name == name).unwrap_or_default();
         let (label_at, probabilities_at) =
             (position(&info.label_output), position(&info.probability_output));
+        let feeds = info.table.as_ref().map(|table| {
+            info.inputs
+                .iter()
+                .map(|input| match table.layout {
+                    InputLayout::Grouped if input.name == NUMERIC_INPUT => Feed::AllNumbers,
+                    InputLayout::Grouped => Feed::AllTexts,
+                    InputLayout::Columns => match table
+                        .numeric
+                        .iter()
+                        .position(|n| *n == input.name)
+                    {
+                        Some(j) => Feed::Number(j),
+                        None => Feed::Text(
+                            table.categorical.iter().position(|n| *n == input.name).unwrap_or(0),
+                        ),
+                    },
+                })
+                .collect()
+        });
         guarded(file, "loading the model", || {
             let plan = onnx_with_ml_ops()
                 .model_for_read(&mut &bytes[..])?
@@ -53,6 +74,7 @@ impl TractModel {
             Ok(TractModel {
                 plan,
                 file: file.to_owned(),
+                feeds,
                 input: info.input_type,
                 output: info.probability_type,
                 label_at,
@@ -66,15 +88,55 @@ impl TractModel {
         self.output
     }
 
+    /// Numbers in f64 as the model's numeric input type, as a caller would cast them.
+    fn numbers(&self, x: ArrayView2<f64>) -> Tensor {
+        match self.input {
+            Precision::Float32 => Tensor::from(x.mapv(|v| v as f32)),
+            Precision::Float64 => Tensor::from(x.to_owned()),
+        }
+    }
+
     /// Runs rows given in f64, cast to the model's input type as a caller would; returns the
     /// label tensor and the probabilities.
     fn run_batch(&self, x: ArrayView2<f64>) -> Result<(Tensor, Array2<f64>)> {
-        let input = match self.input {
-            Precision::Float32 => Tensor::from(x.mapv(|v| v as f32)),
-            Precision::Float64 => Tensor::from(x.to_owned()),
+        self.run_inputs(tvec!(self.numbers(x).into()))
+    }
+
+    /// The input tensors of rows `range` of `cells` for a column pipeline's graph: numbers as
+    /// the input type (NaN where missing), text as strings ("" where missing).
+    fn table_inputs(&self, cells: &Cells, range: std::ops::Range<usize>) -> TVec<TValue> {
+        let feeds = self.feeds.as_deref().unwrap_or_default();
+        let rows = range.len();
+        let text = |columns: &[usize]| {
+            let mut values = Vec::with_capacity(rows * columns.len());
+            for r in range.clone() {
+                for &k in columns {
+                    values.push(cells.text(r, k).unwrap_or("").to_owned());
+                }
+            }
+            Tensor::from(
+                Array2::from_shape_vec((rows, columns.len()), values).expect("one string per cell"),
+            )
         };
+        feeds
+            .iter()
+            .map(|feed| {
+                let numeric = cells.numeric.slice(s![range.clone(), ..]);
+                match *feed {
+                    Feed::Number(j) => self.numbers(numeric.slice(s![.., j..j + 1])),
+                    Feed::AllNumbers => self.numbers(numeric),
+                    Feed::Text(k) => text(&[k]),
+                    Feed::AllTexts => text(&(0..cells.codes.ncols()).collect::<Vec<_>>()),
+                }
+                .into()
+            })
+            .collect()
+    }
+
+    /// Runs input tensors; returns the label tensor and the probabilities.
+    fn run_inputs(&self, inputs: TVec<TValue>) -> Result<(Tensor, Array2<f64>)> {
         guarded(&self.file, "running the model", || {
-            let outputs = self.plan.run(tvec!(input.into()))?;
+            let outputs = self.plan.run(inputs)?;
             anyhow::ensure!(outputs.len() == 2, "expected 2 outputs, got {}", outputs.len());
             let proba = &outputs[self.probabilities_at];
             let proba: Array2<f64> = match self.output {
@@ -97,12 +159,51 @@ impl TractModel {
         classes: &Classes,
         step: &Step,
     ) -> Result<(Vec<Option<u32>>, Array2<f64>)> {
-        let mut labels = Vec::with_capacity(x.nrows());
-        let mut proba = Array2::zeros((x.nrows(), classes.len()));
+        self.predict_batches(x.nrows(), classes, step, |range| {
+            self.run_batch(x.slice(s![range, ..]))
+        })
+    }
+
+    /// [`predict`](TractModel::predict) for a column pipeline's graph, on the cells of a table
+    /// whose columns are in the model's order.
+    pub fn predict_cells(
+        &self,
+        cells: &Cells,
+        classes: &Classes,
+        step: &Step,
+    ) -> Result<(Vec<Option<u32>>, Array2<f64>)> {
+        self.predict_batches(cells.len(), classes, step, |range| {
+            self.run_inputs(self.table_inputs(cells, range))
+        })
+    }
+
+    /// [`predict`](TractModel::predict) or [`predict_cells`](TractModel::predict_cells) as
+    /// `inputs` holds rows.
+    pub fn predict_inputs(
+        &self,
+        inputs: &Inputs,
+        classes: &Classes,
+        step: &Step,
+    ) -> Result<(Vec<Option<u32>>, Array2<f64>)> {
+        match inputs {
+            Inputs::Matrix(x) => self.predict(x.view(), classes, step),
+            Inputs::Cells(cells) => self.predict_cells(cells, classes, step),
+        }
+    }
+
+    fn predict_batches(
+        &self,
+        n: usize,
+        classes: &Classes,
+        step: &Step,
+        run: impl Fn(std::ops::Range<usize>) -> Result<(Tensor, Array2<f64>)>,
+    ) -> Result<(Vec<Option<u32>>, Array2<f64>)> {
+        let mut labels = Vec::with_capacity(n);
+        let mut proba = Array2::zeros((n, classes.len()));
         let lookup = ClassLookup::new(classes);
-        for start in (0..x.nrows()).step_by(BATCH_ROWS) {
-            let end = (start + BATCH_ROWS).min(x.nrows());
-            let (label_tensor, batch_proba) = self.run_batch(x.slice(s![start..end, ..]))?;
+        for start in (0..n).step_by(BATCH_ROWS) {
+            let end = (start + BATCH_ROWS).min(n);
+            let (label_tensor, batch_proba) = run(start..end)?;
             labels.extend(
                 lookup
                     .indices(&label_tensor)
@@ -116,6 +217,39 @@ impl TractModel {
             step.set(end as u64);
         }
         Ok((labels, proba))
+    }
+}
+
+/// What a graph input of a column pipeline is fed.
+#[derive(Debug, Clone, Copy)]
+enum Feed {
+    /// Numeric column j, `[N, 1]`.
+    Number(usize),
+    /// Every numeric column, `[N, Fn]`.
+    AllNumbers,
+    /// Text column k, `[N, 1]`.
+    Text(usize),
+    /// Every text column, `[N, Fc]`.
+    AllTexts,
+}
+
+/// Rows to run a model on: a numeric matrix, or a table's cells.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inputs {
+    Matrix(Array2<f64>),
+    Cells(Cells),
+}
+
+impl Inputs {
+    pub fn len(&self) -> usize {
+        match self {
+            Inputs::Matrix(x) => x.nrows(),
+            Inputs::Cells(cells) => cells.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

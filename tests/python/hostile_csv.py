@@ -65,6 +65,8 @@ def one(job):
         features = [c for c in columns if c != target]
         y = frame[target].to_numpy()
         result.update(target=target, features=features, classes=[str(v) for v in np.unique(y)])
+    if not (job.get("model") or job.get("fit")):
+        return result
     x = values[:, [position[c] for c in features]].astype(np.float64)
     if job.get("model"):
         from onnx_runtime import run as run_onnx

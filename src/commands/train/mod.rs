@@ -18,12 +18,13 @@ use crate::error::{Error, Result, spell};
 use crate::export::{Artefact, ExportOptions, Exported, NotWritten, export, file_name, rfc3339};
 use crate::metrics::{self, Metrics};
 use crate::model::{
-    ColumnNames, ColumnPipeline, FittedLogisticRegression, LogisticRegression, Pipeline,
-    SimpleImputer, StandardScaler,
+    ColumnNames, ColumnPipeline, FittedLogisticRegression, FittedPipeline, LogisticRegression,
+    Pipeline, SimpleImputer, StandardScaler,
 };
 use crate::onnx::{DatasetRecord, GraphOptions, Hyperparameters, Origin, TrainingRecord};
 use crate::progress::Progress;
 use crate::proof::compare::Reference;
+use crate::proof::runtime::Inputs;
 
 /// A whole `train` command: the job, where the model goes, and what to print.
 #[derive(Debug, Clone)]
@@ -113,8 +114,15 @@ pub fn export_training(
     trained_at: SystemTime,
     progress: &Progress,
 ) -> Result<Exported, NotWritten> {
-    let TrainedModel::Plain(pipeline) = &training.model else {
-        return Err(not_exportable(&training.source.file_name).into());
+    let (pipeline, steps, feature_names) = match &training.model {
+        TrainedModel::Plain(p) => {
+            (FittedPipeline::Plain(p), "StandardScaler", training.feature_names.clone())
+        }
+        TrainedModel::Table(p) => (
+            FittedPipeline::Table(p),
+            "ColumnTransformer(SimpleImputer -> StandardScaler | OneHotEncoder)",
+            p.columns().numeric.iter().chain(&p.columns().categorical).cloned().collect(),
+        ),
     };
     let reference = training.reference.as_ref().ok_or_else(|| Error::Runtime {
         file: training.source.file_name.clone(),
@@ -124,11 +132,11 @@ pub fn export_training(
     })?;
     let artefact = Artefact {
         pipeline,
-        feature_names: &training.feature_names,
+        feature_names: &feature_names,
         reference,
         origin: Origin::Trained(training_record(training, config, trained_at)),
         summary: format!(
-            "StandardScaler -> LogisticRegression trained by onnxify {} on {} (target {:?}).",
+            "{steps} -> LogisticRegression trained by onnxify {} on {} (target {:?}).",
             env!("CARGO_PKG_VERSION"),
             file_name(Path::new(&training.source.file_name)),
             training.target_name,
@@ -247,24 +255,10 @@ pub fn train(config: &TrainConfig, progress: &Progress) -> Result<Training> {
     let read = clock.elapsed().as_secs_f64();
     let mut training = match table.into_dataset() {
         Ok(dataset) => train_plain(dataset, config, progress)?,
-        // Refused before the fit, which would be wasted.
-        Err(table) if config.keep_reference => {
-            return Err(not_exportable(&table.source.file_name));
-        }
         Err(table) => train_table(*table, config, progress)?,
     };
     training.seconds.read = read;
     Ok(training)
-}
-
-fn not_exportable(file: &str) -> Error {
-    Error::NotExportable {
-        file: file.to_owned(),
-        message: "the table has categorical columns or missing values; onnxify trains and \
-                  evaluates its column pipeline, but cannot write it as ONNX yet: run with \
-                  {dry-run} for its held-out metrics"
-            .into(),
-    }
 }
 
 /// The plain pipeline: StandardScaler -> LogisticRegression on a numeric matrix.
@@ -300,7 +294,7 @@ fn train_plain(dataset: Dataset, config: &TrainConfig, progress: &Progress) -> R
         let (labels, proba) = pipeline.classifier().predict_with_proba(scaled.view());
         (
             Some(Reference {
-                features,
+                inputs: Inputs::Matrix(features),
                 proba,
                 labels,
                 lines: train_rows.lines,
@@ -315,7 +309,7 @@ fn train_plain(dataset: Dataset, config: &TrainConfig, progress: &Progress) -> R
         let (labels, proba) = pipeline.predict_with_proba(test.features.view());
         let metrics = metrics::evaluate(&test.targets, &labels, proba.view(), pipeline.classes());
         let reference = config.keep_reference.then(|| Reference {
-            features: test.features,
+            inputs: Inputs::Matrix(test.features),
             proba,
             labels,
             lines: test.lines,
@@ -356,6 +350,9 @@ fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Resul
     let train_rows = rows.select(&split.train);
     let test = rows.select(&split.test);
     let n_train = train_rows.len();
+    // With no held-out rows, the exported file is verified on the training rows.
+    let training_cells =
+        (test.is_empty() && config.keep_reference).then(|| train_rows.cells.clone());
     let step = progress.iterations("fitting", config.model.max_iter());
     let pipeline = ColumnPipeline::fit(
         &table.source.file_name,
@@ -371,10 +368,30 @@ fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Resul
     let fit = clock.elapsed().as_secs_f64();
 
     let clock = Instant::now();
-    let metrics = (!test.is_empty()).then(|| {
+    let (reference, metrics) = if let Some(cells) = training_cells {
+        let (labels, proba) = pipeline.predict_with_proba(&cells);
+        let reference = Reference {
+            inputs: Inputs::Cells(cells),
+            proba,
+            labels,
+            lines: train_rows.lines,
+            rows_used: "training",
+        };
+        (Some(reference), None)
+    } else if test.is_empty() {
+        (None, None)
+    } else {
         let (labels, proba) = pipeline.predict_with_proba(&test.cells);
-        metrics::evaluate(&test.targets, &labels, proba.view(), pipeline.classes())
-    });
+        let metrics = metrics::evaluate(&test.targets, &labels, proba.view(), pipeline.classes());
+        let reference = config.keep_reference.then(|| Reference {
+            inputs: Inputs::Cells(test.cells.clone()),
+            proba,
+            labels,
+            lines: test.lines.clone(),
+            rows_used: "held-out",
+        });
+        (reference, Some(metrics))
+    };
     let evaluate = clock.elapsed().as_secs_f64();
     Ok(Training {
         source: table.source,
@@ -384,7 +401,7 @@ fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Resul
         n_train,
         n_test: test.len(),
         metrics,
-        reference: None,
+        reference,
         seconds: Timings { read: 0.0, fit, evaluate, export: 0.0 },
     })
 }

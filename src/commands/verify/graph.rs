@@ -73,7 +73,7 @@ pub(super) fn as_written(info: &ModelInfo) -> std::result::Result<String, String
             SUPPORTED_OPSETS.end()
         ));
     }
-    let options = GraphOptions { ops, dtype, input: Some(input), opset }
+    let options = GraphOptions { ops, dtype, input: Some(input), opset, ..GraphOptions::default() }
         .check()
         .map_err(|e| format!("onnxify does not write the recorded flavor ({e})"))?;
     let flavor = match ops {
