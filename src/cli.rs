@@ -41,6 +41,8 @@ Examples:
   onnxify train.csv -o model.onnx --test-size 0 --json > summary.json
   onnxify train.csv --dry-run --C 0.1           metrics only, nothing written
   onnxify train.csv --ops standard --dtype f64  default-domain operators, double precision
+  onnxify penguins.csv --target species --drop id --impute median
+                                                a table with text columns and missing cells
   onnxify predict model.onnx new.csv -o predictions.csv --id-column id
   onnxify inspect model.onnx
   onnxify verify model.onnx --data test.csv
@@ -51,7 +53,8 @@ Environment:
   SOURCE_DATE_EPOCH  training date to record, in seconds since 1970 (reproducible builds: two
                      runs on the same input then write byte-identical files)";
 
-/// Train a StandardScaler -> LogisticRegression pipeline from a CSV with scikit-learn's exact
+/// Train a StandardScaler -> LogisticRegression pipeline (or, for a table with text columns or
+/// missing cells, scikit-learn's column pipeline) from a CSV with scikit-learn's exact
 /// semantics, export it as a pure-data ONNX model, prove the written file with tract, and record
 /// its provenance.
 ///
@@ -288,7 +291,8 @@ struct ScanArgs {
 
 #[derive(Debug, Args)]
 struct TrainArgs {
-    /// The training data: a header row, numeric feature columns and one label column.
+    /// The training data: a header row, feature columns (numbers or text; missing cells as
+    /// pandas reads them) and one label column.
     csv: PathBuf,
 
     /// Where to write the model; its provenance record goes to OUTPUT.json beside it

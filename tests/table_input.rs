@@ -379,3 +379,105 @@ fn exported_tables_run_in_onnxruntime_as_scikit_learn_predicts() {
         assert_eq!(common::labels(&ran["labels"]), expected_labels, "{flags:?}: labels");
     }
 }
+
+/// Trains penguins into `dir` with `flags`; returns the model's path.
+fn penguins_model(dir: &Path, flags: &[&str]) -> PathBuf {
+    let csv = tables()["penguins"]["csv"].as_str().unwrap().to_owned();
+    let mut args = vec!["train", csv.as_str(), "--target", "species", "-o", "m.onnx", "-q"];
+    args.extend_from_slice(flags);
+    let output = onnxify_in(dir, &args);
+    assert!(output.status.success(), "{flags:?}: {}", stderr(&output));
+    dir.join("m.onnx")
+}
+
+#[test]
+fn a_table_model_passes_every_verify_check_and_inspect_shows_its_columns() {
+    for flags in [&[][..], &["--inputs", "grouped", "--ops", "standard", "--missing-indicator"]] {
+        let dir = tempfile::tempdir_in(common::scratch()).unwrap();
+        let model = penguins_model(dir.path(), flags);
+        let output = onnxify_in(dir.path(), &["verify", model.to_str().unwrap()]);
+        assert!(output.status.success(), "{flags:?}: {}", stdout(&output));
+        assert!(stdout(&output).contains("All 14 checks passed"), "{}", stdout(&output));
+
+        let output = onnxify_in(dir.path(), &["inspect", model.to_str().unwrap(), "--json"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+        let columns = &report["parameters"]["columns"];
+        assert_eq!(columns["categorical"], serde_json::json!(["island", "sex"]));
+        assert_eq!(columns["categories"][1], serde_json::json!(["female", "male", ""]));
+        assert_eq!(columns["missing_text"], "");
+        assert_eq!(report["training_data"]["stored"], false, "{}", report["training_data"]);
+        let statement = report["training_data"]["statement"].as_str().unwrap();
+        assert!(statement.contains("6 categories"), "{statement}");
+        assert!(statement.contains("categories, which are fitted text"), "{statement}");
+    }
+}
+
+#[test]
+fn verify_fails_a_table_model_whose_recorded_probes_or_categories_were_changed() {
+    let dir = tempfile::tempdir_in(common::scratch()).unwrap();
+    let model = penguins_model(dir.path(), &[]);
+    let json = dir.path().join("m.onnx.json");
+    let original = std::fs::read_to_string(&json).unwrap();
+    let mut companion: Value = serde_json::from_str(&original).unwrap();
+    companion["probes"]["cells"]["texts"][4][0] = Value::from("Dream, or a training row");
+    std::fs::write(&json, companion.to_string()).unwrap();
+    let output = onnxify_in(dir.path(), &["verify", model.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(
+        text.contains("[FAIL] probe inputs come from the scaler and reproduce their recorded outputs: probe 5: the recorded input is not the row made from the file's parameters and categories"),
+        "{text}"
+    );
+    let mut companion: Value = serde_json::from_str(&original).unwrap();
+    companion["columns"]["categories"][0][0] = Value::from("Biscoe Island");
+    std::fs::write(&json, companion.to_string()).unwrap();
+    let output = onnxify_in(dir.path(), &["verify", model.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).contains("[FAIL] metadata agrees with the companion JSON"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+/// `predict` matches the columns by name in any order, feeds a missing cell as the file says
+/// and passes unknown categories through, giving onnxruntime's outputs for the same file.
+#[test]
+fn predict_feeds_a_table_by_column_name_with_missing_and_unseen_cells() {
+    let dir = tempfile::tempdir_in(common::scratch()).unwrap();
+    let model = penguins_model(dir.path(), &[]);
+    let csv = PathBuf::from(tables()["penguins"]["csv"].as_str().unwrap());
+    let probe = with_unseen_and_missing(&csv, "island", "bill_length_mm");
+    // The same rows with the columns in another order.
+    let mut reader = csv::Reader::from_path(&probe).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let order: Vec<usize> = (0..headers.len()).rev().collect();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(order.iter().map(|&i| &headers[i])).unwrap();
+    for record in reader.records() {
+        let record = record.unwrap();
+        writer.write_record(order.iter().map(|&i| &record[i])).unwrap();
+    }
+    let reordered = write_file("reordered.csv", &writer.into_inner().unwrap());
+    let output = onnxify_in(
+        dir.path(),
+        &["predict", model.to_str().unwrap(), reordered.to_str().unwrap(), "-o", "out.csv", "-q"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let ran = python_json(
+        "mixed_reference.py",
+        &["onnx", model.to_str().unwrap(), probe.to_str().unwrap(), "--target", "species"],
+    );
+    let mut predicted = csv::Reader::from_path(dir.path().join("out.csv")).unwrap();
+    let mut labels = Vec::new();
+    let mut proba = Vec::new();
+    for record in predicted.records() {
+        let record = record.unwrap();
+        labels.push(record[0].to_owned());
+        proba.extend(record.iter().skip(1).map(|v| v.parse::<f64>().unwrap()));
+    }
+    assert_eq!(labels, common::labels(&ran["labels"]));
+    // tract and onnxruntime round float32 arithmetic alike to a few units of 6e-8.
+    assert_close("predict against onnxruntime", &proba, &floats(&ran["probabilities"]), 1e-6);
+}

@@ -165,7 +165,7 @@ impl<'a> ConvertSummary<'a> {
     pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{}", self.source)?;
         writeln!(out)?;
-        write_graph(out, self.model.graph)?;
+        write_graph(out, self.model.graph, self.model.columns)?;
         write_verification(out, self.model.verification)?;
         writeln!(
             out,

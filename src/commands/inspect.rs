@@ -19,7 +19,7 @@ use crate::onnx::load;
 use crate::onnx::{
     Audit, DATA_SIZED, Description, Layout, NodeDescription, Room, TEXT_ALLOWANCE, room,
 };
-use crate::onnx::{Flavor, ModelInfo, Signature};
+use crate::onnx::{Flavor, InputLayout, ModelInfo, Signature, TableInfo};
 use crate::util::sha256_hex;
 
 /// A whole `inspect` command: the model and how to print what it holds.
@@ -97,6 +97,28 @@ pub struct Parameters {
     pub post_transform: String,
     /// The Normalizer's norm (MAX, L1 or L2) applied to the probabilities, if there is one.
     pub normalizer: Option<String>,
+    /// A table's columns and what was fitted to them; absent for a numeric matrix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub columns: Option<TableColumns>,
+}
+
+/// A table's model: its columns by role, how missing values are fed and filled, and the
+/// categories of each text column.
+#[derive(Debug, Serialize)]
+pub struct TableColumns {
+    /// "columns" (one input per column) or "grouped".
+    pub inputs: InputLayout,
+    pub numeric: Vec<String>,
+    pub categorical: Vec<String>,
+    /// The value filled in for a missing number, per numeric column.
+    pub statistics: Vec<f64>,
+    /// Numeric columns with a missing indicator.
+    pub indicator_features: Vec<String>,
+    /// Per text column, its categories; "" is the missing category.
+    pub categories: Vec<Vec<String>>,
+    /// How to feed a missing value.
+    pub missing_number: &'static str,
+    pub missing_text: &'static str,
 }
 
 /// The statement about training data and what backs it.
@@ -178,9 +200,11 @@ fn value(s: &Signature) -> Value {
 
 fn parameters(info: &ModelInfo) -> Parameters {
     let f = info.n_features;
+    // A table's scaler covers its numeric block only.
+    let scaled = info.table.as_ref().map_or(f, TableInfo::numeric_width);
     let (mean, scale) = match &info.scaler {
         Some(scaler) => {
-            let (mean, scale) = scaler.mean_and_scale(f);
+            let (mean, scale) = scaler.mean_and_scale(scaled);
             (Some(mean), Some(scale))
         }
         None => (None, None),
@@ -204,8 +228,26 @@ fn parameters(info: &ModelInfo) -> Parameters {
         intercepts: classifier.intercepts.clone(),
         post_transform: classifier.post_transform.clone(),
         normalizer: info.normalizer.clone(),
+        columns: info.table.as_ref().map(|table| TableColumns {
+            inputs: table.layout,
+            numeric: table.numeric.clone(),
+            categorical: table.categorical.clone(),
+            statistics: table.statistics.clone(),
+            indicator_features: table
+                .indicator_features
+                .iter()
+                .map(|&j| table.numeric[j].clone())
+                .collect(),
+            categories: table.categories.clone(),
+            missing_number: "NaN",
+            missing_text: "",
+        }),
     }
 }
+
+/// How a table's categories count: as fitted parameters, like the names, within caps.
+const CATEGORIES_COUNTED: &str = " and categories, which are fitted text: the first 1000 \
+    categories of each column count, up to 1 MiB in all";
 
 fn training_data(
     checked: Option<&ModelInfo>,
@@ -230,12 +272,13 @@ fn training_data(
                      {parameters}; the file's {} bytes are {} bytes of numbers (these and the \
                      operators' settings), {} bytes of text (names, doc strings and {} metadata \
                      entries, within the {} bytes allowed besides the model's feature and class \
-                     names) and {} bytes of protobuf structure, with no undeclared fields.",
+                     names{}) and {} bytes of protobuf structure, with no undeclared fields.",
                     layout.total,
                     layout.numbers,
                     layout.text,
                     description.metadata.len(),
                     TEXT_ALLOWANCE,
+                    if info.table.is_some() { CATEGORIES_COUNTED } else { "" },
                     layout.structure,
                 );
                 (false, statement, Vec::new())
@@ -270,23 +313,32 @@ fn fitted(info: &ModelInfo, description: &Description) -> String {
     let (f, rows) = (info.n_features, info.classifier.rows);
     let count =
         |n: usize, what: &str| if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") };
-    let scaler = if info.scaler.is_some() {
-        format!("{}, {}, ", count(f, "offset"), count(f, "scale"))
-    } else {
-        String::new()
-    };
+    let mut parts = Vec::new();
+    if let Some(table) = &info.table {
+        parts.push(count(table.statistics.len(), "imputation statistic"));
+        let categories: usize = table.categories.iter().map(Vec::len).sum();
+        parts.push(if categories == 1 {
+            "1 category".to_owned()
+        } else {
+            format!("{categories} categories")
+        });
+    }
+    if info.scaler.is_some() {
+        let scaled = info.table.as_ref().map_or(f, TableInfo::numeric_width);
+        parts.extend([count(scaled, "offset"), count(scaled, "scale")]);
+    }
+    parts.extend([
+        count(rows * f, "coefficient"),
+        count(rows, "intercept"),
+        count(info.classes.len(), "class label"),
+    ]);
     let initializers = count(description.initializers.len(), "initializer");
     let held = match (info.flavor, description.initializers.len()) {
         (Flavor::Standard, _) => initializers,
         (Flavor::Ml, 0) => "node attributes".to_owned(),
         (Flavor::Ml, _) => format!("node attributes and {initializers}"),
     };
-    format!(
-        "({scaler}{}, {}, {}), held in {held}",
-        count(rows * f, "coefficient"),
-        count(rows, "intercept"),
-        count(info.classes.len(), "class label")
-    )
+    format!("({}), held in {held}", parts.join(", "))
 }
 
 /// The statement for a recognised graph with room for data.
@@ -311,6 +363,42 @@ fn may_be_stored(parameters: &str, room: &Room) -> String {
         room.bytes(),
         parts.join("; ")
     )
+}
+
+/// A table's columns: the inputs, how missing values are fed and filled, the categories.
+fn write_table_columns(out: &mut dyn Write, c: &TableColumns) -> io::Result<()> {
+    let inputs = match c.inputs {
+        InputLayout::Columns => "one input per column, named after it",
+        InputLayout::Grouped => "grouped: \"numeric\" and \"categorical\"",
+    };
+    writeln!(
+        out,
+        "Columns:   {} numeric, {} text ({inputs}); feed a missing number as NaN and a missing \
+         text as \"\"",
+        c.numeric.len(),
+        c.categorical.len()
+    )?;
+    for (name, statistic) in c.numeric.iter().zip(&c.statistics) {
+        let indicator =
+            if c.indicator_features.contains(name) { ", with a missing indicator" } else { "" };
+        writeln!(out, "  {name}: a missing value is filled with {statistic}{indicator}")?;
+    }
+    for (name, categories) in c.categorical.iter().zip(&c.categories) {
+        let shown: Vec<String> = categories
+            .iter()
+            .take(20)
+            .map(|v| if v.is_empty() { "(missing)".to_owned() } else { format!("{v:?}") })
+            .collect();
+        let more = categories.len().saturating_sub(shown.len());
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        writeln!(
+            out,
+            "  {name}: {} categories: {}{more}; any other value encodes as zeros",
+            categories.len(),
+            shown.join(", ")
+        )?;
+    }
+    Ok(())
 }
 
 impl Inspection {
@@ -361,12 +449,25 @@ impl Inspection {
         writeln!(out, "Check:     {}", self.check)?;
         if let Some(p) = &self.parameters {
             writeln!(out, "Classes:   {}", p.classes.join(", "))?;
+            // A table's scaled features: its numeric columns, then the indicators.
+            let scaled_names: Option<Vec<String>> = match &p.columns {
+                Some(c) => {
+                    write_table_columns(out, c)?;
+                    Some(
+                        c.numeric
+                            .iter()
+                            .cloned()
+                            .chain(c.indicator_features.iter().map(|n| format!("missing {n}")))
+                            .collect(),
+                    )
+                }
+                None => p.feature_names.clone(),
+            };
             match (&p.mean, &p.scale) {
                 (Some(mean), Some(scale)) => {
                     writeln!(out, "Scaler (mean_, scale_) per feature:")?;
                     for (j, (mean, scale)) in mean.iter().zip(scale).enumerate() {
-                        let name = p
-                            .feature_names
+                        let name = scaled_names
                             .as_ref()
                             .and_then(|names| names.get(j).cloned())
                             .unwrap_or_else(|| format!("feature {}", j + 1));

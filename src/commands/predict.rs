@@ -9,12 +9,12 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ndarray::ArrayView2;
+use ndarray::{Array2, ArrayView2};
 
 use super::{Console, Failure};
 use crate::data::columns::{ColumnPlan, Features, plan_columns};
-use crate::data::records::{self, ParsedChunk};
-use crate::data::{Classes, Delimiter};
+use crate::data::records::{self, CellKind, ParsedChunk, Role};
+use crate::data::{Cells, Classes, Delimiter};
 use crate::error::{Error, Location, Result};
 use crate::export::output::Pending;
 use crate::onnx::ModelInfo;
@@ -78,9 +78,18 @@ pub fn predict(
     let model = TractModel::load(&checked, &model_name)?;
     let info = &checked.info;
     let csv = records::open(&config.data, config.delimiter)?;
-    let names = info.column_names();
-    let features = Features { names: names.as_deref(), count: info.n_features };
-    let plan = plan_columns(features, &csv.name, &csv.columns, config.id_column.as_deref(), None)?;
+    let names = match &info.table {
+        // A table's model is fed by column name, always.
+        Some(table) => Some(table.numeric.iter().chain(&table.categorical).cloned().collect()),
+        None => info.column_names(),
+    };
+    let count = names.as_ref().map_or(info.n_features, Vec::len);
+    let features = Features { names: names.as_deref(), count };
+    let mut plan =
+        plan_columns(features, &csv.name, &csv.columns, config.id_column.as_deref(), None)?;
+    if let Some(table) = &info.table {
+        table_roles(&mut plan, table.numeric.len(), &csv.name, &csv.columns)?;
+    }
     if !plan.ignored.is_empty() {
         note(&format!(
             "ignoring columns the model does not use: {}",
@@ -105,6 +114,7 @@ pub fn predict(
         config.delimiter.byte(),
         Names { data: &data_name, model: &model_name, float32: csv.float32 },
     );
+    let n_numeric = info.table.as_ref().map(|t| t.numeric.len());
     let io = |e| match &config.output {
         Some(path) => Error::io(path, e),
         None => Error::io(Path::new("stdout"), e),
@@ -117,7 +127,10 @@ pub fn predict(
     csv.parse(
         &plan.roles,
         &step,
-        |chunk| format.chunk(&chunk, &model, classes),
+        |chunk| match n_numeric {
+            Some(n_numeric) => format.table_chunk(&chunk, n_numeric, &model, classes),
+            None => format.chunk(&chunk, &model, classes),
+        },
         |(text, n)| {
             rows += n;
             sink.write_all(text.as_bytes()).map_err(io)
@@ -207,7 +220,44 @@ impl<'a> Format<'a> {
         };
         let x = ArrayView2::from_shape((rows, self.n_features), values)
             .expect("every row has one value per feature");
-        let (labels, proba) = model.predict(x, classes, &Progress::hidden().rows("", 0))?;
+        let outputs = model.predict(x, classes, &Progress::hidden().rows("", 0))?;
+        self.format(chunk, outputs, model, classes)
+    }
+
+    /// Runs a parsed chunk of a table (its first `n_numeric` cell columns numbers, the rest
+    /// text) through a column pipeline's model and formats its rows.
+    fn table_chunk(
+        &self,
+        chunk: &ParsedChunk,
+        n_numeric: usize,
+        model: &TractModel,
+        classes: &Classes,
+    ) -> Result<(String, u64)> {
+        let rows = chunk.lines.len();
+        if rows == 0 {
+            return Ok((String::new(), 0));
+        }
+        let numeric = Array2::from_shape_fn((rows, n_numeric), |(r, j)| chunk.cells[j].numbers[r]);
+        let texts = &chunk.cells[n_numeric..];
+        let codes = Array2::from_shape_fn((rows, texts.len()), |(r, k)| texts[k].codes[r]);
+        let values = texts
+            .iter()
+            .map(|c| c.distinct.iter().map(|t| String::from_utf8_lossy(t).into_owned()).collect())
+            .collect();
+        let cells = Cells { numeric, codes, values };
+        let outputs = model.predict_cells(&cells, classes, &Progress::hidden().rows("", 0))?;
+        self.format(chunk, outputs, model, classes)
+    }
+
+    /// Formats a chunk's labels and probabilities.
+    fn format(
+        &self,
+        chunk: &ParsedChunk,
+        (labels, proba): (Vec<Option<u32>>, Array2<f64>),
+        model: &TractModel,
+        classes: &Classes,
+    ) -> Result<(String, u64)> {
+        let rows = chunk.lines.len();
         // Probabilities print as the shortest decimal that reads back to the model's value.
         let single = model.output_precision() == Precision::Float32;
         let mut text = String::with_capacity(rows * (16 + 12 * classes.len()));
@@ -254,6 +304,33 @@ impl<'a> Format<'a> {
         }
         Ok(values)
     }
+}
+
+/// The roles of a table's columns: numbers (missing allowed) for the first `n_numeric` features,
+/// text for the rest. An id column that is also a feature is refused here: the engine gives a
+/// column one role.
+fn table_roles(
+    plan: &mut ColumnPlan,
+    n_numeric: usize,
+    file: &str,
+    columns: &[String],
+) -> Result<()> {
+    if let Some(k) = plan.id_feature {
+        let at = plan.roles.iter().position(|r| *r == Role::Id).unwrap_or(k);
+        return Err(Error::ColumnConflict {
+            file: file.to_owned(),
+            name: columns[at].clone(),
+            role: "the id column".into(),
+            other: "a column the model reads".into(),
+        });
+    }
+    for role in &mut plan.roles {
+        if let Role::Feature(j) = *role {
+            let kind = if j < n_numeric { CellKind::Number } else { CellKind::Text };
+            *role = Role::Cell(j, kind);
+        }
+    }
+    Ok(())
 }
 
 /// The id column's text as a feature value, for an id column that is also a feature: as the

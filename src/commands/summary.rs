@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::export::Exported;
 use crate::metrics::Metrics;
-use crate::onnx::{GraphRecord, Ops, Precision, Verification};
+use crate::onnx::{ColumnsRecord, GraphRecord, InputLayout, Ops, Precision, Verification};
 
 /// The written model file.
 #[derive(Debug, Serialize)]
@@ -17,6 +17,9 @@ pub struct ModelFile<'a> {
     pub sha256: &'a str,
     pub companion_json: String,
     pub graph: &'a GraphRecord,
+    /// A table's columns; absent for a numeric matrix.
+    #[serde(skip)]
+    pub columns: Option<&'a ColumnsRecord>,
     pub verification: &'a Verification,
 }
 
@@ -28,13 +31,49 @@ impl<'a> ModelFile<'a> {
             sha256: &exported.model_sha256,
             companion_json: exported.json_path.display().to_string(),
             graph: &exported.provenance.graph,
+            columns: exported.provenance.columns.as_ref(),
             verification: &exported.comparison.summary,
         }
     }
 }
 
-pub fn write_graph(out: &mut dyn Write, graph: &GraphRecord) -> io::Result<()> {
+pub fn write_graph(
+    out: &mut dyn Write,
+    graph: &GraphRecord,
+    columns: Option<&ColumnsRecord>,
+) -> io::Result<()> {
     let input = graph.input_dtype.name();
+    if let Some(columns) = columns {
+        let inputs = match columns.inputs {
+            InputLayout::Columns => format!(
+                "one input per column ({} numeric {input}, {} text)",
+                columns.numeric.len(),
+                columns.categorical.len()
+            ),
+            InputLayout::Grouped => {
+                format!("grouped inputs \"numeric\" ({input}) and \"categorical\"")
+            }
+        };
+        let ops = match (graph.ops, graph.input_dtype) {
+            (Ops::Ml, Precision::Float32) => {
+                "IsNaN/Where imputation, ai.onnx.ml Scaler, OneHotEncoder and LinearClassifier"
+            }
+            (Ops::Ml, Precision::Float64) => {
+                "IsNaN/Where imputation and Sub/Div in float64, Cast, ai.onnx.ml OneHotEncoder \
+                 and LinearClassifier"
+            }
+            (Ops::Standard, _) => "standard operators (IsNaN/Where imputation, Equal one-hot)",
+        };
+        write!(
+            out,
+            "Graph: {ops}, {inputs}, {} arithmetic; feed a missing number as NaN, a missing text as \"\"",
+            graph.dtype.name()
+        )?;
+        return match &graph.input_dtype_reason {
+            Some(reason) => writeln!(out, " ({reason})"),
+            None => writeln!(out),
+        };
+    }
     match (graph.ops, graph.input_dtype) {
         // A float64 input is scaled by Sub and Div in float64 before the float32 classifier.
         (Ops::Ml, Precision::Float64) => write!(

@@ -6,7 +6,7 @@
 
 use ndarray::Array2;
 
-use super::{Classes, Rows};
+use super::{Cells, Classes, Rows, TableRows};
 use crate::error::{Error, Location, Parameter, Result};
 use crate::util::SplitMix64;
 
@@ -122,35 +122,70 @@ fn allocate(counts: &[usize], total: usize) -> Vec<usize> {
 /// Moves the rows of `split` out of `rows`: the training rows are compacted in place (no second
 /// copy of the matrix), the held-out rows are copied into a matrix of their own.
 pub fn apply(rows: Rows, split: &Split) -> (Rows, Rows) {
-    let n_features = rows.features.ncols();
-    let (mut values, _) = rows.features.into_raw_vec_and_offset();
-    let mut test = Rows {
-        features: Array2::zeros((split.test.len(), n_features)),
-        targets: split.test.iter().map(|&r| rows.targets[r]).collect(),
-        lines: split.test.iter().map(|&r| rows.lines[r]).collect(),
+    let (train_features, test_features) = split_matrix(rows.features, split);
+    let (train, test) = split_rows(&rows.targets, &rows.lines, split);
+    (
+        Rows { features: train_features, targets: train.0, lines: train.1 },
+        Rows { features: test_features, targets: test.0, lines: test.1 },
+    )
+}
+
+/// [`apply`] for a table's rows.
+pub fn apply_to_table(rows: TableRows, split: &Split) -> (TableRows, TableRows) {
+    let Cells { numeric, codes, values } = rows.cells;
+    let (train_numeric, test_numeric) = split_matrix(numeric, split);
+    let (train_codes, test_codes) = split_matrix(codes, split);
+    let (train, test) = split_rows(&rows.targets, &rows.lines, split);
+    (
+        TableRows {
+            cells: Cells { numeric: train_numeric, codes: train_codes, values: values.clone() },
+            targets: train.0,
+            lines: train.1,
+        },
+        TableRows {
+            cells: Cells { numeric: test_numeric, codes: test_codes, values },
+            targets: test.0,
+            lines: test.1,
+        },
+    )
+}
+
+/// The targets and lines of each side of `split`.
+#[allow(clippy::type_complexity)]
+fn split_rows(
+    targets: &[u32],
+    lines: &[u64],
+    split: &Split,
+) -> ((Vec<u32>, Vec<u64>), (Vec<u32>, Vec<u64>)) {
+    let side = |rows: &[usize]| {
+        (rows.iter().map(|&r| targets[r]).collect(), rows.iter().map(|&r| lines[r]).collect())
     };
-    for (dst, &src) in split.test.iter().enumerate() {
-        test.features
-            .row_mut(dst)
-            .as_slice_mut()
-            .expect("a new matrix is contiguous")
-            .copy_from_slice(&values[src * n_features..(src + 1) * n_features]);
+    (side(&split.train), side(&split.test))
+}
+
+/// The training rows of a row-major matrix compacted in place and the held-out rows copied out.
+fn split_matrix<T: Copy + Default>(matrix: Array2<T>, split: &Split) -> (Array2<T>, Array2<T>) {
+    let width = matrix.ncols();
+    let matrix =
+        if matrix.is_standard_layout() { matrix } else { matrix.as_standard_layout().to_owned() };
+    let (mut values, _) = matrix.into_raw_vec_and_offset();
+    let mut test = Vec::with_capacity(split.test.len() * width);
+    for &src in &split.test {
+        test.extend_from_slice(&values[src * width..(src + 1) * width]);
     }
     // Indices are increasing, so each row moves towards the front over rows already moved.
     for (dst, &src) in split.train.iter().enumerate() {
         if dst != src {
-            values.copy_within(src * n_features..(src + 1) * n_features, dst * n_features);
+            values.copy_within(src * width..(src + 1) * width, dst * width);
         }
     }
-    values.truncate(split.train.len() * n_features);
+    values.truncate(split.train.len() * width);
     values.shrink_to_fit();
-    let train = Rows {
-        features: Array2::from_shape_vec((split.train.len(), n_features), values)
+    (
+        Array2::from_shape_vec((split.train.len(), width), values)
             .expect("the compacted rows fill the matrix"),
-        targets: split.train.iter().map(|&r| rows.targets[r]).collect(),
-        lines: split.train.iter().map(|&r| rows.lines[r]).collect(),
-    };
-    (train, test)
+        Array2::from_shape_vec((split.test.len(), width), test).expect("one row per held-out row"),
+    )
 }
 
 #[cfg(test)]

@@ -112,15 +112,6 @@ impl Cells {
         let code = self.codes[[r, k]];
         (code != MISSING_CODE).then(|| self.values[k][code as usize].as_str())
     }
-
-    /// The rows at `indices`, in that order.
-    pub fn select(&self, indices: &[usize]) -> Cells {
-        Cells {
-            numeric: self.numeric.select(ndarray::Axis(0), indices),
-            codes: self.codes.select(ndarray::Axis(0), indices),
-            values: self.values.clone(),
-        }
-    }
 }
 
 /// Rows of a table.
@@ -133,7 +124,7 @@ pub struct TableRows {
     pub lines: Vec<u64>,
 }
 
-/// In [`TableRows::codes`], a missing cell.
+/// In [`Cells::codes`], a missing cell.
 pub const MISSING_CODE: u32 = MISSING;
 
 impl TableRows {
@@ -143,15 +134,6 @@ impl TableRows {
 
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
-    }
-
-    /// The rows at `indices`, in that order.
-    pub fn select(&self, indices: &[usize]) -> TableRows {
-        TableRows {
-            cells: self.cells.select(indices),
-            targets: indices.iter().map(|&r| self.targets[r]).collect(),
-            lines: indices.iter().map(|&r| self.lines[r]).collect(),
-        }
     }
 }
 

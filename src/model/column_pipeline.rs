@@ -63,12 +63,12 @@ impl ColumnPipeline {
                       constant ({impute} constant:VALUE)"
                 .into(),
         })?;
-        let mut dense = imputer.transform(cells.numeric.view());
+        let Cells { numeric, codes, values } = cells;
+        let mut dense = imputer.transform_owned(numeric);
         let scaler = StandardScaler::new().fit(dense.view());
         scaler.transform_in_place(dense.view_mut());
-        let encoder = FittedOneHotEncoder::fit(&cells);
-        let codes = one_hot_codes(&encoder, &cells);
-        drop(cells);
+        let encoder = FittedOneHotEncoder::fit(codes.view(), &values);
+        let codes = one_hot_codes(&encoder, codes, &values);
         let one_hot = OneHotColumns { codes: codes.view(), width: encoder.n_outputs() };
         let classifier =
             classifier.fit_with_one_hot(dense.view(), one_hot, y, classes.len(), step)?;
@@ -153,7 +153,7 @@ impl ColumnPipeline {
     pub fn decision_function(&self, cells: &Cells) -> Array2<f64> {
         let mut dense = self.imputer.transform(cells.numeric.view());
         self.scaler.transform_in_place(dense.view_mut());
-        let codes = one_hot_codes(&self.encoder, cells);
+        let codes = one_hot_codes(&self.encoder, cells.codes.clone(), &cells.values);
         let one_hot = OneHotColumns { codes: codes.view(), width: self.encoder.n_outputs() };
         self.classifier.decision_function_with_one_hot(dense.view(), one_hot)
     }
@@ -165,9 +165,12 @@ impl ColumnPipeline {
 }
 
 /// Per row and categorical column, the one-hot column the cell sets ([`NO_COLUMN`] for none).
-fn one_hot_codes(encoder: &FittedOneHotEncoder, cells: &Cells) -> Array2<u32> {
-    let columns = encoder.columns_of_codes(cells);
-    let mut codes = cells.codes.clone();
+fn one_hot_codes(
+    encoder: &FittedOneHotEncoder,
+    mut codes: Array2<u32>,
+    values: &[Vec<String>],
+) -> Array2<u32> {
+    let columns = encoder.columns_of_codes(values);
     for mut row in codes.rows_mut() {
         for (code, column) in row.iter_mut().zip(&columns) {
             *code = column.column(*code).unwrap_or(NO_COLUMN);

@@ -165,6 +165,22 @@ impl FittedSimpleImputer {
         self.statistics.len() + self.indicator_features.len()
     }
 
+    /// [`transform`](FittedSimpleImputer::transform), filling `x` in place when there are no
+    /// indicators to append (so a large matrix is not copied).
+    pub fn transform_owned(&self, mut x: Array2<f64>) -> Array2<f64> {
+        if !self.indicator_features.is_empty() {
+            return self.transform(x.view());
+        }
+        for mut row in x.rows_mut() {
+            for (v, &statistic) in row.iter_mut().zip(&self.statistics) {
+                if v.is_nan() {
+                    *v = statistic;
+                }
+            }
+        }
+        x
+    }
+
     /// The imputed columns followed by the indicator columns (1.0 where the cell was missing).
     pub fn transform(&self, x: ArrayView2<f64>) -> Array2<f64> {
         let columns = self.statistics.len();
@@ -200,6 +216,7 @@ mod tests {
         assert_eq!(fit(ImputeStrategy::MostFrequent).statistics().to_vec(), [4.0, 2.0]);
         assert_eq!(fit(ImputeStrategy::Constant(-1.0)).statistics().to_vec(), [-1.0, -1.0]);
         let filled = fit(ImputeStrategy::Mean).transform(x.view());
+        assert_eq!(fit(ImputeStrategy::Mean).transform_owned(x.clone()), filled);
         assert_eq!(filled[[1, 0]], 11.0 / 4.0);
         assert_eq!(filled[[3, 1]], 3.5);
         assert_eq!(filled[[2, 0]], 4.0);

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use crate::data::{Cells, MISSING_CODE};
+use ndarray::ArrayView2;
+
+use crate::data::MISSING_CODE;
 
 /// A category of a column: a value, or missing (`None`).
 pub type Category = Option<String>;
@@ -19,25 +21,25 @@ pub struct FittedOneHotEncoder {
 }
 
 impl FittedOneHotEncoder {
-    /// Fits on the categorical cells of `cells`.
-    pub fn fit(cells: &Cells) -> FittedOneHotEncoder {
-        let columns = cells.codes.ncols();
-        let mut categories = Vec::with_capacity(columns);
-        for k in 0..columns {
-            let mut seen = vec![false; cells.values[k].len()];
+    /// Fits on the categorical cells `codes` (one column per categorical column), which index
+    /// `values` (one list per column) or are [`MISSING_CODE`].
+    pub fn fit(codes: ArrayView2<u32>, values: &[Vec<String>]) -> FittedOneHotEncoder {
+        let mut categories = Vec::with_capacity(values.len());
+        for (column_codes, column_values) in codes.columns().into_iter().zip(values) {
+            let mut seen = vec![false; column_values.len()];
             let mut missing = false;
-            for &code in cells.codes.column(k) {
+            for &code in column_codes {
                 if code == MISSING_CODE {
                     missing = true;
                 } else {
                     seen[code as usize] = true;
                 }
             }
-            let mut values: Vec<&String> =
-                cells.values[k].iter().zip(&seen).filter(|(_, s)| **s).map(|(v, _)| v).collect();
+            let mut found: Vec<&String> =
+                column_values.iter().zip(&seen).filter(|(_, s)| **s).map(|(v, _)| v).collect();
             // `str` orders by bytes, which for UTF-8 is code point order, as numpy sorts.
-            values.sort_unstable();
-            let mut column: Vec<Category> = values.into_iter().map(|v| Some(v.clone())).collect();
+            found.sort_unstable();
+            let mut column: Vec<Category> = found.into_iter().map(|v| Some(v.clone())).collect();
             if missing {
                 column.push(None);
             }
@@ -67,13 +69,13 @@ impl FittedOneHotEncoder {
         self.categories.iter().map(Vec::len).sum()
     }
 
-    /// Per categorical column of `cells`, the output column of each of its codes (indexed by
-    /// code, with the missing code's column last), or `None` for an unknown value.
-    pub fn columns_of_codes(&self, cells: &Cells) -> Vec<CodeColumns> {
+    /// Per categorical column whose codes index `values`, the output column of each code, or
+    /// `None` for an unknown value.
+    pub fn columns_of_codes(&self, values: &[Vec<String>]) -> Vec<CodeColumns> {
         self.categories
             .iter()
             .zip(&self.offsets)
-            .zip(&cells.values)
+            .zip(values)
             .map(|((categories, &offset), values)| {
                 let index: HashMap<&str, usize> = categories
                     .iter()
@@ -112,22 +114,18 @@ impl CodeColumns {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{Array2, array};
+    use ndarray::array;
 
-    fn cells(codes: Array2<u32>, values: Vec<Vec<&str>>) -> Cells {
-        Cells {
-            numeric: Array2::zeros((codes.nrows(), 0)),
-            codes,
-            values: values.into_iter().map(|v| v.into_iter().map(String::from).collect()).collect(),
-        }
+    fn strings(values: Vec<Vec<&str>>) -> Vec<Vec<String>> {
+        values.into_iter().map(|v| v.into_iter().map(String::from).collect()).collect()
     }
 
     #[test]
     fn categories_are_sorted_with_missing_last_and_unknown_values_have_no_column() {
         const M: u32 = MISSING_CODE;
-        let training =
-            cells(array![[0, 1], [1, M], [2, 0]], vec![vec!["b", "B", "a"], vec!["y", "x"]]);
-        let encoder = FittedOneHotEncoder::fit(&training);
+        let codes = array![[0, 1], [1, M], [2, 0]];
+        let training = strings(vec![vec!["b", "B", "a"], vec!["y", "x"]]);
+        let encoder = FittedOneHotEncoder::fit(codes.view(), &training);
         let expected: Vec<Vec<Category>> = vec![
             vec![Some("B".into()), Some("a".into()), Some("b".into())],
             vec![Some("x".into()), Some("y".into()), None],
@@ -136,8 +134,7 @@ mod tests {
         assert_eq!(encoder.n_outputs(), 6);
         // New rows with their own dictionary: "c" is unknown, the first column has no missing
         // category.
-        let new = cells(array![[0, 0], [1, M], [M, 1]], vec![vec!["a", "c"], vec!["y", "x"]]);
-        let columns = encoder.columns_of_codes(&new);
+        let columns = encoder.columns_of_codes(&strings(vec![vec!["a", "c"], vec!["y", "x"]]));
         assert_eq!(columns[0].column(0), Some(1));
         assert_eq!(columns[0].column(1), None);
         assert_eq!(columns[0].column(M), None);

@@ -32,6 +32,17 @@ const CLASS_LABEL_COPIES: usize = 4;
 const NAME_QUOTING: usize = 4;
 /// Longest part of one name counted: a longer "name" is room for text, not a column's name.
 const NAME_COUNTED: usize = 256;
+/// Copies of each column name of a table's model: the graph input, the node reading it, the
+/// graph and model doc strings, and the metadata's feature names and columns record.
+const TABLE_COLUMN_NAME_COPIES: usize = 6;
+/// Copies of each category: the encoder (or the categories' initializer) and the metadata's
+/// columns record.
+const CATEGORY_COPIES: usize = 2;
+/// Categories of one column counted as fitted text; more are room for data (onnxify refuses a
+/// column of more than 1000 distinct values unless told otherwise).
+pub const CATEGORIES_COUNTED_PER_COLUMN: usize = 1000;
+/// Category text counted in all, whatever the columns.
+pub const CATEGORY_TEXT_COUNTED: usize = 1 << 20;
 
 /// What a file holds that a rule forbids, one list per rule; an empty list means it holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -358,8 +369,27 @@ pub fn room(layout: &Layout, model: Option<&ModelInfo>) -> Room {
 /// as onnxify writes of each.
 fn names_allowance(model: &ModelInfo) -> usize {
     let size = |name: &str, copies: usize| copies * (name.len().min(NAME_COUNTED) + NAME_QUOTING);
-    let features = model.feature_names().unwrap_or_default();
-    let features: usize = features.iter().map(|n| size(n, FEATURE_NAME_COPIES)).sum();
+    let features: usize = match &model.table {
+        Some(table) => {
+            let names: usize = table
+                .numeric
+                .iter()
+                .chain(&table.categorical)
+                .map(|n| size(n, TABLE_COLUMN_NAME_COPIES))
+                .sum();
+            let categories: usize = table
+                .categories
+                .iter()
+                .flat_map(|c| c.iter().take(CATEGORIES_COUNTED_PER_COLUMN))
+                .map(|c| size(c, CATEGORY_COPIES))
+                .sum();
+            names + categories.min(CATEGORY_TEXT_COUNTED)
+        }
+        None => {
+            let features = model.feature_names().unwrap_or_default();
+            features.iter().map(|n| size(n, FEATURE_NAME_COPIES)).sum()
+        }
+    };
     let classes: usize =
         (0..model.classes.len()).map(|c| size(&model.classes.name(c), CLASS_LABEL_COPIES)).sum();
     features + classes

@@ -335,10 +335,9 @@ fn train_plain(dataset: Dataset, config: &TrainConfig, progress: &Progress) -> R
 /// The column pipeline: imputation, scaling and one-hot encoding -> LogisticRegression.
 fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Result<Training> {
     let clock = Instant::now();
-    let rows = &table.rows;
     let split = split::stratified(
-        &rows.targets,
-        &rows.lines,
+        &table.rows.targets,
+        &table.rows.lines,
         &table.classes,
         (&table.source.file_name, &table.target_name),
         config.test_fraction,
@@ -347,8 +346,7 @@ fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Resul
     let columns =
         ColumnNames { numeric: table.numeric_names(), categorical: table.categorical_names() };
     let feature_names = table.columns.iter().map(|c| c.name.clone()).collect();
-    let train_rows = rows.select(&split.train);
-    let test = rows.select(&split.test);
+    let (train_rows, test) = split::apply_to_table(table.rows, &split);
     let n_train = train_rows.len();
     // With no held-out rows, the exported file is verified on the training rows.
     let training_cells =
@@ -384,10 +382,10 @@ fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Resul
         let (labels, proba) = pipeline.predict_with_proba(&test.cells);
         let metrics = metrics::evaluate(&test.targets, &labels, proba.view(), pipeline.classes());
         let reference = config.keep_reference.then(|| Reference {
-            inputs: Inputs::Cells(test.cells.clone()),
+            inputs: Inputs::Cells(test.cells),
             proba,
             labels,
-            lines: test.lines.clone(),
+            lines: test.lines,
             rows_used: "held-out",
         });
         (reference, Some(metrics))
@@ -399,7 +397,7 @@ fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Resul
         target_name: table.target_name,
         model: TrainedModel::Table(pipeline),
         n_train,
-        n_test: test.len(),
+        n_test: split.test.len(),
         metrics,
         reference,
         seconds: Timings { read: 0.0, fit, evaluate, export: 0.0 },

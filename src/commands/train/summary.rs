@@ -218,7 +218,7 @@ impl<'a> TrainSummary<'a> {
         let Some(model) = &self.model else {
             return writeln!(out, "Dry run: no model written");
         };
-        write_graph(out, model.graph)?;
+        write_graph(out, model.graph, model.columns)?;
         write_verification(out, model.verification)?;
         writeln!(
             out,

@@ -4,11 +4,16 @@
 use ndarray::Array2;
 
 use crate::data::Classes;
-use crate::model::{FittedLogisticRegression, FittedStandardScaler, Pipeline};
-use crate::onnx::ModelInfo;
+use crate::model::{
+    Category, ColumnNames, ColumnPipeline, FittedLogisticRegression, FittedOneHotEncoder,
+    FittedSimpleImputer, FittedStandardScaler, ImputeStrategy, Pipeline,
+};
 use crate::onnx::load::{self, OnnxFile};
 use crate::onnx::{
     self, GraphOptions, GraphRecord, GraphSpec, Ops, SUPPORTED_OPSETS, TEXT_ALLOWANCE, model_bytes,
+};
+use crate::onnx::{
+    InputLayout, ModelInfo, TableGraphSpec, TableInfo, table_model_bytes, table_options,
 };
 
 /// The same account `inspect` gives: text within the allowance beyond the model's names, and
@@ -73,7 +78,8 @@ pub(super) fn as_written(info: &ModelInfo) -> std::result::Result<String, String
             SUPPORTED_OPSETS.end()
         ));
     }
-    let options = GraphOptions { ops, dtype, input: Some(input), opset, ..GraphOptions::default() }
+    let layout = info.table.as_ref().map_or(InputLayout::Columns, |t| t.layout);
+    let options = GraphOptions { ops, dtype, input: Some(input), opset, opset_given: true, layout }
         .check()
         .map_err(|e| format!("onnxify does not write the recorded flavor ({e})"))?;
     let flavor = match ops {
@@ -84,7 +90,10 @@ pub(super) fn as_written(info: &ModelInfo) -> std::result::Result<String, String
             input.name()
         ),
     };
-    let written = written_graph(options, &info.classes)?;
+    let written = match &info.table {
+        Some(table) => written_table_graph(options, table, &info.classes)?,
+        None => written_graph(options, &info.classes)?,
+    };
     let nodes = |info: &ModelInfo| -> String {
         let each: Vec<String> = info
             .nodes
@@ -125,6 +134,57 @@ pub(super) fn as_written(info: &ModelInfo) -> std::result::Result<String, String
     } else {
         Err(format!("for {flavor}, {}", problems.join("; ")))
     }
+}
+
+/// What onnxify writes for a table with the columns, indicators and categories of `table`,
+/// read back from a model the writer builds with zero parameters (which nodes are written
+/// depends on those, the options and the classes, not on the fitted values).
+fn written_table_graph(
+    options: GraphOptions,
+    table: &TableInfo,
+    classes: &Classes,
+) -> std::result::Result<ModelInfo, String> {
+    let options = table_options(options, !table.categorical.is_empty())
+        .map_err(|e| format!("onnxify does not write the recorded flavor ({e})"))?;
+    let rows = if classes.len() == 2 { 1 } else { classes.len() };
+    let width = table.numeric_width();
+    let categories: Vec<Vec<Category>> = table
+        .categories
+        .iter()
+        .map(|c| c.iter().map(|v| (!v.is_empty()).then(|| v.clone())).collect())
+        .collect();
+    let encoder = FittedOneHotEncoder::from_categories(categories);
+    let features = width + encoder.n_outputs();
+    let pipeline = ColumnPipeline::from_parts(
+        ColumnNames { numeric: table.numeric.clone(), categorical: table.categorical.clone() },
+        FittedSimpleImputer::from_parameters(
+            ImputeStrategy::Mean,
+            ndarray::Array1::zeros(table.numeric.len()),
+            table.indicator_features.clone(),
+        ),
+        FittedStandardScaler::from_parameters(
+            ndarray::Array1::zeros(width),
+            ndarray::Array1::ones(width),
+        ),
+        encoder,
+        FittedLogisticRegression::from_parameters(
+            Array2::zeros((rows, features)),
+            ndarray::Array1::zeros(rows),
+            0,
+        ),
+        classes.clone(),
+    );
+    let spec = TableGraphSpec {
+        pipeline: &pipeline,
+        options,
+        input: options.input_candidates()[0],
+        doc_string: String::new(),
+        metadata: Vec::new(),
+    };
+    let reference = load::decode("the reference graph", table_model_bytes(&spec))
+        .and_then(|file| file.check())
+        .map_err(|e| format!("onnxify cannot write a reference graph for it: {e}"))?;
+    Ok(reference.info)
 }
 
 /// What onnxify writes for `options` and `classes`, read back from a model the writer builds

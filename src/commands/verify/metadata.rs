@@ -5,7 +5,10 @@
 
 use crate::export::Companion;
 use crate::onnx::load::OnnxFile;
-use crate::onnx::{ConversionRecord, Flavor, ModelInfo, Ops, Origin, Provenance, TrainingRecord};
+use crate::onnx::{
+    ColumnsRecord, ConversionRecord, Flavor, ModelInfo, Ops, Origin, Precision, Provenance,
+    TableInfo, TrainingRecord,
+};
 use crate::util::sha256_hex;
 
 /// Metadata every onnxify model carries.
@@ -75,8 +78,21 @@ pub(super) fn consistent(
 ) -> Result<String, String> {
     let recorded = recorded.as_ref().map_err(Clone::clone)?;
     let mut problems = Vec::new();
-    if recorded.feature_names.len() != info.n_features {
-        problems.push(format!("feature_names does not list {} names", info.n_features));
+    let columns =
+        info.table.as_ref().map_or(info.n_features, |t| t.numeric.len() + t.categorical.len());
+    if recorded.feature_names.len() != columns {
+        problems.push(format!("feature_names does not list {columns} names"));
+    }
+    match (&recorded.columns, &info.table) {
+        (None, None) => {}
+        (Some(record), Some(table)) => {
+            problems.extend(columns_problems(record, table, info.input_type))
+        }
+        (Some(_), None) => {
+            problems.push("columns describes a table, but the graph takes one numeric input".into())
+        }
+        (None, Some(_)) => problems
+            .push("the graph takes a table's columns, but no columns record describes them".into()),
     }
     if recorded.class_labels != info.classes {
         problems.push(format!("class_labels is not the graph's classes {}", info.classes));
@@ -115,6 +131,43 @@ pub(super) fn consistent(
     }
 }
 
+/// Where the columns record disagrees with the table the graph computes: names and roles,
+/// indicators, categories (null is the missing category, fed as ""), and the imputation
+/// statistics as the file's input type holds them.
+fn columns_problems(record: &ColumnsRecord, table: &TableInfo, input: Precision) -> Vec<String> {
+    let mut problems = Vec::new();
+    if record.inputs != table.layout {
+        problems.push("columns.inputs is not the graph's input layout".into());
+    }
+    if record.numeric != table.numeric || record.categorical != table.categorical {
+        problems.push("columns does not name the graph's numeric and text columns".into());
+    }
+    if record.indicator_features != table.indicator_features {
+        problems.push("columns.indicator_features is not the graph's".into());
+    }
+    let categories: Vec<Vec<String>> = record
+        .categories
+        .iter()
+        .map(|c| c.iter().map(|v| v.clone().unwrap_or_default()).collect())
+        .collect();
+    if categories != table.categories {
+        problems.push("columns.categories is not the graph's".into());
+    }
+    let stored = |v: f64| match input {
+        Precision::Float32 => f64::from(v as f32),
+        Precision::Float64 => v,
+    };
+    let statistics: Vec<f64> = record.statistics.iter().map(|&v| stored(v)).collect();
+    if statistics != table.statistics {
+        problems.push("columns.statistics is not what the graph fills in".into());
+    }
+    if record.missing_number != "NaN" || !record.missing_text.is_empty() {
+        problems
+            .push("columns says to feed missing values otherwise than the graph reads them".into());
+    }
+    problems
+}
+
 /// The provenance record in the metadata and the one in the companion JSON say the same.
 pub(super) fn agrees(
     companion: &Result<Companion, String>,
@@ -132,6 +185,7 @@ pub(super) fn agrees(
     compare("origin", kind(&recorded.origin) == kind(&companion.origin));
     compare("feature names", recorded.feature_names == companion.feature_names);
     compare("class labels", recorded.class_labels == companion.class_labels);
+    compare("columns", recorded.columns == companion.columns);
     compare("verification", recorded.verification == companion.verification);
     let checked_items = match &recorded.origin {
         Origin::Converted(ours) => {
@@ -146,7 +200,7 @@ pub(super) fn agrees(
             compare("source file name", same(|a, b| a.source.file_name == b.source.file_name));
             compare("scikit-learn version", same(|a, b| a.sklearn_version == b.sklearn_version));
             compare("conversion date", same(|a, b| a.converted_at == b.converted_at));
-            "source, features, classes, verification, date"
+            "source, features, columns, classes, verification, date"
         }
         Origin::Trained(ours) => {
             let theirs = match &companion.origin {
@@ -161,7 +215,7 @@ pub(super) fn agrees(
             compare("hyperparameters", same(|a, b| a.hyperparameters == b.hyperparameters));
             compare("metrics", same(|a, b| a.metrics == b.metrics));
             compare("training date", same(|a, b| a.trained_at == b.trained_at));
-            "dataset, features, classes, hyperparameters, metrics, verification, date"
+            "dataset, features, columns, classes, hyperparameters, metrics, verification, date"
         }
     };
     if differ.is_empty() {

@@ -32,6 +32,7 @@ use crate::metrics::Metrics;
 use crate::onnx::Provenance;
 use crate::onnx::load::{self, MAX_FILE_BYTES};
 use crate::progress::Progress;
+use crate::proof::probes::table_probe_cells;
 use crate::proof::runtime::{RUNTIME, TractModel};
 use crate::util::regular_file_size;
 
@@ -262,10 +263,15 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
 
     let model = TractModel::load(&checked, &model_name);
     let runs = model.as_ref().map_err(|e| runtime_reason(e, &model_name)).and_then(|model| {
-        let zeros = Array2::<f64>::zeros((1, info.n_features));
-        model
-            .predict(zeros.view(), &info.classes, &Progress::hidden().rows("", 0))
-            .map_err(|e| runtime_reason(&e, &model_name))?;
+        let step = Progress::hidden().rows("", 0);
+        let ran = match &info.table {
+            Some(_) => model.predict_cells(&table_probe_cells(info), &info.classes, &step),
+            None => {
+                let zeros = Array2::<f64>::zeros((1, info.n_features));
+                model.predict(zeros.view(), &info.classes, &step)
+            }
+        };
+        ran.map_err(|e| runtime_reason(&e, &model_name))?;
         Ok(RUNTIME.to_string())
     });
     let runs_ok = list.add(RUNS, runs);

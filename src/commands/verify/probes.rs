@@ -21,6 +21,14 @@ pub(super) fn reproduced(
     model_name: &str,
 ) -> Result<String, String> {
     let made = probes::record(model, info).map_err(|e| runtime_reason(&e, model_name))?;
+    if info.table.is_some() {
+        return table_probes(recorded, &made);
+    }
+    if recorded.cells.is_some() {
+        return Err(
+            "the companion JSON records table probe rows for a model of one numeric input".into()
+        );
+    }
     let rows = recorded.inputs.len();
     if rows != RECORDED_ROWS {
         return Err(format!(
@@ -56,6 +64,47 @@ pub(super) fn reproduced(
             ));
         }
     }
+    outputs_agree(recorded, &made, rows, "made from the scaler's parameters")
+}
+
+/// A table's probes: exactly the rows made from the file (numbers from its scaler, texts
+/// reaching every category, a missing and an unseen value), and their recorded outputs.
+fn table_probes(recorded: &Probes, made: &Probes) -> Result<String, String> {
+    let (Some(got), Some(want)) = (&recorded.cells, &made.cells) else {
+        return Err("the companion JSON records no table probe rows for a table's model".into());
+    };
+    let rows = want.numbers.len();
+    if got.numbers.len() != rows || got.texts.len() != rows || !recorded.inputs.is_empty() {
+        return Err(format!(
+            "the companion JSON records {} probe rows; onnxify records {rows}, made from the file's parameters and categories",
+            got.numbers.len()
+        ));
+    }
+    if recorded.labels.len() != rows || recorded.probabilities.len() != rows {
+        return Err(format!(
+            "the companion JSON records {} labels and {} probability rows for {rows} probe rows",
+            recorded.labels.len(),
+            recorded.probabilities.len()
+        ));
+    }
+    for r in 0..rows {
+        if got.numbers[r] != want.numbers[r] || got.texts[r] != want.texts[r] {
+            return Err(format!(
+                "probe {}: the recorded input is not the row made from the file's parameters and categories",
+                r + 1
+            ));
+        }
+    }
+    outputs_agree(recorded, made, rows, "made from the file's parameters and categories")
+}
+
+/// The file's outputs for the probes are the recorded ones.
+fn outputs_agree(
+    recorded: &Probes,
+    made: &Probes,
+    rows: usize,
+    what: &str,
+) -> Result<String, String> {
     let mut worst = 0.0f64;
     for (r, (got, recorded_label)) in made.labels.iter().zip(&recorded.labels).enumerate() {
         if got != recorded_label {
@@ -77,7 +126,7 @@ pub(super) fn reproduced(
     }
     if worst <= PROBE_TOLERANCE {
         Ok(format!(
-            "{rows} probe rows made from the scaler's parameters, as recorded; labels identical, largest probability difference {worst:.1e} (tolerance {PROBE_TOLERANCE:e})"
+            "{rows} probe rows {what}, as recorded; labels identical, largest probability difference {worst:.1e} (tolerance {PROBE_TOLERANCE:e})"
         ))
     } else {
         Err(format!("largest probability difference {worst:.3e}, above {PROBE_TOLERANCE:e}"))
