@@ -240,7 +240,7 @@ fn parameters(info: &ModelInfo) -> Parameters {
                 .collect(),
             categories: table.categories.clone(),
             missing_number: "NaN",
-            missing_text: "",
+            missing_text: table.missing_text,
         }),
     }
 }
@@ -374,9 +374,10 @@ fn write_table_columns(out: &mut dyn Write, c: &TableColumns) -> io::Result<()> 
     writeln!(
         out,
         "Columns:   {} numeric, {} text ({inputs}); feed a missing number as NaN and a missing \
-         text as \"\"",
+         text as {:?}",
         c.numeric.len(),
-        c.categorical.len()
+        c.categorical.len(),
+        c.missing_text
     )?;
     for (name, statistic) in c.numeric.iter().zip(&c.statistics) {
         let indicator =
@@ -387,7 +388,7 @@ fn write_table_columns(out: &mut dyn Write, c: &TableColumns) -> io::Result<()> 
         let shown: Vec<String> = categories
             .iter()
             .take(20)
-            .map(|v| if v.is_empty() { "(missing)".to_owned() } else { format!("{v:?}") })
+            .map(|v| if *v == c.missing_text { "(missing)".to_owned() } else { format!("{v:?}") })
             .collect();
         let more = categories.len().saturating_sub(shown.len());
         let more = if more > 0 { format!(" and {more} more") } else { String::new() };

@@ -246,6 +246,7 @@ fn table_info(front: TableFront, metadata: &[(String, String)]) -> Check<TableIn
         statistics: front.statistics,
         indicator_features: front.indicator_features,
         categories: front.categories,
+        missing_text: front.missing_text,
     })
 }
 

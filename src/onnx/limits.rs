@@ -54,8 +54,8 @@ pub(super) const ML_OPSETS: std::ops::RangeInclusive<i64> = 1..=5;
 pub(super) const IR_VERSIONS: std::ops::RangeInclusive<i64> = 3..=11;
 
 /// Operators in the ai.onnx.ml domain that may appear.
-pub(super) const ML_OPS: [&str; 5] =
-    ["Scaler", "LinearClassifier", "Normalizer", "CategoryMapper", "OneHotEncoder"];
+pub(super) const ML_OPS: [&str; 6] =
+    ["Scaler", "LinearClassifier", "Normalizer", "CategoryMapper", "OneHotEncoder", "Imputer"];
 
 /// Operators in the default domain that may appear.
 pub(super) const STANDARD_OPS: [&str; 14] = [

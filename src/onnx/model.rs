@@ -68,8 +68,11 @@ pub struct TableInfo {
     pub statistics: Vec<f64>,
     /// Numeric columns with a missing indicator.
     pub indicator_features: Vec<usize>,
-    /// Per text column its categories; the empty string is the missing category.
+    /// Per text column its categories.
     pub categories: Vec<Vec<String>>,
+    /// The text a missing cell is fed as: "" for onnxify's graphs (the missing category is
+    /// ""), "nan" for scikit-learn's converter's (which names it so).
+    pub missing_text: &'static str,
 }
 
 impl TableInfo {

@@ -31,8 +31,11 @@ pub(super) struct TableFront {
     pub(super) statistics: Vec<f64>,
     pub(super) indicator_features: Vec<usize>,
     pub(super) scaler: Option<ScalerParams>,
-    /// Per text column, its categories ("" is the missing category).
+    /// Per text column, its categories.
     pub(super) categories: Vec<Vec<String>>,
+    /// The text a missing cell is fed as: "" in onnxify's graphs, "nan" in scikit-learn's
+    /// converter's (which keeps a missing category as the text of a NaN).
+    pub(super) missing_text: &'static str,
 }
 
 impl<'a> Walk<'a> {
@@ -108,6 +111,7 @@ impl<'a> Walk<'a> {
             indicator_features: Vec::new(),
             scaler: None,
             categories: Vec::new(),
+            missing_text: "",
         };
         if let Some(precision) = numeric_type {
             let numeric: &'a str = if grouped {
@@ -177,6 +181,16 @@ impl<'a> Walk<'a> {
                     front.categories.push(categories);
                 }
             }
+        } else if self.encoders_concatenated(&texts) {
+            // scikit-learn's converter: every encoder's output concatenated, then one Reshape.
+            let (block, columns) = self.one_hot_group(&texts)?;
+            blocks.push(block);
+            precisions.push(Precision::Float32);
+            for (name, categories) in columns {
+                front.categorical.push(name.to_owned());
+                front.categories.push(categories);
+            }
+            front.missing_text = "nan";
         } else {
             for text in &texts {
                 let (block, categories, block_precision) = self.one_hot_block(text.name)?;
@@ -234,6 +248,20 @@ impl<'a> Walk<'a> {
         front: &mut TableFront,
     ) -> Check<(&'a str, Precision)> {
         let n = front.n_numeric;
+        let imputer_reads = match self.readers(numeric).as_slice() {
+            [i] => self.nodes[*i].op_type() == "Imputer",
+            _ => false,
+        };
+        if imputer_reads {
+            // scikit-learn's converter: an ai.onnx.ml Imputer on float input, then the Scaler.
+            ensure(precision == Precision::Float32, || "the Imputer reads a DOUBLE input".into())?;
+            let imputer = self.next(numeric, "Imputer")?;
+            front.statistics = imputer_statistics(imputer, n)?;
+            let (scaled, scaled_precision, scaler) =
+                self.scaling(&imputer.output[0], precision, n)?;
+            front.scaler = Some(scaler.ok_or("the numeric block is not scaled")?);
+            return Ok((scaled, scaled_precision));
+        }
         self.readers_are(numeric, &["IsNaN", "Where"])?;
         let isnan = self.take_reader(numeric, "IsNaN")?;
         ensure(isnan.input.len() == 1 && isnan.output.len() == 1, || {
@@ -295,25 +323,7 @@ impl<'a> Walk<'a> {
         match node.op_type() {
             "OneHotEncoder" => {
                 let encoder = self.next(text, "OneHotEncoder")?;
-                let attrs = attributes(
-                    encoder,
-                    &[
-                        ("cats_strings", AttributeType::Strings),
-                        ("cats_int64s", AttributeType::Ints),
-                        ("zeros", AttributeType::Int),
-                    ],
-                )?;
-                ensure(attrs.get("zeros").map_or(1, |a| a.i()) == 1, || {
-                    "the OneHotEncoder must encode an unknown value as zeros".into()
-                })?;
-                ensure(!attrs.contains_key("cats_int64s"), || {
-                    "the OneHotEncoder must take strings".into()
-                })?;
-                let categories = attrs
-                    .get("cats_strings")
-                    .map(|a| &a.strings)
-                    .ok_or("the OneHotEncoder has no categories")?;
-                let categories = category_texts(categories.iter().map(Vec::as_slice))?;
+                let categories = encoder_categories(encoder)?;
                 let reshape = self.next(&encoder.output[0], "Reshape")?;
                 attributes(reshape, &[("allowzero", AttributeType::Int)])?;
                 let shape = self.int_constant(&reshape.input[1], "the one-hot shape")?;
@@ -345,6 +355,59 @@ impl<'a> Walk<'a> {
                 short(text)
             )),
         }
+    }
+
+    /// Whether the text inputs' encoders feed one Concat (scikit-learn's converter's layout).
+    fn encoders_concatenated(&self, texts: &[&TableInput<'a>]) -> bool {
+        let Some(text) = texts.first() else { return false };
+        let encoder = match self.readers(text.name).as_slice() {
+            [i] if self.nodes[*i].op_type() == "OneHotEncoder" => &self.nodes[*i],
+            _ => return false,
+        };
+        encoder.output.first().is_some_and(|out| {
+            self.readers(out).iter().any(|&r| self.nodes[r].op_type() == "Concat")
+        })
+    }
+
+    /// Every text input one-hot encoded, the encoders' outputs concatenated along the last
+    /// axis and reshaped to `[N, all categories]`; returns the block and each text column's
+    /// name and categories, in the order of the concatenation.
+    #[allow(clippy::type_complexity)]
+    fn one_hot_group(
+        &mut self,
+        texts: &[&TableInput<'a>],
+    ) -> Check<(&'a str, Vec<(&'a str, Vec<String>)>)> {
+        let mut encoded: Vec<(&'a str, &'a str, Vec<String>)> = Vec::new();
+        for text in texts {
+            let encoder = self.next(text.name, "OneHotEncoder")?;
+            encoded.push((&encoder.output[0], text.name, encoder_categories(encoder)?));
+        }
+        let concat = self.take_reader(encoded[0].0, "Concat")?;
+        ensure(concat.input.len() == encoded.len() && concat.output.len() == 1, || {
+            "the one-hot Concat does not read every encoder once".into()
+        })?;
+        let attrs = attributes(concat, &[("axis", AttributeType::Int)])?;
+        ensure(matches!(attrs.get("axis").map(|a| a.i()), Some(-1 | 2)), || {
+            "the encoders must be concatenated along their last axis".into()
+        })?;
+        let mut columns = Vec::with_capacity(encoded.len());
+        for input in &concat.input {
+            let at = encoded
+                .iter()
+                .position(|(out, _, _)| out == input)
+                .ok_or_else(|| format!("the one-hot Concat reads {:?}", short(input)))?;
+            let (out, name, categories) = encoded.swap_remove(at);
+            self.readers_are(out, &["Concat"])?;
+            columns.push((name, categories));
+        }
+        let reshape = self.next(&concat.output[0], "Reshape")?;
+        attributes(reshape, &[("allowzero", AttributeType::Int)])?;
+        let total: usize = columns.iter().map(|(_, c)| c.len()).sum();
+        let shape = self.int_constant(&reshape.input[1], "the one-hot shape")?;
+        ensure(shape == [-1, total as i64], || {
+            format!("the one-hot blocks are reshaped to {shape:?}, not [-1, {total}]")
+        })?;
+        Ok((&reshape.output[0], columns))
     }
 
     /// An INT64 constant's values.
@@ -382,6 +445,53 @@ impl<'a> Walk<'a> {
             _ => Err(format!("the text column index {values:?} is not one column below {width}")),
         }
     }
+}
+
+/// A OneHotEncoder's categories: strings, an unknown value encoded as zeros.
+fn encoder_categories(encoder: &NodeProto) -> Check<Vec<String>> {
+    let attrs = attributes(
+        encoder,
+        &[
+            ("cats_strings", AttributeType::Strings),
+            ("cats_int64s", AttributeType::Ints),
+            ("zeros", AttributeType::Int),
+        ],
+    )?;
+    ensure(attrs.get("zeros").map_or(1, |a| a.i()) == 1, || {
+        "the OneHotEncoder must encode an unknown value as zeros".into()
+    })?;
+    ensure(!attrs.contains_key("cats_int64s"), || "the OneHotEncoder must take strings".into())?;
+    let categories = attrs
+        .get("cats_strings")
+        .map(|a| &a.strings)
+        .ok_or("the OneHotEncoder has no categories")?;
+    category_texts(categories.iter().map(Vec::as_slice))
+}
+
+/// An ai.onnx.ml Imputer's fill values for `n` columns: `imputed_value_floats` (one per column,
+/// or one for all), finite, replacing NaN (`replaced_value_float`, which the attribute check
+/// would refuse as a non-finite number, is read apart).
+fn imputer_statistics(imputer: &NodeProto, n: usize) -> Check<Vec<f64>> {
+    let mut rest = imputer.clone();
+    let replaced: Vec<_> =
+        rest.attribute.iter().filter(|a| a.name() == "replaced_value_float").cloned().collect();
+    rest.attribute.retain(|a| a.name() != "replaced_value_float");
+    let attrs = attributes(&rest, &[("imputed_value_floats", AttributeType::Floats)])?;
+    let replaces_nan = matches!(replaced.as_slice(), [a]
+        if a.f.is_some_and(f32::is_nan)
+            && a.r#type() == AttributeType::Float
+            && a.floats.is_empty()
+            && a.ints.is_empty()
+            && a.strings.is_empty());
+    ensure(replaces_nan, || "the Imputer must replace NaN (replaced_value_float)".into())?;
+    let values = attrs
+        .get("imputed_value_floats")
+        .map(|a| &a.floats)
+        .ok_or("the Imputer has no imputed_value_floats")?;
+    ensure(values.len() == n || values.len() == 1, || {
+        format!("the Imputer has {} values for {n} columns", values.len())
+    })?;
+    Ok((0..n).map(|j| f64::from(if values.len() == 1 { values[0] } else { values[j] })).collect())
 }
 
 /// The node concatenates or gathers along axis 1.

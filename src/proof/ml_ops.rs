@@ -31,6 +31,7 @@ use crate::util::excerpt;
 pub fn onnx_with_ml_ops() -> tract_onnx::Onnx {
     let mut onnx = tract_onnx::onnx();
     onnx.op_register.insert("Scaler", scaler);
+    onnx.op_register.insert("Imputer", imputer);
     onnx.op_register.insert("OneHotEncoder", one_hot_encoder);
     onnx.op_register.insert("IsNaN", is_nan);
     onnx
@@ -143,6 +144,115 @@ impl EvalOp for ScaleColumns {
 }
 
 impl TypedOp for ScaleColumns {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        Ok(tvec!(f32::fact(inputs[0].shape.iter())))
+    }
+
+    as_op!();
+}
+
+/// The ai.onnx.ml `Imputer` for float input (what scikit-learn's converter writes for a
+/// SimpleImputer): each value equal to `replaced_value_float` (NaN matches NaN) becomes the
+/// column's `imputed_value_floats` entry (one for every column when there is one), in float32.
+#[derive(Debug, Clone)]
+struct Imputer {
+    columns: ImputeColumns,
+}
+
+fn imputer(
+    _ctx: &ParsingContext,
+    node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+    let values: Vec<f32> = node.get_attr_opt_vec("imputed_value_floats")?.unwrap_or_default();
+    anyhow::ensure!(!values.is_empty(), "the Imputer has no imputed_value_floats");
+    let replaced: f32 = node.get_attr_opt("replaced_value_float")?.unwrap_or(0.0);
+    Ok((expand(Imputer { columns: ImputeColumns { values, replaced } }), vec![]))
+}
+
+impl Expansion for Imputer {
+    fn name(&self) -> StaticName {
+        "Imputer".into()
+    }
+
+    fn rules<'r, 'p: 'r, 's: 'r>(
+        &'s self,
+        s: &mut Solver<'r>,
+        inputs: &'p [TensorProxy],
+        outputs: &'p [TensorProxy],
+    ) -> InferenceResult {
+        check_input_arity(inputs, 1)?;
+        check_output_arity(outputs, 1)?;
+        s.equals(&inputs[0].datum_type, DatumType::F32)?;
+        s.equals(&outputs[0].datum_type, DatumType::F32)?;
+        s.equals(&inputs[0].shape, &outputs[0].shape)?;
+        Ok(())
+    }
+
+    fn wire(
+        &self,
+        prefix: &str,
+        model: &mut TypedModel,
+        inputs: &[OutletId],
+    ) -> TractResult<TVec<OutletId>> {
+        model.wire_node(format!("{prefix}.impute_columns"), self.columns.clone(), inputs)
+    }
+}
+
+/// The Imputer's replacement on each column of the last axis, in float32.
+#[derive(Debug, Clone)]
+struct ImputeColumns {
+    values: Vec<f32>,
+    replaced: f32,
+}
+
+/// Equal when bit-identical (so a NaN parameter equals itself, as `Eq` requires).
+impl PartialEq for ImputeColumns {
+    fn eq(&self, other: &Self) -> bool {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        bits(&self.values) == bits(&other.values)
+            && self.replaced.to_bits() == other.replaced.to_bits()
+    }
+}
+
+impl Eq for ImputeColumns {}
+
+impl Op for ImputeColumns {
+    fn name(&self) -> StaticName {
+        "ImputeColumns".into()
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for ImputeColumns {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let mut x = args_1!(inputs).into_tensor();
+        let columns = x.shape().last().copied().unwrap_or(1).max(1);
+        let values = &self.values;
+        anyhow::ensure!(
+            values.len() == 1 || values.len() == columns,
+            "the Imputer has {} values for {columns} columns",
+            values.len()
+        );
+        let replaced = self.replaced;
+        let mut view = x.to_plain_array_view_mut::<f32>()?;
+        let cells = view
+            .as_slice_mut()
+            .ok_or_else(|| anyhow::anyhow!("the Imputer input is not contiguous"))?;
+        for row in cells.chunks_exact_mut(columns) {
+            for (j, v) in row.iter_mut().enumerate() {
+                if (replaced.is_nan() && v.is_nan()) || *v == replaced {
+                    *v = if values.len() == 1 { values[0] } else { values[j] };
+                }
+            }
+        }
+        Ok(tvec!(x.into_tvalue()))
+    }
+}
+
+impl TypedOp for ImputeColumns {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         Ok(tvec!(f32::fact(inputs[0].shape.iter())))
     }

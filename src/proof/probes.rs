@@ -84,12 +84,13 @@ pub fn table_probe_cells(info: &ModelInfo) -> Cells {
         }
     }
     // Per text column: its known values, then the unseen one; the missing category is a code.
+    let missing = table.missing_text;
     let values: Vec<Vec<String>> = table
         .categories
         .iter()
         .map(|categories| {
             let mut known: Vec<String> =
-                categories.iter().filter(|c| !c.is_empty()).cloned().collect();
+                categories.iter().filter(|c| *c != missing).cloned().collect();
             known.push(unseen(categories));
             known
         })
@@ -97,12 +98,12 @@ pub fn table_probe_cells(info: &ModelInfo) -> Cells {
     let codes = Array2::from_shape_fn((rows, table.categories.len()), |(r, k)| {
         let categories = &table.categories[k];
         let text = match r {
-            1 => "",
+            1 => missing,
             2 => return (values[k].len() - 1) as u32,
             0 => categories[0].as_str(),
             _ => categories[(r - 3) % categories.len()].as_str(),
         };
-        if text.is_empty() {
+        if text == missing {
             MISSING_CODE
         } else {
             values[k].iter().position(|v| v == text).expect("a known category") as u32

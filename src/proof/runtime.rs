@@ -30,6 +30,8 @@ pub struct TractModel {
     file: String,
     /// For a column pipeline's graph, what each input is fed, in the graph's input order.
     feeds: Option<Vec<Feed>>,
+    /// The text a missing text cell is fed as (see [`crate::onnx::TableInfo::missing_text`]).
+    missing_text: &'static str,
     input: Precision,
     output: Precision,
     /// Positions of the label and probability outputs among the graph's outputs.
@@ -75,6 +77,7 @@ impl TractModel {
                 plan,
                 file: file.to_owned(),
                 feeds,
+                missing_text: info.table.as_ref().map_or("", |t| t.missing_text),
                 input: info.input_type,
                 output: info.probability_type,
                 label_at,
@@ -111,7 +114,7 @@ impl TractModel {
             let mut values = Vec::with_capacity(rows * columns.len());
             for r in range.clone() {
                 for &k in columns {
-                    values.push(cells.text(r, k).unwrap_or("").to_owned());
+                    values.push(cells.text(r, k).unwrap_or(self.missing_text).to_owned());
                 }
             }
             Tensor::from(

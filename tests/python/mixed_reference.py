@@ -29,7 +29,7 @@ thing with scikit-learn's own classes. Each subcommand prints one JSON document 
                                metadata entry "columns". Text goes verbatim, "" when missing;
                                numbers as the input's type, NaN when missing
   skl2onnx CSV [--target T] [--categorical a,b] [--drop c,d] [--impute STRATEGY]
-      [--missing-indicator] [--C C]
+      [--missing-indicator] [--C C] [--save MODEL]
                                fit the pipeline, convert it with skl2onnx (numbers as float32,
                                no ZipMap), run it in onnxruntime feeding "" for a missing text
                                cell and NaN for a missing number; print how far its
@@ -328,6 +328,9 @@ def cmd_skl2onnx(args):
         report["error"] = f"{type(e).__name__}: {e}"
         return report
     report["loads"] = True
+    if args.save:
+        with open(args.save, "wb") as f:
+            f.write(model.SerializeToString())
     try:
         # What serving code naturally feeds: the CSV's cells, "" for missing text, NaN for numbers.
         # skl2onnx makes one input per column in the frame's order, its name made an identifier
@@ -521,6 +524,7 @@ def main():
     p = sub.add_parser("skl2onnx")
     pipeline_flags(p)
     p.add_argument("--C", type=float, default=1.0)
+    p.add_argument("--save", help="also write the converted model here")
     args = parser.parse_args()
 
     # Warnings (a column with no observed value, an unknown category) go to stderr; stdout
