@@ -1,6 +1,7 @@
 //! onnxify trains a `StandardScaler -> LogisticRegression` pipeline from a CSV with
-//! scikit-learn's exact semantics, so that a model can be handed to production as pure data
-//! instead of a pickle.
+//! scikit-learn's exact semantics (for a table with text columns or missing cells, the column
+//! pipeline of SimpleImputer, StandardScaler and OneHotEncoder), so that a model can be handed
+//! to production as pure data instead of a pickle.
 //!
 //! The layers, each importing only those below it:
 //!
@@ -13,12 +14,13 @@
 //!   model files.
 //! - [`model`] and [`metrics`]: the estimators with scikit-learn's semantics, and held-out
 //!   metrics.
-//! - [`data`]: CSV reading, class labels, the stratified split.
+//! - [`data`]: CSV reading (a numeric matrix, or a table of numeric and text columns with
+//!   missing cells), class labels, the stratified split.
 //! - [`Error`], [`util`] and [`progress`] at the bottom.
 //!
-//! A training run: CSV bytes -> [`data::Dataset`] -> [`model::Pipeline`] -> [`metrics`] ->
-//! ONNX bytes -> a file proven by [`proof`] and written by [`export`]
-//! ([`commands::train`]). A conversion comes in the other way: a pickle read by [`pickle`],
+//! A training run: CSV bytes -> [`data::Dataset`] -> [`model::Pipeline`] (or
+//! [`data::Table`] -> [`model::ColumnPipeline`]) -> [`metrics`] -> ONNX bytes -> a file proven
+//! by [`proof`] and written by [`export`] ([`commands::train`]). A conversion comes in the other way: a pickle read by [`pickle`],
 //! then the same export ([`commands::convert`]).
 //!
 //! ```no_run

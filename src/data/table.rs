@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::csv::target_column;
 use super::labels;
-use super::records::{self, CellColumn, CellKind, EXAMPLES, MISSING, NOT_TEXT, ParsedChunk, Role};
+use super::records::{self, CellKind, EXAMPLES, MISSING, NOT_TEXT, ParsedChunk, Role};
 use super::{Classes, Dataset, Delimiter, Rows, Source};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -421,9 +421,13 @@ fn decide_roles(
     Ok(decisions)
 }
 
-/// Chunks kept in file order until the roles are known, with text numbered across the file.
+/// The cells in file order until the roles are known: every column's numbers in one row-major
+/// matrix (NaN where a cell is missing or text), and per chunk the text codes, numbered across
+/// the file. Numbers go straight into the matrix, so they are held once.
 struct Assembled {
-    chunks: VecDeque<ChunkCells>,
+    /// Row-major, one value per row and column.
+    values: Vec<f64>,
+    chunks: VecDeque<ChunkCodes>,
     lines: Vec<u64>,
     targets: Vec<u32>,
     labels: Vec<String>,
@@ -433,10 +437,11 @@ struct Assembled {
     text_ids: Vec<HashMap<Box<[u8]>, u32>>,
 }
 
-/// One chunk's cells, text renumbered to the file's ids.
-struct ChunkCells {
+/// One chunk's text codes per column (empty for a column without text there), renumbered to
+/// the file's ids.
+struct ChunkCodes {
     rows: usize,
-    cells: Vec<CellColumn>,
+    codes: Vec<Vec<u32>>,
 }
 
 #[derive(Default)]
@@ -450,6 +455,7 @@ struct ColumnSummary {
 impl Assembled {
     fn new(n_columns: usize) -> Assembled {
         Assembled {
+            values: Vec::new(),
             chunks: VecDeque::new(),
             lines: Vec::new(),
             targets: Vec::new(),
@@ -477,6 +483,14 @@ impl Assembled {
         let rows = chunk.lines.len();
         self.lines.extend_from_slice(&chunk.lines);
         let mut cells = chunk.cells;
+        let width = cells.len();
+        let start = self.values.len();
+        self.values.resize(start + rows * width, f64::NAN);
+        for (j, column) in cells.iter().enumerate() {
+            for (r, &v) in column.numbers.iter().enumerate() {
+                self.values[start + r * width + j] = v;
+            }
+        }
         for ((column, summary), ids) in
             cells.iter_mut().zip(&mut self.columns).zip(&mut self.text_ids)
         {
@@ -504,32 +518,37 @@ impl Assembled {
                 }
             }
         }
-        self.chunks.push_back(ChunkCells { rows, cells });
+        let codes = cells.into_iter().map(|c| c.codes).collect();
+        self.chunks.push_back(ChunkCodes { rows, codes });
     }
 
-    /// The numeric matrix and the code matrix, built chunk by chunk while the chunks are
-    /// dropped, so the cells are never held twice.
+    /// The numeric matrix (the values of the numeric columns, compacted in place) and the code
+    /// matrix (built chunk by chunk while the chunks are dropped).
     fn into_matrices(mut self, roles: &[ColumnRole]) -> (Array2<f64>, Array2<u32>) {
         let n = self.targets.len();
+        let width = roles.len();
         let numeric_at: Vec<usize> =
             (0..roles.len()).filter(|&j| roles[j] == ColumnRole::Numeric).collect();
         let text_at: Vec<usize> =
             (0..roles.len()).filter(|&j| roles[j] == ColumnRole::Categorical).collect();
         let (fn_, fc) = (numeric_at.len(), text_at.len());
-        let mut numeric = vec![0.0; n * fn_];
+        let mut numeric = std::mem::take(&mut self.values);
+        // Each value moves to an earlier position than any still to be read.
+        for i in 0..n {
+            for (k, &j) in numeric_at.iter().enumerate() {
+                numeric[i * fn_ + k] = numeric[i * width + j];
+            }
+        }
+        numeric.truncate(n * fn_);
+        numeric.shrink_to_fit();
         let mut codes = vec![0u32; n * fc];
         let mut row = 0;
         while let Some(chunk) = self.chunks.pop_front() {
-            for (k, &j) in numeric_at.iter().enumerate() {
-                for (r, &v) in chunk.cells[j].numbers.iter().enumerate() {
-                    numeric[(row + r) * fn_ + k] = v;
-                }
-            }
             for (k, &j) in text_at.iter().enumerate() {
-                let column = &chunk.cells[j];
+                let column = &chunk.codes[j];
                 for r in 0..chunk.rows {
                     // A chunk without text in a categorical column has only missing cells.
-                    let code = column.codes.get(r).copied().unwrap_or(MISSING);
+                    let code = column.get(r).copied().unwrap_or(MISSING);
                     codes[(row + r) * fc + k] = if code == NOT_TEXT { MISSING } else { code };
                 }
             }
