@@ -574,3 +574,46 @@ fn predict_runs_scikit_learns_conversion_of_a_table_pipeline_as_scikit_learn_pre
     // float32 arithmetic and scikit-learn's default lbfgs fit (both sides use the same fit).
     assert_close("skl2onnx's file through predict", &proba, &floats(&expected["proba"]), 1e-5);
 }
+
+/// A numeric column float32 cannot carry (a timestamp near 1e9 whose classes differ by 0.01)
+/// makes `--input-dtype auto` give the table's numeric inputs DOUBLE, and says why; the standard
+/// flavor of a table with text takes opset 19 (string Equal), and an earlier one asked for is an
+/// error naming the fix.
+#[test]
+fn a_table_gets_double_inputs_when_float32_would_change_its_outputs_and_the_opset_it_needs() {
+    let mut text = String::from("ts,colour,label\n");
+    for i in 0..200u32 {
+        let class = (i * 7) % 2;
+        let ts = 1_000_000_000.0 + f64::from(class) * 0.01 + f64::from(i % 5) * 0.001;
+        let colour = ["red", "blue", "NA"][i as usize % 3];
+        text.push_str(&format!("{ts:.3},{colour},{}\n", ["a", "b"][class as usize]));
+    }
+    let path = write_file("ts.csv", text.as_bytes());
+    let dir = path.parent().unwrap();
+    let output = onnxify_in(dir, &["train", "ts.csv", "-o", "m.onnx", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let graph = &summary["model"]["graph"];
+    assert_eq!(graph["input_dtype"], "float64", "{graph}");
+    assert!(
+        graph["input_dtype_reason"].as_str().unwrap().contains("float32 input changed"),
+        "{graph}"
+    );
+
+    let output =
+        onnxify_in(dir, &["train", "ts.csv", "-o", "s.onnx", "--ops", "standard", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = onnxify_in(dir, &["inspect", "s.onnx", "--json"]);
+    let report: Value = serde_json::from_str(&stdout(&report)).unwrap();
+    assert_eq!(report["opsets"], serde_json::json!([["", 19]]), "{}", report["opsets"]);
+    let output = onnxify_in(
+        dir,
+        &["train", "ts.csv", "-o", "t.onnx", "--ops", "standard", "--target-opset", "17"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("invalid value for --target-opset: 17 is too early for the standard graph of a table with text columns"),
+        "{}",
+        stderr(&output)
+    );
+}
