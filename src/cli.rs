@@ -17,7 +17,7 @@ use crate::commands::{Console, Failure};
 use crate::data::split::TestFraction;
 use crate::data::{DEFAULT_MAX_CATEGORIES, Delimiter, TableOptions};
 use crate::error::{Error, Parameter};
-use crate::model::{ImputeStrategy, LogisticRegressionParams, SimpleImputer};
+use crate::model::{ClassWeight, ImputeStrategy, LogisticRegressionParams, SimpleImputer};
 use crate::onnx::{DEFAULT_OPSET, GraphOptions, InputLayout, Ops, Precision};
 use crate::progress::Progress;
 use crate::terminal::progress_on_stderr;
@@ -224,6 +224,15 @@ struct GraphArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ClassWeightArg {
+    /// Every row weighs 1.
+    None,
+    /// A row of class c weighs n_samples / (n_classes * count of c), so every class weighs the
+    /// same in all.
+    Balanced,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum InputsArg {
     /// One input per column, [N, 1], named after it.
     Columns,
@@ -346,6 +355,10 @@ struct TrainArgs {
     #[arg(long, value_name = "N", default_value_t = 1000)]
     max_iter: u64,
 
+    /// How each class's rows weigh in the loss, as scikit-learn's class_weight.
+    #[arg(long, value_enum, default_value = "none")]
+    class_weight: ClassWeightArg,
+
     /// Fraction of rows held out for evaluation (stratified), in [0, 1); 0 trains on every
     /// row and skips the held-out metrics.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.25, allow_hyphen_values = true)]
@@ -446,6 +459,10 @@ impl TrainArgs {
             .c(self.c)
             .tol(self.tol)
             .max_iter(self.max_iter)
+            .class_weight(match self.class_weight {
+                ClassWeightArg::None => ClassWeight::None,
+                ClassWeightArg::Balanced => ClassWeight::Balanced,
+            })
             .check()?;
         let config = TrainConfig {
             table: TableOptions {

@@ -227,3 +227,30 @@ fn write_rows(path: &Path, header: &str, csv: &Path, rows: &[usize]) -> std::pat
     std::fs::write(path, out).unwrap();
     path.to_path_buf()
 }
+
+/// `--class-weight balanced` fits scikit-learn's `class_weight="balanced"`: each row's loss term
+/// weighed by n_samples / (n_classes * count of its class). Tolerances as above.
+#[test]
+fn balanced_class_weights_match_scikit_learn() {
+    for name in ["breast_cancer", "wine", "synthetic_strings"] {
+        let csv = &datasets()[name];
+        let args = ["train", csv.to_str().unwrap(), "--class-weight", "balanced", "--json"];
+        let dir = tempfile::tempdir_in(common::scratch()).unwrap();
+        let output = onnxify_in(dir.path(), &[&args[..], &EVERY_ROW_CONVERGED[..]].concat());
+        assert!(output.status.success(), "{}", common::stderr(&output));
+        let summary: Value = serde_json::from_str(&stdout(&output)).unwrap();
+        assert_eq!(summary["hyperparameters"]["class_weight"], "balanced");
+        let expected =
+            &reference(&["fit", csv.to_str().unwrap(), "--C", "1", "--class-weight", "balanced"])
+                [0];
+        let model = &summary["parameters"];
+        let what = |field: &str| format!("{name} balanced: {field}");
+        assert_close(&what("coef_"), &floats(&model["coef"]), &floats(&expected["coef"]), 1e-6);
+        assert_close(
+            &what("intercept_"),
+            &floats(&model["intercept"]),
+            &floats(&expected["intercept"]),
+            1e-6,
+        );
+    }
+}

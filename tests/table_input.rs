@@ -617,3 +617,28 @@ fn a_table_gets_double_inputs_when_float32_would_change_its_outputs_and_the_opse
         stderr(&output)
     );
 }
+
+/// `--class-weight balanced` on a table fits scikit-learn's column pipeline with
+/// `class_weight="balanced"` (penguins' classes are 152, 68 and 124 rows).
+#[test]
+fn balanced_class_weights_on_a_table_match_scikit_learn() {
+    let csv = tables()["penguins"]["csv"].as_str().unwrap().to_owned();
+    let expected = &python_json(
+        "mixed_reference.py",
+        &["fit", &csv, "--target", "species", "--C", "1", "--class-weight", "balanced"],
+    )[0];
+    let dir = tempfile::tempdir_in(common::scratch()).unwrap();
+    let mut args = vec!["train", csv.as_str(), "--target", "species", "--dry-run", "--json"];
+    args.extend(["--class-weight", "balanced", "--test-size", "0", "--tol", "1e-10"]);
+    args.extend(["--max-iter", "10000"]);
+    let output = onnxify_in(dir.path(), &args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let p = &serde_json::from_str::<Value>(&stdout(&output)).unwrap()["parameters"];
+    assert_close("balanced coef_", &floats(&p["coef"]), &floats(&expected["coef"]), 1e-6);
+    assert_close(
+        "balanced intercept_",
+        &floats(&p["intercept"]),
+        &floats(&expected["intercept"]),
+        1e-6,
+    );
+}

@@ -7,12 +7,46 @@
 //! handed to production should be the optimum, not wherever an iteration budget ran out.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::objective::{NO_COLUMN, Objective, OneHotColumns, softmax_in_place};
 use super::optimizer::minimize;
 use crate::error::{Error, Parameter, Result};
 use crate::progress::Step;
+
+/// How the classes' rows are weighed in the loss (scikit-learn's `class_weight`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClassWeight {
+    /// Every row weighs 1 (`class_weight=None`).
+    #[default]
+    None,
+    /// A row of class c weighs n_samples / (n_classes * count of c) (`"balanced"`).
+    Balanced,
+}
+
+impl ClassWeight {
+    /// Whether rows are weighed 1, for leaving the setting out of records.
+    pub fn is_none(&self) -> bool {
+        *self == ClassWeight::None
+    }
+
+    /// The weight of each class given the class index of every row, `None` for unweighted.
+    pub fn weights(self, y: &[u32], n_classes: usize) -> Option<Vec<f64>> {
+        match self {
+            ClassWeight::None => None,
+            ClassWeight::Balanced => {
+                let mut counts = vec![0usize; n_classes];
+                for &label in y {
+                    counts[label as usize] += 1;
+                }
+                let n = y.len() as f64;
+                let k = n_classes as f64;
+                Some(counts.iter().map(|&c| n / (k * c as f64)).collect())
+            }
+        }
+    }
+}
 
 /// Hyperparameters, unchecked; [`LogisticRegressionParams::check`] validates them.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -21,11 +55,18 @@ pub struct LogisticRegressionParams {
     c: f64,
     max_iter: u64,
     tol: f64,
+    #[serde(skip_serializing_if = "ClassWeight::is_none")]
+    class_weight: ClassWeight,
 }
 
 impl Default for LogisticRegressionParams {
     fn default() -> Self {
-        LogisticRegressionParams { c: 1.0, max_iter: 1000, tol: 1e-8 }
+        LogisticRegressionParams {
+            c: 1.0,
+            max_iter: 1000,
+            tol: 1e-8,
+            class_weight: ClassWeight::None,
+        }
     }
 }
 
@@ -50,6 +91,12 @@ impl LogisticRegressionParams {
     /// Default 1e-8 (scikit-learn: 1e-4).
     pub fn tol(mut self, tol: f64) -> Self {
         self.tol = tol;
+        self
+    }
+
+    /// How rows are weighed by class. Default [`ClassWeight::None`].
+    pub fn class_weight(mut self, class_weight: ClassWeight) -> Self {
+        self.class_weight = class_weight;
         self
     }
 
@@ -98,6 +145,10 @@ impl LogisticRegression {
         self.params.tol
     }
 
+    pub fn class_weight(&self) -> ClassWeight {
+        self.params.class_weight
+    }
+
     /// Fits on scaled features `x` with class indices `y` (each below `n_classes`, at least 2).
     pub fn fit(
         &self,
@@ -106,7 +157,11 @@ impl LogisticRegression {
         n_classes: usize,
         step: &Step,
     ) -> Result<FittedLogisticRegression> {
-        self.fit_objective(&Objective::new(x, y, n_classes, self.params.c), step)
+        let objective = Objective::new(x, y, n_classes, self.params.c);
+        match self.params.class_weight.weights(y, n_classes) {
+            Some(weights) => self.fit_objective(&objective.with_class_weights(weights), step),
+            None => self.fit_objective(&objective, step),
+        }
     }
 
     /// Fits on dense scaled features `x` followed by one-hot columns (see
@@ -119,7 +174,11 @@ impl LogisticRegression {
         n_classes: usize,
         step: &Step,
     ) -> Result<FittedLogisticRegression> {
-        self.fit_objective(&Objective::with_one_hot(x, one_hot, y, n_classes, self.params.c), step)
+        let objective = Objective::with_one_hot(x, one_hot, y, n_classes, self.params.c);
+        match self.params.class_weight.weights(y, n_classes) {
+            Some(weights) => self.fit_objective(&objective.with_class_weights(weights), step),
+            None => self.fit_objective(&objective, step),
+        }
     }
 
     fn fit_objective(

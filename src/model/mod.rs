@@ -16,7 +16,9 @@ pub use column_pipeline::{ColumnNames, ColumnPipeline};
 pub use imputer::{FittedSimpleImputer, ImputeStrategy, SimpleImputer};
 pub use one_hot::{Category, CodeColumns, FittedOneHotEncoder};
 
-pub use logistic::{FittedLogisticRegression, LogisticRegression, LogisticRegressionParams};
+pub use logistic::{
+    ClassWeight, FittedLogisticRegression, LogisticRegression, LogisticRegressionParams,
+};
 pub use pipeline::Pipeline;
 pub use scaler::{FittedStandardScaler, StandardScaler};
 

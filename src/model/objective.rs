@@ -37,6 +37,11 @@ pub(crate) struct Objective<'a> {
     rows: usize,
     c: f64,
     one_hot: Option<OneHotColumns<'a>>,
+    /// Per class, the weight of its rows' loss terms (scikit-learn's `class_weight`); `None`
+    /// weighs every row 1.
+    class_weights: Option<Vec<f64>>,
+    /// The sum of the rows' weights, which the loss and the penalty are divided by.
+    weight_sum: f64,
 }
 
 impl<'a> Objective<'a> {
@@ -48,7 +53,16 @@ impl<'a> Objective<'a> {
         c: f64,
     ) -> Objective<'a> {
         let rows = if n_classes == 2 { 1 } else { n_classes };
-        Objective { x, y, rows, c, one_hot: None }
+        let weight_sum = y.len() as f64;
+        Objective { x, y, rows, c, one_hot: None, class_weights: None, weight_sum }
+    }
+
+    /// Weighs each row's loss term by its class's weight; the loss and the penalty are then
+    /// divided by the sum of the rows' weights, as scikit-learn's LogisticRegression does.
+    pub(crate) fn with_class_weights(mut self, weights: Vec<f64>) -> Objective<'a> {
+        self.weight_sum = self.y.iter().map(|&label| weights[label as usize]).sum();
+        self.class_weights = Some(weights);
+        self
     }
 
     /// A design of dense columns `x` (row-major) followed by one-hot columns.
@@ -92,6 +106,7 @@ impl<'a> Objective<'a> {
                 let rows = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n);
                 let x = self.x.slice(s![rows.clone(), ..]);
                 let y = &self.y[rows.clone()];
+                let cw = self.class_weights.as_deref();
                 if let Some(one_hot) = self.one_hot {
                     let codes = one_hot.codes.slice(s![rows, ..]);
                     return if self.rows == 1 {
@@ -101,9 +116,10 @@ impl<'a> Objective<'a> {
                             y,
                             weights.row(0).as_slice().expect("contiguous"),
                             intercepts[0],
+                            cw,
                         )
                     } else {
-                        coded_multinomial_block(x, codes, y, &weights, &intercepts)
+                        coded_multinomial_block(x, codes, y, &weights, &intercepts, cw)
                     };
                 }
                 if self.rows == 1 {
@@ -112,9 +128,10 @@ impl<'a> Objective<'a> {
                         y,
                         weights.row(0).as_slice().expect("contiguous"),
                         intercepts[0],
+                        cw,
                     )
                 } else {
-                    multinomial_block(x, y, &weights, &intercepts)
+                    multinomial_block(x, y, &weights, &intercepts, cw)
                 }
             })
             .collect();
@@ -128,8 +145,8 @@ impl<'a> Objective<'a> {
             }
         }
 
-        // Mean over rows, plus the L2 term on the weights only.
-        let n_f = n as f64;
+        // Mean over rows (weighted, with class weights), plus the L2 term on the weights only.
+        let n_f = self.weight_sum;
         let penalty = 1.0 / (self.c * n_f);
         let mut squared_norm = 0.0;
         for (i, g) in grad.iter_mut().enumerate() {
@@ -140,6 +157,22 @@ impl<'a> Objective<'a> {
             }
         }
         loss / n_f + 0.5 * penalty * squared_norm
+    }
+}
+
+/// A row's loss term and derivative times its class's weight, if classes are weighed.
+#[inline]
+fn weighed(
+    (loss, derivative): (f64, f64),
+    class_weights: Option<&[f64]>,
+    label: u32,
+) -> (f64, f64) {
+    match class_weights {
+        None => (loss, derivative),
+        Some(weights) => {
+            let weight = weights[label as usize];
+            (weight * loss, weight * derivative)
+        }
     }
 }
 
@@ -163,13 +196,19 @@ fn binomial(z: f64, y: f64) -> (f64, f64) {
 }
 
 /// Loss sum and gradient sum (weights, then intercept) of one block for the binary model.
-fn binary_block(x: ArrayView2<f64>, y: &[u32], w: &[f64], b: f64) -> (f64, Vec<f64>) {
+fn binary_block(
+    x: ArrayView2<f64>,
+    y: &[u32],
+    w: &[f64],
+    b: f64,
+    class_weights: Option<&[f64]>,
+) -> (f64, Vec<f64>) {
     let f = w.len();
     let mut grad = vec![0.0; f + 1];
     let mut loss = 0.0;
     for (row, &label) in x.rows().into_iter().zip(y) {
         let row = row.to_slice().expect("rows of a standard-layout matrix are contiguous");
-        let (l, g) = binomial(dot(row, w) + b, f64::from(label));
+        let (l, g) = weighed(binomial(dot(row, w) + b, f64::from(label)), class_weights, label);
         loss += l;
         axpy(g, row, &mut grad[..f]);
         grad[f] += g;
@@ -184,6 +223,7 @@ fn coded_binary_block(
     y: &[u32],
     w: &[f64],
     b: f64,
+    class_weights: Option<&[f64]>,
 ) -> (f64, Vec<f64>) {
     let f = w.len();
     let d = x.ncols();
@@ -197,7 +237,7 @@ fn coded_binary_block(
                 z += w[d + c as usize];
             }
         }
-        let (l, g) = binomial(z, f64::from(label));
+        let (l, g) = weighed(binomial(z, f64::from(label)), class_weights, label);
         loss += l;
         axpy(g, row, &mut grad[..d]);
         for &c in coded {
@@ -218,6 +258,7 @@ fn coded_multinomial_block(
     y: &[u32],
     w: &Array2<f64>,
     b: &[f64],
+    class_weights: Option<&[f64]>,
 ) -> (f64, Vec<f64>) {
     let (rows, d) = x.dim();
     let (k, f) = w.dim();
@@ -243,8 +284,15 @@ fn coded_multinomial_block(
         let label = label as usize;
         let z_label = z[label] + b[label];
         let (log_sum, max) = softmax_in_place(z, b);
-        loss += log_sum + max - z_label;
         z[label] -= 1.0;
+        match class_weights {
+            None => loss += log_sum + max - z_label,
+            Some(weights) => {
+                let weight = weights[label];
+                loss += weight * (log_sum + max - z_label);
+                z.iter_mut().for_each(|v| *v *= weight);
+            }
+        }
     }
     let mut grad = vec![0.0; k * f + k];
     if d > 0 {
@@ -271,7 +319,13 @@ fn coded_multinomial_block(
 }
 
 /// Loss sum and gradient sum (weight rows, then intercepts) of one block for K classes.
-fn multinomial_block(x: ArrayView2<f64>, y: &[u32], w: &Array2<f64>, b: &[f64]) -> (f64, Vec<f64>) {
+fn multinomial_block(
+    x: ArrayView2<f64>,
+    y: &[u32],
+    w: &Array2<f64>,
+    b: &[f64],
+    class_weights: Option<&[f64]>,
+) -> (f64, Vec<f64>) {
     let (rows, f) = x.dim();
     let k = w.nrows();
     let x = x.as_slice().expect("blocks of a standard-layout matrix are contiguous");
@@ -285,8 +339,15 @@ fn multinomial_block(x: ArrayView2<f64>, y: &[u32], w: &Array2<f64>, b: &[f64]) 
         let label = label as usize;
         let z_label = z[label] + b[label];
         let (log_sum, max) = softmax_in_place(z, b);
-        loss += log_sum + max - z_label;
         z[label] -= 1.0;
+        match class_weights {
+            None => loss += log_sum + max - z_label,
+            Some(weights) => {
+                let weight = weights[label];
+                loss += weight * (log_sum + max - z_label);
+                z.iter_mut().for_each(|v| *v *= weight);
+            }
+        }
     }
     // Gradient of the weights: (p - onehot)^T x (k x f).
     let mut grad = vec![0.0; k * f + k];
@@ -466,6 +527,33 @@ mod tests {
                 - objective.evaluate(&minus, &mut scratch))
                 / (2.0 * h);
             assert!((numeric - grad[i]).abs() < 1e-8, "param {i}: {numeric} vs {}", grad[i]);
+        }
+    }
+
+    /// With class weights, the gradient matches central differences and the loss is the
+    /// weighted mean of the row terms: here, rows repeated instead of weighed give the same
+    /// objective (weights 2 and 1 against the class-0 rows written twice).
+    #[test]
+    fn class_weights_weigh_each_row_as_repeating_it_would() {
+        for n_classes in [2, 3] {
+            let x = array![[0.5, -1.0], [1.5, 0.2], [-1.0, 0.7], [0.3, -0.4], [2.0, 1.0]];
+            let y = [0, 1, 2 % n_classes as u32, 1, 0];
+            let weights = vec![2.0, 1.0, 1.0][..n_classes].to_vec();
+            let weighted = Objective::new(x.view(), &y, n_classes, 0.7).with_class_weights(weights);
+            let repeated_rows: Vec<usize> =
+                (0..5).flat_map(|i| if y[i] == 0 { vec![i, i] } else { vec![i] }).collect();
+            let xr = x.select(ndarray::Axis(0), &repeated_rows);
+            let yr: Vec<u32> = repeated_rows.iter().map(|&i| y[i]).collect();
+            let repeated = Objective::new(xr.view(), &yr, n_classes, 0.7);
+            let params: Vec<f64> =
+                (0..weighted.n_params()).map(|i| 0.3 * (i as f64).cos()).collect();
+            let (mut g1, mut g2) = (vec![0.0; params.len()], vec![0.0; params.len()]);
+            let (l1, l2) =
+                (weighted.evaluate(&params, &mut g1), repeated.evaluate(&params, &mut g2));
+            assert!((l1 - l2).abs() < 1e-14, "{l1} vs {l2}");
+            for (a, b) in g1.iter().zip(&g2) {
+                assert!((a - b).abs() < 1e-14, "{g1:?} vs {g2:?}");
+            }
         }
     }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Classes;
 use crate::metrics::Metrics;
-use crate::model::ImputeStrategy;
+use crate::model::{ClassWeight, ImputeStrategy};
 use crate::onnx::{InputLayout, Ops, Precision};
 
 /// Where a model came from and how it was checked.
@@ -140,6 +140,9 @@ pub struct Hyperparameters {
     pub c: f64,
     pub max_iter: u64,
     pub tol: f64,
+    /// How rows were weighed by class; left out when every row weighed 1.
+    #[serde(default, skip_serializing_if = "ClassWeight::is_none")]
+    pub class_weight: ClassWeight,
     pub test_size: f64,
     pub seed: u64,
 }
@@ -363,6 +366,7 @@ mod tests {
                 c: 0.1,
                 max_iter: 1000,
                 tol: 1e-8,
+                class_weight: ClassWeight::Balanced,
                 test_size: 0.25,
                 seed: 7,
             },

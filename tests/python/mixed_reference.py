@@ -18,7 +18,7 @@ thing with scikit-learn's own classes. Each subcommand prints one JSON document 
                                (titanic, chile, survey, hawks) and a seeded synthetic one; print
                                {name: {"csv", "target", "categorical" (forced), "drop"}}
   fit CSV [--target T] [--categorical a,b] [--drop c,d] [--impute STRATEGY]
-      [--missing-indicator] --C C [C ...] [--predict CSV2]
+      [--missing-indicator] --C C [C ...] [--predict CSV2] [--class-weight none|balanced]
                                fit the pipeline for each C on every row of CSV; print a list of
                                the fitted attributes and predictions on CSV2's rows (else CSV's).
                                STRATEGY: mean (default), median, most_frequent or constant:V
@@ -107,7 +107,7 @@ def imputer_params(impute):
     raise SystemExit(f"--impute {impute!r}: expected mean, median, most_frequent or constant:V")
 
 
-def mixed_pipeline(numeric, categorical, impute, indicator, c):
+def mixed_pipeline(numeric, categorical, impute, indicator, c, class_weight=None):
     # A transformer with no columns is left out: ColumnTransformer would skip it anyway, and
     # named_transformers_ would then hand back an unfitted one.
     parts = []
@@ -121,7 +121,8 @@ def mixed_pipeline(numeric, categorical, impute, indicator, c):
     return Pipeline([
         ("columns", ColumnTransformer(parts)),
         # newton-cholesky at tol 1e-12 reaches the optimum to ~1e-11 (lbfgs stops near 1e-8).
-        ("clf", LogisticRegression(C=c, solver="newton-cholesky", tol=1e-12, max_iter=10000)),
+        ("clf", LogisticRegression(
+            C=c, solver="newton-cholesky", tol=1e-12, max_iter=10000, class_weight=class_weight)),
     ])
 
 
@@ -183,7 +184,8 @@ def cmd_fit(args):
     numeric, cats = column_roles(x)
     fits = []
     for c in args.C:
-        pipe = mixed_pipeline(numeric, cats, args.impute, args.missing_indicator, c).fit(x, y)
+        weight = None if args.class_weight == "none" else args.class_weight
+        pipe = mixed_pipeline(numeric, cats, args.impute, args.missing_indicator, c, weight).fit(x, y)
         fits.append(describe(pipe, numeric, cats, c, x_pred))
     return fits
 
@@ -516,6 +518,7 @@ def main():
     p = sub.add_parser("fit")
     pipeline_flags(p)
     p.add_argument("--C", type=float, nargs="+", action="extend", required=True)
+    p.add_argument("--class-weight", default="none", choices=["none", "balanced"])
     p.add_argument("--predict")
     p = sub.add_parser("onnx")
     p.add_argument("model")

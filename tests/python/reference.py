@@ -6,7 +6,7 @@ with these, computed live by scikit-learn in the same run.
   datasets DIR                 write iris, wine, breast_cancer, digits (integer labels),
                                breast_cancer_strings, iris_strings (their class names) and a
                                synthetic string-label set with features on scales 1e-3..1e6
-  fit CSV [--C C ...] [--target NAME] [--predict CSV]
+  fit CSV [--C C ...] [--target NAME] [--predict CSV] [--class-weight none|balanced]
                                fit StandardScaler -> LogisticRegression(newton-cholesky,
                                tol 1e-12) for each C; report the fitted attributes and
                                predictions on the training rows (or on --predict's rows)
@@ -87,12 +87,17 @@ def read(path, target):
     return x, y
 
 
-def reference_pipeline(c):
+def reference_pipeline(c, class_weight=None):
     # newton-cholesky at tol 1e-12 reaches the optimum to ~1e-11 (lbfgs stops near 1e-8).
     return Pipeline([
         ("scaler", StandardScaler()),
-        ("clf", LogisticRegression(C=c, solver="newton-cholesky", tol=1e-12, max_iter=10000)),
+        ("clf", LogisticRegression(
+            C=c, solver="newton-cholesky", tol=1e-12, max_iter=10000, class_weight=class_weight)),
     ])
+
+
+def class_weight(name):
+    return None if name == "none" else name
 
 
 def cmd_fit(args):
@@ -100,7 +105,7 @@ def cmd_fit(args):
     x_pred = read(args.predict, args.target)[0] if args.predict else x
     fits = []
     for c in args.C:
-        pipe = reference_pipeline(c).fit(x, y)
+        pipe = reference_pipeline(c, class_weight(args.class_weight)).fit(x, y)
         scaler, clf = pipe.named_steps["scaler"], pipe.named_steps["clf"]
         classes = clf.classes_.tolist()
         predicted = pipe.predict(x_pred)
@@ -167,6 +172,7 @@ def main():
     p = sub.add_parser("fit")
     p.add_argument("csv")
     p.add_argument("--C", type=float, action="append", required=True)
+    p.add_argument("--class-weight", default="none", choices=["none", "balanced"])
     p.add_argument("--target")
     p.add_argument("--predict")
     p = sub.add_parser("metrics")

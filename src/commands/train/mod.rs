@@ -165,6 +165,7 @@ fn training_record(
             c: config.model.c(),
             max_iter: config.model.max_iter(),
             tol: config.model.tol(),
+            class_weight: config.model.class_weight(),
             test_size: config.test_fraction.get(),
             seed: config.seed,
         },

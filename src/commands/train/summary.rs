@@ -200,11 +200,12 @@ impl<'a> TrainSummary<'a> {
         };
         writeln!(
             out,
-            "Fit: {steps} -> LogisticRegression(C={}, tol={:e}, max_iter={}) {outcome} in {} iterations \
+            "Fit: {steps} -> LogisticRegression(C={}, tol={:e}, max_iter={}{}) {outcome} in {} iterations \
              (loss {:.6}, gradient inf-norm {:.1e}, {:.2} s)",
             shortest(h.c()),
             h.tol(),
             h.max_iter(),
+            if h.class_weight().is_none() { "" } else { ", class_weight=\"balanced\"" },
             f.n_iter,
             f.loss,
             f.gradient_norm,
