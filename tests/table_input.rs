@@ -481,6 +481,19 @@ fn verify_fails_a_table_model_whose_recorded_probes_or_categories_were_changed()
         text.contains("[FAIL] probe inputs come from the scaler and reproduce their recorded outputs: probe 5: the recorded input is not the row made from the file's parameters and categories"),
         "{text}"
     );
+    // The model's own record of a fill value, changed: the graph fills in another.
+    let tampered = dir.path().join("t.onnx");
+    python_json("tamper.py", &["fill_value", model.to_str().unwrap(), tampered.to_str().unwrap()]);
+    std::fs::write(dir.path().join("t.onnx.json"), &original).unwrap();
+    let output = onnxify_in(dir.path(), &["verify", tampered.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).contains(
+            "[FAIL] metadata consistent with the graph: columns.statistics is not what the graph fills in"
+        ),
+        "{}",
+        stdout(&output)
+    );
     let mut companion: Value = serde_json::from_str(&original).unwrap();
     companion["columns"]["categories"][0][0] = Value::from("Biscoe Island");
     std::fs::write(&json, companion.to_string()).unwrap();

@@ -5,10 +5,13 @@
   tamper.py opset MODEL OUT         import ai.onnx.ml version 3 (allow-listed; onnxify writes 1)
   tamper.py no_default MODEL OUT    drop the CategoryMapper's default_string (ONNX's default
                                     then applies)
+  tamper.py fill_value MODEL OUT    record another fill value for a table's first numeric
+                                    column in the metadata's columns record than the graph has
   tamper.py smuggle MODEL OUT       add 300 metadata entries of 1 KiB each: rows of a CSV hidden
                                     in small pieces
 """
 
+import json
 import sys
 
 import onnx
@@ -28,6 +31,11 @@ elif kind == "smuggle":
     for i in range(300):
         row = ",".join(f"{(i * 7 + j) % 97}.{j}" for j in range(200))
         model.metadata_props.add(key=f"note_{i}", value=row[:1024])
+elif kind == "fill_value":
+    entry = next(e for e in model.metadata_props if e.key == "columns")
+    record = json.loads(entry.value)
+    record["statistics"][0] += 1.0
+    entry.value = json.dumps(record, separators=(",", ":"))
 elif kind == "opset":
     imported = next(o for o in model.opset_import if o.domain == "ai.onnx.ml")
     imported.version = 3

@@ -122,8 +122,16 @@ pub(super) fn consistent(
         ));
     }
     if problems.is_empty() {
+        let columns = info.table.as_ref().map_or_else(String::new, |t| {
+            format!(
+                "{} columns ({} numeric, {} text, their categories and fill values as recorded), ",
+                t.numeric.len() + t.categorical.len(),
+                t.numeric.len(),
+                t.categorical.len()
+            )
+        });
         Ok(format!(
-            "{} features, classes {}, IR {}, opsets {:?}",
+            "{columns}{} features, classes {}, IR {}, opsets {:?}",
             info.n_features, info.classes, info.ir_version, info.opsets
         ))
     } else {
