@@ -1,13 +1,12 @@
 //! Reads a training CSV into a [`Dataset`]: every column but the target is a numeric feature,
 //! the target holds class labels.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use ndarray::Array2;
 
 use super::labels;
-use super::records::{self, ParsedChunk, Role};
+use super::records::{self, Dictionary, ParsedChunk, Role};
 use super::{Dataset, Delimiter, Rows, Source};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -57,7 +56,7 @@ pub fn read_csv(path: &Path, options: &CsvOptions, progress: &Progress) -> Resul
     if n_rows == 0 {
         return Err(Error::NoRows { file: file_name });
     }
-    let label_texts: Vec<&str> = assembled.distinct.iter().map(String::as_str).collect();
+    let label_texts: Vec<&str> = assembled.labels.texts.iter().map(String::as_str).collect();
     let (classes, class_of_label) = labels::discover(&label_texts);
     let target_name = columns[target].clone();
     if classes.len() < 2 {
@@ -113,24 +112,12 @@ struct Assembled {
     values: Vec<f64>,
     lines: Vec<u64>,
     targets: Vec<u32>,
-    distinct: Vec<String>,
-    ids: HashMap<Box<[u8]>, u32>,
+    labels: Dictionary,
 }
 
 impl Assembled {
     fn append(&mut self, chunk: ParsedChunk) {
-        let global: Vec<u32> = chunk
-            .distinct
-            .into_iter()
-            .map(|label| {
-                let next = self.ids.len() as u32;
-                *self.ids.entry(label).or_insert_with_key(|label| {
-                    // Labels were checked to be UTF-8 by the parser.
-                    self.distinct.push(String::from_utf8_lossy(label).into_owned());
-                    next
-                })
-            })
-            .collect();
+        let global = self.labels.renumber(chunk.distinct);
         self.targets.extend(chunk.labels.iter().map(|&l| global[l as usize]));
         self.values.extend_from_slice(&chunk.values);
         self.lines.extend_from_slice(&chunk.lines);

@@ -124,6 +124,33 @@ impl CellColumn {
     }
 }
 
+/// Texts numbered across a whole file, in order of first appearance: chunks number their texts
+/// (labels, a column's text cells) on their own, and [`Dictionary::renumber`] maps each chunk's
+/// numbers to the file's.
+#[derive(Debug, Default)]
+pub(crate) struct Dictionary {
+    /// The file's texts; a number indexes this list.
+    pub(crate) texts: Vec<String>,
+    ids: HashMap<Box<[u8]>, u32>,
+}
+
+impl Dictionary {
+    /// The file-wide number of each of a chunk's distinct texts (checked to be UTF-8 by the
+    /// parser), in the chunk's order.
+    pub(crate) fn renumber(&mut self, distinct: Vec<Box<[u8]>>) -> Vec<u32> {
+        distinct
+            .into_iter()
+            .map(|text| {
+                let next = self.ids.len() as u32;
+                *self.ids.entry(text).or_insert_with_key(|text| {
+                    self.texts.push(String::from_utf8_lossy(text).into_owned());
+                    next
+                })
+            })
+            .collect()
+    }
+}
+
 /// A CSV file opened, its header read and checked.
 pub(crate) struct CsvFile {
     pub(crate) name: String,

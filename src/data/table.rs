@@ -8,7 +8,7 @@
 //! free text. A table that is all numbers without a missing cell is also a [`Dataset`], trained
 //! by the plain pipeline ([`Table::into_dataset`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::Path;
 
 use ndarray::Array2;
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::csv::target_column;
 use super::labels;
-use super::records::{self, CellKind, EXAMPLES, MISSING, NOT_TEXT, ParsedChunk, Role};
+use super::records::{self, CellKind, Dictionary, EXAMPLES, MISSING, NOT_TEXT, ParsedChunk, Role};
 use super::{Classes, Dataset, Delimiter, Rows, Source};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -279,7 +279,7 @@ fn read_pass(
         return Ok(Pass::Mixed(mixed));
     }
 
-    let label_texts: Vec<&str> = assembled.labels.iter().map(String::as_str).collect();
+    let label_texts: Vec<&str> = assembled.labels.texts.iter().map(String::as_str).collect();
     let (classes, class_of_label) = labels::discover(&label_texts);
     let target_name = columns[target].clone();
     if classes.len() < 2 {
@@ -308,7 +308,7 @@ fn read_pass(
         .iter()
         .zip(&roles)
         .filter(|(_, role)| **role == ColumnRole::Categorical)
-        .map(|(column, _)| column.distinct.clone())
+        .map(|(column, _)| column.texts.texts.clone())
         .collect();
     let lines = std::mem::take(&mut assembled.lines);
     let (numeric, codes) = assembled.into_matrices(&roles);
@@ -382,7 +382,7 @@ fn decide_roles(
             let shown: Vec<String> = column
                 .examples
                 .iter()
-                .map(|(line, id)| format!("{:?} (line {line})", column.distinct[*id as usize]))
+                .map(|(line, id)| format!("{:?} (line {line})", column.texts.texts[*id as usize]))
                 .collect();
             return Err(bad(format!(
                 "{n_numbers} of its {n_values} values are numbers but {} {} not: {}{}; if they \
@@ -398,7 +398,7 @@ fn decide_roles(
             Decision::MixedCategorical
         };
         if decision == Decision::Categorical {
-            let distinct = column.distinct.len();
+            let distinct = column.texts.texts.len();
             if distinct > options.max_categories {
                 return Err(bad(format!(
                     "it has {distinct} distinct values, more than {{max-categories}} {}: it looks \
@@ -430,11 +430,9 @@ struct Assembled {
     chunks: VecDeque<ChunkCodes>,
     lines: Vec<u64>,
     targets: Vec<u32>,
-    labels: Vec<String>,
-    label_ids: HashMap<Box<[u8]>, u32>,
+    labels: Dictionary,
     /// Per column: counts, examples (lines and file-wide ids) and the file's distinct texts.
     columns: Vec<ColumnSummary>,
-    text_ids: Vec<HashMap<Box<[u8]>, u32>>,
 }
 
 /// One chunk's text codes per column (empty for a column without text there), renumbered to
@@ -449,7 +447,8 @@ struct ColumnSummary {
     n_missing: usize,
     n_text: usize,
     examples: Vec<(u64, u32)>,
-    distinct: Vec<String>,
+    /// The column's distinct texts in the file.
+    texts: Dictionary,
 }
 
 impl Assembled {
@@ -459,26 +458,13 @@ impl Assembled {
             chunks: VecDeque::new(),
             lines: Vec::new(),
             targets: Vec::new(),
-            labels: Vec::new(),
-            label_ids: HashMap::new(),
+            labels: Dictionary::default(),
             columns: (0..n_columns).map(|_| ColumnSummary::default()).collect(),
-            text_ids: (0..n_columns).map(|_| HashMap::new()).collect(),
         }
     }
 
     fn append(&mut self, chunk: ParsedChunk) {
-        let global: Vec<u32> = chunk
-            .distinct
-            .into_iter()
-            .map(|label| {
-                let next = self.label_ids.len() as u32;
-                *self.label_ids.entry(label).or_insert_with_key(|label| {
-                    // Labels were checked to be UTF-8 by the parser.
-                    self.labels.push(String::from_utf8_lossy(label).into_owned());
-                    next
-                })
-            })
-            .collect();
+        let global = self.labels.renumber(chunk.distinct);
         self.targets.extend(chunk.labels.iter().map(|&l| global[l as usize]));
         let rows = chunk.lines.len();
         self.lines.extend_from_slice(&chunk.lines);
@@ -491,22 +477,10 @@ impl Assembled {
                 self.values[start + r * width + j] = v;
             }
         }
-        for ((column, summary), ids) in
-            cells.iter_mut().zip(&mut self.columns).zip(&mut self.text_ids)
-        {
+        for (column, summary) in cells.iter_mut().zip(&mut self.columns) {
             summary.n_missing += column.n_missing;
             summary.n_text += column.n_text;
-            let renumber: Vec<u32> = std::mem::take(&mut column.distinct)
-                .into_iter()
-                .map(|text| {
-                    let next = ids.len() as u32;
-                    *ids.entry(text).or_insert_with_key(|text| {
-                        // Text cells were checked to be UTF-8 by the parser.
-                        summary.distinct.push(String::from_utf8_lossy(text).into_owned());
-                        next
-                    })
-                })
-                .collect();
+            let renumber = summary.texts.renumber(std::mem::take(&mut column.distinct));
             for code in &mut column.codes {
                 if *code != MISSING && *code != NOT_TEXT {
                     *code = renumber[*code as usize];

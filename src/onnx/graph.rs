@@ -220,9 +220,10 @@ fn model(spec: &GraphSpec) -> ModelProto {
     let pipeline = spec.pipeline;
     let options = spec.options;
     let mut graph = GraphBuilder::default();
-    let scaled = scaling(&mut graph, pipeline, options, spec.input);
+    let (mean, scale) = (pipeline.mean().to_vec(), pipeline.scale().to_vec());
+    scaling(&mut graph, (INPUT, "scaled"), (&mean, &scale), options, spec.input);
     let linear = Linear::of(pipeline);
-    classifier(&mut graph, &linear, &scaled, options);
+    classifier(&mut graph, &linear, "scaled", options);
     let input = tensor_info(
         INPUT,
         spec.input.data_type(),
@@ -437,15 +438,16 @@ impl GraphBuilder {
     }
 }
 
-/// Writes the scaling; returns the name of the scaled tensor.
-fn scaling(
+/// Writes the scaling of `x` (columns with offsets `mean` and divisors `scale`) into the
+/// tensor `out`: the ai.onnx.ml Scaler for float32 input to the ml flavor, else Sub and Div in
+/// the input's precision, then a Cast to the arithmetic's precision if they differ.
+pub(super) fn scaling(
     graph: &mut GraphBuilder,
-    pipeline: &Pipeline,
+    (x, out): (&str, &str),
+    (mean, scale): (&[f64], &[f64]),
     options: GraphOptions,
     input: Precision,
-) -> String {
-    let mean: Vec<f64> = pipeline.mean().to_vec();
-    let scale: Vec<f64> = pipeline.scale().to_vec();
+) {
     if options.ops == Ops::Ml && input == Precision::Float32 {
         // Scaler computes (x - offset) * scale: the reciprocal is taken in f64, then rounded.
         let offset: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
@@ -454,21 +456,21 @@ fn scaling(
             "scaler",
             "Scaler",
             ML_DOMAIN,
-            &[INPUT],
-            &["scaled"],
+            &[x],
+            &[out],
             vec![floats("offset", offset), floats("scale", reciprocal)],
         );
-        return "scaled".into();
+        return;
     }
     // (x - mean) / scale with a true division, as scikit-learn computes it, in the input's
     // precision; then to the arithmetic's precision if they differ.
     let f = mean.len();
-    graph.constant("offset", &[f], &mean, input);
-    graph.constant("scale", &[f], &scale, input);
-    graph.node("subtract_mean", "Sub", "", &[INPUT, "offset"], &["centred"], vec![]);
+    graph.constant("offset", &[f], mean, input);
+    graph.constant("scale", &[f], scale, input);
+    graph.node("subtract_mean", "Sub", "", &[x, "offset"], &["centred"], vec![]);
     let compute = if options.ops == Ops::Ml { Precision::Float32 } else { options.dtype };
     if compute == input {
-        graph.node("divide_by_scale", "Div", "", &["centred", "scale"], &["scaled"], vec![]);
+        graph.node("divide_by_scale", "Div", "", &["centred", "scale"], &[out], vec![]);
     } else {
         graph.node("divide_by_scale", "Div", "", &["centred", "scale"], &["scaled_input"], vec![]);
         graph.node(
@@ -476,11 +478,10 @@ fn scaling(
             "Cast",
             "",
             &["scaled_input"],
-            &["scaled"],
+            &[out],
             vec![int("to", compute.data_type() as i64)],
         );
     }
-    "scaled".into()
 }
 
 /// Weight rows and intercepts of the score columns: two opposite columns for two classes.

@@ -22,7 +22,7 @@ use prost::Message;
 
 use super::graph::{
     Dim, GraphBuilder, GraphOptions, InputLayout, Linear, ML_DOMAIN, ModelParts, Ops, Precision,
-    assemble, class_list, classifier, floats, int, strings, tensor_info,
+    assemble, class_list, classifier, int, scaling, strings, tensor_info,
 };
 use super::pb::tensor_proto::DataType;
 use crate::error::{Error, Parameter, Result};
@@ -127,7 +127,7 @@ fn table_model(spec: &TableGraphSpec) -> super::pb::ModelProto {
                 NUMERIC_INPUT
             }
         };
-        blocks.push(numeric_block(&mut graph, pipeline, numeric, spec.input, options, arithmetic));
+        blocks.push(numeric_block(&mut graph, pipeline, numeric, spec.input, options));
     }
     for (k, categories) in pipeline.categories().iter().enumerate() {
         let name = &columns.categorical[k];
@@ -194,7 +194,6 @@ fn numeric_block(
     numeric: &str,
     input: Precision,
     options: GraphOptions,
-    arithmetic: Precision,
 ) -> String {
     let imputer = pipeline.imputer();
     let statistics = imputer.statistics().to_vec();
@@ -240,46 +239,8 @@ fn numeric_block(
         );
         x = "imputed_with_indicators";
     }
-    let mean = pipeline.mean().to_vec();
-    let scale = pipeline.scale().to_vec();
-    if options.ops == Ops::Ml && input == Precision::Float32 {
-        // Scaler computes (x - offset) * scale: the reciprocal is taken in f64, then rounded.
-        let offset: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
-        let reciprocal: Vec<f32> = scale.iter().map(|&s| (1.0 / s) as f32).collect();
-        graph.node(
-            "scaler",
-            "Scaler",
-            ML_DOMAIN,
-            &[x],
-            &["scaled_numeric"],
-            vec![floats("offset", offset), floats("scale", reciprocal)],
-        );
-        return "scaled_numeric".into();
-    }
-    let f = mean.len();
-    graph.constant("offset", &[f], &mean, input);
-    graph.constant("scale", &[f], &scale, input);
-    graph.node("subtract_mean", "Sub", "", &[x, "offset"], &["centred"], vec![]);
-    if arithmetic == input {
-        graph.node(
-            "divide_by_scale",
-            "Div",
-            "",
-            &["centred", "scale"],
-            &["scaled_numeric"],
-            vec![],
-        );
-    } else {
-        graph.node("divide_by_scale", "Div", "", &["centred", "scale"], &["scaled_input"], vec![]);
-        graph.node(
-            "cast_to_arithmetic",
-            "Cast",
-            "",
-            &["scaled_input"],
-            &["scaled_numeric"],
-            vec![int("to", arithmetic.data_type() as i64)],
-        );
-    }
+    let (mean, scale) = (pipeline.mean().to_vec(), pipeline.scale().to_vec());
+    scaling(graph, (x, "scaled_numeric"), (&mean, &scale), options, input);
     "scaled_numeric".into()
 }
 

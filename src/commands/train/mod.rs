@@ -18,8 +18,8 @@ use crate::error::{Error, Result, spell};
 use crate::export::{Artefact, ExportOptions, Exported, NotWritten, export, file_name, rfc3339};
 use crate::metrics::{self, Metrics};
 use crate::model::{
-    ColumnNames, ColumnPipeline, FittedLogisticRegression, FittedPipeline, LogisticRegression,
-    Pipeline, SimpleImputer, StandardScaler,
+    ColumnNames, ColumnPipeline, FittedPipeline, LogisticRegression, Pipeline, SimpleImputer,
+    StandardScaler,
 };
 use crate::onnx::{DatasetRecord, GraphOptions, Hyperparameters, Origin, TrainingRecord};
 use crate::progress::Progress;
@@ -83,7 +83,7 @@ fn convergence_warning(
     config: &TrainConfig,
     console: &Console,
 ) -> Option<String> {
-    let classifier = training.model.classifier();
+    let classifier = training.model.fitted().classifier();
     if classifier.converged() {
         return None;
     }
@@ -114,12 +114,10 @@ pub fn export_training(
     trained_at: SystemTime,
     progress: &Progress,
 ) -> Result<Exported, NotWritten> {
-    let (pipeline, steps, feature_names) = match &training.model {
-        TrainedModel::Plain(p) => {
-            (FittedPipeline::Plain(p), "StandardScaler", training.feature_names.clone())
-        }
+    let pipeline = training.model.fitted();
+    let (steps, feature_names) = match &training.model {
+        TrainedModel::Plain(_) => ("StandardScaler", training.feature_names.clone()),
         TrainedModel::Table(p) => (
-            FittedPipeline::Table(p),
             "ColumnTransformer(SimpleImputer -> StandardScaler | OneHotEncoder)",
             p.columns().numeric.iter().chain(&p.columns().categorical).cloned().collect(),
         ),
@@ -151,7 +149,7 @@ fn training_record(
     config: &TrainConfig,
     trained_at: SystemTime,
 ) -> TrainingRecord {
-    let classifier = training.model.classifier();
+    let classifier = training.model.fitted().classifier();
     let source = &training.source;
     TrainingRecord {
         dataset: DatasetRecord {
@@ -234,17 +232,11 @@ pub enum TrainedModel {
 }
 
 impl TrainedModel {
-    pub fn classifier(&self) -> &FittedLogisticRegression {
+    /// The fitted pipeline, borrowed.
+    pub fn fitted(&self) -> FittedPipeline<'_> {
         match self {
-            TrainedModel::Plain(p) => p.classifier(),
-            TrainedModel::Table(p) => p.classifier(),
-        }
-    }
-
-    pub fn classes(&self) -> &crate::data::Classes {
-        match self {
-            TrainedModel::Plain(p) => p.classes(),
-            TrainedModel::Table(p) => p.classes(),
+            TrainedModel::Plain(p) => FittedPipeline::Plain(p),
+            TrainedModel::Table(p) => FittedPipeline::Table(p),
         }
     }
 }

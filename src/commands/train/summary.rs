@@ -108,7 +108,7 @@ impl<'a> TrainSummary<'a> {
         seed: u64,
     ) -> Self {
         let model = &training.model;
-        let classifier = model.classifier();
+        let classifier = model.fitted().classifier();
         let (columns, mean, scale) = match model {
             TrainedModel::Plain(p) => (None, p.mean().to_vec(), p.scale().to_vec()),
             TrainedModel::Table(p) => {
@@ -125,7 +125,7 @@ impl<'a> TrainSummary<'a> {
                 columns: training.source.n_columns,
                 features: &training.feature_names,
                 target: &training.target_name,
-                classes: model.classes(),
+                classes: model.fitted().classes(),
             },
             split: SplitSummary {
                 test_size,

@@ -181,10 +181,7 @@ fn written_table_graph(
         doc_string: String::new(),
         metadata: Vec::new(),
     };
-    let reference = load::decode("the reference graph", table_model_bytes(&spec))
-        .and_then(|file| file.check())
-        .map_err(|e| format!("onnxify cannot write a reference graph for it: {e}"))?;
-    Ok(reference.info)
+    read_back(table_model_bytes(&spec))
 }
 
 /// What onnxify writes for `options` and `classes`, read back from a model the writer builds
@@ -214,7 +211,12 @@ fn written_graph(
         doc_string: String::new(),
         metadata: Vec::new(),
     };
-    let reference = load::decode("the reference graph", model_bytes(&spec))
+    read_back(model_bytes(&spec))
+}
+
+/// What the check makes of a reference graph the writer built.
+fn read_back(bytes: Vec<u8>) -> std::result::Result<ModelInfo, String> {
+    let reference = load::decode("the reference graph", bytes)
         .and_then(|file| file.check())
         .map_err(|e| format!("onnxify cannot write a reference graph for it: {e}"))?;
     Ok(reference.info)
