@@ -17,9 +17,11 @@ use crate::commands::{Console, Failure};
 use crate::data::split::TestFraction;
 use crate::data::{DEFAULT_MAX_CATEGORIES, Delimiter, TableOptions};
 use crate::error::{Error, Parameter};
+use crate::metrics::Scoring;
 use crate::model::{ClassWeight, ImputeStrategy, LogisticRegressionParams, SimpleImputer};
 use crate::onnx::{DEFAULT_OPSET, GraphOptions, InputLayout, Ops, Precision};
 use crate::progress::Progress;
+use crate::selection::{Grid, GridSearch, StratifiedKFold, logspace};
 use crate::terminal::progress_on_stderr;
 
 const EXIT_CODES: &str = "\
@@ -40,6 +42,9 @@ Examples:
   onnxify train.csv -o model.onnx --target species --C 0.5
   onnxify train.csv -o model.onnx --test-size 0 --json > summary.json
   onnxify train.csv --dry-run --C 0.1           metrics only, nothing written
+  onnxify train.csv --cv 5 --C 1e-3..1e3:7 --class-weight none,balanced
+                                                grid search by 5-fold cross-validation,
+                                                then the best candidate refit and exported
   onnxify train.csv --ops standard --dtype f64  default-domain operators, double precision
   onnxify penguins.csv --target species --drop id --impute median
                                                 a table with text columns and missing cells
@@ -233,6 +238,24 @@ enum ClassWeightArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ScoringArg {
+    /// Fraction of rows predicted right.
+    Accuracy,
+    /// Mean recall over the classes.
+    #[value(name = "balanced_accuracy")]
+    BalancedAccuracy,
+    /// Minus the log loss of the probabilities.
+    #[value(name = "neg_log_loss")]
+    NegLogLoss,
+    /// Area under the ROC curve (two classes only).
+    #[value(name = "roc_auc")]
+    RocAuc,
+    /// Mean of the classes' F1 scores.
+    #[value(name = "f1_macro")]
+    F1Macro,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum InputsArg {
     /// One input per column, [N, 1], named after it.
     Columns,
@@ -342,9 +365,11 @@ struct TrainArgs {
     #[arg(long)]
     missing_indicator: bool,
 
-    /// Inverse regularisation strength, as scikit-learn's C (a positive number).
-    #[arg(long = "C", value_name = "C", default_value_t = 1.0, allow_hyphen_values = true)]
-    c: f64,
+    /// Inverse regularisation strength, as scikit-learn's C: a positive number, or for a grid
+    /// search (with --cv) a list `0.01,0.1,1` or a log range `1e-3..1e3:7` (7 values evenly
+    /// spaced in log10, as numpy.logspace(-3, 3, 7)).
+    #[arg(long = "C", value_name = "C", default_value = "1", allow_hyphen_values = true)]
+    c: String,
 
     /// Stop when the inf-norm of the mean objective's gradient is at most this.
     /// scikit-learn's default is 1e-4, which stops far from the optimum on large data.
@@ -355,9 +380,25 @@ struct TrainArgs {
     #[arg(long, value_name = "N", default_value_t = 1000)]
     max_iter: u64,
 
-    /// How each class's rows weigh in the loss, as scikit-learn's class_weight.
-    #[arg(long, value_enum, default_value = "none")]
-    class_weight: ClassWeightArg,
+    /// How each class's rows weigh in the loss, as scikit-learn's class_weight; a list
+    /// (`none,balanced`) is searched over with --cv.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "none")]
+    class_weight: Vec<ClassWeightArg>,
+
+    /// Cross-validate on the training rows with K stratified folds (scikit-learn's
+    /// StratifiedKFold), choose the best candidate of the --C and --class-weight grid by its
+    /// mean score (GridSearchCV), and refit it on all training rows.
+    #[arg(long, value_name = "K")]
+    cv: Option<usize>,
+
+    /// Shuffle each class's fold assignment with --seed (StratifiedKFold(shuffle=True,
+    /// random_state=seed)); without it the folds follow the file's order.
+    #[arg(long, requires = "cv")]
+    cv_shuffle: bool,
+
+    /// The score that ranks candidates, as scikit-learn names its scorers (higher is better).
+    #[arg(long, value_enum, default_value = "accuracy", requires = "cv")]
+    scoring: ScoringArg,
 
     /// Fraction of rows held out for evaluation (stratified), in [0, 1); 0 trains on every
     /// row and skips the held-out metrics.
@@ -449,21 +490,67 @@ pub fn flag(parameter: Parameter) -> &'static str {
         Parameter::MaxCategories => "--max-categories",
         Parameter::Impute => "--impute",
         Parameter::Inputs => "--inputs",
+        Parameter::ClassWeight => "--class-weight",
+        Parameter::Cv => "--cv",
+        Parameter::CvShuffle => "--cv-shuffle",
+        Parameter::Scoring => "--scoring",
     }
 }
 
 impl TrainArgs {
     fn command(self) -> Result<TrainCommand, Error> {
         let delimiter = Delimiter::for_file(&self.csv, self.delimiter.as_deref())?;
-        let model = LogisticRegressionParams::new()
-            .c(self.c)
-            .tol(self.tol)
-            .max_iter(self.max_iter)
-            .class_weight(match self.class_weight {
+        let c = c_values(&self.c)?;
+        let class_weight: Vec<ClassWeight> = self
+            .class_weight
+            .iter()
+            .map(|w| match w {
                 ClassWeightArg::None => ClassWeight::None,
                 ClassWeightArg::Balanced => ClassWeight::Balanced,
             })
+            .collect();
+        let model = LogisticRegressionParams::new()
+            .c(c[0])
+            .tol(self.tol)
+            .max_iter(self.max_iter)
+            .class_weight(class_weight.first().copied().unwrap_or_default())
             .check()?;
+        let search = match self.cv {
+            Some(k) => {
+                let shuffle = if self.cv_shuffle {
+                    Some(u32::try_from(self.seed).map_err(|_| Error::InvalidParameter {
+                        parameter: Parameter::CvShuffle,
+                        message: format!(
+                            "shuffled folds are drawn as numpy's RandomState draws them, whose \
+                             seed is below 2^32; --seed {} is not",
+                            self.seed
+                        ),
+                    })?)
+                } else {
+                    None
+                };
+                Some(GridSearch::new(
+                    StratifiedKFold::new(k, shuffle)?,
+                    Grid::new(c, class_weight)?,
+                    scoring(self.scoring),
+                )?)
+            }
+            None if c.len() > 1 || class_weight.len() > 1 => {
+                let (parameter, n) = if c.len() > 1 {
+                    (Parameter::C, c.len())
+                } else {
+                    (Parameter::ClassWeight, class_weight.len())
+                };
+                return Err(Error::InvalidParameter {
+                    parameter,
+                    message: format!(
+                        "{n} values make a grid search, which chooses between them by \
+                         cross-validation; add {{cv}} K (scikit-learn's default is 5 folds)"
+                    ),
+                });
+            }
+            None => None,
+        };
         let config = TrainConfig {
             table: TableOptions {
                 delimiter,
@@ -476,6 +563,7 @@ impl TrainArgs {
                 .strategy(impute_strategy(&self.impute)?)
                 .add_indicator(self.missing_indicator),
             model,
+            search,
             test_fraction: TestFraction::new(self.test_size)?,
             seed: self.seed,
             keep_reference: !self.dry_run,
@@ -490,6 +578,49 @@ impl TrainArgs {
             json: self.json,
             quiet: self.quiet,
         })
+    }
+}
+
+/// C as a number, a list `0.01,0.1,1`, or a log range `A..B:N` (numpy.logspace(A, B, N)).
+fn c_values(text: &str) -> Result<Vec<f64>, Error> {
+    let invalid = |message: String| Error::InvalidParameter { parameter: Parameter::C, message };
+    let number = |t: &str| {
+        t.trim().parse::<f64>().map_err(|_| invalid(format!("{:?} is not a number", t.trim())))
+    };
+    let values =
+        if let Some((range, count)) = text.split_once(':') {
+            let Some((start, stop)) = range.split_once("..") else {
+                return Err(invalid(format!(
+                    "{text:?} is not a log range; write START..STOP:COUNT, as 1e-3..1e3:7"
+                )));
+            };
+            let count: usize =
+                count.trim().parse().ok().filter(|&n| n >= 1).ok_or_else(|| {
+                    invalid(format!("{:?} is not a count of values", count.trim()))
+                })?;
+            let (start, stop) = (number(start)?, number(stop)?);
+            if !(start > 0.0 && stop > 0.0) {
+                return Err(invalid(format!(
+                    "the ends of the log range {text:?} must be positive values of C"
+                )));
+            }
+            logspace(start.log10(), stop.log10(), count)
+        } else {
+            text.split(',').map(number).collect::<Result<Vec<f64>, Error>>()?
+        };
+    if let Some(bad) = values.iter().find(|c| !(c.is_finite() && **c > 0.0)) {
+        return Err(invalid(format!("{bad} is not a positive finite number")));
+    }
+    Ok(values)
+}
+
+fn scoring(arg: ScoringArg) -> Scoring {
+    match arg {
+        ScoringArg::Accuracy => Scoring::Accuracy,
+        ScoringArg::BalancedAccuracy => Scoring::BalancedAccuracy,
+        ScoringArg::NegLogLoss => Scoring::NegLogLoss,
+        ScoringArg::RocAuc => Scoring::RocAuc,
+        ScoringArg::F1Macro => Scoring::F1Macro,
     }
 }
 
@@ -597,7 +728,7 @@ mod tests {
             panic!()
         };
         assert_eq!(args.csv, PathBuf::from("data.csv"));
-        assert_eq!(args.c, 0.5);
+        assert_eq!(args.c, "0.5");
         let Command::Train(args) = parsed(&["onnxify", "--seed", "3", "data.csv"]).command else {
             panic!()
         };

@@ -241,10 +241,18 @@ pub enum Parameter {
     Impute,
     /// How a table's columns reach the graph.
     Inputs,
+    /// How classes weigh in the loss.
+    ClassWeight,
+    /// The number of cross-validation folds.
+    Cv,
+    /// The seed of the shuffled folds.
+    CvShuffle,
+    /// The score model selection ranks candidates by.
+    Scoring,
 }
 
 impl Parameter {
-    pub const ALL: [Parameter; 16] = [
+    pub const ALL: [Parameter; 20] = [
         Parameter::C,
         Parameter::Tol,
         Parameter::MaxIter,
@@ -261,6 +269,10 @@ impl Parameter {
         Parameter::MaxCategories,
         Parameter::Impute,
         Parameter::Inputs,
+        Parameter::ClassWeight,
+        Parameter::Cv,
+        Parameter::CvShuffle,
+        Parameter::Scoring,
     ];
 
     /// The setting's name in the library's own terms.
@@ -282,6 +294,10 @@ impl Parameter {
             Parameter::MaxCategories => "max categories",
             Parameter::Impute => "imputation",
             Parameter::Inputs => "inputs",
+            Parameter::ClassWeight => "class weight",
+            Parameter::Cv => "cross-validation folds",
+            Parameter::CvShuffle => "fold shuffling",
+            Parameter::Scoring => "scoring",
         }
     }
 
@@ -304,6 +320,10 @@ impl Parameter {
             Parameter::MaxCategories => "max-categories",
             Parameter::Impute => "impute",
             Parameter::Inputs => "inputs",
+            Parameter::ClassWeight => "class-weight",
+            Parameter::Cv => "cv",
+            Parameter::CvShuffle => "cv-shuffle",
+            Parameter::Scoring => "scoring",
         }
     }
 }

@@ -12,6 +12,7 @@
 //!   pipeline, probe rows); [`pickle`]: reading a scikit-learn pickle as data, never loading it.
 //! - [`onnx`]: the graph onnxify writes, the provenance record, and the reading of hostile
 //!   model files.
+//! - [`selection`]: model selection (stratified K-fold cross-validation, grid search).
 //! - [`model`] and [`metrics`]: the estimators with scikit-learn's semantics, and held-out
 //!   metrics.
 //! - [`data`]: CSV reading (a numeric matrix, or a table of numeric and text columns with
@@ -51,6 +52,7 @@ pub mod onnx;
 pub mod pickle;
 pub mod progress;
 pub mod proof;
+pub mod selection;
 mod terminal;
 pub mod util;
 

@@ -1,5 +1,6 @@
 //! Held-out metrics, with scikit-learn's definitions: accuracy, log loss, per-class precision,
-//! recall, F1 and support, macro F1, the confusion matrix and, for two classes, ROC AUC.
+//! recall, F1 and support, macro F1, the confusion matrix and, for two classes, ROC AUC; and
+//! the scorers model selection ranks candidates by ([`Scoring`]).
 
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
@@ -88,6 +89,132 @@ pub fn evaluate(
         roc_auc: roc_auc.flatten(),
         per_class,
         confusion_matrix: confusion,
+    }
+}
+
+/// A scorer, named and signed as scikit-learn's: higher is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scoring {
+    /// Fraction of rows predicted right (what `GridSearchCV` uses when given no scoring).
+    #[default]
+    Accuracy,
+    /// Mean recall over the classes present.
+    BalancedAccuracy,
+    /// Minus the log loss of the probabilities.
+    NegLogLoss,
+    /// Area under the ROC curve of the decision function (two classes only).
+    RocAuc,
+    /// Unweighted mean of the classes' F1 scores.
+    F1Macro,
+}
+
+impl Scoring {
+    /// scikit-learn's name of the scorer.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scoring::Accuracy => "accuracy",
+            Scoring::BalancedAccuracy => "balanced_accuracy",
+            Scoring::NegLogLoss => "neg_log_loss",
+            Scoring::RocAuc => "roc_auc",
+            Scoring::F1Macro => "f1_macro",
+        }
+    }
+
+    /// Whether the scorer is defined for `n_classes` classes.
+    pub fn supports(self, n_classes: usize) -> bool {
+        self != Scoring::RocAuc || n_classes == 2
+    }
+
+    /// The score of `predicted` classes, class probabilities `proba` and raw scores `decision`
+    /// (one column for two classes) against `truth`, for `n_classes` classes. NaN where the
+    /// score is undefined (ROC AUC of rows of one class).
+    pub fn score(
+        self,
+        truth: &[u32],
+        predicted: &[u32],
+        proba: ArrayView2<f64>,
+        decision: ArrayView2<f64>,
+        n_classes: usize,
+    ) -> f64 {
+        let n = truth.len() as f64;
+        match self {
+            Scoring::Accuracy => {
+                truth.iter().zip(predicted).filter(|(t, p)| t == p).count() as f64 / n
+            }
+            Scoring::NegLogLoss => {
+                let eps = f64::EPSILON;
+                let terms: Vec<f64> = truth
+                    .iter()
+                    .zip(proba.rows())
+                    .map(|(&t, p)| -p[t as usize].clamp(eps, 1.0 - eps).ln())
+                    .collect();
+                -numpy_sum(&terms) / n
+            }
+            Scoring::RocAuc => {
+                let positive: Vec<bool> = truth.iter().map(|&t| t == 1).collect();
+                roc_auc(&decision.column(0).to_vec(), &positive).unwrap_or(f64::NAN)
+            }
+            Scoring::BalancedAccuracy | Scoring::F1Macro => {
+                let mut confusion = vec![vec![0u64; n_classes]; n_classes];
+                for (&t, &p) in truth.iter().zip(predicted) {
+                    confusion[t as usize][p as usize] += 1;
+                }
+                let per_class: Vec<f64> = if self == Scoring::BalancedAccuracy {
+                    // Recall of each class present in `truth` (scikit-learn leaves the others out).
+                    (0..n_classes)
+                        .filter_map(|c| {
+                            let support: u64 = confusion[c].iter().sum();
+                            (support > 0).then(|| confusion[c][c] as f64 / support as f64)
+                        })
+                        .collect()
+                } else {
+                    // F1 of each class present in `truth` or in `predicted` (scikit-learn's
+                    // labels), 0 where it is 0 / 0.
+                    (0..n_classes)
+                        .filter_map(|c| {
+                            let tp = confusion[c][c] as f64;
+                            let support: u64 = confusion[c].iter().sum();
+                            let predicted_c: u64 = confusion.iter().map(|row| row[c]).sum();
+                            (support + predicted_c > 0)
+                                .then(|| ratio(2.0 * tp, support as f64 + predicted_c as f64))
+                        })
+                        .collect()
+                };
+                numpy_sum(&per_class) / per_class.len() as f64
+            }
+        }
+    }
+}
+
+/// The sum of `values` as numpy's `add.reduce` computes it (pairwise, eight partial sums in a
+/// block of up to 128), so that means computed here tie exactly where scikit-learn's tie.
+pub fn numpy_sum(values: &[f64]) -> f64 {
+    0.0 + pairwise_sum(values)
+}
+
+fn pairwise_sum(a: &[f64]) -> f64 {
+    let n = a.len();
+    if n < 8 {
+        a.iter().fold(0.0, |sum, &x| sum + x)
+    } else if n <= 128 {
+        let mut r = [0.0; 8];
+        r.copy_from_slice(&a[..8]);
+        let whole = n - n % 8;
+        for block in a[8..whole].chunks_exact(8) {
+            for (partial, &x) in r.iter_mut().zip(block) {
+                *partial += x;
+            }
+        }
+        let mut sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for &x in &a[whole..] {
+            sum += x;
+        }
+        sum
+    } else {
+        let half = n / 2;
+        let half = half - half % 8;
+        pairwise_sum(&a[..half]) + pairwise_sum(&a[half..])
     }
 }
 

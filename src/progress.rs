@@ -15,6 +15,8 @@ pub enum Unit {
     Iterations,
     /// Rows.
     Rows,
+    /// Model fits (of cross-validation).
+    Fits,
 }
 
 /// Something that shows progress: it is told when a step starts and returns what follows it.
@@ -64,6 +66,11 @@ impl Progress {
     /// A step counting optimiser iterations up to `max`.
     pub fn iterations(&self, label: &'static str, max: u64) -> Step {
         self.step(label, Unit::Iterations, max)
+    }
+
+    /// A step counting model fits up to `total`.
+    pub fn fits(&self, label: &'static str, total: u64) -> Step {
+        self.step(label, Unit::Fits, total)
     }
 
     /// A step counting rows.

@@ -30,6 +30,7 @@ impl Observer for Bars {
             Unit::Bytes => "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})",
             Unit::Iterations => "{prefix} iteration {pos}/{len}, {msg}",
             Unit::Rows => "{msg} [{bar:30}] {pos}/{len} rows",
+            Unit::Fits => "{prefix} [{bar:30}] {pos}/{len} fits ({eta} left), {msg}",
         };
         let style = ProgressStyle::with_template(template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())

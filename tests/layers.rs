@@ -12,6 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["export"],
     &["proof", "pickle"],
     &["onnx"],
+    &["selection"],
     &["model", "metrics"],
     &["data"],
     &["error", "util", "progress"],

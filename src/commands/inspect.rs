@@ -13,13 +13,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::summary::write_search;
 use super::{Failure, to_stdout};
 use crate::error::{Error, Result};
 use crate::onnx::load;
 use crate::onnx::{
     Audit, DATA_SIZED, Description, Layout, NodeDescription, Room, TEXT_ALLOWANCE, room,
 };
-use crate::onnx::{Flavor, InputLayout, ModelInfo, Signature, TableInfo};
+use crate::onnx::{Flavor, InputLayout, ModelInfo, SearchRecord, Signature, TableInfo};
 use crate::util::sha256_hex;
 
 /// A whole `inspect` command: the model and how to print what it holds.
@@ -60,6 +61,10 @@ pub struct Inspection {
     /// The fitted parameters, when the check passed.
     pub parameters: Option<Parameters>,
     pub metadata: Vec<(String, String)>,
+    /// The grid search that chose the hyperparameters, read from the metadata entry
+    /// `model_selection`; absent when there is none or it does not read as one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_selection: Option<SearchRecord>,
     /// The statement about training data, and the items behind it.
     pub training_data: TrainingData,
 }
@@ -189,6 +194,11 @@ pub fn inspect(path: &Path) -> Result<(Inspection, Option<Error>)> {
         check,
         parameters,
         metadata: description.metadata.clone(),
+        model_selection: description
+            .metadata
+            .iter()
+            .find(|(key, _)| key == "model_selection")
+            .and_then(|(_, value)| serde_json::from_str(value).ok()),
         training_data,
     };
     Ok((inspection, checked.err()))
@@ -500,6 +510,9 @@ impl Inspection {
         writeln!(out, "Metadata ({} entries):", self.metadata.len())?;
         for (key, value) in &self.metadata {
             writeln!(out, "  {key}: {}", crate::util::excerpt(value))?;
+        }
+        if let Some(search) = &self.model_selection {
+            write_search(out, search, None)?;
         }
         writeln!(out, "Training data: {}", self.training_data.statement)?;
         for place in &self.training_data.places {

@@ -1,5 +1,6 @@
 //! What more than one command prints: the written model's file, graph and verification lines
-//! (`train` and `convert`), and the metrics table (`train` and `verify`).
+//! (`train` and `convert`), the metrics table (`train` and `verify`), and the grid search's
+//! table (`train` and `inspect`).
 
 use std::io::{self, Write};
 
@@ -7,7 +8,10 @@ use serde::Serialize;
 
 use crate::export::Exported;
 use crate::metrics::Metrics;
-use crate::onnx::{ColumnsRecord, GraphRecord, InputLayout, Ops, Precision, Verification};
+use crate::onnx::{
+    ColumnsRecord, GraphRecord, InputLayout, Ops, Precision, SearchRecord, Verification,
+};
+use crate::selection::Outcome;
 
 /// The written model file.
 #[derive(Debug, Serialize)]
@@ -161,4 +165,62 @@ pub fn write_metrics(out: &mut dyn Write, title: &str, m: &Metrics) -> io::Resul
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// The grid search: one row per candidate in ParameterGrid order, the best marked `*`, with
+/// its mean and standard deviation of the fold scores, rank and mean iterations, and the mean
+/// fit time per fold when `fit_seconds` (per candidate) is given.
+pub fn write_search(
+    out: &mut dyn Write,
+    search: &SearchRecord,
+    fit_seconds: Option<&[f64]>,
+) -> io::Result<()> {
+    let shuffle = search
+        .shuffle_seed
+        .map_or_else(|| "in file order".to_owned(), |seed| format!("shuffled, seed {seed}"));
+    writeln!(
+        out,
+        "Grid search: {} candidates x {} stratified folds ({shuffle}) of the training rows, \
+         scored by {}",
+        search.candidates.len(),
+        search.n_splits,
+        search.scoring.name()
+    )?;
+    let time_header = if fit_seconds.is_some() { "  fit s/fold" } else { "" };
+    writeln!(
+        out,
+        "   rank  {:<10} {:<12} {:>10} {:>9} {:>10}{time_header}",
+        "C", "class_weight", "mean", "std", "iterations"
+    )?;
+    for (i, candidate) in search.candidates.iter().enumerate() {
+        let marker = if i == search.best_index { '*' } else { ' ' };
+        let number = |v: Option<f64>| v.map_or_else(|| "failed".to_owned(), |v| format!("{v:.6}"));
+        let iterations =
+            candidate.n_iter.iter().sum::<u64>() as f64 / candidate.n_iter.len().max(1) as f64;
+        let time = fit_seconds.map_or_else(String::new, |t| format!("  {:>10.3}", t[i]));
+        let outcome = match &candidate.outcome {
+            Outcome::Converged => String::new(),
+            Outcome::NotConverged => "  did not converge in every fold (ranked last)".to_owned(),
+            Outcome::Failed(message) => format!("  failed: {message}"),
+        };
+        writeln!(
+            out,
+            " {marker} {:>4}  {:<10} {:<12} {:>10} {:>9} {:>10.1}{time}{outcome}",
+            candidate.rank_test_score,
+            format!("{}", candidate.c),
+            candidate.class_weight.name(),
+            number(candidate.mean_test_score),
+            number(candidate.std_test_score),
+            iterations,
+        )?;
+    }
+    let best = &search.candidates[search.best_index];
+    writeln!(
+        out,
+        "Best: C={}, class_weight={} (mean {} {}), refit on all training rows",
+        best.c,
+        best.class_weight.name(),
+        search.scoring.name(),
+        best.mean_test_score.map_or_else(|| "failed".to_owned(), |v| format!("{v:.6}")),
+    )
 }

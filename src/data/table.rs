@@ -107,6 +107,15 @@ impl Cells {
         self.len() == 0
     }
 
+    /// The cells of rows `rows` (indices), in that order.
+    pub fn select(&self, rows: &[usize]) -> Cells {
+        Cells {
+            numeric: self.numeric.select(ndarray::Axis(0), rows),
+            codes: self.codes.select(ndarray::Axis(0), rows),
+            values: self.values.clone(),
+        }
+    }
+
     /// The text of categorical column `k` in row `r`; `None` if missing.
     pub fn text(&self, r: usize, k: usize) -> Option<&str> {
         let code = self.codes[[r, k]];

@@ -13,9 +13,10 @@
 
 use ndarray::{Array2, ArrayView1, ArrayView2};
 
+use super::design::Design;
 use super::imputer::{FittedSimpleImputer, SimpleImputer};
 use super::logistic::{FittedLogisticRegression, LogisticRegression};
-use super::objective::{NO_COLUMN, OneHotColumns};
+use super::objective::NO_COLUMN;
 use super::one_hot::{Category, FittedOneHotEncoder};
 use super::scaler::{FittedStandardScaler, StandardScaler};
 use crate::data::{Cells, Classes};
@@ -55,23 +56,9 @@ impl ColumnPipeline {
         classifier: &LogisticRegression,
         step: &Step,
     ) -> Result<ColumnPipeline> {
-        let imputer = imputer.fit(cells.numeric.view()).map_err(|j| Error::BadColumn {
-            file: file.to_owned(),
-            column: columns.numeric[j].clone(),
-            message: "it has no value in the training rows, so the imputer has no statistic to \
-                      fill it with; leave it out with {drop}, or fill missing numbers with a \
-                      constant ({impute} constant:VALUE)"
-                .into(),
-        })?;
-        let Cells { numeric, codes, values } = cells;
-        let mut dense = imputer.transform_owned(numeric);
-        let scaler = StandardScaler::new().fit(dense.view());
-        scaler.transform_in_place(dense.view_mut());
-        let encoder = FittedOneHotEncoder::fit(codes.view(), &values);
-        let codes = one_hot_codes(&encoder, codes, &values);
-        let one_hot = OneHotColumns { codes: codes.view(), width: encoder.n_outputs() };
-        let classifier =
-            classifier.fit_with_one_hot(dense.view(), one_hot, y, classes.len(), step)?;
+        let (preprocessing, design) = Preprocessing::fit(file, &columns, cells, imputer)?;
+        let classifier = classifier.fit_design(&design, y, classes.len(), None, step)?;
+        let Preprocessing { imputer, scaler, encoder } = preprocessing;
         Ok(ColumnPipeline { columns, imputer, scaler, encoder, classifier, classes })
     }
 
@@ -151,17 +138,76 @@ impl ColumnPipeline {
 
     /// Raw scores: one column for two classes, one per class otherwise.
     pub fn decision_function(&self, cells: &Cells) -> Array2<f64> {
-        let mut dense = self.imputer.transform(cells.numeric.view());
-        self.scaler.transform_in_place(dense.view_mut());
-        let codes = one_hot_codes(&self.encoder, cells.codes.clone(), &cells.values);
-        let one_hot = OneHotColumns { codes: codes.view(), width: self.encoder.n_outputs() };
-        self.classifier.decision_function_with_one_hot(dense.view(), one_hot)
+        let design = transform(&self.imputer, &self.scaler, &self.encoder, cells);
+        self.classifier.decision_function_design(&design)
     }
 
     /// Predicted class indices and class probabilities, one column per class.
     pub fn predict_with_proba(&self, cells: &Cells) -> (Vec<u32>, Array2<f64>) {
         FittedLogisticRegression::predict_scores(self.decision_function(cells))
     }
+}
+
+/// One fold's preprocessing for model selection: fitted on `train`, then both parts
+/// transformed into designs.
+pub fn table_designs(
+    file: &str,
+    columns: &ColumnNames,
+    train: Cells,
+    test: &Cells,
+    imputer: &SimpleImputer,
+) -> Result<(Design, Design)> {
+    let (fitted, train) = Preprocessing::fit(file, columns, train, imputer)?;
+    let test = transform(&fitted.imputer, &fitted.scaler, &fitted.encoder, test);
+    Ok((train, test))
+}
+
+/// The fitted steps before the classifier.
+struct Preprocessing {
+    imputer: FittedSimpleImputer,
+    scaler: FittedStandardScaler,
+    encoder: FittedOneHotEncoder,
+}
+
+impl Preprocessing {
+    /// Fits the imputer and scaler on the numeric cells and the encoder on the categorical
+    /// ones, and returns the fitted steps with the design of `cells`.
+    fn fit(
+        file: &str,
+        columns: &ColumnNames,
+        cells: Cells,
+        imputer: &SimpleImputer,
+    ) -> Result<(Preprocessing, Design)> {
+        let imputer = imputer.fit(cells.numeric.view()).map_err(|j| Error::BadColumn {
+            file: file.to_owned(),
+            column: columns.numeric[j].clone(),
+            message: "it has no value in the training rows, so the imputer has no statistic to \
+                      fill it with; leave it out with {drop}, or fill missing numbers with a \
+                      constant ({impute} constant:VALUE)"
+                .into(),
+        })?;
+        let Cells { numeric, codes, values } = cells;
+        let mut dense = imputer.transform_owned(numeric);
+        let scaler = StandardScaler::new().fit(dense.view());
+        scaler.transform_in_place(dense.view_mut());
+        let encoder = FittedOneHotEncoder::fit(codes.view(), &values);
+        let codes = one_hot_codes(&encoder, codes, &values);
+        let design = Design::with_one_hot(dense, codes, encoder.n_outputs());
+        Ok((Preprocessing { imputer, scaler, encoder }, design))
+    }
+}
+
+/// The design of `cells` under fitted steps.
+fn transform(
+    imputer: &FittedSimpleImputer,
+    scaler: &FittedStandardScaler,
+    encoder: &FittedOneHotEncoder,
+    cells: &Cells,
+) -> Design {
+    let mut dense = imputer.transform(cells.numeric.view());
+    scaler.transform_in_place(dense.view_mut());
+    let codes = one_hot_codes(encoder, cells.codes.clone(), &cells.values);
+    Design::with_one_hot(dense, codes, encoder.n_outputs())
 }
 
 /// Per row and categorical column, the one-hot column the cell sets ([`NO_COLUMN`] for none).

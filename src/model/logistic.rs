@@ -9,6 +9,7 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+use super::design::Design;
 use super::objective::{NO_COLUMN, Objective, OneHotColumns, softmax_in_place};
 use super::optimizer::minimize;
 use crate::error::{Error, Parameter, Result};
@@ -29,6 +30,14 @@ impl ClassWeight {
     /// Whether rows are weighed 1, for leaving the setting out of records.
     pub fn is_none(&self) -> bool {
         *self == ClassWeight::None
+    }
+
+    /// The setting's name: `none` or `balanced`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClassWeight::None => "none",
+            ClassWeight::Balanced => "balanced",
+        }
     }
 
     /// The weight of each class given the class index of every row, `None` for unweighted.
@@ -133,6 +142,11 @@ pub struct LogisticRegression {
 }
 
 impl LogisticRegression {
+    /// The settings, to derive another model from (a candidate of a grid search).
+    pub fn params(&self) -> LogisticRegressionParams {
+        self.params
+    }
+
     pub fn c(&self) -> f64 {
         self.params.c
     }
@@ -159,34 +173,44 @@ impl LogisticRegression {
     ) -> Result<FittedLogisticRegression> {
         let objective = Objective::new(x, y, n_classes, self.params.c);
         match self.params.class_weight.weights(y, n_classes) {
-            Some(weights) => self.fit_objective(&objective.with_class_weights(weights), step),
-            None => self.fit_objective(&objective, step),
+            Some(weights) => self.fit_objective(&objective.with_class_weights(weights), None, step),
+            None => self.fit_objective(&objective, None, step),
         }
     }
 
-    /// Fits on dense scaled features `x` followed by one-hot columns (see
-    /// [`OneHotColumns`]): the coefficients cover the dense columns, then the one-hot ones.
-    pub(crate) fn fit_with_one_hot<'a>(
+    /// Fits on a [`Design`], starting from `start`'s solution when given (a warm start: a
+    /// model fitted on the same design at a neighbouring C); the coefficients cover the dense
+    /// columns, then the one-hot ones.
+    pub fn fit_design(
         &self,
-        x: ArrayView2<'a, f64>,
-        one_hot: OneHotColumns<'a>,
-        y: &'a [u32],
+        design: &Design,
+        y: &[u32],
         n_classes: usize,
+        start: Option<&FittedLogisticRegression>,
         step: &Step,
     ) -> Result<FittedLogisticRegression> {
-        let objective = Objective::with_one_hot(x, one_hot, y, n_classes, self.params.c);
+        let objective = match design.one_hot() {
+            Some(one_hot) => {
+                Objective::with_one_hot(design.dense_view(), one_hot, y, n_classes, self.params.c)
+            }
+            None => Objective::new(design.dense_view(), y, n_classes, self.params.c),
+        };
+        let start = start.map(FittedLogisticRegression::flat_parameters);
         match self.params.class_weight.weights(y, n_classes) {
-            Some(weights) => self.fit_objective(&objective.with_class_weights(weights), step),
-            None => self.fit_objective(&objective, step),
+            Some(weights) => {
+                self.fit_objective(&objective.with_class_weights(weights), start, step)
+            }
+            None => self.fit_objective(&objective, start, step),
         }
     }
 
     fn fit_objective(
         &self,
         objective: &Objective,
+        start: Option<Vec<f64>>,
         step: &Step,
     ) -> Result<FittedLogisticRegression> {
-        let minimum = minimize(objective, self.params.max_iter, self.params.tol, step);
+        let minimum = minimize(objective, start, self.params.max_iter, self.params.tol, step);
         let (coef, intercept) = objective.unpack(&minimum.params);
         Ok(FittedLogisticRegression {
             coef,
@@ -232,6 +256,11 @@ impl FittedLogisticRegression {
         }
     }
 
+    /// The weights row after row, then the intercepts: the optimiser's parameter vector.
+    fn flat_parameters(&self) -> Vec<f64> {
+        self.coef.iter().chain(&self.intercept).copied().collect()
+    }
+
     /// Weights (`coef_`): shape (1, features) for two classes (the score of the second class),
     /// (classes, features) otherwise.
     pub fn coef(&self) -> ArrayView2<'_, f64> {
@@ -273,8 +302,16 @@ impl FittedLogisticRegression {
         x.dot(&self.coef.t()) + &self.intercept
     }
 
+    /// `decision_function` of a [`Design`].
+    pub fn decision_function_design(&self, design: &Design) -> Array2<f64> {
+        match design.one_hot() {
+            Some(one_hot) => self.decision_function_with_one_hot(design.dense_view(), one_hot),
+            None => self.decision_function(design.dense_view()),
+        }
+    }
+
     /// `decision_function` of dense columns `x` followed by one-hot columns.
-    pub(crate) fn decision_function_with_one_hot(
+    fn decision_function_with_one_hot(
         &self,
         x: ArrayView2<f64>,
         one_hot: OneHotColumns,
@@ -292,8 +329,8 @@ impl FittedLogisticRegression {
         scores
     }
 
-    /// `predict` and `predict_proba` from scores.
-    pub(crate) fn predict_scores(scores: Array2<f64>) -> (Vec<u32>, Array2<f64>) {
+    /// `predict` and `predict_proba` from scores (`decision_function`'s output).
+    pub fn predict_scores(scores: Array2<f64>) -> (Vec<u32>, Array2<f64>) {
         (labels_from_scores(scores.view()), proba_from_scores(scores))
     }
 

@@ -4,6 +4,7 @@
 //! whose accessors are named after scikit-learn's attributes.
 
 mod column_pipeline;
+mod design;
 mod imputer;
 mod logistic;
 mod objective;
@@ -12,7 +13,8 @@ mod optimizer;
 mod pipeline;
 mod scaler;
 
-pub use column_pipeline::{ColumnNames, ColumnPipeline};
+pub use column_pipeline::{ColumnNames, ColumnPipeline, table_designs};
+pub use design::{Design, scaled_designs};
 pub use imputer::{FittedSimpleImputer, ImputeStrategy, SimpleImputer};
 pub use one_hot::{Category, CodeColumns, FittedOneHotEncoder};
 

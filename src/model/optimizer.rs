@@ -39,11 +39,18 @@ pub(crate) struct Minimum {
     pub stop_reason: Option<String>,
 }
 
-/// Runs L-BFGS from zero until the gradient's inf-norm is at most `tol` or `max_iter`
-/// iterations have run.
-pub(crate) fn minimize(objective: &Objective, max_iter: u64, tol: f64, step: &Step) -> Minimum {
+/// Runs L-BFGS from `start` (zero when `None`) until the gradient's inf-norm is at most `tol`
+/// or `max_iter` iterations have run. A start near the optimum (the solution at a neighbouring
+/// C) saves iterations; the stopping test is the same, so the optimum reached is too.
+pub(crate) fn minimize(
+    objective: &Objective,
+    start: Option<Vec<f64>>,
+    max_iter: u64,
+    tol: f64,
+    step: &Step,
+) -> Minimum {
     let n = objective.n_params();
-    let mut x = vec![0.0; n];
+    let mut x = start.filter(|s| s.len() == n).unwrap_or_else(|| vec![0.0; n]);
     let mut g = vec![0.0; n];
     let mut f = objective.evaluate(&x, &mut g);
     let mut memory = Memory::default();
@@ -246,7 +253,7 @@ mod tests {
         let y = [0, 1, 0, 1, 1, 0];
         let objective = Objective::new(x.view(), &y, 2, 10.0);
         let minimum =
-            minimize(&objective, 10_000, 1e-12, &Progress::hidden().iterations("fit", 10));
+            minimize(&objective, None, 10_000, 1e-12, &Progress::hidden().iterations("fit", 10));
         assert!(minimum.converged, "{minimum:?}");
         assert!(minimum.gradient_norm <= 1e-12);
     }
@@ -256,7 +263,8 @@ mod tests {
         let x = array![[0.5, -1.0], [1.5, 0.2], [-1.0, 0.7], [0.3, -0.4]];
         let y = [0, 1, 2, 1];
         let objective = Objective::new(x.view(), &y, 3, 100.0);
-        let minimum = minimize(&objective, 2, 1e-12, &Progress::hidden().iterations("fit", 2));
+        let minimum =
+            minimize(&objective, None, 2, 1e-12, &Progress::hidden().iterations("fit", 2));
         assert!(!minimum.converged);
         assert_eq!(minimum.n_iter, 2);
         assert_eq!(minimum.stop_reason.as_deref(), Some("reached max_iter = 2 iterations"));

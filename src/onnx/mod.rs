@@ -11,6 +11,7 @@ pub mod load;
 mod model;
 mod provenance;
 mod readers;
+mod search_record;
 mod table_graph;
 mod table_walk;
 mod tract;
@@ -35,6 +36,7 @@ pub use provenance::{
     ColumnsRecord, ConversionRecord, DatasetRecord, GraphRecord, Hyperparameters, OpsetImport,
     Origin, Provenance, SourceRecord, TrainingRecord, Verification,
 };
+pub use search_record::{CandidateRecord, GridRecord, SearchRecord};
 pub use table_graph::{
     CATEGORICAL_INPUT, NUMERIC_INPUT, STRING_EQUAL_OPSET, TableGraphSpec, name_clash,
     table_model_bytes, table_options,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::Classes;
 use crate::metrics::Metrics;
 use crate::model::{ClassWeight, ImputeStrategy};
-use crate::onnx::{InputLayout, Ops, Precision};
+use crate::onnx::{InputLayout, Ops, Precision, SearchRecord};
 
 /// Where a model came from and how it was checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,6 +74,9 @@ pub struct TrainingRecord {
     pub converged: bool,
     /// Held-out metrics; `None` when every row trained.
     pub metrics: Option<Metrics>,
+    /// The grid search that chose the hyperparameters; absent when none ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_selection: Option<Box<SearchRecord>>,
     /// Training date, UTC, RFC 3339.
     pub trained_at: String,
 }
@@ -221,6 +224,10 @@ impl Provenance {
                 props.push(("feature_names_recorded", c.feature_names_recorded.to_string()))
             }
         }
+        if let Origin::Trained(TrainingRecord { model_selection: Some(search), .. }) = &self.origin
+        {
+            props.push(("model_selection", json(search)));
+        }
         if let Some(verification) = &self.verification {
             props.push(("verification", json(verification)));
         }
@@ -285,7 +292,8 @@ impl Provenance {
                 ];
                 put("dataset", Some(object(dataset)));
                 put("target", text("target"));
-                for key in ["hyperparameters", "n_iter", "converged", "metrics"] {
+                for key in ["hyperparameters", "n_iter", "converged", "metrics", "model_selection"]
+                {
                     put(key, parsed(key)?);
                 }
                 put("trained_at", text("trained_at"));
@@ -387,6 +395,7 @@ mod tests {
                 }],
                 confusion_matrix: vec![vec![1, 1], vec![0, 36]],
             }),
+            model_selection: None,
             trained_at: "2026-01-01T00:00:00Z".into(),
         }));
         assert_eq!(read_back(&record), record);

@@ -7,24 +7,29 @@ mod summary;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
+use ndarray::Axis;
+
 use serde::Serialize;
 
 pub use summary::TrainSummary;
 
 use super::{Console, Failure, print_summary};
 use crate::data::split::{self, TestFraction};
-use crate::data::{Dataset, Source, Table, TableOptions, read_table};
+use crate::data::{Classes, Dataset, Source, Table, TableOptions, read_table};
 use crate::error::{Error, Result, spell};
 use crate::export::{Artefact, ExportOptions, Exported, NotWritten, export, file_name, rfc3339};
 use crate::metrics::{self, Metrics};
 use crate::model::{
-    ColumnNames, ColumnPipeline, FittedPipeline, LogisticRegression, Pipeline, SimpleImputer,
-    StandardScaler,
+    ColumnNames, ColumnPipeline, Design, FittedPipeline, LogisticRegression, Pipeline,
+    SimpleImputer, StandardScaler, scaled_designs, table_designs,
 };
-use crate::onnx::{DatasetRecord, GraphOptions, Hyperparameters, Origin, TrainingRecord};
+use crate::onnx::{
+    DatasetRecord, GraphOptions, Hyperparameters, Origin, SearchRecord, TrainingRecord,
+};
 use crate::progress::Progress;
 use crate::proof::compare::Reference;
 use crate::proof::runtime::Inputs;
+use crate::selection::{GridSearch, Outcome, SearchResults, grid_search};
 
 /// A whole `train` command: the job, where the model goes, and what to print.
 #[derive(Debug, Clone)]
@@ -48,7 +53,12 @@ pub fn run(command: &TrainCommand, console: &Console) -> Result<(), Failure> {
     let progress = &console.progress;
     let mut training = train(config, progress)?;
     if !command.quiet
-        && let Some(warning) = convergence_warning(&training, config, console)
+        && let Some(warning) = convergence_warning(&training, console)
+    {
+        eprintln!("onnxify: warning: {warning}");
+    }
+    if !command.quiet
+        && let Some(warning) = search_warning(&training, console)
     {
         eprintln!("onnxify: warning: {warning}");
     }
@@ -65,7 +75,7 @@ pub fn run(command: &TrainCommand, console: &Console) -> Result<(), Failure> {
     let summary = TrainSummary::new(
         &training,
         exported.as_ref(),
-        config.model,
+        config.search.as_ref(),
         config.test_fraction.get(),
         config.seed,
     );
@@ -78,17 +88,13 @@ pub fn run(command: &TrainCommand, console: &Console) -> Result<(), Failure> {
 }
 
 /// What to say when the optimiser stopped before scikit-learn's convergence test held.
-fn convergence_warning(
-    training: &Training,
-    config: &TrainConfig,
-    console: &Console,
-) -> Option<String> {
+fn convergence_warning(training: &Training, console: &Console) -> Option<String> {
     let classifier = training.model.fitted().classifier();
     if classifier.converged() {
         return None;
     }
     // More iterations help only when the iteration limit stopped the fit.
-    let advice = if classifier.n_iter() >= config.model.max_iter() {
+    let advice = if classifier.n_iter() >= training.hyperparameters.max_iter() {
         "raise {max-iter} or {tol}"
     } else {
         "raise {tol} (more iterations would not lower the loss)"
@@ -99,10 +105,26 @@ fn convergence_warning(
              above {{tol}} {:e} (scikit-learn would raise a ConvergenceWarning); {advice}",
             classifier.stop_reason().unwrap_or("stopped"),
             classifier.gradient_norm(),
-            config.model.tol()
+            training.hyperparameters.tol()
         ),
         console.naming,
     ))
+}
+
+/// What to say when candidates of the grid search did not converge in every fold.
+fn search_warning(training: &Training, console: &Console) -> Option<String> {
+    let results = training.search.as_ref()?;
+    let n = results.candidates.len();
+    let unconverged = (0..n).filter(|&c| results.outcome(c) == Outcome::NotConverged).count();
+    (unconverged > 0).then(|| {
+        spell(
+            &format!(
+                "{unconverged} of {n} candidates did not converge in every fold; they rank last, \
+                 as scikit-learn ranks a failed fit; raise {{max-iter}} or {{tol}}"
+            ),
+            console.naming,
+        )
+    })
 }
 
 /// Exports a training run to `options.output` (and `<output>.json`), verified on its held-out
@@ -160,16 +182,17 @@ fn training_record(
         },
         target: training.target_name.clone(),
         hyperparameters: Hyperparameters {
-            c: config.model.c(),
-            max_iter: config.model.max_iter(),
-            tol: config.model.tol(),
-            class_weight: config.model.class_weight(),
+            c: training.hyperparameters.c(),
+            max_iter: training.hyperparameters.max_iter(),
+            tol: training.hyperparameters.tol(),
+            class_weight: training.hyperparameters.class_weight(),
             test_size: config.test_fraction.get(),
             seed: config.seed,
         },
         n_iter: classifier.n_iter(),
         converged: classifier.converged(),
         metrics: training.metrics.clone(),
+        model_selection: training.search_record(config).map(Box::new),
         trained_at: rfc3339(trained_at),
     }
 }
@@ -189,7 +212,11 @@ pub struct TrainConfig {
     pub table: TableOptions,
     /// How missing numbers are filled (for tables with missing numbers).
     pub imputer: SimpleImputer,
+    /// The model to fit; with a search, the settings its candidates share.
     pub model: LogisticRegression,
+    /// A grid search by cross-validation on the training rows that chooses C and the class
+    /// weighting; `None` fits `model` as it is.
+    pub search: Option<GridSearch>,
     pub test_fraction: TestFraction,
     pub seed: u64,
     /// Keep the rows (and native predictions) an exported model is verified on. Off for a
@@ -204,6 +231,10 @@ pub struct Training {
     pub feature_names: Vec<String>,
     pub target_name: String,
     pub model: TrainedModel,
+    /// The hyperparameters the model was fitted with (a search's best candidate).
+    pub hyperparameters: LogisticRegression,
+    /// The grid search that chose them, if one ran.
+    pub search: Option<SearchResults>,
     pub n_train: usize,
     pub n_test: usize,
     /// Metrics on the held-out rows; `None` when every row trained.
@@ -218,9 +249,18 @@ pub struct Training {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Timings {
     pub read: f64,
+    /// The grid search's cross-validation (0 without one).
+    pub search: f64,
     pub fit: f64,
     pub evaluate: f64,
     pub export: f64,
+}
+
+impl Training {
+    /// The provenance record of the grid search, if one ran.
+    pub fn search_record(&self, config: &TrainConfig) -> Option<SearchRecord> {
+        Some(SearchRecord::of(config.search.as_ref()?, self.search.as_ref()?))
+    }
 }
 
 /// What a training run fitted: the plain pipeline for a CSV of numbers without a missing cell,
@@ -254,6 +294,29 @@ pub fn train(config: &TrainConfig, progress: &Progress) -> Result<Training> {
     Ok(training)
 }
 
+/// The hyperparameters to fit: `config.model` as it is, or the best candidate of the
+/// configured grid search, run on the training rows `y` with fold designs from `designs`.
+fn select_model<D>(
+    config: &TrainConfig,
+    y: &[u32],
+    classes: &Classes,
+    source: &Source,
+    progress: &Progress,
+    designs: D,
+) -> Result<(LogisticRegression, Option<SearchResults>)>
+where
+    D: Fn(&[usize], &[usize]) -> Result<(Design, Design)> + Sync,
+{
+    let Some(search) = &config.search else {
+        return Ok((config.model, None));
+    };
+    let results =
+        grid_search(search, &config.model, y, classes, &source.file_name, designs, progress)?;
+    let best = results.candidates[results.best];
+    let model = config.model.params().c(best.c).class_weight(best.class_weight).check()?;
+    Ok((model, Some(results)))
+}
+
 /// The plain pipeline: StandardScaler -> LogisticRegression on a numeric matrix.
 fn train_plain(dataset: Dataset, config: &TrainConfig, progress: &Progress) -> Result<Training> {
     let clock = Instant::now();
@@ -267,6 +330,20 @@ fn train_plain(dataset: Dataset, config: &TrainConfig, progress: &Progress) -> R
     )?;
     let (train_rows, test) = split::apply(dataset.rows, &split);
     let n_train = train_rows.len();
+    let features = &train_rows.features;
+    let (hyperparameters, search) = select_model(
+        config,
+        &train_rows.targets,
+        &dataset.classes,
+        &dataset.source,
+        progress,
+        |train, test| {
+            let train = features.select(Axis(0), train);
+            Ok(scaled_designs(train, features.select(Axis(0), test).view()))
+        },
+    )?;
+    let search_seconds = clock.elapsed().as_secs_f64();
+    let clock = Instant::now();
     // With no held-out rows, the exported file is verified on the training rows, which are
     // about to be scaled in place: keep a copy as read.
     let keep_training_rows = test.is_empty() && config.keep_reference;
@@ -274,9 +351,9 @@ fn train_plain(dataset: Dataset, config: &TrainConfig, progress: &Progress) -> R
     let scaler = StandardScaler::new().fit(train_rows.features.view());
     let mut scaled = train_rows.features;
     scaler.transform_in_place(scaled.view_mut());
-    let step = progress.iterations("fitting", config.model.max_iter());
+    let step = progress.iterations("fitting", hyperparameters.max_iter());
     let classifier =
-        config.model.fit(scaled.view(), &train_rows.targets, dataset.classes.len(), &step)?;
+        hyperparameters.fit(scaled.view(), &train_rows.targets, dataset.classes.len(), &step)?;
     step.finish();
     let fit = clock.elapsed().as_secs_f64();
 
@@ -317,11 +394,13 @@ fn train_plain(dataset: Dataset, config: &TrainConfig, progress: &Progress) -> R
         feature_names: dataset.feature_names,
         target_name: dataset.target_name,
         model: TrainedModel::Plain(pipeline),
+        hyperparameters,
+        search,
         n_train,
         n_test: test.targets.len(),
         metrics,
         reference,
-        seconds: Timings { read: 0.0, fit, evaluate, export: 0.0 },
+        seconds: Timings { read: 0.0, search: search_seconds, fit, evaluate, export: 0.0 },
     })
 }
 
@@ -341,10 +420,23 @@ fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Resul
     let feature_names = table.columns.iter().map(|c| c.name.clone()).collect();
     let (train_rows, test) = split::apply_to_table(table.rows, &split);
     let n_train = train_rows.len();
+    let (file, cells) = (&table.source.file_name, &train_rows.cells);
+    let (hyperparameters, search) = select_model(
+        config,
+        &train_rows.targets,
+        &table.classes,
+        &table.source,
+        progress,
+        |train, test| {
+            table_designs(file, &columns, cells.select(train), &cells.select(test), &config.imputer)
+        },
+    )?;
+    let search_seconds = clock.elapsed().as_secs_f64();
+    let clock = Instant::now();
     // With no held-out rows, the exported file is verified on the training rows.
     let training_cells =
         (test.is_empty() && config.keep_reference).then(|| train_rows.cells.clone());
-    let step = progress.iterations("fitting", config.model.max_iter());
+    let step = progress.iterations("fitting", hyperparameters.max_iter());
     let pipeline = ColumnPipeline::fit(
         &table.source.file_name,
         columns,
@@ -352,7 +444,7 @@ fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Resul
         &train_rows.targets,
         table.classes.clone(),
         &config.imputer,
-        &config.model,
+        &hyperparameters,
         &step,
     )?;
     step.finish();
@@ -389,10 +481,12 @@ fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Resul
         feature_names,
         target_name: table.target_name,
         model: TrainedModel::Table(pipeline),
+        hyperparameters,
+        search,
         n_train,
         n_test: split.test.len(),
         metrics,
         reference,
-        seconds: Timings { read: 0.0, fit, evaluate, export: 0.0 },
+        seconds: Timings { read: 0.0, search: search_seconds, fit, evaluate, export: 0.0 },
     })
 }

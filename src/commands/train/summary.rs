@@ -5,11 +5,15 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{Timings, TrainedModel, Training};
-use crate::commands::summary::{ModelFile, write_graph, write_metrics, write_verification};
+use crate::commands::summary::{
+    ModelFile, write_graph, write_metrics, write_search, write_verification,
+};
 use crate::data::Classes;
 use crate::export::Exported;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Scoring};
 use crate::model::{Category, ColumnPipeline, LogisticRegression};
+use crate::onnx::SearchRecord;
+use crate::selection::{Candidate, FoldFit, Grid, GridSearch, SearchResults, mean_and_std};
 
 /// The facts of a training run, as printed by `--json`.
 #[derive(Debug, Serialize)]
@@ -20,6 +24,9 @@ pub struct TrainSummary<'a> {
     pub hyperparameters: LogisticRegression,
     pub fit: FitSummary<'a>,
     pub parameters: ModelParameters,
+    /// The grid search; absent when none ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchSummary<'a>>,
     /// Held-out metrics; null when every row trained.
     pub metrics: Option<&'a Metrics>,
     /// The written model; null for a dry run.
@@ -54,6 +61,116 @@ pub struct FitSummary<'a> {
     pub loss: f64,
     pub gradient_norm: f64,
     pub stop_reason: Option<&'a str>,
+}
+
+/// The grid search as `--json` prints it: the settings, `cv_results` with the keys and
+/// columns of scikit-learn's `cv_results_`, and the best candidate.
+#[derive(Debug, Serialize)]
+pub struct SearchSummary<'a> {
+    pub n_splits: usize,
+    pub shuffle: bool,
+    /// The seed of shuffled folds (StratifiedKFold's `random_state`).
+    pub random_state: Option<u32>,
+    pub scoring: Scoring,
+    pub grid: &'a Grid,
+    pub cv_results: CvResults<'a>,
+    pub best_index: usize,
+    pub best_params: Candidate,
+    pub best_score: f64,
+    /// Which candidate each fit belongs to is in `cv_results`; this is the provenance record.
+    #[serde(skip)]
+    pub record: SearchRecord,
+}
+
+/// `cv_results_`: one list per key, one entry per candidate, NaN written as null; besides
+/// scikit-learn's keys, `n_iter` (per candidate, per fold) and `outcome`.
+#[derive(Debug)]
+pub struct CvResults<'a>(&'a SearchResults);
+
+impl Serialize for CvResults<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let r = self.0;
+        let n_splits = r.fits.first().map_or(0, Vec::len);
+        let column = |f: &dyn Fn(&FoldFit) -> f64, c: usize| -> Vec<f64> {
+            r.fits[c].iter().map(f).collect()
+        };
+        let per_candidate =
+            |f: &dyn Fn(usize) -> f64| -> Vec<f64> { (0..r.candidates.len()).map(f).collect() };
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("params", &r.candidates)?;
+        map.serialize_entry("param_C", &r.candidates.iter().map(|c| c.c).collect::<Vec<_>>())?;
+        map.serialize_entry(
+            "param_class_weight",
+            &r.candidates
+                .iter()
+                .map(|c| (!c.class_weight.is_none()).then(|| c.class_weight.name()))
+                .collect::<Vec<_>>(),
+        )?;
+        for k in 0..n_splits {
+            map.serialize_entry(
+                &format!("split{k}_test_score"),
+                &per_candidate(&|c| r.fits[c][k].score),
+            )?;
+        }
+        map.serialize_entry("mean_test_score", &r.mean)?;
+        map.serialize_entry("std_test_score", &r.std)?;
+        map.serialize_entry("rank_test_score", &r.rank)?;
+        for (name, time) in [
+            ("fit_time", &(|f: &FoldFit| f.fit_seconds) as &dyn Fn(&FoldFit) -> f64),
+            ("score_time", &|f: &FoldFit| f.score_seconds),
+        ] {
+            let stats: Vec<(f64, f64)> =
+                (0..r.candidates.len()).map(|c| mean_and_std(&column(time, c))).collect();
+            map.serialize_entry(
+                &format!("mean_{name}"),
+                &stats.iter().map(|s| s.0).collect::<Vec<_>>(),
+            )?;
+            map.serialize_entry(
+                &format!("std_{name}"),
+                &stats.iter().map(|s| s.1).collect::<Vec<_>>(),
+            )?;
+        }
+        map.serialize_entry(
+            "n_iter",
+            &r.fits
+                .iter()
+                .map(|f| f.iter().map(|f| f.n_iter).collect::<Vec<_>>())
+                .collect::<Vec<_>>(),
+        )?;
+        map.serialize_entry(
+            "outcome",
+            &(0..r.candidates.len()).map(|c| r.outcome(c)).collect::<Vec<_>>(),
+        )?;
+        map.end()
+    }
+}
+
+impl<'a> SearchSummary<'a> {
+    fn of(search: &'a GridSearch, results: &'a SearchResults) -> SearchSummary<'a> {
+        SearchSummary {
+            n_splits: search.folds().n_splits(),
+            shuffle: search.folds().shuffle().is_some(),
+            random_state: search.folds().shuffle(),
+            scoring: search.scoring(),
+            grid: search.grid(),
+            cv_results: CvResults(results),
+            best_index: results.best,
+            best_params: results.candidates[results.best],
+            best_score: results.mean[results.best],
+            record: SearchRecord::of(search, results),
+        }
+    }
+
+    /// Mean fit seconds per fold of each candidate.
+    fn fit_seconds(&self) -> Vec<f64> {
+        self.cv_results
+            .0
+            .fits
+            .iter()
+            .map(|f| f.iter().map(|f| f.fit_seconds).sum::<f64>() / f.len() as f64)
+            .collect()
+    }
 }
 
 /// The fitted numbers, named as scikit-learn names them.
@@ -103,10 +220,11 @@ impl<'a> TrainSummary<'a> {
     pub fn new(
         training: &'a Training,
         exported: Option<&'a Exported>,
-        hyperparameters: LogisticRegression,
+        search: Option<&'a GridSearch>,
         test_size: f64,
         seed: u64,
     ) -> Self {
+        let hyperparameters = training.hyperparameters;
         let model = &training.model;
         let classifier = model.fitted().classifier();
         let (columns, mean, scale) = match model {
@@ -148,6 +266,9 @@ impl<'a> TrainSummary<'a> {
                 coef: classifier.coef().rows().into_iter().map(|r| r.to_vec()).collect(),
                 intercept: classifier.intercept().to_vec(),
             },
+            search: search
+                .zip(training.search.as_ref())
+                .map(|(search, results)| SearchSummary::of(search, results)),
             metrics: training.metrics.as_ref(),
             model: exported.map(ModelFile::of),
             seconds: training.seconds,
@@ -187,6 +308,10 @@ impl<'a> TrainSummary<'a> {
                 "Split: all {} rows train the model (test size 0, no held-out metrics)",
                 s.train_rows
             )?;
+        }
+        if let Some(search) = &self.search {
+            write_search(out, &search.record, Some(&search.fit_seconds()))?;
+            writeln!(out, "Cross-validation took {:.2} s", self.seconds.search)?;
         }
         let h = &self.hyperparameters;
         let f = &self.fit;

@@ -6,8 +6,8 @@
 use crate::export::Companion;
 use crate::onnx::load::OnnxFile;
 use crate::onnx::{
-    ColumnsRecord, ConversionRecord, Flavor, ModelInfo, Ops, Origin, Precision, Provenance,
-    TableInfo, TrainingRecord,
+    ColumnsRecord, ConversionRecord, Flavor, Hyperparameters, ModelInfo, Ops, Origin, Precision,
+    Provenance, SearchRecord, TableInfo, TrainingRecord,
 };
 use crate::util::sha256_hex;
 
@@ -176,6 +176,36 @@ fn columns_problems(record: &ColumnsRecord, table: &TableInfo, input: Precision)
     problems
 }
 
+/// The grid search record agrees with itself (candidates, means, ranks, best index) and chose
+/// the hyperparameters the model records, with a scorer defined for the model's classes.
+pub(super) fn search_consistent(
+    search: &SearchRecord,
+    hyperparameters: &Hyperparameters,
+    info: &ModelInfo,
+) -> Result<String, String> {
+    let mut problems = search.problems(hyperparameters.c, hyperparameters.class_weight);
+    if !search.scoring.supports(info.classes.len()) {
+        problems.push(format!(
+            "{} does not score {} classes",
+            search.scoring.name(),
+            info.classes.len()
+        ));
+    }
+    if problems.is_empty() {
+        Ok(format!(
+            "{} candidates x {} folds scored by {}; the best, C {} with class_weight {}, is the \
+             model's",
+            search.candidates.len(),
+            search.n_splits,
+            search.scoring.name(),
+            hyperparameters.c,
+            hyperparameters.class_weight.name()
+        ))
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
 /// The provenance record in the metadata and the one in the companion JSON say the same.
 pub(super) fn agrees(
     companion: &Result<Companion, String>,
@@ -222,8 +252,10 @@ pub(super) fn agrees(
             compare("dataset file name", same(|a, b| a.dataset.file_name == b.dataset.file_name));
             compare("hyperparameters", same(|a, b| a.hyperparameters == b.hyperparameters));
             compare("metrics", same(|a, b| a.metrics == b.metrics));
+            compare("model selection", same(|a, b| a.model_selection == b.model_selection));
             compare("training date", same(|a, b| a.trained_at == b.trained_at));
-            "dataset, features, columns, classes, hyperparameters, metrics, verification, date"
+            "dataset, features, columns, classes, hyperparameters, metrics, model selection, \
+             verification, date"
         }
     };
     if differ.is_empty() {

@@ -29,8 +29,8 @@ use crate::data::Delimiter;
 use crate::error::{Error, Result};
 use crate::export::{Companion, companion_path};
 use crate::metrics::Metrics;
-use crate::onnx::Provenance;
 use crate::onnx::load::{self, MAX_FILE_BYTES};
+use crate::onnx::{Origin, Provenance};
 use crate::progress::Progress;
 use crate::proof::probes::table_probe_cells;
 use crate::proof::runtime::{RUNTIME, TractModel};
@@ -161,6 +161,7 @@ const COMPANION: &str = "SHA-256 matches the companion JSON";
 const METADATA: &str = "required metadata present";
 const CONSISTENT: &str = "metadata consistent with the graph";
 const AGREES: &str = "metadata agrees with the companion JSON";
+const SEARCH: &str = "grid search record consistent with the model's hyperparameters";
 const RUNS: &str = "loads and runs in tract";
 const PROBES: &str = "probe inputs come from the scaler and reproduce their recorded outputs";
 
@@ -260,6 +261,11 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
     let recorded = Provenance::from_metadata(|key| info.metadata(key));
     list.add(CONSISTENT, metadata::consistent(&recorded, info));
     list.add(AGREES, metadata::agrees(&companion, &recorded));
+    if let Ok(Provenance { origin: Origin::Trained(training), .. }) = &recorded
+        && let Some(search) = &training.model_selection
+    {
+        list.add(SEARCH, metadata::search_consistent(search, &training.hyperparameters, info));
+    }
 
     let model = TractModel::load(&checked, &model_name);
     let runs = model.as_ref().map_err(|e| runtime_reason(e, &model_name)).and_then(|model| {

@@ -1,0 +1,348 @@
+//! Grid search with stratified K-fold cross-validation, as scikit-learn's `GridSearchCV` runs
+//! it: every candidate fitted on each fold's training part and scored on its test part, then
+//! ranked by the mean of its fold scores.
+//!
+//! Two things make it cheaper than fitting candidates x folds pipelines one by one, without
+//! changing any result: a fold's preprocessing does not depend on the candidate, so it is
+//! fitted once per fold and shared; and within a fold the fits of one class weighting run in
+//! increasing C, each starting from the previous one's solution (the optimiser still stops
+//! only at the same gradient tolerance). Folds run in parallel, as many at once as there are
+//! threads, so that at most that many folds' data are held at a time.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::folds::{StratifiedKFold, split};
+use super::grid::{Candidate, Grid};
+use crate::data::Classes;
+use crate::error::{Error, Parameter, Result};
+use crate::metrics::{Scoring, numpy_sum};
+use crate::model::{Design, FittedLogisticRegression, LogisticRegression};
+use crate::progress::{Progress, Step};
+
+/// The most candidates a search may have, and the most fits (candidates x folds): the
+/// provenance records every fold score, and a model file has room for about 64 KiB of text
+/// besides its names (a candidate's record takes about 200 bytes, a fold score about 25).
+pub const MAX_CANDIDATES: usize = 100;
+pub const MAX_FITS: usize = 1000;
+
+/// A grid search: the folds, the candidates and the score that ranks them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridSearch {
+    folds: StratifiedKFold,
+    grid: Grid,
+    scoring: Scoring,
+}
+
+impl GridSearch {
+    /// A search of at most [`MAX_CANDIDATES`] candidates and [`MAX_FITS`] fits.
+    pub fn new(folds: StratifiedKFold, grid: Grid, scoring: Scoring) -> Result<GridSearch> {
+        let fits = grid.len() * folds.n_splits();
+        if grid.len() > MAX_CANDIDATES || fits > MAX_FITS {
+            return Err(Error::InvalidParameter {
+                parameter: if grid.len() > MAX_CANDIDATES { Parameter::C } else { Parameter::Cv },
+                message: format!(
+                    "{} candidates x {} folds is more than the model's provenance records: at \
+                     most {MAX_CANDIDATES} candidates and {MAX_FITS} fits",
+                    grid.len(),
+                    folds.n_splits()
+                ),
+            });
+        }
+        Ok(GridSearch { folds, grid, scoring })
+    }
+
+    pub fn folds(&self) -> &StratifiedKFold {
+        &self.folds
+    }
+
+    pub fn grid(&self) -> &Grid {
+        &self.grid
+    }
+
+    pub fn scoring(&self) -> Scoring {
+        self.scoring
+    }
+}
+
+/// How one fit of a candidate on a fold ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Converged,
+    /// The optimiser stopped before the gradient tolerance held (scikit-learn would warn).
+    NotConverged,
+    /// The fit, or the fold's preprocessing, failed with this message.
+    Failed(String),
+}
+
+/// One candidate fitted on one fold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoldFit {
+    /// The score on the fold's test part; NaN if the fit failed.
+    pub score: f64,
+    pub fit_seconds: f64,
+    pub score_seconds: f64,
+    /// Optimiser iterations (from the warm start, where there was one).
+    pub n_iter: u64,
+    pub outcome: Outcome,
+}
+
+/// What the search found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResults {
+    pub candidates: Vec<Candidate>,
+    /// `fits[candidate][fold]`.
+    pub fits: Vec<Vec<FoldFit>>,
+    /// Mean of each candidate's fold scores (`mean_test_score`).
+    pub mean: Vec<f64>,
+    /// Population standard deviation of each candidate's fold scores (`std_test_score`).
+    pub std: Vec<f64>,
+    /// `rank_test_score`: 1 is best; ties share the lowest rank; a candidate with a failed or
+    /// unconverged fit ranks with the worst.
+    pub rank: Vec<u32>,
+    /// The first candidate of rank 1 (`best_index_`).
+    pub best: usize,
+}
+
+impl SearchResults {
+    /// How a candidate's fits ended: the first failure, else not converged if any fit was
+    /// not, else converged.
+    pub fn outcome(&self, candidate: usize) -> Outcome {
+        let fits = &self.fits[candidate];
+        if let Some(failed) = fits.iter().find(|f| matches!(f.outcome, Outcome::Failed(_))) {
+            return failed.outcome.clone();
+        }
+        if fits.iter().any(|f| f.outcome == Outcome::NotConverged) {
+            Outcome::NotConverged
+        } else {
+            Outcome::Converged
+        }
+    }
+}
+
+/// Runs `search` on rows of class indices `y` into `classes` (of the data `file`, named in
+/// messages): each fold's designs come from
+/// `designs(training rows, test rows)` (row indices into `y`), which fits the preprocessing on
+/// the training rows only; each candidate is `model` with its C and class weighting.
+pub fn grid_search<D>(
+    search: &GridSearch,
+    model: &LogisticRegression,
+    y: &[u32],
+    classes: &Classes,
+    file: &str,
+    designs: D,
+    progress: &Progress,
+) -> Result<SearchResults>
+where
+    D: Fn(&[usize], &[usize]) -> Result<(Design, Design)> + Sync,
+{
+    if !search.scoring.supports(classes.len()) {
+        return Err(Error::InvalidParameter {
+            parameter: Parameter::Scoring,
+            message: format!(
+                "{} scores two classes, and the data has {}; choose accuracy, \
+                 balanced_accuracy, neg_log_loss or f1_macro",
+                search.scoring.name(),
+                classes.len()
+            ),
+        });
+    }
+    let test_folds = search.folds.test_folds(y, classes)?;
+    let candidates = search.grid.candidates();
+    let k = search.folds.n_splits();
+    let step = progress.fits("cross-validating", (candidates.len() * k) as u64);
+    let job = FoldJob {
+        search,
+        model,
+        y,
+        n_classes: classes.len(),
+        test_folds: &test_folds,
+        done: AtomicU64::new(0),
+        step: &step,
+    };
+    let folds: Vec<u32> = (0..k as u32).collect();
+    let mut by_fold: Vec<Vec<FoldFit>> = Vec::with_capacity(k);
+    for wave in folds.chunks(rayon::current_num_threads().max(1)) {
+        let fits: Vec<Vec<FoldFit>> =
+            wave.par_iter().map(|&fold| job.run(fold, &designs)).collect();
+        by_fold.extend(fits);
+    }
+    step.finish();
+
+    let fits: Vec<Vec<FoldFit>> = (0..candidates.len())
+        .map(|c| by_fold.iter().map(|fold| fold[c].clone()).collect())
+        .collect();
+    let mut results = SearchResults {
+        candidates,
+        mean: Vec::new(),
+        std: Vec::new(),
+        rank: Vec::new(),
+        best: 0,
+        fits,
+    };
+    for fits in &results.fits {
+        let scores: Vec<f64> = fits.iter().map(|f| f.score).collect();
+        let (mean, std) = mean_and_std(&scores);
+        results.mean.push(mean);
+        results.std.push(std);
+    }
+    let ranked: Vec<f64> = (0..results.candidates.len())
+        .map(|c| match results.outcome(c) {
+            Outcome::Converged => results.mean[c],
+            _ => f64::NAN,
+        })
+        .collect();
+    results.rank = rank(&ranked);
+    results.best = results.rank.iter().position(|&r| r == 1).unwrap_or(0);
+    if (0..results.candidates.len()).all(|c| matches!(results.outcome(c), Outcome::Failed(_))) {
+        let Outcome::Failed(message) = results.outcome(0) else { unreachable!() };
+        return Err(Error::Runtime {
+            file: file.to_owned(),
+            message: format!("every candidate failed in cross-validation; the first: {message}"),
+        });
+    }
+    Ok(results)
+}
+
+/// What every fold's task shares.
+struct FoldJob<'a> {
+    search: &'a GridSearch,
+    model: &'a LogisticRegression,
+    y: &'a [u32],
+    n_classes: usize,
+    test_folds: &'a [u32],
+    done: AtomicU64,
+    step: &'a Step,
+}
+
+impl FoldJob<'_> {
+    /// Every candidate fitted and scored on fold `fold`, in candidate order.
+    fn run<D>(&self, fold: u32, designs: &D) -> Vec<FoldFit>
+    where
+        D: Fn(&[usize], &[usize]) -> Result<(Design, Design)> + Sync,
+    {
+        let grid = &self.search.grid;
+        let n_candidates = grid.len();
+        let (train, test) = split(self.test_folds, fold);
+        let (train_design, test_design) = match designs(&train, &test) {
+            Ok(designs) => designs,
+            Err(error) => {
+                self.advance(n_candidates as u64);
+                return vec![failed(&error, 0.0); n_candidates];
+            }
+        };
+        let train_y: Vec<u32> = train.iter().map(|&r| self.y[r]).collect();
+        let test_y: Vec<u32> = test.iter().map(|&r| self.y[r]).collect();
+
+        let weightings = grid.class_weight().len();
+        let mut increasing_c: Vec<usize> = (0..grid.c().len()).collect();
+        increasing_c.sort_by(|&a, &b| grid.c()[a].total_cmp(&grid.c()[b]));
+        let mut fits: Vec<Option<FoldFit>> = vec![None; n_candidates];
+        let silent = Progress::hidden().iterations("fitting", self.model.max_iter());
+        for (w, &class_weight) in grid.class_weight().iter().enumerate() {
+            let mut previous: Option<FittedLogisticRegression> = None;
+            for &i in &increasing_c {
+                let clock = Instant::now();
+                let fitted =
+                    self.model.params().c(grid.c()[i]).class_weight(class_weight).check().and_then(
+                        |model| {
+                            model.fit_design(
+                                &train_design,
+                                &train_y,
+                                self.n_classes,
+                                previous.as_ref(),
+                                &silent,
+                            )
+                        },
+                    );
+                let fit_seconds = clock.elapsed().as_secs_f64();
+                fits[i * weightings + w] = Some(match fitted {
+                    Ok(classifier) => {
+                        let clock = Instant::now();
+                        let score = self.score(&classifier, &test_design, &test_y);
+                        let fit = FoldFit {
+                            score,
+                            fit_seconds,
+                            score_seconds: clock.elapsed().as_secs_f64(),
+                            n_iter: classifier.n_iter(),
+                            outcome: if classifier.converged() {
+                                Outcome::Converged
+                            } else {
+                                Outcome::NotConverged
+                            },
+                        };
+                        previous = Some(classifier);
+                        fit
+                    }
+                    Err(error) => failed(&error, fit_seconds),
+                });
+                self.advance(1);
+            }
+        }
+        fits.into_iter().map(|f| f.expect("every candidate was fitted")).collect()
+    }
+
+    fn score(&self, classifier: &FittedLogisticRegression, test: &Design, y: &[u32]) -> f64 {
+        let decision = classifier.decision_function_design(test);
+        let (labels, proba) = FittedLogisticRegression::predict_scores(decision.clone());
+        self.search.scoring.score(y, &labels, proba.view(), decision.view(), self.n_classes)
+    }
+
+    fn advance(&self, fits: u64) {
+        let done = self.done.fetch_add(fits, Ordering::Relaxed) + fits;
+        self.step.set(done);
+    }
+}
+
+fn failed(error: &Error, fit_seconds: f64) -> FoldFit {
+    FoldFit {
+        score: f64::NAN,
+        fit_seconds,
+        score_seconds: 0.0,
+        n_iter: 0,
+        outcome: Outcome::Failed(error.to_string()),
+    }
+}
+
+/// Mean and population standard deviation, summed as numpy sums (`np.average`).
+pub fn mean_and_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = numpy_sum(values) / n;
+    let squares: Vec<f64> = values.iter().map(|v| (v - mean) * (v - mean)).collect();
+    (mean, (numpy_sum(&squares) / n).sqrt())
+}
+
+/// `GridSearchCV`'s ranks of mean scores: `rankdata(-means, method="min")` once NaN (a failed
+/// candidate) is replaced by one below the lowest score; all 1 when every mean is NaN.
+pub fn rank(means: &[f64]) -> Vec<u32> {
+    let lowest = means.iter().copied().filter(|m| !m.is_nan()).fold(f64::INFINITY, f64::min);
+    if lowest == f64::INFINITY && means.iter().all(|m| m.is_nan()) {
+        return vec![1; means.len()];
+    }
+    let filled: Vec<f64> =
+        means.iter().map(|&m| if m.is_nan() { lowest - 1.0 } else { m }).collect();
+    filled.iter().map(|&m| 1 + filled.iter().filter(|&&other| other > m).count() as u32).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ties_share_the_lowest_rank_and_nan_ranks_last() {
+        assert_eq!(rank(&[0.5, 0.9, 0.9, f64::NAN, 0.1]), [3, 1, 1, 5, 4]);
+        assert_eq!(rank(&[f64::NAN, f64::NAN]), [1, 1]);
+        assert_eq!(rank(&[0.2, f64::NAN, 0.2]), [1, 3, 1]);
+    }
+
+    #[test]
+    fn the_standard_deviation_is_the_population_one() {
+        let (mean, std) = mean_and_std(&[1.0, 3.0]);
+        assert_eq!(mean, 2.0);
+        assert_eq!(std, 1.0);
+    }
+}
