@@ -375,6 +375,11 @@ fn a_grid_without_cv_and_settings_out_of_range_are_refused() {
         &["--cv", "2", "--cv-shuffle", "--seed", "4294967296", "--dry-run"],
         "invalid value for --cv-shuffle: shuffled folds are drawn as numpy's RandomState draws them, whose seed is below 2^32",
     );
+    refused(
+        &data,
+        &["--cv", "2", "--C", "1e-3..1e3:101", "--dry-run"],
+        "invalid value for --C: 101 candidates x 2 folds is more than the model's provenance records: at most 100 candidates and 1000 fits",
+    );
     let (code, _, err) = train(&data, &["--scoring", "f1_macro", "--dry-run"]);
     assert_eq!(code, 2, "--scoring needs --cv: {err}");
     assert!(err.contains("--cv"), "{err}");
@@ -418,6 +423,32 @@ fn a_candidate_that_does_not_converge_ranks_last_whatever_its_score() {
     assert_eq!(results["rank_test_score"], serde_json::json!([2, 1]));
     assert_eq!(summary["hyperparameters"]["C"], 0.001);
     assert!(stderr(&output).contains("did not converge in every fold"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_fold_whose_preprocessing_fails_fails_its_candidates_and_the_first_is_refit() {
+    // "extra" has values only in rows 0 to 3, which the deal puts in fold 0's test part: fold
+    // 0's training part has no value to impute it with.
+    let mut contents = String::from("x,extra,label\n");
+    for i in 0..20 {
+        let extra = if i < 4 { i.to_string() } else { String::new() };
+        let label = if i % 2 == 0 { "a" } else { "b" };
+        contents.push_str(&format!("{}.5,{extra},{label}\n", i % 5));
+    }
+    let (code, out, err) =
+        train(&contents, &["--cv", "2", "--C", "0.1,1", "--test-size", "0", "--dry-run", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(r#"2 of 2 candidates failed in some fold (data.csv: column "extra": it has no value in the training rows"#),
+        "{err}"
+    );
+    assert!(err.contains("and the first candidate is refit"), "{err}");
+    let summary: Value = serde_json::from_str(&out).unwrap();
+    let results = &summary["search"]["cv_results"];
+    assert_eq!(results["split0_test_score"], serde_json::json!([null, null]));
+    assert_eq!(results["mean_test_score"], serde_json::json!([null, null]));
+    assert_eq!(results["rank_test_score"], serde_json::json!([1, 1]));
+    assert_eq!(summary["hyperparameters"]["C"], 0.1);
 }
 
 /// Trains iris with a grid search into `dir`; returns the model's path.

@@ -57,7 +57,7 @@ impl ColumnPipeline {
         step: &Step,
     ) -> Result<ColumnPipeline> {
         let (preprocessing, design) = Preprocessing::fit(file, &columns, cells, imputer)?;
-        let classifier = classifier.fit_design(&design, y, classes.len(), None, step)?;
+        let (classifier, _) = classifier.fit_design(&design, y, classes.len(), &[], step)?;
         let Preprocessing { imputer, scaler, encoder } = preprocessing;
         Ok(ColumnPipeline { columns, imputer, scaler, encoder, classifier, classes })
     }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::design::Design;
 use super::objective::{NO_COLUMN, Objective, OneHotColumns, softmax_in_place};
-use super::optimizer::minimize;
+use super::optimizer::{Minimum, Start, minimize};
 use crate::error::{Error, Parameter, Result};
 use crate::progress::Step;
 
@@ -178,41 +178,57 @@ impl LogisticRegression {
         }
     }
 
-    /// Fits on a [`Design`], starting from `start`'s solution when given (a warm start: a
-    /// model fitted on the same design at a neighbouring C); the coefficients cover the dense
+    /// Fits on a [`Design`], starting from the one of `starts` with the lowest loss (a warm
+    /// start: a model fitted on the same rows at a neighbouring C, or on other folds of the
+    /// same data at this C), from zero when there is none; the coefficients cover the dense
     /// columns, then the one-hot ones.
     pub fn fit_design(
         &self,
         design: &Design,
         y: &[u32],
         n_classes: usize,
-        start: Option<&FittedLogisticRegression>,
+        starts: &[&WarmStart],
         step: &Step,
-    ) -> Result<FittedLogisticRegression> {
+    ) -> Result<(FittedLogisticRegression, WarmStart)> {
         let objective = match design.one_hot() {
             Some(one_hot) => {
                 Objective::with_one_hot(design.dense_view(), one_hot, y, n_classes, self.params.c)
             }
             None => Objective::new(design.dense_view(), y, n_classes, self.params.c),
         };
-        let start = start.map(FittedLogisticRegression::flat_parameters);
-        match self.params.class_weight.weights(y, n_classes) {
-            Some(weights) => {
-                self.fit_objective(&objective.with_class_weights(weights), start, step)
-            }
-            None => self.fit_objective(&objective, start, step),
-        }
+        let objective = match self.params.class_weight.weights(y, n_classes) {
+            Some(weights) => objective.with_class_weights(weights),
+            None => objective,
+        };
+        let chosen = if starts.len() < 2 {
+            starts.first().copied()
+        } else {
+            let mut gradient = vec![0.0; objective.n_params()];
+            starts
+                .iter()
+                .map(|&warm| (objective.evaluate(&warm.params, &mut gradient), warm))
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, warm)| warm)
+        };
+        let start = chosen.map(|warm| Start { params: warm.params.clone(), scale: warm.scale });
+        let minimum = minimize(&objective, start, self.params.max_iter, self.params.tol, step);
+        let warm = WarmStart { params: minimum.params.clone(), scale: minimum.scale };
+        Ok((self.fitted(&objective, minimum), warm))
     }
 
     fn fit_objective(
         &self,
         objective: &Objective,
-        start: Option<Vec<f64>>,
+        start: Option<Start>,
         step: &Step,
     ) -> Result<FittedLogisticRegression> {
         let minimum = minimize(objective, start, self.params.max_iter, self.params.tol, step);
+        Ok(self.fitted(objective, minimum))
+    }
+
+    fn fitted(&self, objective: &Objective, minimum: Minimum) -> FittedLogisticRegression {
         let (coef, intercept) = objective.unpack(&minimum.params);
-        Ok(FittedLogisticRegression {
+        FittedLogisticRegression {
             coef,
             intercept: Array1::from(intercept),
             n_iter: minimum.n_iter,
@@ -220,8 +236,16 @@ impl LogisticRegression {
             loss: minimum.loss,
             gradient_norm: minimum.gradient_norm,
             stop_reason: minimum.stop_reason,
-        })
+        }
     }
+}
+
+/// Where a fit ended, to start a fit of nearby data or a neighbouring C from: its parameters
+/// and the inverse curvature of its last step, which scales the new fit's first step.
+#[derive(Debug, Clone)]
+pub struct WarmStart {
+    params: Vec<f64>,
+    scale: Option<f64>,
 }
 
 /// A fitted LogisticRegression. Inputs to its methods are already scaled.
@@ -254,11 +278,6 @@ impl FittedLogisticRegression {
             gradient_norm: f64::NAN,
             stop_reason: None,
         }
-    }
-
-    /// The weights row after row, then the intercepts: the optimiser's parameter vector.
-    fn flat_parameters(&self) -> Vec<f64> {
-        self.coef.iter().chain(&self.intercept).copied().collect()
     }
 
     /// Weights (`coef_`): shape (1, features) for two classes (the score of the second class),

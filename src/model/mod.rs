@@ -19,7 +19,7 @@ pub use imputer::{FittedSimpleImputer, ImputeStrategy, SimpleImputer};
 pub use one_hot::{Category, CodeColumns, FittedOneHotEncoder};
 
 pub use logistic::{
-    ClassWeight, FittedLogisticRegression, LogisticRegression, LogisticRegressionParams,
+    ClassWeight, FittedLogisticRegression, LogisticRegression, LogisticRegressionParams, WarmStart,
 };
 pub use pipeline::Pipeline;
 pub use scaler::{FittedStandardScaler, StandardScaler};

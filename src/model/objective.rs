@@ -415,15 +415,66 @@ pub(crate) fn softmax_in_place(z: &mut [f64], bias: &[f64]) -> (f64, f64) {
         *v += b;
         max = max.max(*v);
     }
-    let mut sum = 0.0;
     for v in z.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
+        *v = exp_nonpositive(*v - max);
+    }
+    let mut sum = 0.0;
+    for v in z.iter() {
+        sum += v;
     }
     for v in z.iter_mut() {
         *v /= sum;
     }
     (sum.ln(), max)
+}
+
+/// `e^x` for `x <= 0` (softmax's shifted scores), within an ulp of `f64::exp`, written
+/// without branches or calls so that the exponentials of a row's scores vectorise: with ten
+/// classes they were a quarter of the loss's cost as libm calls.
+///
+/// `x = k ln 2 + r` with `|r| <= ln 2 / 2`; `e^r` by its Taylor series to degree 13 (the first
+/// term left out is below 5e-18 relative); `2^k` built from the exponent bits, in two factors
+/// so that results down to the smallest subnormal come out right.
+#[inline(always)]
+pub(crate) fn exp_nonpositive(x: f64) -> f64 {
+    const INV_LN2: f64 = std::f64::consts::LOG2_E;
+    // ln 2 in two parts, the first with trailing zero bits so that k * LN2_HI is exact.
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    // Adding 1.5 * 2^52 rounds to an integer and leaves it in the low bits of the sum.
+    const ROUND: f64 = 6_755_399_441_055_744.0;
+    const ROUND_BITS: u64 = 0x4338_0000_0000_0000;
+    let x = x.max(-745.2);
+    let k = (x * INV_LN2 + ROUND) - ROUND;
+    let r = (x - k * LN2_HI) - k * LN2_LO;
+    // 1/13!, 1/12!, ..., 1/2!, 1, 1: Horner's scheme from the highest power.
+    const TAYLOR: [f64; 14] = [
+        1.0 / 6_227_020_800.0,
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ];
+    let mut p = TAYLOR[0];
+    for &c in &TAYLOR[1..] {
+        p = p * r + c;
+    }
+    // 2^k as 2^(k/2 rounded) * 2^(the rest): each factor a normal number for k >= -1075.
+    let half = (k * 0.5 + ROUND) - ROUND;
+    let power = |n: f64| {
+        let bits = (n + ROUND).to_bits().wrapping_sub(ROUND_BITS).wrapping_add(1023) << 52;
+        f64::from_bits(bits)
+    };
+    p * power(half) * power(k - half)
 }
 
 /// Dot product with four independent accumulators, so the compiler can vectorise it.
@@ -582,5 +633,23 @@ mod tests {
         assert!((binomial(-40.0, 1.0).0 - 40.0).abs() < 1e-12);
         let (loss, grad) = binomial(0.0, 1.0);
         assert!((loss - 2f64.ln()).abs() < 1e-15 && (grad + 0.5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn the_softmax_exponential_is_within_an_ulp_of_libm() {
+        let mut worst: f64 = 0.0;
+        for i in 0..2_000_000 {
+            let x = -(i as f64) * 3.6e-4 - (i % 7) as f64 * 1e-9;
+            let (ours, libm) = (exp_nonpositive(x), x.exp());
+            if libm > f64::MIN_POSITIVE {
+                worst = worst.max(((ours - libm) / libm).abs() / f64::EPSILON);
+            } else {
+                assert!((ours - libm).abs() <= 2.0 * 4.9e-324, "{x}: {ours} against {libm}");
+            }
+        }
+        assert!(worst <= 1.0, "{worst} ulp");
+        assert_eq!(exp_nonpositive(0.0), 1.0);
+        assert_eq!(exp_nonpositive(-1000.0), 0.0);
+        assert_eq!(exp_nonpositive(f64::NEG_INFINITY), 0.0);
     }
 }

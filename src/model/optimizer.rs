@@ -27,10 +27,20 @@ const FLAT: f64 = 1e-10;
 /// Loss and gradient evaluations a single line search may spend.
 const MAX_TRIALS: usize = 60;
 
+/// A point to start from, and the scale of the first step there: the inverse curvature
+/// (`s.y / y.y`) of the last step of a fit of the same data that ended nearby.
+#[derive(Debug, Clone)]
+pub(crate) struct Start {
+    pub params: Vec<f64>,
+    pub scale: Option<f64>,
+}
+
 /// Where the optimiser stopped.
 #[derive(Debug, Clone)]
 pub(crate) struct Minimum {
     pub params: Vec<f64>,
+    /// The inverse curvature of the last step, for a warm start's first step.
+    pub scale: Option<f64>,
     pub loss: f64,
     pub gradient_norm: f64,
     pub n_iter: u64,
@@ -44,16 +54,22 @@ pub(crate) struct Minimum {
 /// C) saves iterations; the stopping test is the same, so the optimum reached is too.
 pub(crate) fn minimize(
     objective: &Objective,
-    start: Option<Vec<f64>>,
+    start: Option<Start>,
     max_iter: u64,
     tol: f64,
     step: &Step,
 ) -> Minimum {
     let n = objective.n_params();
-    let mut x = start.filter(|s| s.len() == n).unwrap_or_else(|| vec![0.0; n]);
+    let mut memory = Memory::default();
+    let mut x = match start.filter(|s| s.params.len() == n) {
+        Some(start) => {
+            memory.first_scale = start.scale;
+            start.params
+        }
+        None => vec![0.0; n],
+    };
     let mut g = vec![0.0; n];
     let mut f = objective.evaluate(&x, &mut g);
-    let mut memory = Memory::default();
     let mut n_iter = 0;
     let stop_reason = loop {
         if inf_norm(&g) <= tol {
@@ -63,7 +79,7 @@ pub(crate) fn minimize(
             break Some(format!("reached max_iter = {max_iter} iterations"));
         }
         let mut direction = memory.direction(&g);
-        let mut found = line_search(objective, &x, f, &g, &direction, memory.is_empty());
+        let mut found = line_search(objective, &x, f, &g, &direction, memory.is_unscaled());
         if found.is_none() && !memory.is_empty() {
             // The quasi-Newton direction was poor; start again from steepest descent.
             memory.clear();
@@ -89,6 +105,7 @@ pub(crate) fn minimize(
     let gradient_norm = inf_norm(&g);
     Minimum {
         params: x,
+        scale: memory.pairs.back().map(|(s, y, _)| dot(s, y) / dot(y, y)),
         loss: f,
         gradient_norm,
         n_iter,
@@ -109,6 +126,8 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 #[derive(Default)]
 struct Memory {
     pairs: VecDeque<(Vec<f64>, Vec<f64>, f64)>,
+    /// The inverse curvature to scale the first, steepest-descent step by, when known.
+    first_scale: Option<f64>,
 }
 
 impl Memory {
@@ -116,8 +135,14 @@ impl Memory {
         self.pairs.is_empty()
     }
 
+    /// Whether the next direction has no scale yet (steepest descent from a cold start).
+    fn is_unscaled(&self) -> bool {
+        self.pairs.is_empty() && self.first_scale.is_none()
+    }
+
     fn clear(&mut self) {
         self.pairs.clear();
+        self.first_scale = None;
     }
 
     /// Remembers a step, unless its curvature `s.y` is too small to keep the estimate
@@ -142,8 +167,11 @@ impl Memory {
             q.iter_mut().zip(y).for_each(|(qi, yi)| *qi -= alpha * yi);
             alphas.push(alpha);
         }
-        if let Some((s, y, _)) = self.pairs.back() {
-            let gamma = dot(s, y) / dot(y, y);
+        let gamma = match self.pairs.back() {
+            Some((s, y, _)) => Some(dot(s, y) / dot(y, y)),
+            None => self.first_scale.filter(|g| g.is_finite() && *g > 0.0),
+        };
+        if let Some(gamma) = gamma {
             q.iter_mut().for_each(|qi| *qi *= gamma);
         }
         for ((s, y, rho), alpha) in self.pairs.iter().zip(alphas.iter().rev()) {

@@ -20,7 +20,7 @@ use super::grid::{Candidate, Grid};
 use crate::data::Classes;
 use crate::error::{Error, Parameter, Result};
 use crate::metrics::{Scoring, numpy_sum};
-use crate::model::{Design, FittedLogisticRegression, LogisticRegression};
+use crate::model::{Design, FittedLogisticRegression, LogisticRegression, WarmStart};
 use crate::progress::{Progress, Step};
 
 /// The most candidates a search may have, and the most fits (candidates x folds): the
@@ -124,16 +124,17 @@ impl SearchResults {
     }
 }
 
-/// Runs `search` on rows of class indices `y` into `classes` (of the data `file`, named in
-/// messages): each fold's designs come from
+/// Runs `search` on rows of class indices `y` into `classes`: each fold's designs come from
 /// `designs(training rows, test rows)` (row indices into `y`), which fits the preprocessing on
-/// the training rows only; each candidate is `model` with its C and class weighting.
+/// the training rows only; each candidate is `model` with its C and class weighting. A fold
+/// whose preprocessing fails (a column with no value in its training part) fails every
+/// candidate there; when every candidate has failed, all rank 1 and the first is the best, as
+/// in scikit-learn.
 pub fn grid_search<D>(
     search: &GridSearch,
     model: &LogisticRegression,
     y: &[u32],
     classes: &Classes,
-    file: &str,
     designs: D,
     progress: &Progress,
 ) -> Result<SearchResults>
@@ -166,10 +167,17 @@ where
     };
     let folds: Vec<u32> = (0..k as u32).collect();
     let mut by_fold: Vec<Vec<FoldFit>> = Vec::with_capacity(k);
+    // The first fold's solutions, which later folds may start from.
+    let mut seeds: Vec<Option<WarmStart>> = Vec::new();
     for wave in folds.chunks(rayon::current_num_threads().max(1)) {
-        let fits: Vec<Vec<FoldFit>> =
-            wave.par_iter().map(|&fold| job.run(fold, &designs)).collect();
-        by_fold.extend(fits);
+        let ran: Vec<(Vec<FoldFit>, Vec<Option<WarmStart>>)> =
+            wave.par_iter().map(|&fold| job.run(fold, &designs, &seeds)).collect();
+        for (fits, solutions) in ran {
+            if seeds.is_empty() {
+                seeds = solutions;
+            }
+            by_fold.push(fits);
+        }
     }
     step.finish();
 
@@ -198,13 +206,6 @@ where
         .collect();
     results.rank = rank(&ranked);
     results.best = results.rank.iter().position(|&r| r == 1).unwrap_or(0);
-    if (0..results.candidates.len()).all(|c| matches!(results.outcome(c), Outcome::Failed(_))) {
-        let Outcome::Failed(message) = results.outcome(0) else { unreachable!() };
-        return Err(Error::Runtime {
-            file: file.to_owned(),
-            message: format!("every candidate failed in cross-validation; the first: {message}"),
-        });
-    }
     Ok(results)
 }
 
@@ -220,8 +221,15 @@ struct FoldJob<'a> {
 }
 
 impl FoldJob<'_> {
-    /// Every candidate fitted and scored on fold `fold`, in candidate order.
-    fn run<D>(&self, fold: u32, designs: &D) -> Vec<FoldFit>
+    /// Every candidate fitted and scored on fold `fold`, in candidate order, with the fitted
+    /// classifiers. A candidate starts from its neighbouring C's solution in this fold or its
+    /// solution in `seeds` (another fold's), whichever has the lower loss here.
+    fn run<D>(
+        &self,
+        fold: u32,
+        designs: &D,
+        seeds: &[Option<WarmStart>],
+    ) -> (Vec<FoldFit>, Vec<Option<WarmStart>>)
     where
         D: Fn(&[usize], &[usize]) -> Result<(Design, Design)> + Sync,
     {
@@ -232,7 +240,7 @@ impl FoldJob<'_> {
             Ok(designs) => designs,
             Err(error) => {
                 self.advance(n_candidates as u64);
-                return vec![failed(&error, 0.0); n_candidates];
+                return (vec![failed(&error, 0.0); n_candidates], vec![None; n_candidates]);
             }
         };
         let train_y: Vec<u32> = train.iter().map(|&r| self.y[r]).collect();
@@ -242,26 +250,27 @@ impl FoldJob<'_> {
         let mut increasing_c: Vec<usize> = (0..grid.c().len()).collect();
         increasing_c.sort_by(|&a, &b| grid.c()[a].total_cmp(&grid.c()[b]));
         let mut fits: Vec<Option<FoldFit>> = vec![None; n_candidates];
+        let mut solutions: Vec<Option<WarmStart>> = vec![None; n_candidates];
         let silent = Progress::hidden().iterations("fitting", self.model.max_iter());
         for (w, &class_weight) in grid.class_weight().iter().enumerate() {
-            let mut previous: Option<FittedLogisticRegression> = None;
+            let mut previous: Option<WarmStart> = None;
             for &i in &increasing_c {
+                let index = i * weightings + w;
+                let starts: Vec<&WarmStart> =
+                    previous.iter().chain(seeds.get(index).and_then(Option::as_ref)).collect();
                 let clock = Instant::now();
-                let fitted =
-                    self.model.params().c(grid.c()[i]).class_weight(class_weight).check().and_then(
-                        |model| {
-                            model.fit_design(
-                                &train_design,
-                                &train_y,
-                                self.n_classes,
-                                previous.as_ref(),
-                                &silent,
-                            )
-                        },
-                    );
+                let fitted = self
+                    .model
+                    .params()
+                    .c(grid.c()[i])
+                    .class_weight(class_weight)
+                    .check()
+                    .and_then(|model| {
+                        model.fit_design(&train_design, &train_y, self.n_classes, &starts, &silent)
+                    });
                 let fit_seconds = clock.elapsed().as_secs_f64();
-                fits[i * weightings + w] = Some(match fitted {
-                    Ok(classifier) => {
+                fits[index] = Some(match fitted {
+                    Ok((classifier, warm)) => {
                         let clock = Instant::now();
                         let score = self.score(&classifier, &test_design, &test_y);
                         let fit = FoldFit {
@@ -275,7 +284,8 @@ impl FoldJob<'_> {
                                 Outcome::NotConverged
                             },
                         };
-                        previous = Some(classifier);
+                        solutions[index] = Some(warm.clone());
+                        previous = Some(warm);
                         fit
                     }
                     Err(error) => failed(&error, fit_seconds),
@@ -283,7 +293,8 @@ impl FoldJob<'_> {
                 self.advance(1);
             }
         }
-        fits.into_iter().map(|f| f.expect("every candidate was fitted")).collect()
+        let fits = fits.into_iter().map(|f| f.expect("every candidate was fitted")).collect();
+        (fits, solutions)
     }
 
     fn score(&self, classifier: &FittedLogisticRegression, test: &Design, y: &[u32]) -> f64 {

@@ -111,18 +111,37 @@ fn convergence_warning(training: &Training, console: &Console) -> Option<String>
     ))
 }
 
-/// What to say when candidates of the grid search did not converge in every fold.
+/// What to say when candidates of the grid search failed or did not converge in some fold.
 fn search_warning(training: &Training, console: &Console) -> Option<String> {
     let results = training.search.as_ref()?;
     let n = results.candidates.len();
-    let unconverged = (0..n).filter(|&c| results.outcome(c) == Outcome::NotConverged).count();
-    (unconverged > 0).then(|| {
-        spell(
+    let outcomes: Vec<Outcome> = (0..n).map(|c| results.outcome(c)).collect();
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Failed(message) => Some(message.as_str()),
+            _ => None,
+        })
+        .collect();
+    let unconverged = outcomes.iter().filter(|o| **o == Outcome::NotConverged).count();
+    let mut said = Vec::new();
+    if let Some(first) = failed.first() {
+        said.push(format!("{} of {n} candidates failed in some fold ({first})", failed.len()));
+    }
+    if unconverged > 0 {
+        said.push(spell(
             &format!(
-                "{unconverged} of {n} candidates did not converge in every fold; they rank last, \
-                 as scikit-learn ranks a failed fit; raise {{max-iter}} or {{tol}}"
+                "{unconverged} of {n} candidates did not converge in every fold (raise \
+                 {{max-iter}} or {{tol}})"
             ),
             console.naming,
+        ));
+    }
+    (!said.is_empty()).then(|| {
+        format!(
+            "{}; they rank last, as scikit-learn ranks a failed fit{}",
+            said.join("; "),
+            if failed.len() == n { ", and the first candidate is refit" } else { "" }
         )
     })
 }
@@ -300,7 +319,6 @@ fn select_model<D>(
     config: &TrainConfig,
     y: &[u32],
     classes: &Classes,
-    source: &Source,
     progress: &Progress,
     designs: D,
 ) -> Result<(LogisticRegression, Option<SearchResults>)>
@@ -310,8 +328,7 @@ where
     let Some(search) = &config.search else {
         return Ok((config.model, None));
     };
-    let results =
-        grid_search(search, &config.model, y, classes, &source.file_name, designs, progress)?;
+    let results = grid_search(search, &config.model, y, classes, designs, progress)?;
     let best = results.candidates[results.best];
     let model = config.model.params().c(best.c).class_weight(best.class_weight).check()?;
     Ok((model, Some(results)))
@@ -331,17 +348,11 @@ fn train_plain(dataset: Dataset, config: &TrainConfig, progress: &Progress) -> R
     let (train_rows, test) = split::apply(dataset.rows, &split);
     let n_train = train_rows.len();
     let features = &train_rows.features;
-    let (hyperparameters, search) = select_model(
-        config,
-        &train_rows.targets,
-        &dataset.classes,
-        &dataset.source,
-        progress,
-        |train, test| {
+    let (hyperparameters, search) =
+        select_model(config, &train_rows.targets, &dataset.classes, progress, |train, test| {
             let train = features.select(Axis(0), train);
             Ok(scaled_designs(train, features.select(Axis(0), test).view()))
-        },
-    )?;
+        })?;
     let search_seconds = clock.elapsed().as_secs_f64();
     let clock = Instant::now();
     // With no held-out rows, the exported file is verified on the training rows, which are
@@ -421,16 +432,10 @@ fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Resul
     let (train_rows, test) = split::apply_to_table(table.rows, &split);
     let n_train = train_rows.len();
     let (file, cells) = (&table.source.file_name, &train_rows.cells);
-    let (hyperparameters, search) = select_model(
-        config,
-        &train_rows.targets,
-        &table.classes,
-        &table.source,
-        progress,
-        |train, test| {
+    let (hyperparameters, search) =
+        select_model(config, &train_rows.targets, &table.classes, progress, |train, test| {
             table_designs(file, &columns, cells.select(train), &cells.select(test), &config.imputer)
-        },
-    )?;
+        })?;
     let search_seconds = clock.elapsed().as_secs_f64();
     let clock = Instant::now();
     // With no held-out rows, the exported file is verified on the training rows.
