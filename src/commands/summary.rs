@@ -186,7 +186,7 @@ pub fn write_search(
         search.n_splits,
         search.scoring.name()
     )?;
-    let time_header = if fit_seconds.is_some() { "  fit s/fold" } else { "" };
+    let time_header = if fit_seconds.is_some() { "  fit ms/fold" } else { "" };
     writeln!(
         out,
         "   rank  {:<10} {:<12} {:>10} {:>9} {:>10}{time_header}",
@@ -197,7 +197,7 @@ pub fn write_search(
         let number = |v: Option<f64>| v.map_or_else(|| "failed".to_owned(), |v| format!("{v:.6}"));
         let iterations =
             candidate.n_iter.iter().sum::<u64>() as f64 / candidate.n_iter.len().max(1) as f64;
-        let time = fit_seconds.map_or_else(String::new, |t| format!("  {:>10.3}", t[i]));
+        let time = fit_seconds.map_or_else(String::new, |t| format!("  {:>11.1}", t[i] * 1e3));
         let outcome = match &candidate.outcome {
             Outcome::Converged => String::new(),
             Outcome::NotConverged => "  did not converge in every fold (ranked last)".to_owned(),

@@ -4,10 +4,12 @@
 //!
 //! Two things make it cheaper than fitting candidates x folds pipelines one by one, without
 //! changing any result: a fold's preprocessing does not depend on the candidate, so it is
-//! fitted once per fold and shared; and within a fold the fits of one class weighting run in
-//! increasing C, each starting from the previous one's solution (the optimiser still stops
-//! only at the same gradient tolerance). Folds run in parallel, as many at once as there are
-//! threads, so that at most that many folds' data are held at a time.
+//! fitted once per fold and shared; and fits start near their optimum: within a fold the fits
+//! of one class weighting run in increasing C, each starting from the previous one's solution,
+//! and folds after the first wave may start instead from the first fold's solution for the same
+//! candidate, whichever has the lower loss (the optimiser still stops only at the same
+//! gradient tolerance). Folds run in parallel, as many at once as there are threads, so that
+//! at most that many folds' data are held at a time.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
