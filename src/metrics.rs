@@ -45,10 +45,7 @@ pub fn evaluate(
 ) -> Metrics {
     let k = classes.len();
     let n = truth.len();
-    let mut confusion = vec![vec![0u64; k]; k];
-    for (&t, &p) in truth.iter().zip(predicted) {
-        confusion[t as usize][p as usize] += 1;
-    }
+    let confusion = confusion_matrix(truth, predicted, k);
     let correct: u64 = (0..k).map(|c| confusion[c][c]).sum();
 
     let per_class: Vec<ClassMetrics> = (0..k)
@@ -156,10 +153,7 @@ impl Scoring {
                 roc_auc(&decision.column(0).to_vec(), &positive).unwrap_or(f64::NAN)
             }
             Scoring::BalancedAccuracy | Scoring::F1Macro => {
-                let mut confusion = vec![vec![0u64; n_classes]; n_classes];
-                for (&t, &p) in truth.iter().zip(predicted) {
-                    confusion[t as usize][p as usize] += 1;
-                }
+                let confusion = confusion_matrix(truth, predicted, n_classes);
                 let per_class: Vec<f64> = if self == Scoring::BalancedAccuracy {
                     // Recall of each class present in `truth` (scikit-learn leaves the others out).
                     (0..n_classes)
@@ -216,6 +210,15 @@ fn pairwise_sum(a: &[f64]) -> f64 {
         let half = half - half % 8;
         pairwise_sum(&a[..half]) + pairwise_sum(&a[half..])
     }
+}
+
+/// `confusion[true][predicted]` counts over `k` classes.
+fn confusion_matrix(truth: &[u32], predicted: &[u32], k: usize) -> Vec<Vec<u64>> {
+    let mut confusion = vec![vec![0u64; k]; k];
+    for (&t, &p) in truth.iter().zip(predicted) {
+        confusion[t as usize][p as usize] += 1;
+    }
+    confusion
 }
 
 fn ratio(numerator: f64, denominator: f64) -> f64 {

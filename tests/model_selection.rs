@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{assert_close, datasets, floats, onnxify_in, python_json, stderr, stdout, write_file};
+use common::{
+    assert_close, datasets, floats, onnxify_in, python_json, stderr, stdout, train_csv as train,
+};
 use onnxify::data::{TableOptions, read_table};
 use onnxify::progress::Progress;
 use onnxify::selection::StratifiedKFold;
@@ -288,24 +290,6 @@ fn the_refit_candidate_matches_scikit_learn_fitted_at_the_best_parameters() {
         &floats(&expected["intercept"]),
         1e-6,
     );
-}
-
-/// Runs `onnxify train` on `contents` with `flags` in a fresh directory; returns (exit code,
-/// stdout, stderr) and checks that a failed run wrote nothing.
-fn train(contents: &str, flags: &[&str]) -> (i32, String, String) {
-    let path = write_file("data.csv", contents.as_bytes());
-    let dir = path.parent().unwrap();
-    let mut args = vec!["train", "data.csv"];
-    args.extend_from_slice(flags);
-    let output = onnxify_in(dir, &args);
-    let err = stderr(&output);
-    assert!(!err.contains("panicked"), "{err}");
-    let code = output.status.code().unwrap();
-    if code != 0 {
-        let files = std::fs::read_dir(dir).unwrap().count();
-        assert_eq!(files, 1, "a failed run wrote files: {err}");
-    }
-    (code, stdout(&output), err)
 }
 
 fn refused(contents: &str, flags: &[&str], expected: &str) {

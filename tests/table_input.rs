@@ -9,31 +9,15 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{assert_close, floats, onnxify_in, python_json, stderr, stdout, write_file};
+use common::{
+    assert_close, floats, onnxify_in, python_json, stderr, stdout, train_csv as train, write_file,
+};
 use onnxify::data::{TableOptions, read_table};
 use onnxify::model::{
     ColumnNames, ColumnPipeline, ImputeStrategy, LogisticRegressionParams, SimpleImputer,
 };
 use onnxify::progress::Progress;
 use serde_json::Value;
-
-/// Runs `onnxify train` on `contents` with `flags`; returns (exit code, stdout, stderr), and
-/// checks a failed run wrote nothing.
-fn train(contents: &str, flags: &[&str]) -> (i32, String, String) {
-    let path = write_file("data.csv", contents.as_bytes());
-    let dir = path.parent().unwrap();
-    let mut args = vec!["train", "data.csv"];
-    args.extend_from_slice(flags);
-    let output = onnxify_in(dir, &args);
-    let err = stderr(&output);
-    assert!(!err.contains("panicked"), "{err}");
-    let code = output.status.code().unwrap();
-    if code != 0 {
-        let files = std::fs::read_dir(dir).unwrap().count();
-        assert_eq!(files, 1, "a failed run wrote files: {err}");
-    }
-    (code, stdout(&output), err)
-}
 
 fn refuses(contents: &str, flags: &[&str], expected: &str) {
     let (code, _, err) = train(contents, flags);

@@ -30,15 +30,6 @@ impl Design {
         Design { dense, one_hot: Some((codes, width)) }
     }
 
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.dense.nrows()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     pub(crate) fn dense_view(&self) -> ArrayView2<'_, f64> {
         self.dense.view()
     }

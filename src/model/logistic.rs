@@ -40,6 +40,14 @@ impl ClassWeight {
         }
     }
 
+    /// The setting as scikit-learn's `class_weight` holds it: `None` or `"balanced"`.
+    pub fn scikit_learn(self) -> Option<&'static str> {
+        match self {
+            ClassWeight::None => None,
+            ClassWeight::Balanced => Some("balanced"),
+        }
+    }
+
     /// The weight of each class given the class index of every row, `None` for unweighted.
     pub fn weights(self, y: &[u32], n_classes: usize) -> Option<Vec<f64>> {
         match self {

@@ -18,10 +18,7 @@ pub struct Candidate {
 
 /// `class_weight` as scikit-learn's `params` hold it: `null` or `"balanced"`.
 fn as_scikit_learn<S: Serializer>(weight: &ClassWeight, serializer: S) -> Result<S::Ok, S::Error> {
-    match weight {
-        ClassWeight::None => serializer.serialize_none(),
-        ClassWeight::Balanced => serializer.serialize_str("balanced"),
-    }
+    weight.scikit_learn().serialize(serializer)
 }
 
 /// The values searched, each list non-empty and its C values positive and finite.
@@ -37,10 +34,7 @@ fn all_as_scikit_learn<S: Serializer>(
     weights: &[ClassWeight],
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    serializer.collect_seq(weights.iter().map(|w| match w {
-        ClassWeight::None => None,
-        ClassWeight::Balanced => Some("balanced"),
-    }))
+    serializer.collect_seq(weights.iter().map(|w| w.scikit_learn()))
 }
 
 impl Grid {

@@ -332,10 +332,10 @@ pub fn mean_and_std(values: &[f64]) -> (f64, f64) {
 /// `GridSearchCV`'s ranks of mean scores: `rankdata(-means, method="min")` once NaN (a failed
 /// candidate) is replaced by one below the lowest score; all 1 when every mean is NaN.
 pub fn rank(means: &[f64]) -> Vec<u32> {
-    let lowest = means.iter().copied().filter(|m| !m.is_nan()).fold(f64::INFINITY, f64::min);
-    if lowest == f64::INFINITY && means.iter().all(|m| m.is_nan()) {
+    if means.iter().all(|m| m.is_nan()) {
         return vec![1; means.len()];
     }
+    let lowest = means.iter().copied().filter(|m| !m.is_nan()).fold(f64::INFINITY, f64::min);
     let filled: Vec<f64> =
         means.iter().map(|&m| if m.is_nan() { lowest - 1.0 } else { m }).collect();
     filled.iter().map(|&m| 1 + filled.iter().filter(|&&other| other > m).count() as u32).collect()

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from release import onnxify_binary
+
 ROOT = Path(__file__).resolve().parents[2]
 SKLEARN_JOB = Path(__file__).with_name("sklearn_train.py")
 PANDAS_PREDICT = Path(__file__).with_name("pandas_predict.py")
@@ -83,10 +85,7 @@ def main():
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
 
-    print("building onnxify (release)...", flush=True)
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    target = os.environ.get("CARGO_TARGET_DIR", ROOT / "target")
-    onnxify = Path(target) / "release" / "onnxify"
+    onnxify = onnxify_binary()
 
     files = [
         (args.dir / "binary_1m_x50.csv", 1_000_000, 50, 2, 1),

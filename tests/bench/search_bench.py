@@ -53,6 +53,8 @@ from pathlib import Path
 
 import numpy as np
 
+from release import onnxify_binary
+
 ROOT = Path(__file__).resolve().parents[2]
 SKLEARN_JOB = Path(__file__).with_name("sklearn_search.py")
 TOL, MAX_ITER = "1e-8", "1000"
@@ -194,13 +196,7 @@ def main():
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
 
-    if args.onnxify:
-        onnxify = args.onnxify
-    else:
-        print("building onnxify (release)...", flush=True)
-        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-        target = os.environ.get("CARGO_TARGET_DIR", ROOT / "target")
-        onnxify = Path(target) / "release" / "onnxify"
+    onnxify = onnxify_binary(args.onnxify)
 
     path = args.dir / f"search_{args.rows}_x{FEATURES}.csv"
     print(f"generating {path.name}...", flush=True)

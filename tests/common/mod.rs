@@ -171,6 +171,25 @@ pub fn write_file(name: &str, contents: &[u8]) -> PathBuf {
     path
 }
 
+/// Runs `onnxify train` on a CSV of `contents` with `flags` in a fresh directory; returns
+/// (exit code, stdout, stderr), and checks that it did not panic and that a failed run wrote
+/// nothing.
+pub fn train_csv(contents: &str, flags: &[&str]) -> (i32, String, String) {
+    let path = write_file("data.csv", contents.as_bytes());
+    let dir = path.parent().unwrap();
+    let mut args = vec!["train", "data.csv"];
+    args.extend_from_slice(flags);
+    let output = onnxify_in(dir, &args);
+    let err = stderr(&output);
+    assert!(!err.contains("panicked"), "{err}");
+    let code = output.status.code().unwrap();
+    if code != 0 {
+        let files = std::fs::read_dir(dir).unwrap().count();
+        assert_eq!(files, 1, "a failed run wrote files: {err}");
+    }
+    (code, stdout(&output), err)
+}
+
 /// Each command must finish within this, whatever the file.
 pub const TIME_LIMIT: Duration = Duration::from_secs(30);
 /// Address-space limit for each run: a decompression or allocation bomb would hit it and fail.

@@ -102,10 +102,7 @@ impl Serialize for CvResults<'_> {
         map.serialize_entry("param_C", &r.candidates.iter().map(|c| c.c).collect::<Vec<_>>())?;
         map.serialize_entry(
             "param_class_weight",
-            &r.candidates
-                .iter()
-                .map(|c| (!c.class_weight.is_none()).then(|| c.class_weight.name()))
-                .collect::<Vec<_>>(),
+            &r.candidates.iter().map(|c| c.class_weight.scikit_learn()).collect::<Vec<_>>(),
         )?;
         for k in 0..n_splits {
             map.serialize_entry(
