@@ -8,7 +8,6 @@
 use ndarray::{Array2, ArrayView2};
 
 use super::objective::OneHotColumns;
-use super::scaler::StandardScaler;
 
 /// Dense columns followed by one-hot columns, one row per data row.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,12 +38,4 @@ impl Design {
             .as_ref()
             .map(|(codes, width)| OneHotColumns { codes: codes.view(), width: *width })
     }
-}
-
-/// The plain pipeline's preprocessing for one fold: a StandardScaler fitted on `train`, which
-/// is scaled in place, and `test` scaled by it.
-pub fn scaled_designs(mut train: Array2<f64>, test: ArrayView2<f64>) -> (Design, Design) {
-    let scaler = StandardScaler::new().fit(train.view());
-    scaler.transform_in_place(train.view_mut());
-    (Design::dense(train), Design::dense(scaler.transform(test)))
 }

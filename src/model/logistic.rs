@@ -10,8 +10,11 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::design::Design;
-use super::objective::{NO_COLUMN, Objective, OneHotColumns, softmax_in_place};
-use super::optimizer::{Minimum, Start, minimize};
+use super::fold_stack::Lane;
+use super::objective::{
+    Differentiable, NO_COLUMN, Objective, OneHotColumns, softmax_in_place, unpack,
+};
+use super::optimizer::{Minimum, WarmStart, minimize};
 use crate::error::{Error, Parameter, Result};
 use crate::progress::Step;
 
@@ -179,10 +182,26 @@ impl LogisticRegression {
         n_classes: usize,
         step: &Step,
     ) -> Result<FittedLogisticRegression> {
+        self.fit_from(x, y, n_classes, None, step)
+    }
+
+    /// [`fit`](Self::fit) from `start` (from zero when `None`): the stopping test is the same,
+    /// so the optimum reached is too.
+    pub fn fit_from(
+        &self,
+        x: ArrayView2<f64>,
+        y: &[u32],
+        n_classes: usize,
+        start: Option<&WarmStart>,
+        step: &Step,
+    ) -> Result<FittedLogisticRegression> {
+        let start = start.cloned();
         let objective = Objective::new(x, y, n_classes, self.params.c);
         match self.params.class_weight.weights(y, n_classes) {
-            Some(weights) => self.fit_objective(&objective.with_class_weights(weights), None, step),
-            None => self.fit_objective(&objective, None, step),
+            Some(weights) => {
+                self.fit_objective(&objective.with_class_weights(weights), start, step)
+            }
+            None => self.fit_objective(&objective, start, step),
         }
     }
 
@@ -208,6 +227,34 @@ impl LogisticRegression {
             Some(weights) => objective.with_class_weights(weights),
             None => objective,
         };
+        let columns = objective.n_columns();
+        self.fit_warm(&objective, (objective.rows(), columns), starts, step)
+    }
+
+    /// Fits on one fold of a [`FoldStack`], through its `lane` of a lockstep run: the rows are
+    /// the fold's training part, `y` their class indices (for balanced class weights), scaled
+    /// by the fold's own StandardScaler. Starts as [`fit_design`](Self::fit_design) does.
+    pub fn fit_fold(
+        &self,
+        lane: &Lane<'_, '_>,
+        y: &[u32],
+        starts: &[&WarmStart],
+        step: &Step,
+    ) -> Result<(FittedLogisticRegression, WarmStart)> {
+        let weights = self.params.class_weight.weights(y, lane.n_classes());
+        let objective = lane.objective(self.params.c, weights, y);
+        self.fit_warm(&objective, lane.shape(), starts, step)
+    }
+
+    /// Minimises `objective`, whose parameters are a `shape` weight matrix and its intercepts,
+    /// from the one of `starts` with the lowest loss.
+    fn fit_warm(
+        &self,
+        objective: &dyn Differentiable,
+        shape: (usize, usize),
+        starts: &[&WarmStart],
+        step: &Step,
+    ) -> Result<(FittedLogisticRegression, WarmStart)> {
         let chosen = if starts.len() < 2 {
             starts.first().copied()
         } else {
@@ -218,24 +265,28 @@ impl LogisticRegression {
                 .min_by(|a, b| a.0.total_cmp(&b.0))
                 .map(|(_, warm)| warm)
         };
-        let start = chosen.map(|warm| Start { params: warm.params.clone(), scale: warm.scale });
-        let minimum = minimize(&objective, start, self.params.max_iter, self.params.tol, step);
+        let start = chosen.cloned();
+        let minimum = minimize(objective, start, self.params.max_iter, self.params.tol, step);
         let warm = WarmStart { params: minimum.params.clone(), scale: minimum.scale };
-        Ok((self.fitted(&objective, minimum), warm))
+        Ok((self.fitted(shape, minimum), warm))
     }
 
     fn fit_objective(
         &self,
         objective: &Objective,
-        start: Option<Start>,
+        start: Option<WarmStart>,
         step: &Step,
     ) -> Result<FittedLogisticRegression> {
         let minimum = minimize(objective, start, self.params.max_iter, self.params.tol, step);
-        Ok(self.fitted(objective, minimum))
+        Ok(self.fitted((objective.rows(), objective.n_columns()), minimum))
     }
 
-    fn fitted(&self, objective: &Objective, minimum: Minimum) -> FittedLogisticRegression {
-        let (coef, intercept) = objective.unpack(&minimum.params);
+    fn fitted(
+        &self,
+        (rows, columns): (usize, usize),
+        minimum: Minimum,
+    ) -> FittedLogisticRegression {
+        let (coef, intercept) = unpack(&minimum.params, rows, columns);
         FittedLogisticRegression {
             coef,
             intercept: Array1::from(intercept),
@@ -246,14 +297,6 @@ impl LogisticRegression {
             stop_reason: minimum.stop_reason,
         }
     }
-}
-
-/// Where a fit ended, to start a fit of nearby data or a neighbouring C from: its parameters
-/// and the inverse curvature of its last step, which scales the new fit's first step.
-#[derive(Debug, Clone)]
-pub struct WarmStart {
-    params: Vec<f64>,
-    scale: Option<f64>,
 }
 
 /// A fitted LogisticRegression. Inputs to its methods are already scaled.

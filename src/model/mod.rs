@@ -5,6 +5,7 @@
 
 mod column_pipeline;
 mod design;
+mod fold_stack;
 mod imputer;
 mod logistic;
 mod objective;
@@ -14,13 +15,15 @@ mod pipeline;
 mod scaler;
 
 pub use column_pipeline::{ColumnNames, ColumnPipeline, table_designs};
-pub use design::{Design, scaled_designs};
+pub use design::Design;
+pub use fold_stack::{FoldStack, Lane};
 pub use imputer::{FittedSimpleImputer, ImputeStrategy, SimpleImputer};
 pub use one_hot::{Category, CodeColumns, FittedOneHotEncoder};
 
 pub use logistic::{
-    ClassWeight, FittedLogisticRegression, LogisticRegression, LogisticRegressionParams, WarmStart,
+    ClassWeight, FittedLogisticRegression, LogisticRegression, LogisticRegressionParams,
 };
+pub use optimizer::WarmStart;
 pub use pipeline::Pipeline;
 pub use scaler::{FittedStandardScaler, StandardScaler};
 

@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 
-use super::objective::Objective;
+use super::objective::Differentiable;
 use crate::progress::Step;
 
 /// Pairs of steps remembered (scipy's default, which scikit-learn keeps).
@@ -27,12 +27,12 @@ const FLAT: f64 = 1e-10;
 /// Loss and gradient evaluations a single line search may spend.
 const MAX_TRIALS: usize = 60;
 
-/// A point to start from, and the scale of the first step there: the inverse curvature
-/// (`s.y / y.y`) of the last step of a fit of the same data that ended nearby.
-#[derive(Debug, Clone)]
-pub(crate) struct Start {
-    pub params: Vec<f64>,
-    pub scale: Option<f64>,
+/// Where a fit ended, to start a fit of nearby data or a neighbouring C from: its parameters
+/// and the scale of the new fit's first step, the inverse curvature (`s.y / y.y`) of its last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WarmStart {
+    pub(super) params: Vec<f64>,
+    pub(super) scale: Option<f64>,
 }
 
 /// Where the optimiser stopped.
@@ -53,8 +53,8 @@ pub(crate) struct Minimum {
 /// or `max_iter` iterations have run. A start near the optimum (the solution at a neighbouring
 /// C) saves iterations; the stopping test is the same, so the optimum reached is too.
 pub(crate) fn minimize(
-    objective: &Objective,
-    start: Option<Start>,
+    objective: &dyn Differentiable,
+    start: Option<WarmStart>,
     max_iter: u64,
     tol: f64,
     step: &Step,
@@ -203,7 +203,7 @@ struct Point {
 /// along the line only grows, so the search brackets a zero of the slope and closes in on it
 /// by safeguarded secant steps.
 fn line_search(
-    objective: &Objective,
+    objective: &dyn Differentiable,
     x: &[f64],
     f0: f64,
     g0: &[f64],
@@ -261,7 +261,7 @@ fn line_search(
     best.filter(|b| b.step > 0.0)
 }
 
-fn evaluate_at(objective: &Objective, x: &[f64], d: &[f64], step: f64) -> Point {
+fn evaluate_at(objective: &dyn Differentiable, x: &[f64], d: &[f64], step: f64) -> Point {
     let x: Vec<f64> = x.iter().zip(d).map(|(xi, di)| xi + step * di).collect();
     let mut g = vec![0.0; x.len()];
     let f = objective.evaluate(&x, &mut g);
@@ -272,6 +272,7 @@ fn evaluate_at(objective: &Objective, x: &[f64], d: &[f64], step: f64) -> Point 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::objective::Objective;
     use crate::progress::Progress;
     use ndarray::array;
 

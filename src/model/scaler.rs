@@ -16,51 +16,68 @@ impl StandardScaler {
     /// Learns each column's mean and scale. Sums run row by row in f64, the order scikit-learn
     /// uses for a row-major array.
     pub fn fit(&self, x: ArrayView2<f64>) -> FittedStandardScaler {
-        let (n, f) = x.dim();
-        let mut sum = vec![0.0; f];
-        for_each_row(x, |row| {
-            for (s, v) in sum.iter_mut().zip(row) {
-                *s += v;
-            }
-        });
-        let n_f = n as f64;
-        let mean: Vec<f64> = sum.iter().map(|s| s / n_f).collect();
+        fit_rows(x.dim(), |visit| for_each_row(x, visit))
+    }
 
-        // Corrected two-pass variance: the second sum removes the rounding left in the mean.
-        let mut squares = vec![0.0; f];
-        let mut deviations = vec![0.0; f];
-        for_each_row(x, |row| {
-            for (((sq, dev), v), m) in squares.iter_mut().zip(&mut deviations).zip(row).zip(&mean) {
-                let d = v - m;
-                *sq += d * d;
-                *dev += d;
+    /// [`fit`](Self::fit) on rows `rows` of `x`, in that order, without copying them out.
+    pub fn fit_selected(&self, x: ArrayView2<f64>, rows: &[usize]) -> FittedStandardScaler {
+        fit_rows((rows.len(), x.ncols()), |visit| {
+            for &r in rows {
+                match x.row(r).as_slice() {
+                    Some(row) => visit(row),
+                    None => visit(&x.row(r).to_vec()),
+                }
             }
-        });
-        let var: Vec<f64> =
-            squares.iter().zip(&deviations).map(|(sq, dev)| (sq - dev * dev / n_f) / n_f).collect();
+        })
+    }
+}
 
-        // A variance within the rounding error of its own computation counts as zero.
-        let eps = f64::EPSILON;
-        let scale = var
-            .iter()
-            .zip(&mean)
-            .map(|(&v, &m)| {
-                let bound = n_f * eps * v + (n_f * m * eps).powi(2);
-                if v <= bound { 1.0 } else { v.sqrt() }
-            })
-            .collect();
-        FittedStandardScaler {
-            mean: Array1::from(mean),
-            var: Array1::from(var),
-            scale,
-            n_samples_seen: n,
+/// A StandardScaler fitted on `n` rows of `f` columns, which `rows` passes to its argument one
+/// by one, in order, each time it is called.
+fn fit_rows((n, f): (usize, usize), rows: impl Fn(&mut dyn FnMut(&[f64]))) -> FittedStandardScaler {
+    let mut sum = vec![0.0; f];
+    rows(&mut |row| {
+        for (s, v) in sum.iter_mut().zip(row) {
+            *s += v;
         }
+    });
+    let n_f = n as f64;
+    let mean: Vec<f64> = sum.iter().map(|s| s / n_f).collect();
+
+    // Corrected two-pass variance: the second sum removes the rounding left in the mean.
+    let mut squares = vec![0.0; f];
+    let mut deviations = vec![0.0; f];
+    rows(&mut |row| {
+        for (((sq, dev), v), m) in squares.iter_mut().zip(&mut deviations).zip(row).zip(&mean) {
+            let d = v - m;
+            *sq += d * d;
+            *dev += d;
+        }
+    });
+    let var: Vec<f64> =
+        squares.iter().zip(&deviations).map(|(sq, dev)| (sq - dev * dev / n_f) / n_f).collect();
+
+    // A variance within the rounding error of its own computation counts as zero.
+    let eps = f64::EPSILON;
+    let scale = var
+        .iter()
+        .zip(&mean)
+        .map(|(&v, &m)| {
+            let bound = n_f * eps * v + (n_f * m * eps).powi(2);
+            if v <= bound { 1.0 } else { v.sqrt() }
+        })
+        .collect();
+    FittedStandardScaler {
+        mean: Array1::from(mean),
+        var: Array1::from(var),
+        scale,
+        n_samples_seen: n,
     }
 }
 
 /// Calls `f` on each row of `x` as a slice (rows of a standard-layout matrix are contiguous;
 /// others are copied row by row).
-fn for_each_row(x: ArrayView2<f64>, mut f: impl FnMut(&[f64])) {
+fn for_each_row(x: ArrayView2<f64>, f: &mut dyn FnMut(&[f64])) {
     match x.as_slice() {
         Some(values) => values.chunks_exact(x.ncols().max(1)).for_each(f),
         None => x.rows().into_iter().for_each(|row| f(&row.to_vec())),
@@ -137,6 +154,22 @@ impl FittedStandardScaler {
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn fitting_selected_rows_is_fitting_a_copy_of_them() {
+        let x = ndarray::Array2::from_shape_fn((50, 3), |(i, j)| ((i * 7 + j) as f64).sin() * 1e3);
+        let rows = [3, 9, 10, 11, 40, 2, 49];
+        let copy = x.select(ndarray::Axis(0), &rows);
+        assert_eq!(
+            StandardScaler::new().fit_selected(x.view(), &rows),
+            StandardScaler::new().fit(copy.view())
+        );
+        let strided = x.slice(ndarray::s![.., ..;2]);
+        assert_eq!(
+            StandardScaler::new().fit_selected(strided, &rows),
+            StandardScaler::new().fit(strided.select(ndarray::Axis(0), &rows).view())
+        );
+    }
 
     #[test]
     fn uses_the_population_variance() {

@@ -11,5 +11,5 @@ pub use folds::{StratifiedKFold, split};
 pub use grid::{Candidate, Grid, logspace};
 pub use search::{
     FoldFit, GridSearch, MAX_CANDIDATES, MAX_FITS, Outcome, SearchResults, grid_search,
-    mean_and_std, rank,
+    grid_search_numeric, mean_and_std, rank,
 };

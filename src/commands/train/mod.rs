@@ -7,21 +7,19 @@ mod summary;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use ndarray::Axis;
-
 use serde::Serialize;
 
 pub use summary::TrainSummary;
 
 use super::{Console, Failure, print_summary};
 use crate::data::split::{self, TestFraction};
-use crate::data::{Classes, Dataset, Source, Table, TableOptions, read_table};
+use crate::data::{Dataset, Source, Table, TableOptions, read_table};
 use crate::error::{Error, Result, spell};
 use crate::export::{Artefact, ExportOptions, Exported, NotWritten, export, file_name, rfc3339};
 use crate::metrics::{self, Metrics};
 use crate::model::{
-    ColumnNames, ColumnPipeline, Design, FittedPipeline, LogisticRegression, Pipeline,
-    SimpleImputer, StandardScaler, scaled_designs, table_designs,
+    ColumnNames, ColumnPipeline, FittedPipeline, LogisticRegression, Pipeline, SimpleImputer,
+    StandardScaler, table_designs,
 };
 use crate::onnx::{
     DatasetRecord, GraphOptions, Hyperparameters, Origin, SearchRecord, TrainingRecord,
@@ -29,7 +27,7 @@ use crate::onnx::{
 use crate::progress::Progress;
 use crate::proof::compare::Reference;
 use crate::proof::runtime::Inputs;
-use crate::selection::{GridSearch, Outcome, SearchResults, grid_search};
+use crate::selection::{GridSearch, Outcome, SearchResults, grid_search, grid_search_numeric};
 
 /// A whole `train` command: the job, where the model goes, and what to print.
 #[derive(Debug, Clone)]
@@ -314,21 +312,15 @@ pub fn train(config: &TrainConfig, progress: &Progress) -> Result<Training> {
 }
 
 /// The hyperparameters to fit: `config.model` as it is, or the best candidate of the
-/// configured grid search, run on the training rows `y` with fold designs from `designs`.
-fn select_model<D>(
+/// configured grid search, which `search` runs.
+fn select_model(
     config: &TrainConfig,
-    y: &[u32],
-    classes: &Classes,
-    progress: &Progress,
-    designs: D,
-) -> Result<(LogisticRegression, Option<SearchResults>)>
-where
-    D: Fn(&[usize], &[usize]) -> Result<(Design, Design)> + Sync,
-{
-    let Some(search) = &config.search else {
+    search: impl FnOnce(&GridSearch) -> Result<SearchResults>,
+) -> Result<(LogisticRegression, Option<SearchResults>)> {
+    let Some(grid) = &config.search else {
         return Ok((config.model, None));
     };
-    let results = grid_search(search, &config.model, y, classes, designs, progress)?;
+    let results = search(grid)?;
     let best = results.candidates[results.best];
     let model = config.model.params().c(best.c).class_weight(best.class_weight).check()?;
     Ok((model, Some(results)))
@@ -348,11 +340,10 @@ fn train_plain(dataset: Dataset, config: &TrainConfig, progress: &Progress) -> R
     let (train_rows, test) = split::apply(dataset.rows, &split);
     let n_train = train_rows.len();
     let features = &train_rows.features;
-    let (hyperparameters, search) =
-        select_model(config, &train_rows.targets, &dataset.classes, progress, |train, test| {
-            let train = features.select(Axis(0), train);
-            Ok(scaled_designs(train, features.select(Axis(0), test).view()))
-        })?;
+    let (hyperparameters, search) = select_model(config, |search| {
+        let (y, classes) = (&train_rows.targets, &dataset.classes);
+        grid_search_numeric(search, &config.model, features.view(), y, classes, progress)
+    })?;
     let search_seconds = clock.elapsed().as_secs_f64();
     let clock = Instant::now();
     // With no held-out rows, the exported file is verified on the training rows, which are
@@ -363,8 +354,15 @@ fn train_plain(dataset: Dataset, config: &TrainConfig, progress: &Progress) -> R
     let mut scaled = train_rows.features;
     scaler.transform_in_place(scaled.view_mut());
     let step = progress.iterations("fitting", hyperparameters.max_iter());
-    let classifier =
-        hyperparameters.fit(scaled.view(), &train_rows.targets, dataset.classes.len(), &step)?;
+    // A search's refit starts where the best candidate's folds ended, mean of them.
+    let start = search.as_ref().and_then(|results| results.refit_start.as_ref());
+    let classifier = hyperparameters.fit_from(
+        scaled.view(),
+        &train_rows.targets,
+        dataset.classes.len(),
+        start,
+        &step,
+    )?;
     step.finish();
     let fit = clock.elapsed().as_secs_f64();
 
@@ -432,10 +430,12 @@ fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Resul
     let (train_rows, test) = split::apply_to_table(table.rows, &split);
     let n_train = train_rows.len();
     let (file, cells) = (&table.source.file_name, &train_rows.cells);
-    let (hyperparameters, search) =
-        select_model(config, &train_rows.targets, &table.classes, progress, |train, test| {
+    let (hyperparameters, search) = select_model(config, |search| {
+        let designs = |train: &[usize], test: &[usize]| {
             table_designs(file, &columns, cells.select(train), &cells.select(test), &config.imputer)
-        })?;
+        };
+        grid_search(search, &config.model, &train_rows.targets, &table.classes, designs, progress)
+    })?;
     let search_seconds = clock.elapsed().as_secs_f64();
     let clock = Instant::now();
     // With no held-out rows, the exported file is verified on the training rows.
