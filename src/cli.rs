@@ -290,8 +290,9 @@ impl GraphArgs {
 #[derive(Debug, Args)]
 struct ConvertArgs {
     /// The pickle: a `joblib.dump` (uncompressed, or zlib, gzip, bz2, lzma or xz) or
-    /// `pickle.dump` (protocol 2 to 5) of a fitted Pipeline of StandardScaler and
-    /// LogisticRegression, or of a bare LogisticRegression.
+    /// `pickle.dump` (protocol 2 to 5) of a fitted Pipeline of a scaler (StandardScaler,
+    /// MinMaxScaler, MaxAbsScaler or RobustScaler) and a LogisticRegression, or of a bare
+    /// LogisticRegression.
     pickle: PathBuf,
 
     /// Where to write the model; its provenance record goes to OUTPUT.json beside it

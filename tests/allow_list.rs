@@ -85,8 +85,9 @@ fn every_estimator_scikit_learn_lists_is_unsupported_at_its_module_or_allowed() 
             Verdict::Allowed
         } else {
             Verdict::Unsupported(
-                "not supported yet: onnxify converts a Pipeline of StandardScaler and \
-                 LogisticRegression, or a bare LogisticRegression"
+                "not supported yet: onnxify converts a Pipeline of a StandardScaler, \
+                 MinMaxScaler, MaxAbsScaler or RobustScaler and a LogisticRegression, or a \
+                 bare LogisticRegression"
                     .into(),
             )
         };
@@ -101,7 +102,14 @@ fn every_estimator_scikit_learn_lists_is_unsupported_at_its_module_or_allowed() 
     }
     assert_eq!(
         allowed,
-        HashSet::from(["Pipeline", "StandardScaler", "LogisticRegression"]),
+        HashSet::from([
+            "Pipeline",
+            "StandardScaler",
+            "MinMaxScaler",
+            "MaxAbsScaler",
+            "RobustScaler",
+            "LogisticRegression"
+        ]),
         "the allowed classes are where the installed scikit-learn defines them"
     );
 }

@@ -531,9 +531,29 @@ const REFUSALS: &[(&str, i32, &str)] = &[
         "refused: the LogisticRegression is one-vs-rest (multi_class=\"auto\", solver=\"newton-cholesky\", scikit-learn 1.4.2) over 3 classes; onnxify converts multinomial models, whose probabilities are a softmax",
     ),
     (
+        "minmax_clip.joblib",
+        3,
+        "refused: the MinMaxScaler clips its output (clip=True), which the ONNX Scaler cannot; onnxify converts MinMaxScaler(clip=False)",
+    ),
+    (
+        "minmax_min_shorter_than_scale.joblib",
+        2,
+        "not a readable pickle: MinMaxScaler.min_ holds 2 values but scale_ holds 4",
+    ),
+    (
+        "maxabs_zero_scale.joblib",
+        2,
+        "not a readable pickle: MaxAbsScaler.scale_ holds 0 at position 1; a scale must be positive",
+    ),
+    (
+        "robust_without_center.joblib",
+        2,
+        "not a readable pickle: the RobustScaler centres (with_centering=True) but has no center_",
+    ),
+    (
         "scaler_shorter_than_coef.joblib",
         2,
-        "not a readable pickle: StandardScaler.mean_ holds 3 values but coef_ has 4 columns",
+        "not a readable pickle: the StandardScaler scales 3 features (mean_) but coef_ has 4 columns",
     ),
     (
         "array_claiming_2pow40_elements.joblib",

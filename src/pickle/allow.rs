@@ -1,5 +1,5 @@
 //! The allow-list: the exact `(module, name)` globals a scikit-learn pickle of a
-//! `StandardScaler -> LogisticRegression` pipeline references, each bound to the one way it may
+//! `scaler -> LogisticRegression` pipeline references, each bound to the one way it may
 //! be used, and the verdict on every other global.
 //!
 //! A verdict judges what Python's loader would import, which is not always what the stream
@@ -24,6 +24,12 @@ pub enum Allowed {
     Pipeline,
     /// `sklearn.preprocessing._data.StandardScaler`: as `Pipeline`.
     StandardScaler,
+    /// `sklearn.preprocessing._data.MinMaxScaler`: as `Pipeline`.
+    MinMaxScaler,
+    /// `sklearn.preprocessing._data.MaxAbsScaler`: as `Pipeline`.
+    MaxAbsScaler,
+    /// `sklearn.preprocessing._data.RobustScaler`: as `Pipeline`.
+    RobustScaler,
     /// `sklearn.linear_model._logistic.LogisticRegression`: as `Pipeline`.
     LogisticRegression,
     /// `joblib.numpy_pickle.NumpyArrayWrapper`: `NEWOBJ` with `()`, then `BUILD` with the
@@ -44,11 +50,30 @@ pub enum Allowed {
     Encode,
 }
 
+impl Allowed {
+    /// Whether this is a scikit-learn class whose objects a pickle builds with `NEWOBJ` and
+    /// fills with one `BUILD`.
+    pub fn is_estimator(self) -> bool {
+        matches!(
+            self,
+            Allowed::Pipeline
+                | Allowed::StandardScaler
+                | Allowed::MinMaxScaler
+                | Allowed::MaxAbsScaler
+                | Allowed::RobustScaler
+                | Allowed::LogisticRegression
+        )
+    }
+}
+
 /// Every `(module, name)` pair [`allowed`] accepts, both numpy spellings included. A test
 /// harness that runs the real loader resolves exactly these, so both sides share one list.
 pub const ALLOWED: &[(&str, &str)] = &[
     ("sklearn.pipeline", "Pipeline"),
     ("sklearn.preprocessing._data", "StandardScaler"),
+    ("sklearn.preprocessing._data", "MinMaxScaler"),
+    ("sklearn.preprocessing._data", "MaxAbsScaler"),
+    ("sklearn.preprocessing._data", "RobustScaler"),
     ("sklearn.linear_model._logistic", "LogisticRegression"),
     ("joblib.numpy_pickle", "NumpyArrayWrapper"),
     ("numpy", "ndarray"),
@@ -91,6 +116,9 @@ pub fn allowed(module: &str, name: &str) -> Option<Allowed> {
     Some(match (module, name) {
         ("sklearn.pipeline", "Pipeline") => Allowed::Pipeline,
         ("sklearn.preprocessing._data", "StandardScaler") => Allowed::StandardScaler,
+        ("sklearn.preprocessing._data", "MinMaxScaler") => Allowed::MinMaxScaler,
+        ("sklearn.preprocessing._data", "MaxAbsScaler") => Allowed::MaxAbsScaler,
+        ("sklearn.preprocessing._data", "RobustScaler") => Allowed::RobustScaler,
         ("sklearn.linear_model._logistic", "LogisticRegression") => Allowed::LogisticRegression,
         ("joblib.numpy_pickle", "NumpyArrayWrapper") => Allowed::ArrayWrapper,
         ("numpy", "ndarray") => Allowed::NdArray,
@@ -106,8 +134,9 @@ pub fn allowed(module: &str, name: &str) -> Option<Allowed> {
     })
 }
 
-const UNSUPPORTED: &str = "not supported yet: onnxify converts a Pipeline of StandardScaler and \
-                           LogisticRegression, or a bare LogisticRegression";
+const UNSUPPORTED: &str = "not supported yet: onnxify converts a Pipeline of a StandardScaler, \
+                           MinMaxScaler, MaxAbsScaler or RobustScaler and a LogisticRegression, or \
+                           a bare LogisticRegression";
 
 /// Start of the reason for a dangerous global that is not a known gadget.
 const OUTSIDE: &str = "outside the allow-list";
@@ -258,6 +287,9 @@ mod tests {
         for each in [
             Allowed::Pipeline,
             Allowed::StandardScaler,
+            Allowed::MinMaxScaler,
+            Allowed::MaxAbsScaler,
+            Allowed::RobustScaler,
             Allowed::LogisticRegression,
             Allowed::ArrayWrapper,
             Allowed::NdArray,

@@ -1,6 +1,7 @@
-//! Reads the fitted parameters of a `Pipeline(StandardScaler, LogisticRegression)` or a bare
-//! `LogisticRegression` out of the value tree, checking every shape, count and number against
-//! the others: the parameters are data from an untrusted file.
+//! Reads the fitted parameters of a `Pipeline(scaler, LogisticRegression)` (the scaler a
+//! StandardScaler, MinMaxScaler, MaxAbsScaler or RobustScaler) or a bare `LogisticRegression`
+//! out of the value tree, checking every shape, count and number against the others: the
+//! parameters are data from an untrusted file.
 
 use ndarray::{Array1, Array2};
 
@@ -30,9 +31,12 @@ fn malformed<T>(message: impl Into<String>) -> Checked<T> {
     Err(Problem::Malformed(message.into()))
 }
 
-/// The StandardScaler's fitted attributes.
+/// A scaler's fitted attributes as a StandardScaler's: `(x - mean) / scale`. The other scalers
+/// are affine maps of the same form (see [`Tree::scaler`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScalerParameters {
+    /// The scaler's class, for messages.
+    pub class: &'static str,
     pub with_mean: bool,
     pub with_std: bool,
     /// `mean_` (None when both `with_mean` and `with_std` are off).
@@ -86,10 +90,11 @@ pub fn extract(outcome: &Outcome, data: &[u8]) -> Checked<Extracted> {
                 sklearn_version,
             )
         }
-        Value::Object { class: Allowed::StandardScaler, .. } => unsupported(
-            "the file holds a bare StandardScaler; onnxify converts a Pipeline of StandardScaler \
-             and LogisticRegression, or a bare LogisticRegression",
-        ),
+        Value::Object { class, .. } if is_scaler(*class) => unsupported(format!(
+            "the file holds a bare {}; onnxify converts a Pipeline of a scaler and a \
+             LogisticRegression, or a bare LogisticRegression",
+            class_name(*class)
+        )),
         other => unsupported(format!(
             "the file holds a {}, not a fitted Pipeline or LogisticRegression",
             describe(other)
@@ -211,7 +216,7 @@ impl<'a> Tree<'a> {
                 Value::None => {}
                 other => {
                     return unsupported(format!(
-                        "Pipeline step {name:?} is a {}, not a fitted StandardScaler or LogisticRegression",
+                        "Pipeline step {name:?} is a {}, not a fitted scaler or LogisticRegression",
                         describe(other)
                     ));
                 }
@@ -219,13 +224,14 @@ impl<'a> Tree<'a> {
         }
         let classes: Vec<Allowed> = parsed.iter().map(|(_, c, _)| *c).collect();
         let (scaler, classifier) = match classes.as_slice() {
-            [Allowed::StandardScaler, Allowed::LogisticRegression] => {
-                (Some(parsed[0].2), parsed[1].2)
+            [scaler, Allowed::LogisticRegression] if is_scaler(*scaler) => {
+                (Some((*scaler, parsed[0].2)), parsed[1].2)
             }
             [Allowed::LogisticRegression] => (None, parsed[0].2),
             _ => {
                 return unsupported(format!(
-                    "the Pipeline's steps are {:?}; onnxify converts StandardScaler -> LogisticRegression",
+                    "the Pipeline's steps are {:?}; onnxify converts a StandardScaler, \
+                     MinMaxScaler, MaxAbsScaler or RobustScaler -> LogisticRegression",
                     classes
                 ));
             }
@@ -234,38 +240,87 @@ impl<'a> Tree<'a> {
         let sklearn_version = self
             .text_attr(classifier, "_sklearn_version")
             .or_else(|| self.text_attr(state, "_sklearn_version"));
-        let first = scaler.unwrap_or(classifier);
+        let first = scaler.map_or(classifier, |(_, state)| state);
         let feature_names = self.feature_names(first)?;
-        let scaler = scaler.map(|s| self.scaler(s)).transpose()?;
+        let scaler = scaler.map(|(class, state)| self.scaler(class, state)).transpose()?;
         let classifier = self.classifier(classifier)?;
         self.assemble("Pipeline", steps, scaler, classifier, feature_names, sklearn_version)
     }
 
-    fn scaler(&self, state: Id) -> Checked<ScalerParameters> {
-        let with_mean = self.bool_attr(state, "with_mean", true)?;
-        let with_std = self.bool_attr(state, "with_std", true)?;
+    /// A scaler's attributes as `(x - mean) / scale`:
+    /// - StandardScaler: `mean_` and `scale_`, each used as `with_mean` / `with_std` say;
+    /// - RobustScaler: `center_` and `scale_`, as `with_centering` / `with_scaling` say;
+    /// - MaxAbsScaler: `x / scale_`;
+    /// - MinMaxScaler: `x * scale_ + min_`, that is mean `-min_ / scale_` and scale
+    ///   `1 / scale_`; refused with `clip=True`, which bounds the output.
+    fn scaler(&self, class: Allowed, state: Id) -> Checked<ScalerParameters> {
+        let name = class_name(class);
         let vector = |key: &str| -> Checked<Option<Vec<f64>>> {
-            self.array(state, key)?
-                .map(|a| self.floats(&format!("StandardScaler.{key}"), a, 1))
-                .transpose()
+            self.array(state, key)?.map(|a| self.floats(&format!("{name}.{key}"), a, 1)).transpose()
         };
-        let mean = vector("mean_")?;
-        let scale = vector("scale_")?;
-        if with_mean && mean.is_none() {
-            return malformed("the StandardScaler centres (with_mean=True) but has no mean_");
+        let required = |key: &str, why: &str| -> Checked<Vec<f64>> {
+            vector(key)?
+                .ok_or_else(|| Problem::Malformed(format!("the {name} {why} but has no {key}")))
+        };
+        let positive = |key: &str, values: &[f64]| -> Checked<()> {
+            match values.iter().position(|&s| s <= 0.0) {
+                Some(i) => malformed(format!(
+                    "{name}.{key} holds {} at position {i}; a scale must be positive",
+                    values[i]
+                )),
+                None => Ok(()),
+            }
+        };
+        let (with_mean, with_std, mean, scale) = match class {
+            Allowed::StandardScaler | Allowed::RobustScaler => {
+                let (centre_flag, scale_flag, centre_key) = if class == Allowed::StandardScaler {
+                    ("with_mean", "with_std", "mean_")
+                } else {
+                    ("with_centering", "with_scaling", "center_")
+                };
+                let with_mean = self.bool_attr(state, centre_flag, true)?;
+                let with_std = self.bool_attr(state, scale_flag, true)?;
+                let mean = vector(centre_key)?;
+                let scale = vector("scale_")?;
+                if with_mean && mean.is_none() {
+                    return malformed(format!(
+                        "the {name} centres ({centre_flag}=True) but has no {centre_key}"
+                    ));
+                }
+                if with_std && scale.is_none() {
+                    return malformed(format!(
+                        "the {name} scales ({scale_flag}=True) but has no scale_"
+                    ));
+                }
+                (with_mean, with_std, mean, scale)
+            }
+            Allowed::MaxAbsScaler => (false, true, None, Some(required("scale_", "scales")?)),
+            Allowed::MinMaxScaler => {
+                if self.bool_attr(state, "clip", false)? {
+                    return unsupported(
+                        "the MinMaxScaler clips its output (clip=True), which the ONNX Scaler \
+                         cannot; onnxify converts MinMaxScaler(clip=False)",
+                    );
+                }
+                let scale = required("scale_", "scales")?;
+                let min = required("min_", "shifts")?;
+                if min.len() != scale.len() {
+                    return malformed(format!(
+                        "MinMaxScaler.min_ holds {} values but scale_ holds {}",
+                        min.len(),
+                        scale.len()
+                    ));
+                }
+                positive("scale_", &scale)?;
+                let mean = min.iter().zip(&scale).map(|(m, s)| -m / s).collect();
+                (true, true, Some(mean), Some(scale.iter().map(|s| 1.0 / s).collect()))
+            }
+            _ => unreachable!("is_scaler admits the four scalers only"),
+        };
+        if let Some(scale) = &scale {
+            positive("scale_", scale)?;
         }
-        if with_std && scale.is_none() {
-            return malformed("the StandardScaler scales (with_std=True) but has no scale_");
-        }
-        if let Some(scale) = &scale
-            && let Some(i) = scale.iter().position(|&s| s <= 0.0)
-        {
-            return malformed(format!(
-                "StandardScaler.scale_ holds {} at position {i}; a divisor must be positive",
-                scale[i]
-            ));
-        }
-        Ok(ScalerParameters { with_mean, with_std, mean, scale })
+        Ok(ScalerParameters { class: name, with_mean, with_std, mean, scale })
     }
 
     /// How the scikit-learn that wrote the file turned scores into probabilities. Until 1.8 the
@@ -484,7 +539,8 @@ impl<'a> Tree<'a> {
                     && values.len() != features
                 {
                     return malformed(format!(
-                        "StandardScaler.{key} holds {} values but coef_ has {features} columns",
+                        "the {} scales {} features ({key}) but coef_ has {features} columns",
+                        scaler.class,
                         values.len()
                     ));
                 }
@@ -512,9 +568,23 @@ impl<'a> Tree<'a> {
     }
 }
 
+/// The scalers a Pipeline may start with.
+fn is_scaler(class: Allowed) -> bool {
+    matches!(
+        class,
+        Allowed::StandardScaler
+            | Allowed::MinMaxScaler
+            | Allowed::MaxAbsScaler
+            | Allowed::RobustScaler
+    )
+}
+
 fn class_name(class: Allowed) -> &'static str {
     match class {
         Allowed::StandardScaler => "StandardScaler",
+        Allowed::MinMaxScaler => "MinMaxScaler",
+        Allowed::MaxAbsScaler => "MaxAbsScaler",
+        Allowed::RobustScaler => "RobustScaler",
         Allowed::LogisticRegression => "LogisticRegression",
         Allowed::Pipeline => "Pipeline",
         _ => "?",

@@ -28,7 +28,7 @@ from scipy.special import softmax
 from sklearn import datasets
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
 
 
 class Payload:
@@ -139,6 +139,23 @@ def benign(out):
     ]:
         model = make_pipeline(scaler, LogisticRegression(max_iter=20000)).fit(wine.data, wine.target)
         add(f"wine_{label}.joblib", model, wine.data, wine_columns, dumped())
+    # The other scalers are affine maps too: MinMaxScaler x * scale_ + min_ (for any
+    # feature_range), MaxAbsScaler x / scale_, RobustScaler (x - center_) / scale_.
+    for label, scaler in [
+        ("minmax", MinMaxScaler()),
+        ("minmax_range", MinMaxScaler(feature_range=(-3, 5))),
+        ("maxabs", MaxAbsScaler()),
+        ("robust", RobustScaler()),
+        ("robust_quantiles", RobustScaler(quantile_range=(10, 90), unit_variance=True)),
+        ("robust_no_centering", RobustScaler(with_centering=False)),
+        ("robust_no_scaling", RobustScaler(with_scaling=False)),
+    ]:
+        model = make_pipeline(scaler, LogisticRegression(max_iter=20000)).fit(wine.data, wine.target)
+        add(f"wine_{label}.joblib", model, wine.data, wine_columns, dumped())
+    minmax_binary = make_pipeline(MinMaxScaler(), LogisticRegression(max_iter=5000)).fit(cancer.data, unicode_labels)
+    add("cancer_minmax_p2.pkl", minmax_binary, cancer.data, cancer_columns, pickled(2))
+    robust_named = Pipeline([("robust", RobustScaler()), ("clf", LogisticRegression(max_iter=1000))]).fit(iris_frame, iris_strings)
+    add("iris_robust_named_zlib.joblib", robust_named, iris.data, iris_columns, dumped(("zlib", 3)))
     no_intercept = make_pipeline(StandardScaler(), LogisticRegression(fit_intercept=False, max_iter=5000)).fit(wine.data, wine.target)
     add("wine_no_intercept_p4.pkl", no_intercept, wine.data, wine_columns, pickled(4))
     no_intercept_binary = make_pipeline(StandardScaler(), LogisticRegression(fit_intercept=False, max_iter=5000)).fit(cancer.data, cancer.target)
@@ -309,7 +326,30 @@ def malicious(out, marker):
     inconsistent.steps[0][1].mean_ = inconsistent.steps[0][1].mean_[:3]
     path = os.path.join(out, "scaler_shorter_than_coef.joblib")
     joblib.dump(inconsistent, path)
-    cases.append({"file": path, "kind": "inconsistent", "message": "mean_ holds 3 values but coef_ has 4 columns"})
+    cases.append({"file": path, "kind": "inconsistent", "message": "scales 3 features (mean_) but coef_ has 4 columns"})
+
+    def dump_case(name, model, kind, message):
+        path = os.path.join(out, name)
+        joblib.dump(model, path)
+        cases.append({"file": path, "kind": kind, "message": message})
+
+    def iris_pipeline(scaler):
+        return make_pipeline(scaler, LogisticRegression(max_iter=1000)).fit(iris.data, iris.target)
+
+    # A clipping MinMaxScaler bounds its output, which no ONNX Scaler does.
+    dump_case("minmax_clip.joblib", iris_pipeline(MinMaxScaler(clip=True)), "refused_model", "clip=True")
+    # Scalers whose attributes disagree with each other or hold no usable scale.
+    lying = iris_pipeline(MinMaxScaler())
+    lying.steps[0][1].min_ = lying.steps[0][1].min_[:2]
+    dump_case("minmax_min_shorter_than_scale.joblib", lying, "inconsistent",
+              "MinMaxScaler.min_ holds 2 values but scale_ holds 4")
+    zero = iris_pipeline(MaxAbsScaler())
+    zero.steps[0][1].scale_ = np.array([1.0, 0.0, 2.0, 3.0])
+    dump_case("maxabs_zero_scale.joblib", zero, "inconsistent", "MaxAbsScaler.scale_ holds 0 at position 1")
+    robust = iris_pipeline(RobustScaler())
+    del robust.steps[0][1].center_
+    dump_case("robust_without_center.joblib", robust, "inconsistent",
+              "the RobustScaler centres (with_centering=True) but has no center_")
     return cases
 
 

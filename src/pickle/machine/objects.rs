@@ -106,12 +106,9 @@ impl Machine<'_> {
                 Some(Allowed::NdArray) => {
                     "as a joblib wrapper's subclass or as _reconstruct's first argument"
                 }
-                Some(
-                    Allowed::Pipeline
-                    | Allowed::StandardScaler
-                    | Allowed::LogisticRegression
-                    | Allowed::ArrayWrapper,
-                ) => "as the class NEWOBJ builds",
+                Some(class) if class.is_estimator() || class == Allowed::ArrayWrapper => {
+                    "as the class NEWOBJ builds"
+                }
                 _ => "as the callable of a REDUCE, with the arguments numpy writes",
             },
             Value::Object { .. } => "as the target of its BUILD",
@@ -281,6 +278,9 @@ impl Machine<'_> {
             },
             Allowed::Pipeline
             | Allowed::StandardScaler
+            | Allowed::MinMaxScaler
+            | Allowed::MaxAbsScaler
+            | Allowed::RobustScaler
             | Allowed::LogisticRegression
             | Allowed::ArrayWrapper
             | Allowed::NdArray => Err(format!(
@@ -316,12 +316,10 @@ impl Machine<'_> {
         };
         match self.globals[index].allowed {
             None => Value::Opaque,
-            Some(
-                class @ (Allowed::Pipeline
-                | Allowed::StandardScaler
-                | Allowed::LogisticRegression
-                | Allowed::ArrayWrapper),
-            ) if self.items(args).is_some_and(<[Id]>::is_empty) => {
+            Some(class)
+                if (class.is_estimator() || class == Allowed::ArrayWrapper)
+                    && self.items(args).is_some_and(<[Id]>::is_empty) =>
+            {
                 Value::Object { class, state: None }
             }
             Some(_) => {
