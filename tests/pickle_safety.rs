@@ -546,6 +546,21 @@ const REFUSALS: &[(&str, i32, &str)] = &[
         "not a readable pickle: MaxAbsScaler.scale_ holds 0 at position 1; a scale must be positive",
     ),
     (
+        "pipeline_nested_too_deep.joblib",
+        3,
+        "refused: the Pipeline nests Pipelines more than 8 deep",
+    ),
+    (
+        "pipeline_containing_itself.joblib",
+        3,
+        "refused: the Pipeline nests Pipelines more than 8 deep",
+    ),
+    (
+        "scaler_chain_widths_disagree.joblib",
+        2,
+        "not a readable pickle: the Pipeline's MinMaxScaler scales 3 features but the scaler before it 4",
+    ),
+    (
         "robust_without_center.joblib",
         2,
         "not a readable pickle: the RobustScaler centres (with_centering=True) but has no center_",

@@ -35,8 +35,8 @@ fn malformed<T>(message: impl Into<String>) -> Checked<T> {
 /// are affine maps of the same form (see [`Tree::scaler`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScalerParameters {
-    /// The scaler's class, for messages.
-    pub class: &'static str,
+    /// The scaler's class (or classes, for a chain of them), for messages.
+    pub class: String,
     pub with_mean: bool,
     pub with_std: bool,
     /// `mean_` (None when both `with_mean` and `with_std` are off).
@@ -195,13 +195,60 @@ impl<'a> Tree<'a> {
     }
 
     fn pipeline(&self, state: Id) -> Checked<Extracted> {
+        let mut parsed = Vec::new();
+        self.steps(state, "", 0, &mut parsed)?;
+        let classes: Vec<Allowed> = parsed.iter().map(|(_, c, _)| *c).collect();
+        let (scalers, classifier) = match parsed.split_last() {
+            Some(((_, Allowed::LogisticRegression, classifier), scalers))
+                if scalers.iter().all(|(_, class, _)| is_scaler(*class)) =>
+            {
+                (scalers, *classifier)
+            }
+            _ => {
+                return unsupported(format!(
+                    "the Pipeline's steps are {:?}; onnxify converts StandardScalers, \
+                     MinMaxScalers, MaxAbsScalers or RobustScalers -> LogisticRegression",
+                    classes
+                ));
+            }
+        };
+        let steps = parsed.iter().map(|(n, c, _)| (n.clone(), class_name(*c))).collect();
+        let sklearn_version = self
+            .text_attr(classifier, "_sklearn_version")
+            .or_else(|| self.text_attr(state, "_sklearn_version"));
+        let first = scalers.first().map_or(classifier, |(_, _, state)| *state);
+        let feature_names = self.feature_names(first)?;
+        let scalers = scalers
+            .iter()
+            .map(|(_, class, state)| self.scaler(*class, *state))
+            .collect::<Checked<Vec<_>>>()?;
+        let scaler = chain(scalers)?;
+        let classifier = self.classifier(classifier)?;
+        self.assemble("Pipeline", steps, scaler, classifier, feature_names, sklearn_version)
+    }
+
+    /// The fitted steps of the Pipeline whose state is `state`, in order, with a nested
+    /// Pipeline's steps in its place, named as scikit-learn names them (`outer__inner`);
+    /// `passthrough` and `None` steps do nothing and are left out.
+    fn steps(
+        &self,
+        state: Id,
+        prefix: &str,
+        depth: usize,
+        parsed: &mut Vec<(String, Allowed, Id)>,
+    ) -> Checked<()> {
+        // A memo reference can make a Pipeline its own step: nesting is bounded.
+        if depth > MAX_NESTING {
+            return unsupported(format!(
+                "the Pipeline nests Pipelines more than {MAX_NESTING} deep"
+            ));
+        }
         let Some(steps) = self.attr(state, "steps") else {
             return malformed("the Pipeline has no steps");
         };
         let Value::List(steps) = self.value(steps) else {
             return malformed("the Pipeline's steps are not a list");
         };
-        let mut parsed = Vec::new();
         for &step in steps {
             let pair = match self.value(step) {
                 Value::Tuple(pair) if pair.len() == 2 => pair,
@@ -210,8 +257,12 @@ impl<'a> Tree<'a> {
             let Value::Str(name) = self.value(pair[0]) else {
                 return malformed("a Pipeline step's name is not a string");
             };
+            let name = format!("{prefix}{name}");
             match self.value(pair[1]) {
-                Value::Object { class, state: Some(s) } => parsed.push((name.clone(), *class, *s)),
+                Value::Object { class: Allowed::Pipeline, state: Some(nested) } => {
+                    self.steps(*nested, &format!("{name}__"), depth + 1, parsed)?
+                }
+                Value::Object { class, state: Some(s) } => parsed.push((name, *class, *s)),
                 Value::Str(s) if s == "passthrough" => {}
                 Value::None => {}
                 other => {
@@ -222,29 +273,7 @@ impl<'a> Tree<'a> {
                 }
             }
         }
-        let classes: Vec<Allowed> = parsed.iter().map(|(_, c, _)| *c).collect();
-        let (scaler, classifier) = match classes.as_slice() {
-            [scaler, Allowed::LogisticRegression] if is_scaler(*scaler) => {
-                (Some((*scaler, parsed[0].2)), parsed[1].2)
-            }
-            [Allowed::LogisticRegression] => (None, parsed[0].2),
-            _ => {
-                return unsupported(format!(
-                    "the Pipeline's steps are {:?}; onnxify converts a StandardScaler, \
-                     MinMaxScaler, MaxAbsScaler or RobustScaler -> LogisticRegression",
-                    classes
-                ));
-            }
-        };
-        let steps = parsed.iter().map(|(n, c, _)| (n.clone(), class_name(*c))).collect();
-        let sklearn_version = self
-            .text_attr(classifier, "_sklearn_version")
-            .or_else(|| self.text_attr(state, "_sklearn_version"));
-        let first = scaler.map_or(classifier, |(_, state)| state);
-        let feature_names = self.feature_names(first)?;
-        let scaler = scaler.map(|(class, state)| self.scaler(class, state)).transpose()?;
-        let classifier = self.classifier(classifier)?;
-        self.assemble("Pipeline", steps, scaler, classifier, feature_names, sklearn_version)
+        Ok(())
     }
 
     /// A scaler's attributes as `(x - mean) / scale`:
@@ -320,7 +349,7 @@ impl<'a> Tree<'a> {
         if let Some(scale) = &scale {
             positive("scale_", scale)?;
         }
-        Ok(ScalerParameters { class: name, with_mean, with_std, mean, scale })
+        Ok(ScalerParameters { class: name.to_owned(), with_mean, with_std, mean, scale })
     }
 
     /// How the scikit-learn that wrote the file turned scores into probabilities. Until 1.8 the
@@ -566,6 +595,55 @@ impl<'a> Tree<'a> {
             sklearn_version,
         })
     }
+}
+
+/// How deep Pipelines may nest inside a Pipeline.
+const MAX_NESTING: usize = 8;
+
+/// One scaler doing what `scalers` do one after the other (`None` for none): each is
+/// `(x - offset) / scale`, with a disabled centring an offset of 0 and a disabled scaling a
+/// scale of 1, so two compose into offset `o1 + o2 * s1` and scale `s1 * s2`.
+fn chain(mut scalers: Vec<ScalerParameters>) -> Checked<Option<ScalerParameters>> {
+    if scalers.len() < 2 {
+        return Ok(scalers.pop());
+    }
+    let mut offset: Option<Vec<f64>> = None;
+    let mut scale: Option<Vec<f64>> = None;
+    let mut names = Vec::new();
+    for step in &scalers {
+        names.push(step.class.as_str());
+        let width = step.mean.as_ref().or(step.scale.as_ref()).map(Vec::len);
+        let Some(width) = width else { continue };
+        let composed = offset.get_or_insert_with(|| vec![0.0; width]);
+        if composed.len() != width {
+            return malformed(format!(
+                "the Pipeline's {} scales {width} features but the scaler before it {}",
+                step.class,
+                composed.len()
+            ));
+        }
+        let spread = scale.get_or_insert_with(|| vec![1.0; width]);
+        for j in 0..width {
+            let o = match &step.mean {
+                Some(mean) if step.with_mean => mean[j],
+                _ => 0.0,
+            };
+            let s = match &step.scale {
+                Some(scale) if step.with_std => scale[j],
+                _ => 1.0,
+            };
+            composed[j] += o * spread[j];
+            spread[j] *= s;
+        }
+    }
+    let class = names.join(" -> ");
+    Ok(Some(ScalerParameters {
+        class,
+        with_mean: offset.is_some(),
+        with_std: scale.is_some(),
+        mean: offset,
+        scale,
+    }))
 }
 
 /// The scalers a Pipeline may start with.

@@ -156,6 +156,25 @@ def benign(out):
     add("cancer_minmax_p2.pkl", minmax_binary, cancer.data, cancer_columns, pickled(2))
     robust_named = Pipeline([("robust", RobustScaler()), ("clf", LogisticRegression(max_iter=1000))]).fit(iris_frame, iris_strings)
     add("iris_robust_named_zlib.joblib", robust_named, iris.data, iris_columns, dumped(("zlib", 3)))
+    # Scalers one after another, and Pipelines inside Pipelines (steps named outer__inner).
+    nested = Pipeline([
+        ("prep", Pipeline([("std", StandardScaler()), ("mm", MinMaxScaler(feature_range=(-1, 2)))])),
+        ("clf", LogisticRegression(max_iter=20000)),
+    ]).fit(wine.data, wine.target)
+    add("wine_nested_scalers.joblib", nested, wine.data, wine_columns, dumped())
+    skipping = Pipeline([
+        ("robust", RobustScaler(with_centering=False)),
+        ("skip", "passthrough"),
+        ("std", StandardScaler(with_mean=False)),
+        ("maxabs", MaxAbsScaler()),
+        ("clf", LogisticRegression(max_iter=20000)),
+    ]).fit(wine.data, wine.target)
+    add("wine_scaler_chain_p3.pkl", skipping, wine.data, wine_columns, pickled(3))
+    deep_named = Pipeline([
+        ("outer", Pipeline([("inner", Pipeline([("scale", MaxAbsScaler())]))])),
+        ("clf", LogisticRegression(max_iter=1000)),
+    ]).fit(iris_frame, iris_strings)
+    add("iris_nested_named.joblib", deep_named, iris.data, iris_columns, dumped())
     no_intercept = make_pipeline(StandardScaler(), LogisticRegression(fit_intercept=False, max_iter=5000)).fit(wine.data, wine.target)
     add("wine_no_intercept_p4.pkl", no_intercept, wine.data, wine_columns, pickled(4))
     no_intercept_binary = make_pipeline(StandardScaler(), LogisticRegression(fit_intercept=False, max_iter=5000)).fit(cancer.data, cancer.target)
@@ -346,6 +365,19 @@ def malicious(out, marker):
     zero = iris_pipeline(MaxAbsScaler())
     zero.steps[0][1].scale_ = np.array([1.0, 0.0, 2.0, 3.0])
     dump_case("maxabs_zero_scale.joblib", zero, "inconsistent", "MaxAbsScaler.scale_ holds 0 at position 1")
+    # Pipelines nested deeper than any real one, or containing themselves through the memo.
+    deep = iris_pipeline(StandardScaler())
+    for level in range(10):
+        deep = Pipeline([(f"level{level}", deep)])
+    dump_case("pipeline_nested_too_deep.joblib", deep, "refused_model", "nests Pipelines more than 8 deep")
+    itself = iris_pipeline(StandardScaler())
+    itself.steps.insert(0, ("again", itself))
+    dump_case("pipeline_containing_itself.joblib", itself, "refused_model", "nests Pipelines more than 8 deep")
+    widths = make_pipeline(StandardScaler(), MinMaxScaler(), LogisticRegression(max_iter=1000)).fit(iris.data, iris.target)
+    widths.steps[1][1].scale_ = widths.steps[1][1].scale_[:3]
+    widths.steps[1][1].min_ = widths.steps[1][1].min_[:3]
+    dump_case("scaler_chain_widths_disagree.joblib", widths, "inconsistent",
+              "the Pipeline's MinMaxScaler scales 3 features but the scaler before it 4")
     robust = iris_pipeline(RobustScaler())
     del robust.steps[0][1].center_
     dump_case("robust_without_center.joblib", robust, "inconsistent",
