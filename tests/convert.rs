@@ -227,6 +227,40 @@ fn scan_accepts_a_benign_pipeline_and_lists_its_globals() {
         report["model"]["classes"],
         serde_json::json!(["setosa", "versicolor", "virginica"])
     );
+    assert_eq!(
+        report["model"]["steps"],
+        serde_json::json!([
+            "scaler: StandardScaler (4 features)",
+            "clf: LogisticRegression (coef_ 3 x 4)"
+        ])
+    );
+}
+
+#[test]
+fn scan_names_nested_steps_as_scikit_learn_does_with_their_shapes() {
+    let nested = |name: &str| {
+        let case = cases("benign").into_iter().find(|c| name_of(c) == name).unwrap();
+        let output = onnxify_in(common::scratch(), &["scan", file_of(case), "--json"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+        report["model"]["steps"].clone()
+    };
+    // wine: 13 features, 3 classes; iris: 4 features, 3 classes.
+    assert_eq!(
+        nested("wine_nested_scalers.joblib"),
+        serde_json::json!([
+            "prep__std: StandardScaler (13 features)",
+            "prep__mm: MinMaxScaler (13 features)",
+            "clf: LogisticRegression (coef_ 3 x 13)"
+        ])
+    );
+    assert_eq!(
+        nested("iris_nested_named.joblib"),
+        serde_json::json!([
+            "outer__inner__scale: MaxAbsScaler (4 features)",
+            "clf: LogisticRegression (coef_ 3 x 4)"
+        ])
+    );
 }
 
 #[test]

@@ -57,7 +57,7 @@ pub struct GlobalEntry {
 pub struct ModelSummary {
     /// "Pipeline" or "LogisticRegression".
     pub estimator: String,
-    /// The pipeline's steps as "name: Class".
+    /// The pipeline's steps as "name: Class (shape)".
     pub steps: Vec<String>,
     pub n_features: usize,
     /// Whether the pickle records feature names (`feature_names_in_`).

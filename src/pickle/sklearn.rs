@@ -50,8 +50,9 @@ pub struct ScalerParameters {
 pub struct Extracted {
     /// "Pipeline" or "LogisticRegression".
     pub estimator: &'static str,
-    /// The pipeline's step names and classes, for the report.
-    pub steps: Vec<(String, &'static str)>,
+    /// The pipeline's step names, and classes with the shapes of their fitted parameters, for
+    /// the report.
+    pub steps: Vec<(String, String)>,
     pub scaler: Option<ScalerParameters>,
     /// `coef_`: (1, features) for two classes, (classes, features) otherwise.
     pub coef: Array2<f64>,
@@ -212,18 +213,31 @@ impl<'a> Tree<'a> {
                 ));
             }
         };
-        let steps = parsed.iter().map(|(n, c, _)| (n.clone(), class_name(*c))).collect();
         let sklearn_version = self
             .text_attr(classifier, "_sklearn_version")
             .or_else(|| self.text_attr(state, "_sklearn_version"));
         let first = scalers.first().map_or(classifier, |(_, _, state)| *state);
         let feature_names = self.feature_names(first)?;
+        let names: Vec<&String> = parsed.iter().map(|(name, ..)| name).collect();
         let scalers = scalers
             .iter()
             .map(|(_, class, state)| self.scaler(*class, *state))
             .collect::<Checked<Vec<_>>>()?;
-        let scaler = chain(scalers)?;
         let classifier = self.classifier(classifier)?;
+        // Each step with its class and the shape of its fitted parameters, for the report.
+        let mut steps: Vec<(String, String)> = (names.iter().zip(&scalers))
+            .map(|(name, scaler)| {
+                let shape = match scaler.mean.as_ref().or(scaler.scale.as_ref()) {
+                    Some(values) => format!("{} features", values.len()),
+                    None => "centres and scales nothing".into(),
+                };
+                ((*name).clone(), format!("{} ({shape})", scaler.class))
+            })
+            .collect();
+        let (rows, columns) = classifier.coef.dim();
+        let last = names.last().map_or_else(String::new, |name| (*name).clone());
+        steps.push((last, format!("LogisticRegression (coef_ {rows} x {columns})")));
+        let scaler = chain(scalers)?;
         self.assemble("Pipeline", steps, scaler, classifier, feature_names, sklearn_version)
     }
 
@@ -555,7 +569,7 @@ impl<'a> Tree<'a> {
     fn assemble(
         &self,
         estimator: &'static str,
-        steps: Vec<(String, &'static str)>,
+        steps: Vec<(String, String)>,
         scaler: Option<ScalerParameters>,
         classifier: Classifier,
         feature_names: Option<Vec<String>>,
