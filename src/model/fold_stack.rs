@@ -25,8 +25,8 @@ use rayon::prelude::*;
 
 use super::design::Design;
 use super::objective::{
-    BLOCK_ROWS, Differentiable, binary_residuals, class_major, dot, matmul, multinomial_residuals,
-    regularise,
+    BLOCK_ROWS, Differentiable, binary_residuals, class_scores, dot, multinomial_residuals,
+    regularise, residual_gradient, weight_sum,
 };
 use super::optimizer::WarmStart;
 use super::scaler::{FittedStandardScaler, StandardScaler};
@@ -262,9 +262,11 @@ impl<'a> FoldStack<'a> {
                 let Some(member) = *member else { continue };
                 let (loss, grad) = &mut sums[member];
                 *loss += partial.loss[slot];
-                let weights = &partial.weights[slot * k * p..(slot + 1) * k * p];
+                // The block's gradient: every member's weight rows, then their intercepts.
+                let (weights, intercepts) = partial.gradient.split_at(group.members.len() * k * p);
+                let weights = &weights[slot * k * p..(slot + 1) * k * p];
                 grad[..k * p].iter_mut().zip(weights).for_each(|(g, v)| *g += v);
-                let intercepts = &partial.intercepts[slot * k..(slot + 1) * k];
+                let intercepts = &intercepts[slot * k..(slot + 1) * k];
                 grad[k * p..].iter_mut().zip(intercepts).for_each(|(g, v)| *g += v);
             }
         }
@@ -286,20 +288,11 @@ impl<'a> FoldStack<'a> {
     fn block(&self, rows: Range<usize>, group: &Group) -> BlockSums {
         let (k, p) = (self.rows, self.scaled.ncols());
         let n = rows.len();
-        let m = group.members.len() * k;
         let x = self.scaled.slice(s![rows.clone(), ..]);
         let x = x.as_slice().expect("blocks of a standard-layout matrix are contiguous");
         let y = &self.y[rows];
-        // Every member's class scores of each row, then one row per member and class.
-        let mut by_row = vec![0.0; n * m];
-        let (columns, weight_rows) = (p as isize, m as isize);
-        // SAFETY: `by_row` is n x m row-major, `x` n x p row-major and the stacked weights
-        // m x p row-major, read transposed.
-        unsafe {
-            let weights = &group.weights;
-            matmul(&mut by_row, (weight_rows, 1), (n, m, p), x, (columns, 1), weights, (1, columns))
-        };
-        let mut scores = class_major(&by_row, m);
+        // One row of scores per member and class.
+        let mut scores = class_scores(x, p, &group.weights);
         let loss = (scores.chunks_exact_mut(k * n))
             .zip(group.intercepts.chunks_exact(k))
             .zip(&group.class_weights)
@@ -311,22 +304,7 @@ impl<'a> FoldStack<'a> {
                 }
             })
             .collect();
-        let mut weights = vec![0.0; m * p];
-        // SAFETY: `weights` is m x p, `scores` m x n and `x` n x p, both row-major.
-        unsafe {
-            matmul(
-                &mut weights,
-                (p as isize, 1),
-                (m, p, n),
-                &scores,
-                (n as isize, 1),
-                x,
-                (p as isize, 1),
-            )
-        };
-        let intercepts =
-            scores.chunks_exact(n).map(|class_scores| class_scores.iter().sum()).collect();
-        BlockSums { loss, weights, intercepts }
+        BlockSums { loss, gradient: residual_gradient(&scores, x, p) }
     }
 }
 
@@ -343,11 +321,11 @@ struct Group<'r> {
     class_weights: Vec<Option<&'r [f64]>>,
 }
 
-/// One block's sums for each member of a group.
+/// One block's sums for each member of a group: losses, and the gradient (every member's
+/// weight rows, then every member's intercepts).
 struct BlockSums {
     loss: Vec<f64>,
-    weights: Vec<f64>,
-    intercepts: Vec<f64>,
+    gradient: Vec<f64>,
 }
 
 struct Request {
@@ -390,10 +368,7 @@ impl<'s, 'a> Lane<'s, 'a> {
         class_weights: Option<Vec<f64>>,
         y: &[u32],
     ) -> FoldObjective<'_, 's, 'a> {
-        let weight_sum = match &class_weights {
-            Some(weights) => y.iter().map(|&label| weights[label as usize]).sum(),
-            None => y.len() as f64,
-        };
+        let weight_sum = weight_sum(y, class_weights.as_deref());
         FoldObjective { lane: self, c, class_weights, weight_sum }
     }
 

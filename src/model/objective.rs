@@ -55,14 +55,14 @@ impl<'a> Objective<'a> {
         c: f64,
     ) -> Objective<'a> {
         let rows = if n_classes == 2 { 1 } else { n_classes };
-        let weight_sum = y.len() as f64;
+        let weight_sum = weight_sum(y, None);
         Objective { x, y, rows, c, one_hot: None, class_weights: None, weight_sum }
     }
 
     /// Weighs each row's loss term by its class's weight; the loss and the penalty are then
     /// divided by the sum of the rows' weights, as scikit-learn's LogisticRegression does.
     pub(crate) fn with_class_weights(mut self, weights: Vec<f64>) -> Objective<'a> {
-        self.weight_sum = self.y.iter().map(|&label| weights[label as usize]).sum();
+        self.weight_sum = weight_sum(self.y, Some(&weights));
         self.class_weights = Some(weights);
         self
     }
@@ -148,6 +148,15 @@ impl Differentiable for Objective<'_> {
             }
         }
         regularise(loss, grad, params, self.rows, self.c, self.weight_sum)
+    }
+}
+
+/// The sum of the rows' weights (their count without class weights): what the loss and the
+/// penalty are divided by.
+pub(crate) fn weight_sum(y: &[u32], class_weights: Option<&[f64]>) -> f64 {
+    match class_weights {
+        Some(weights) => y.iter().map(|&label| weights[label as usize]).sum(),
+        None => y.len() as f64,
     }
 }
 
@@ -377,42 +386,58 @@ fn multinomial_block(
     b: &[f64],
     class_weights: Option<&[f64]>,
 ) -> (f64, Vec<f64>) {
-    let (rows, f) = x.dim();
-    let k = w.nrows();
+    let f = x.ncols();
     let x = x.as_slice().expect("blocks of a standard-layout matrix are contiguous");
     let w = w.as_slice().expect("a new matrix is contiguous");
-    let mut by_row = vec![0.0; rows * k];
-    // SAFETY: `by_row` is rows x k, `x` rows x f and `w` k x f, all row-major, as described.
-    unsafe {
-        matmul(&mut by_row, (k as isize, 1), (rows, k, f), x, (f as isize, 1), w, (1, f as isize))
-    };
-    let mut scores = class_major(&by_row, k);
+    let mut scores = class_scores(x, f, w);
     let loss = multinomial_residuals(&mut scores, b, y, class_weights);
-    // Gradient of the weights: (p - onehot)^T x (k x f), then of the intercepts.
-    let mut grad = vec![0.0; k * f + k];
-    // SAFETY: the first k * f entries of `grad` are k x f, `scores` k x rows, `x` rows x f.
+    (loss, residual_gradient(&scores, x, f))
+}
+
+/// The scores `x w^T` of a block `x` (rows of `p` values) under the weight rows `w` (each of
+/// `p` values), class-major: one row of the block's length per weight row.
+pub(crate) fn class_scores(x: &[f64], p: usize, w: &[f64]) -> Vec<f64> {
+    let (n, m) = (x.len() / p, w.len() / p);
+    let mut by_row = vec![0.0; n * m];
+    // SAFETY: `by_row` is n x m row-major, `x` n x p row-major and `w` m x p row-major, read
+    // transposed.
+    unsafe {
+        matmul(&mut by_row, (m as isize, 1), (n, m, p), x, (p as isize, 1), w, (1, p as isize))
+    };
+    class_major(&by_row, m)
+}
+
+/// The gradient sums of class-major residuals `r` (one row of the block's length per weight
+/// row) over a block `x` (rows of `p` values): `r x` (weight rows), then each row's sum
+/// (intercepts).
+pub(crate) fn residual_gradient(r: &[f64], x: &[f64], p: usize) -> Vec<f64> {
+    let n = x.len() / p;
+    let m = r.len() / n;
+    let mut grad = vec![0.0; m * p + m];
+    // SAFETY: the first m * p entries of `grad` are m x p, `r` m x n and `x` n x p, both
+    // row-major.
     unsafe {
         matmul(
-            &mut grad[..k * f],
-            (f as isize, 1),
-            (k, f, rows),
-            &scores,
-            (rows as isize, 1),
+            &mut grad[..m * p],
+            (p as isize, 1),
+            (m, p, n),
+            r,
+            (n as isize, 1),
             x,
-            (f as isize, 1),
+            (p as isize, 1),
         )
     };
-    for (g, class_scores) in grad[k * f..].iter_mut().zip(scores.chunks_exact(rows)) {
-        *g = class_scores.iter().sum();
+    for (g, row) in grad[m * p..].iter_mut().zip(r.chunks_exact(n)) {
+        *g = row.iter().sum();
     }
-    (loss, grad)
+    grad
 }
 
 /// Scores laid out one row per data row (n x m) turned class-major (m x n): each class's
 /// scores contiguous, so the softmax runs down whole rows of them, four lanes at a time. The
 /// product reads a block fastest when it writes row by row; packing the block for a
 /// class-major product would cost more than this transposition.
-pub(crate) fn class_major(by_row: &[f64], m: usize) -> Vec<f64> {
+fn class_major(by_row: &[f64], m: usize) -> Vec<f64> {
     let n = by_row.len() / m;
     let mut scores = vec![0.0; m * n];
     // Eight rows at a time, so that each write fills a cache line.
@@ -526,7 +551,7 @@ pub(crate) fn binary_residuals(
 /// # Safety
 /// `dst` (of m x n elements), `lhs` and `rhs` must hold every element their shapes and strides
 /// address.
-pub(crate) unsafe fn matmul(
+unsafe fn matmul(
     dst: &mut [f64],
     (dst_row, dst_col): (isize, isize),
     (m, n, depth): (usize, usize, usize),
