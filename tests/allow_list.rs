@@ -85,9 +85,11 @@ fn every_estimator_scikit_learn_lists_is_unsupported_at_its_module_or_allowed() 
             Verdict::Allowed
         } else {
             Verdict::Unsupported(
-                "not supported yet: onnxify converts a Pipeline of a StandardScaler, \
-                 MinMaxScaler, MaxAbsScaler or RobustScaler and a LogisticRegression, or a \
-                 bare LogisticRegression"
+                "not supported yet: onnxify converts a LogisticRegression (or \
+                 LogisticRegressionCV, or a OneVsRestClassifier of them), alone or at the end \
+                 of a Pipeline of scalers (Standard, MinMax, MaxAbs, Robust), or of a \
+                 ColumnTransformer of SimpleImputers, OneHotEncoders, OrdinalEncoders and \
+                 those scalers, or such a model tuned by GridSearchCV or RandomizedSearchCV"
                     .into(),
             )
         };
@@ -108,6 +110,17 @@ fn every_estimator_scikit_learn_lists_is_unsupported_at_its_module_or_allowed() 
             "MinMaxScaler",
             "MaxAbsScaler",
             "RobustScaler",
+            "ColumnTransformer",
+            "SimpleImputer",
+            "MissingIndicator",
+            "OneHotEncoder",
+            "OrdinalEncoder",
+            "FunctionTransformer",
+            "GridSearchCV",
+            "RandomizedSearchCV",
+            "LogisticRegressionCV",
+            "OneVsRestClassifier",
+            "LabelBinarizer",
             "LogisticRegression"
         ]),
         "the allowed classes are where the installed scikit-learn defines them"

@@ -309,6 +309,66 @@ fn malicious_pickles_are_refused_with_a_report_and_nothing_runs() {
     assert!(!fixtures().marker.exists(), "a payload ran: {} exists", fixtures().marker.display());
 }
 
+/// Pickles scikit-learn 1.3.2 wrote (checked in with `make.py`, the script that made them,
+/// and what that version's `predict` and `predict_proba` gave for each CSV's rows): older
+/// scorer classes, encoder attributes and numpy module names; liblinear's one-vs-rest models
+/// and a binary multinomial one, which that version computed as it did.
+#[test]
+fn pickles_written_by_scikit_learn_1_3_convert_to_what_that_version_predicted() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sklearn13");
+    let cases: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(dir.join("cases.json")).unwrap()).unwrap();
+    assert!(cases.len() >= 6, "the scikit-learn 1.3 fixtures");
+    let out = tempfile::tempdir_in(common::scratch()).unwrap();
+    let mut jobs = Vec::new();
+    for case in &cases {
+        let name = case["file"].as_str().unwrap();
+        let model = out.path().join(format!("{name}.onnx"));
+        let pickle = dir.join(name);
+        let args = ["convert", pickle.to_str().unwrap(), "-o", model.to_str().unwrap(), "-q"];
+        let output = onnxify_in(out.path(), &args);
+        assert!(output.status.success(), "{name}: {}", stderr(&output));
+        let json: Value =
+            serde_json::from_slice(&std::fs::read(format!("{}.json", model.display())).unwrap())
+                .unwrap();
+        assert_eq!(json["sklearn_version"], "1.3.2", "{name}");
+        jobs.push((model, dir.join(case["csv"].as_str().unwrap())));
+    }
+    let jobs: Vec<(PathBuf, &str)> =
+        jobs.iter().map(|(model, csv)| (model.clone(), csv.to_str().unwrap())).collect();
+    for (case, onnx) in cases.iter().zip(onnxruntime(&jobs)) {
+        assert_matches_scikit_learn(case, &onnx, case["file"].as_str().unwrap());
+    }
+}
+
+#[test]
+fn one_vs_rest_models_convert_in_every_flavor_to_normalised_sigmoids() {
+    let out = tempfile::tempdir_in(common::scratch()).unwrap();
+    let ovr = cases("one_vs_rest");
+    assert!(ovr.len() >= 5, "one-vs-rest fixtures, plain and table");
+    let flavors: [&[&str]; 3] =
+        [&[], &["--ops", "standard"], &["--ops", "standard", "--dtype", "f64"]];
+    let mut jobs = Vec::new();
+    let mut expected = Vec::new();
+    for (f, flags) in flavors.iter().enumerate() {
+        for case in &ovr {
+            let name = name_of(case);
+            let model = out.path().join(format!("{name}.{f}.onnx"));
+            let mut args = vec!["convert", file_of(case), "-o", model.to_str().unwrap(), "-q"];
+            args.extend_from_slice(flags);
+            let output = onnxify_in(out.path(), &args);
+            assert!(output.status.success(), "{name} {flags:?}: {}", stderr(&output));
+            let verified = onnxify_in(out.path(), &["verify", model.to_str().unwrap()]);
+            assert!(verified.status.success(), "verify {name} {flags:?}: {}", stdout(&verified));
+            jobs.push((model, case["csv"].as_str().unwrap()));
+            expected.push((*case, format!("{name} {flags:?}")));
+        }
+    }
+    for ((case, what), onnx) in expected.iter().zip(onnxruntime(&jobs)) {
+        assert_matches_scikit_learn(case, &onnx, what);
+    }
+}
+
 #[test]
 fn unconvertible_models_are_refused_and_inconsistent_ones_reported_as_broken() {
     let out = tempfile::tempdir_in(common::scratch()).unwrap();

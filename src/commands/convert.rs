@@ -15,12 +15,11 @@ use serde::Serialize;
 use super::summary::{ModelFile, write_graph, write_verification};
 use super::{Console, Failure, print_summary};
 use crate::export::{Artefact, ExportOptions, Exported, export, file_name, rfc3339};
-use crate::model::FittedPipeline;
 use crate::onnx::{ConversionRecord, GraphOptions, Origin, Precision, SourceRecord};
-use crate::pickle::{self, PickledModel, ScanReport};
+use crate::pickle::{self, PickledModel, PickledPipeline, ScanReport};
 use crate::progress::Progress;
 use crate::proof::compare::Reference;
-use crate::proof::probes::probe_inputs;
+use crate::proof::probes::{probe_cells, probe_inputs};
 use crate::proof::runtime::Inputs;
 
 /// Probe rows the converted model is verified on.
@@ -84,19 +83,41 @@ pub fn convert(config: &ConvertConfig, progress: &Progress) -> Result<Converted,
 
     let center = model.probe_center.view();
     let spread = model.probe_spread.view();
-    let features = probe_inputs(center, spread, VERIFICATION_ROWS, Precision::Float64);
-    let (labels, proba) = model.pipeline.predict_with_proba(features.view());
+    let (inputs, (labels, proba)) = match &model.pipeline {
+        PickledPipeline::Plain(pipeline) => {
+            let features = probe_inputs(center, spread, VERIFICATION_ROWS, Precision::Float64);
+            let predicted = pipeline.predict_with_proba(features.view());
+            (Inputs::Matrix(features), predicted)
+        }
+        PickledPipeline::Table(pipeline) => {
+            // Every known category, missing and unseen texts, missing numbers.
+            let categories: Vec<Vec<String>> = pipeline
+                .categories()
+                .iter()
+                .map(|c| c.iter().map(|c| c.clone().unwrap_or_default()).collect())
+                .collect();
+            let cells = probe_cells(
+                (center, spread),
+                &categories,
+                "",
+                VERIFICATION_ROWS,
+                Precision::Float64,
+            );
+            let predicted = pipeline.predict_with_proba(&cells);
+            (Inputs::Cells(cells), predicted)
+        }
+    };
     let reference = Reference {
-        inputs: Inputs::Matrix(features),
+        lines: (1..=inputs.len() as u64).collect(),
+        inputs,
         proba,
         labels,
-        lines: (1..=VERIFICATION_ROWS as u64).collect(),
         rows_used: "probe",
     };
     let source_name = file_name(&config.pickle);
     let version = model.sklearn_version.as_deref().unwrap_or("version not recorded");
     let artefact = Artefact {
-        pipeline: FittedPipeline::Plain(&model.pipeline),
+        pipeline: model.pipeline.fitted(),
         feature_names: &model.feature_names,
         reference: &reference,
         origin: Origin::Converted(ConversionRecord {
@@ -109,15 +130,19 @@ pub fn convert(config: &ConvertConfig, progress: &Progress) -> Result<Converted,
             sklearn_version: model.sklearn_version.clone(),
             estimator: model.estimator.into(),
             feature_names_recorded: model.feature_names_recorded,
+            steps: report.model.as_ref().map(|m| m.steps.clone()).unwrap_or_default(),
+            search: model.search.clone(),
             converted_at: rfc3339(config.converted_at),
         }),
         summary: format!(
             "{} fitted by scikit-learn ({version}), converted by onnxify {} from {source_name} \
              without loading the pickle.",
-            if model.estimator == "Pipeline" {
-                "StandardScaler -> LogisticRegression"
-            } else {
-                "LogisticRegression"
+            match &model.pipeline {
+                PickledPipeline::Table(_) => "ColumnTransformer -> LogisticRegression",
+                PickledPipeline::Plain(_) if model.estimator == "Pipeline" => {
+                    "scaler -> LogisticRegression"
+                }
+                PickledPipeline::Plain(_) => "LogisticRegression",
             },
             env!("CARGO_PKG_VERSION"),
         ),

@@ -144,7 +144,7 @@ impl ColumnPipeline {
 
     /// Predicted class indices and class probabilities, one column per class.
     pub fn predict_with_proba(&self, cells: &Cells) -> (Vec<u32>, Array2<f64>) {
-        FittedLogisticRegression::predict_scores(self.decision_function(cells))
+        self.classifier.predict_scores(self.decision_function(cells))
     }
 }
 

@@ -290,6 +290,7 @@ impl LogisticRegression {
         FittedLogisticRegression {
             coef,
             intercept: Array1::from(intercept),
+            link: Link::Softmax,
             n_iter: minimum.n_iter,
             converged: minimum.converged,
             loss: minimum.loss,
@@ -299,11 +300,24 @@ impl LogisticRegression {
     }
 }
 
+/// How a model of three or more classes turns its scores into probabilities (two classes
+/// always take the sigmoid of their one score).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Link {
+    /// The softmax of the scores: a multinomial model, what onnxify fits.
+    Softmax,
+    /// The sigmoid of each score, divided by their sum: scikit-learn's one-vs-rest models
+    /// (`multi_class="ovr"`, liblinear).
+    OneVsRest,
+}
+
 /// A fitted LogisticRegression. Inputs to its methods are already scaled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FittedLogisticRegression {
     coef: Array2<f64>,
     intercept: Array1<f64>,
+    link: Link,
     n_iter: u64,
     converged: bool,
     loss: f64,
@@ -323,12 +337,23 @@ impl FittedLogisticRegression {
         FittedLogisticRegression {
             coef,
             intercept,
+            link: Link::Softmax,
             n_iter,
             converged: true,
             loss: f64::NAN,
             gradient_norm: f64::NAN,
             stop_reason: None,
         }
+    }
+
+    /// The same model with probabilities linked to the scores by `link`.
+    pub fn with_link(self, link: Link) -> FittedLogisticRegression {
+        FittedLogisticRegression { link, ..self }
+    }
+
+    /// How scores become probabilities for three or more classes.
+    pub fn link(&self) -> Link {
+        self.link
     }
 
     /// Weights (`coef_`): shape (1, features) for two classes (the score of the second class),
@@ -400,14 +425,15 @@ impl FittedLogisticRegression {
     }
 
     /// `predict` and `predict_proba` from scores (`decision_function`'s output).
-    pub fn predict_scores(scores: Array2<f64>) -> (Vec<u32>, Array2<f64>) {
-        (labels_from_scores(scores.view()), proba_from_scores(scores))
+    pub fn predict_scores(&self, scores: Array2<f64>) -> (Vec<u32>, Array2<f64>) {
+        (labels_from_scores(scores.view()), proba_from_scores(scores, self.link))
     }
 
     /// Class probabilities, one column per class: `[1 - sigmoid(s), sigmoid(s)]` for two
-    /// classes, the softmax of the scores otherwise.
+    /// classes, otherwise the softmax of the scores, or for a one-vs-rest model their
+    /// sigmoids divided by their sum.
     pub fn predict_proba(&self, x: ArrayView2<f64>) -> Array2<f64> {
-        proba_from_scores(self.decision_function(x))
+        proba_from_scores(self.decision_function(x), self.link)
     }
 
     /// Class indices: binary `score > 0`, else the first class with the highest score.
@@ -418,17 +444,25 @@ impl FittedLogisticRegression {
     /// `predict` and `predict_proba` from one pass over `x`.
     pub fn predict_with_proba(&self, x: ArrayView2<f64>) -> (Vec<u32>, Array2<f64>) {
         let scores = self.decision_function(x);
-        (labels_from_scores(scores.view()), proba_from_scores(scores))
+        (labels_from_scores(scores.view()), proba_from_scores(scores, self.link))
     }
 }
 
-fn proba_from_scores(scores: Array2<f64>) -> Array2<f64> {
+fn proba_from_scores(scores: Array2<f64>, link: Link) -> Array2<f64> {
     if scores.ncols() == 1 {
         let mut proba = Array2::zeros((scores.nrows(), 2));
         for (mut p, &s) in proba.rows_mut().into_iter().zip(scores.column(0)) {
             let positive = sigmoid(s);
             p[0] = 1.0 - positive;
             p[1] = positive;
+        }
+        proba
+    } else if link == Link::OneVsRest {
+        // scikit-learn's _predict_proba_lr: expit, then each row divided by its sum.
+        let mut proba = scores.mapv(sigmoid);
+        for mut row in proba.rows_mut() {
+            let sum = row.sum();
+            row /= sum;
         }
         proba
     } else {

@@ -21,7 +21,7 @@ pub use imputer::{FittedSimpleImputer, ImputeStrategy, SimpleImputer};
 pub use one_hot::{Category, CodeColumns, FittedOneHotEncoder};
 
 pub use logistic::{
-    ClassWeight, FittedLogisticRegression, LogisticRegression, LogisticRegressionParams,
+    ClassWeight, FittedLogisticRegression, Link, LogisticRegression, LogisticRegressionParams,
 };
 pub use optimizer::WarmStart;
 pub use pipeline::Pipeline;

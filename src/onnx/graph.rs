@@ -43,7 +43,7 @@ use ndarray::{ArrayView1, ArrayView2};
 
 use crate::data::Classes;
 use crate::error::{Error, Parameter, Result};
-use crate::model::Pipeline;
+use crate::model::{Link, Pipeline};
 
 /// Default-domain operator sets onnxify can write, with the IR version of each
 /// (onnx's VERSION_TABLE).
@@ -330,6 +330,7 @@ pub(super) struct Linear<'a> {
     pub(super) coef: ArrayView2<'a, f64>,
     pub(super) intercept: ArrayView1<'a, f64>,
     pub(super) classes: &'a Classes,
+    pub(super) link: Link,
 }
 
 impl<'a> Linear<'a> {
@@ -338,7 +339,13 @@ impl<'a> Linear<'a> {
             coef: pipeline.coef(),
             intercept: pipeline.intercept(),
             classes: pipeline.classes(),
+            link: pipeline.classifier().link(),
         }
+    }
+
+    /// Three or more classes whose probabilities are normalised sigmoids.
+    fn one_vs_rest(&self) -> bool {
+        self.link == Link::OneVsRest && self.classes.len() > 2
     }
 
     /// Columns of the design the weights apply to.
@@ -508,20 +515,34 @@ fn ml_classifier(graph: &mut GraphBuilder, linear: &Linear, scaled: &str) {
     };
     let label_output =
         if matches!(classes, Classes::Strings(_)) { "label_index" } else { OUTPUT_LABEL };
+    // One-vs-rest: each class's sigmoid, then each row divided by its sum, as scikit-learn's
+    // converter writes it.
+    let one_vs_rest = linear.one_vs_rest();
+    let probabilities = if one_vs_rest { "class_sigmoids" } else { OUTPUT_PROBABILITIES };
     graph.node(
         "linear_classifier",
         "LinearClassifier",
         ML_DOMAIN,
         &[scaled],
-        &[label_output, OUTPUT_PROBABILITIES],
+        &[label_output, probabilities],
         vec![
             ints("classlabels_ints", labels),
             floats("coefficients", rows.iter().flatten().map(|&v| v as f32).collect()),
             floats("intercepts", intercepts.iter().map(|&v| v as f32).collect()),
-            int("multi_class", i64::from(!binary)),
-            string("post_transform", if binary { "LOGISTIC" } else { "SOFTMAX" }),
+            int("multi_class", i64::from(!binary && !one_vs_rest)),
+            string("post_transform", if binary || one_vs_rest { "LOGISTIC" } else { "SOFTMAX" }),
         ],
     );
+    if one_vs_rest {
+        graph.node(
+            "normalise_sigmoids",
+            "Normalizer",
+            ML_DOMAIN,
+            &[probabilities],
+            &[OUTPUT_PROBABILITIES],
+            vec![string("norm", "L1")],
+        );
+    }
     if let Classes::Strings(names) = classes {
         graph.node(
             "label_names",
@@ -569,14 +590,13 @@ fn standard_classifier(
         vec![],
     );
     graph.node("add_intercepts", "Add", "", &["products", "intercepts"], &["scores"], vec![]);
-    graph.node(
-        "softmax",
-        "Softmax",
-        "",
-        &["scores"],
-        &[OUTPUT_PROBABILITIES],
-        vec![int("axis", 1)],
-    );
+    let logits = if linear.one_vs_rest() {
+        log_sigmoids(graph, "scores", precision);
+        "log_sigmoids"
+    } else {
+        "scores"
+    };
+    graph.node("softmax", "Softmax", "", &[logits], &[OUTPUT_PROBABILITIES], vec![int("axis", 1)]);
     // The label is read from the scores, which float rounding cannot tie where the
     // probabilities might.
     graph.node(
@@ -594,6 +614,29 @@ fn standard_classifier(
         &["class_labels", "label_index"],
         &[OUTPUT_LABEL],
         vec![int("axis", 0)],
+    );
+}
+
+/// `log sigmoid(s) = min(s, 0) - log(exp(-|s|) + 1)` of each score, which overflows nowhere:
+/// their softmax is each sigmoid divided by the row's sum, the one-vs-rest probabilities, even
+/// where every sigmoid is too small for the precision.
+fn log_sigmoids(graph: &mut GraphBuilder, scores: &str, precision: Precision) {
+    graph.constant("zero", &[], &[0.0], precision);
+    graph.constant("one", &[], &[1.0], precision);
+    graph.constant("minus_one", &[], &[-1.0], precision);
+    graph.node("score_magnitudes", "Abs", "", &[scores], &["magnitudes"], vec![]);
+    graph.node("negate", "Mul", "", &["magnitudes", "minus_one"], &["negated"], vec![]);
+    graph.node("exponentiate", "Exp", "", &["negated"], &["exponentials"], vec![]);
+    graph.node("add_one", "Add", "", &["exponentials", "one"], &["one_plus"], vec![]);
+    graph.node("logarithm", "Log", "", &["one_plus"], &["softplus_rest"], vec![]);
+    graph.node("clip_positive", "Min", "", &[scores, "zero"], &["nonpositive"], vec![]);
+    graph.node(
+        "log_sigmoid",
+        "Sub",
+        "",
+        &["nonpositive", "softplus_rest"],
+        &["log_sigmoids"],
+        vec![],
     );
 }
 

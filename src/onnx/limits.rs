@@ -58,9 +58,9 @@ pub(super) const ML_OPS: [&str; 6] =
     ["Scaler", "LinearClassifier", "Normalizer", "CategoryMapper", "OneHotEncoder", "Imputer"];
 
 /// Operators in the default domain that may appear.
-pub(super) const STANDARD_OPS: [&str; 14] = [
+pub(super) const STANDARD_OPS: [&str; 18] = [
     "Sub", "Div", "Mul", "Cast", "MatMul", "Add", "Softmax", "ArgMax", "Gather", "Concat", "IsNaN",
-    "Where", "Reshape", "Equal",
+    "Where", "Reshape", "Equal", "Abs", "Exp", "Log", "Min",
 ];
 
 /// The limit on one text item of a kind.

@@ -34,7 +34,7 @@ pub use model::{
 };
 pub use provenance::{
     ColumnsRecord, ConversionRecord, DatasetRecord, GraphRecord, Hyperparameters, OpsetImport,
-    Origin, Provenance, SourceRecord, TrainingRecord, Verification,
+    Origin, PickledSearch, Provenance, SourceRecord, TrainingRecord, Verification,
 };
 pub use search_record::{CandidateRecord, GridRecord, SearchRecord};
 pub use table_graph::{

@@ -92,8 +92,31 @@ pub struct ConversionRecord {
     /// Whether the feature names come from the pickle (`feature_names_in_`) or were made up
     /// as `x0, x1, ...` because the pipeline was fitted on an unnamed array.
     pub feature_names_recorded: bool,
+    /// Each step the pickle holds, named as scikit-learn names it, with its class and shape.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<String>,
+    /// The search that chose the model, when the pickle holds one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<PickledSearch>,
     /// Conversion date, UTC, RFC 3339.
     pub converted_at: String,
+}
+
+/// A fitted `GridSearchCV` or `RandomizedSearchCV`'s choice, as its pickle records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PickledSearch {
+    /// "GridSearchCV" or "RandomizedSearchCV".
+    pub class: String,
+    /// `best_params_`: each parameter and its value as Python prints it.
+    pub best_params: Vec<(String, String)>,
+    /// `best_score_`: the chosen candidate's mean cross-validated score.
+    pub best_score: Option<f64>,
+    /// The candidates tried (`cv_results_["params"]`).
+    pub candidates: Option<usize>,
+    /// `n_splits_`: the folds each candidate was scored on.
+    pub folds: Option<i64>,
+    /// `scoring`, or "the estimator's score" when none was given.
+    pub scoring: String,
 }
 
 /// The pickle a model was converted from, identified.
@@ -221,7 +244,13 @@ impl Provenance {
                 ("metrics", json(&t.metrics)),
             ]),
             Origin::Converted(c) => {
-                props.push(("feature_names_recorded", c.feature_names_recorded.to_string()))
+                props.push(("feature_names_recorded", c.feature_names_recorded.to_string()));
+                if !c.steps.is_empty() {
+                    props.push(("steps", json(&c.steps)));
+                }
+                if let Some(search) = &c.search {
+                    props.push(("search", json(search)));
+                }
             }
         }
         if let Origin::Trained(TrainingRecord { model_selection: Some(search), .. }) = &self.origin
@@ -281,6 +310,8 @@ impl Provenance {
                 put("sklearn_version", parsed("sklearn_version")?);
                 put("estimator", text("estimator"));
                 put("feature_names_recorded", parsed("feature_names_recorded")?);
+                put("steps", parsed("steps")?);
+                put("search", parsed("search")?);
                 put("converted_at", text("converted_at"));
             }
             _ => {
@@ -413,6 +444,15 @@ mod tests {
             sklearn_version: None,
             estimator: "Pipeline".into(),
             feature_names_recorded: false,
+            steps: vec!["scaler: StandardScaler (4 features)".into()],
+            search: Some(PickledSearch {
+                class: "GridSearchCV".into(),
+                best_params: vec![("clf__C".into(), "10.0".into())],
+                best_score: Some(0.97),
+                candidates: Some(3),
+                folds: Some(5),
+                scoring: "accuracy".into(),
+            }),
             converted_at: "2026-01-01T00:00:00Z".into(),
         }));
         record.verification = None;
@@ -431,6 +471,8 @@ mod tests {
             sklearn_version: Some("1.9".into()),
             estimator: "LogisticRegression".into(),
             feature_names_recorded: true,
+            steps: Vec::new(),
+            search: None,
             converted_at: String::new(),
         }));
         let mut props = record.metadata_props();

@@ -168,6 +168,7 @@ fn table_model(spec: &TableGraphSpec) -> super::pb::ModelProto {
         coef: pipeline.coef(),
         intercept: pipeline.intercept(),
         classes: pipeline.classes(),
+        link: pipeline.classifier().link(),
     };
     classifier(&mut graph, &linear, "features", options);
     let graph_doc = format!(

@@ -31,7 +31,7 @@ pub(super) struct Recognised<'a> {
 /// (Concat takes any number of inputs: its count here is 0.)
 pub(super) fn arity(op: &str) -> (usize, usize) {
     match op {
-        "Sub" | "Div" | "Mul" | "MatMul" | "Add" | "Gather" | "Reshape" | "Equal" => (2, 1),
+        "Sub" | "Div" | "Mul" | "MatMul" | "Add" | "Gather" | "Reshape" | "Equal" | "Min" => (2, 1),
         "Where" => (3, 1),
         "LinearClassifier" => (1, 2),
         "Concat" => (0, 1),
@@ -327,24 +327,26 @@ impl<'a> Walk<'a> {
         let intercepts = self.vector(&add.input[1], "the intercepts", precision, columns, false)?;
         let scores = add.output[0].as_str();
         let readers: Vec<usize> = self.consumers.get(scores).cloned().unwrap_or_default();
-        ensure(readers.len() == 2, || {
+        // A one-vs-rest model reads its scores twice more, for their log-sigmoids.
+        let one_vs_rest = readers.len() == 3 && columns > 2;
+        ensure(readers.len() == 2 || one_vs_rest, || {
             format!(
                 "the scores are read by {} nodes; expected an activation and an ArgMax",
                 readers.len()
             )
         })?;
         let (mut activation, mut argmax) = (None, None);
+        if one_vs_rest {
+            let softmax = self.log_sigmoids(scores, precision)?;
+            activation = Some(("LOGISTIC", softmax));
+        }
         for index in readers {
             let node = &self.nodes[index];
             match node.op_type() {
-                "Softmax" => {
+                "Abs" | "Min" if one_vs_rest => {}
+                "Softmax" if !one_vs_rest => {
                     self.take(index)?;
-                    let attrs = attributes(node, &[("axis", AttributeType::Int)])?;
-                    let axis = attrs.get("axis").map_or(1, |a| a.i());
-                    ensure(axis == 1 || axis == -1, || {
-                        format!("the Softmax is over axis {axis}, not the classes")
-                    })?;
-                    activation = Some(("SOFTMAX", node));
+                    activation = Some(("SOFTMAX", softmax_over_classes(node)?));
                 }
                 "ArgMax" => {
                     self.take(index)?;
@@ -402,7 +404,7 @@ impl<'a> Walk<'a> {
                 post_transform: post_transform.into(),
                 multi_class: i64::from(columns > 2),
             },
-            normalizer: None,
+            normalizer: one_vs_rest.then(|| "L1".to_owned()),
             classes,
             probability_type: precision,
             label_output: &gather.output[0],
@@ -410,6 +412,50 @@ impl<'a> Walk<'a> {
             string_classifier: None,
             category_mapper: None,
         })
+    }
+
+    /// The one-vs-rest probabilities of `scores`: `min(s, 0) - log(exp(-|s|) + 1)`, then a
+    /// Softmax over the classes (each sigmoid divided by the row's sum). Returns the Softmax.
+    fn log_sigmoids(&mut self, scores: &str, precision: Precision) -> Check<&'a NodeProto> {
+        let abs = self.next_among(scores, "Abs")?;
+        let negate = self.next(&abs.output[0], "Mul")?;
+        self.scalar(&negate.input[1], -1.0, precision)?;
+        let exp = self.next(&negate.output[0], "Exp")?;
+        let add = self.next(&exp.output[0], "Add")?;
+        self.scalar(&add.input[1], 1.0, precision)?;
+        let log = self.next(&add.output[0], "Log")?;
+        let min = self.next_among(scores, "Min")?;
+        self.scalar(&min.input[1], 0.0, precision)?;
+        let sub = self.next(&min.output[0], "Sub")?;
+        for node in [abs, negate, exp, add, log, min, sub] {
+            attributes(node, &[])?;
+        }
+        ensure(sub.input[1] == log.output[0], || {
+            "the log-sigmoids must be min(s, 0) minus the logarithm".into()
+        })?;
+        let softmax = self.next(&sub.output[0], "Softmax")?;
+        softmax_over_classes(softmax)
+    }
+
+    /// The constant `name` holds `value`, a scalar of `precision`.
+    fn scalar(&mut self, name: &str, value: f64, precision: Precision) -> Check<()> {
+        let held = self.vector(name, "a constant", precision, 1, true)?;
+        ensure(held == [value], || format!("{:?} holds {held:?}, expected {value}", short(name)))
+    }
+
+    /// Takes the one `op` among the nodes reading `tensor`, with `tensor` its first input.
+    fn next_among(&mut self, tensor: &str, op: &str) -> Check<&'a NodeProto> {
+        let readers = self.consumers.get(tensor).cloned().unwrap_or_default();
+        let mut found = readers.into_iter().filter(|&i| self.nodes[i].op_type() == op);
+        let (Some(index), None) = (found.next(), found.next()) else {
+            return Err(format!("{:?} must be read by one {op}", short(tensor)));
+        };
+        let node = &self.nodes[index];
+        ensure(node.input.first().map(String::as_str) == Some(tensor), || {
+            format!("{} takes {:?} in the wrong place", node_label(index, node), short(tensor))
+        })?;
+        self.take(index)?;
+        Ok(node)
     }
 
     /// Takes the node reading `tensor` as its second input (Gather reads the labels first).
@@ -476,6 +522,16 @@ impl<'a> Walk<'a> {
         }
         Ok(())
     }
+}
+
+/// `node`, a Softmax over the classes (axis 1).
+fn softmax_over_classes(node: &NodeProto) -> Check<&NodeProto> {
+    let attrs = attributes(node, &[("axis", AttributeType::Int)])?;
+    let axis = attrs.get("axis").map_or(1, |a| a.i());
+    ensure(axis == 1 || axis == -1, || {
+        format!("the Softmax is over axis {axis}, not the classes")
+    })?;
+    Ok(node)
 }
 
 #[cfg(test)]

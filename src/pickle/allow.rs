@@ -1,6 +1,7 @@
-//! The allow-list: the exact `(module, name)` globals a scikit-learn pickle of a
-//! `scaler -> LogisticRegression` pipeline references, each bound to the one way it may
-//! be used, and the verdict on every other global.
+//! The allow-list: the exact `(module, name)` globals a scikit-learn pickle of the pipelines
+//! onnxify converts references (column transformers, imputers, encoders, scalers, a
+//! LogisticRegression), each bound to the one way it may be used, and the verdict on every
+//! other global.
 //!
 //! A verdict judges what Python's loader would import, which is not always what the stream
 //! spells: below protocol 3 it renames Python 2 names first ([`resolve`]). Off the allow-list
@@ -32,6 +33,56 @@ pub enum Allowed {
     RobustScaler,
     /// `sklearn.linear_model._logistic.LogisticRegression`: as `Pipeline`.
     LogisticRegression,
+    /// `sklearn.linear_model._logistic.LogisticRegressionCV`: as `Pipeline`.
+    LogisticRegressionCV,
+    /// `sklearn.multiclass.OneVsRestClassifier`: as `Pipeline`.
+    OneVsRestClassifier,
+    /// `sklearn.preprocessing._label.LabelBinarizer` (a OneVsRestClassifier's
+    /// `label_binarizer_`): as `Pipeline`.
+    LabelBinarizer,
+    /// `sklearn.compose._column_transformer.ColumnTransformer`: as `Pipeline`.
+    ColumnTransformer,
+    /// `sklearn.compose._column_transformer.make_column_selector`, kept in a
+    /// ColumnTransformer's unfitted `transformers`: as `Pipeline`.
+    ColumnSelector,
+    /// `sklearn.impute._base.SimpleImputer`: as `Pipeline`.
+    SimpleImputer,
+    /// `sklearn.impute._base.MissingIndicator`: as `Pipeline`.
+    MissingIndicator,
+    /// `sklearn.preprocessing._encoders.OneHotEncoder`: as `Pipeline`.
+    OneHotEncoder,
+    /// `sklearn.preprocessing._encoders.OrdinalEncoder`: as `Pipeline`.
+    OrdinalEncoder,
+    /// `sklearn.preprocessing._function_transformer.FunctionTransformer`: as `Pipeline`. A
+    /// ColumnTransformer's `remainder="passthrough"` is one without a function; any function
+    /// it holds is a global of its own, judged as every other.
+    FunctionTransformer,
+    /// A type used as a value: an encoder's `dtype` (`numpy.float64`), a column selector's
+    /// `dtype_include` (`numpy.number`, `object`). Never called: not by `REDUCE`, `NEWOBJ`
+    /// or `BUILD`.
+    TypeToken,
+    /// `builtins.slice`: `REDUCE` with `(start, stop, step)`, each an int or None (a
+    /// ColumnTransformer's `output_indices_`, or columns given as a slice).
+    Slice,
+    /// `sklearn.model_selection._search.GridSearchCV`: as `Pipeline`.
+    GridSearchCV,
+    /// `sklearn.model_selection._search.RandomizedSearchCV`: as `Pipeline`.
+    RandomizedSearchCV,
+    /// A search's cross-validation splitter (`KFold`, `StratifiedKFold`, `ShuffleSplit`,
+    /// `StratifiedShuffleSplit`, `GroupKFold`, `StratifiedGroupKFold`): as `Pipeline`.
+    Splitter,
+    /// A search's scorer (`sklearn.metrics._scorer._Scorer`, `_PassthroughScorer`; before 1.4
+    /// `_PredictScorer`, `_ProbaScorer`, `_ThresholdScorer`): as `Pipeline`.
+    Scorer,
+    /// A metric function of `sklearn.metrics` (`accuracy_score`, `roc_auc_score`, ...): only as
+    /// the value of a scorer's `_score_func`, in the dict its `BUILD` is given. Never called.
+    ScoreFunction,
+    /// `numpy.ma.core._mareconstruct`: `REDUCE` with `(MaskedArray, ndarray, (0,), 'b')`, then
+    /// `BUILD` with `(1, shape, dtype, is_fortran, data, mask, fill_value)` (a search's
+    /// `cv_results_`).
+    MaReconstruct,
+    /// `numpy.ma.MaskedArray`: only as `_mareconstruct`'s first argument.
+    MaskedArray,
     /// `joblib.numpy_pickle.NumpyArrayWrapper`: `NEWOBJ` with `()`, then `BUILD` with the
     /// array's description; the array's bytes follow in the stream.
     ArrayWrapper,
@@ -62,6 +113,20 @@ impl Allowed {
                 | Allowed::MaxAbsScaler
                 | Allowed::RobustScaler
                 | Allowed::LogisticRegression
+                | Allowed::LogisticRegressionCV
+                | Allowed::OneVsRestClassifier
+                | Allowed::LabelBinarizer
+                | Allowed::ColumnTransformer
+                | Allowed::ColumnSelector
+                | Allowed::SimpleImputer
+                | Allowed::MissingIndicator
+                | Allowed::OneHotEncoder
+                | Allowed::OrdinalEncoder
+                | Allowed::FunctionTransformer
+                | Allowed::GridSearchCV
+                | Allowed::RandomizedSearchCV
+                | Allowed::Splitter
+                | Allowed::Scorer
         )
     }
 }
@@ -75,6 +140,52 @@ pub const ALLOWED: &[(&str, &str)] = &[
     ("sklearn.preprocessing._data", "MaxAbsScaler"),
     ("sklearn.preprocessing._data", "RobustScaler"),
     ("sklearn.linear_model._logistic", "LogisticRegression"),
+    ("sklearn.linear_model._logistic", "LogisticRegressionCV"),
+    ("sklearn.multiclass", "OneVsRestClassifier"),
+    ("sklearn.preprocessing._label", "LabelBinarizer"),
+    ("sklearn.compose._column_transformer", "ColumnTransformer"),
+    ("sklearn.compose._column_transformer", "make_column_selector"),
+    ("sklearn.impute._base", "SimpleImputer"),
+    ("sklearn.impute._base", "MissingIndicator"),
+    ("sklearn.preprocessing._encoders", "OneHotEncoder"),
+    ("sklearn.preprocessing._encoders", "OrdinalEncoder"),
+    ("sklearn.preprocessing._function_transformer", "FunctionTransformer"),
+    ("numpy", "float64"),
+    ("numpy", "float32"),
+    ("numpy", "int64"),
+    ("numpy", "int32"),
+    ("numpy", "number"),
+    ("numpy", "object_"),
+    ("builtins", "object"),
+    ("builtins", "slice"),
+    ("sklearn.model_selection._search", "GridSearchCV"),
+    ("sklearn.model_selection._search", "RandomizedSearchCV"),
+    ("sklearn.model_selection._split", "KFold"),
+    ("sklearn.model_selection._split", "StratifiedKFold"),
+    ("sklearn.model_selection._split", "ShuffleSplit"),
+    ("sklearn.model_selection._split", "StratifiedShuffleSplit"),
+    ("sklearn.model_selection._split", "GroupKFold"),
+    ("sklearn.model_selection._split", "StratifiedGroupKFold"),
+    ("sklearn.metrics._scorer", "_Scorer"),
+    ("sklearn.metrics._scorer", "_PassthroughScorer"),
+    ("sklearn.metrics._scorer", "_PredictScorer"),
+    ("sklearn.metrics._scorer", "_ProbaScorer"),
+    ("sklearn.metrics._scorer", "_ThresholdScorer"),
+    ("sklearn.metrics._classification", "accuracy_score"),
+    ("sklearn.metrics._classification", "balanced_accuracy_score"),
+    ("sklearn.metrics._classification", "f1_score"),
+    ("sklearn.metrics._classification", "precision_score"),
+    ("sklearn.metrics._classification", "recall_score"),
+    ("sklearn.metrics._classification", "jaccard_score"),
+    ("sklearn.metrics._classification", "log_loss"),
+    ("sklearn.metrics._classification", "matthews_corrcoef"),
+    ("sklearn.metrics._classification", "brier_score_loss"),
+    ("sklearn.metrics._ranking", "roc_auc_score"),
+    ("sklearn.metrics._ranking", "average_precision_score"),
+    ("sklearn.metrics._ranking", "top_k_accuracy_score"),
+    ("numpy.ma.core", "_mareconstruct"),
+    ("numpy.ma", "MaskedArray"),
+    ("numpy.ma.core", "MaskedArray"),
     ("joblib.numpy_pickle", "NumpyArrayWrapper"),
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
@@ -120,6 +231,56 @@ pub fn allowed(module: &str, name: &str) -> Option<Allowed> {
         ("sklearn.preprocessing._data", "MaxAbsScaler") => Allowed::MaxAbsScaler,
         ("sklearn.preprocessing._data", "RobustScaler") => Allowed::RobustScaler,
         ("sklearn.linear_model._logistic", "LogisticRegression") => Allowed::LogisticRegression,
+        ("sklearn.linear_model._logistic", "LogisticRegressionCV") => Allowed::LogisticRegressionCV,
+        ("sklearn.multiclass", "OneVsRestClassifier") => Allowed::OneVsRestClassifier,
+        ("sklearn.preprocessing._label", "LabelBinarizer") => Allowed::LabelBinarizer,
+        ("sklearn.compose._column_transformer", "ColumnTransformer") => Allowed::ColumnTransformer,
+        ("sklearn.compose._column_transformer", "make_column_selector") => Allowed::ColumnSelector,
+        ("sklearn.impute._base", "SimpleImputer") => Allowed::SimpleImputer,
+        ("sklearn.impute._base", "MissingIndicator") => Allowed::MissingIndicator,
+        ("sklearn.preprocessing._encoders", "OneHotEncoder") => Allowed::OneHotEncoder,
+        ("sklearn.preprocessing._encoders", "OrdinalEncoder") => Allowed::OrdinalEncoder,
+        ("sklearn.preprocessing._function_transformer", "FunctionTransformer") => {
+            Allowed::FunctionTransformer
+        }
+        ("numpy", "float64" | "float32" | "int64" | "int32" | "number" | "object_")
+        | ("builtins", "object") => Allowed::TypeToken,
+        ("builtins", "slice") => Allowed::Slice,
+        ("sklearn.model_selection._search", "GridSearchCV") => Allowed::GridSearchCV,
+        ("sklearn.model_selection._search", "RandomizedSearchCV") => Allowed::RandomizedSearchCV,
+        (
+            "sklearn.model_selection._split",
+            "KFold"
+            | "StratifiedKFold"
+            | "ShuffleSplit"
+            | "StratifiedShuffleSplit"
+            | "GroupKFold"
+            | "StratifiedGroupKFold",
+        ) => Allowed::Splitter,
+        // Before 1.4 a scorer's class said which method it calls.
+        (
+            "sklearn.metrics._scorer",
+            "_Scorer" | "_PassthroughScorer" | "_PredictScorer" | "_ProbaScorer"
+            | "_ThresholdScorer",
+        ) => Allowed::Scorer,
+        (
+            "sklearn.metrics._classification",
+            "accuracy_score"
+            | "balanced_accuracy_score"
+            | "f1_score"
+            | "precision_score"
+            | "recall_score"
+            | "jaccard_score"
+            | "log_loss"
+            | "matthews_corrcoef"
+            | "brier_score_loss",
+        )
+        | (
+            "sklearn.metrics._ranking",
+            "roc_auc_score" | "average_precision_score" | "top_k_accuracy_score",
+        ) => Allowed::ScoreFunction,
+        ("numpy.ma.core", "_mareconstruct") => Allowed::MaReconstruct,
+        ("numpy.ma" | "numpy.ma.core", "MaskedArray") => Allowed::MaskedArray,
         ("joblib.numpy_pickle", "NumpyArrayWrapper") => Allowed::ArrayWrapper,
         ("numpy", "ndarray") => Allowed::NdArray,
         ("numpy", "dtype") => Allowed::Dtype,
@@ -134,9 +295,12 @@ pub fn allowed(module: &str, name: &str) -> Option<Allowed> {
     })
 }
 
-const UNSUPPORTED: &str = "not supported yet: onnxify converts a Pipeline of a StandardScaler, \
-                           MinMaxScaler, MaxAbsScaler or RobustScaler and a LogisticRegression, or \
-                           a bare LogisticRegression";
+const UNSUPPORTED: &str = "not supported yet: onnxify converts a LogisticRegression (or \
+                           LogisticRegressionCV, or a OneVsRestClassifier of them), alone or \
+                           at the end of a Pipeline of scalers (Standard, MinMax, MaxAbs, Robust), \
+                           or of a ColumnTransformer of SimpleImputers, OneHotEncoders, \
+                           OrdinalEncoders and those scalers, or such a model tuned by \
+                           GridSearchCV or RandomizedSearchCV";
 
 /// Start of the reason for a dangerous global that is not a known gadget.
 const OUTSIDE: &str = "outside the allow-list";
@@ -291,6 +455,25 @@ mod tests {
             Allowed::MaxAbsScaler,
             Allowed::RobustScaler,
             Allowed::LogisticRegression,
+            Allowed::LogisticRegressionCV,
+            Allowed::OneVsRestClassifier,
+            Allowed::LabelBinarizer,
+            Allowed::ColumnTransformer,
+            Allowed::ColumnSelector,
+            Allowed::SimpleImputer,
+            Allowed::MissingIndicator,
+            Allowed::OneHotEncoder,
+            Allowed::OrdinalEncoder,
+            Allowed::FunctionTransformer,
+            Allowed::TypeToken,
+            Allowed::Slice,
+            Allowed::GridSearchCV,
+            Allowed::RandomizedSearchCV,
+            Allowed::Splitter,
+            Allowed::Scorer,
+            Allowed::ScoreFunction,
+            Allowed::MaReconstruct,
+            Allowed::MaskedArray,
             Allowed::ArrayWrapper,
             Allowed::NdArray,
             Allowed::Dtype,
@@ -475,7 +658,8 @@ mod tests {
             ("builtins", "exit", "exits"),
             ("builtins", "print", "a Python builtin"),
             ("builtins", "dict", "a Python builtin"),
-            ("builtins", "object", "a Python builtin"),
+            // `object` itself is allowed, as a value only (a column selector's dtype).
+            ("builtins", "len", "a Python builtin"),
             ("builtins", "setattr", "reaches arbitrary objects"),
             ("sys", "modules", "interpreter internals"),
             ("sys", "exit", "interpreter internals"),
@@ -649,7 +833,8 @@ mod tests {
             ("sklearn.preprocessing", "StandardScaler"),
             ("sklearn.linear_model", "LogisticRegression"),
             ("sklearn.svm._classes", "SVC"),
-            ("sklearn.model_selection._search", "GridSearchCV"),
+            ("sklearn.linear_model._stochastic_gradient", "SGDClassifier"),
+            ("sklearn.model_selection", "GridSearchCV"),
         ] {
             for protocol in 0..=5 {
                 let verdict = verdict(module, name, protocol);

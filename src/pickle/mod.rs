@@ -22,7 +22,9 @@ use std::path::Path;
 use ndarray::{Array1, ArrayView1, ArrayView2, Axis};
 
 use crate::error::{Error, Result};
-use crate::model::{FittedLogisticRegression, FittedStandardScaler, Pipeline};
+use crate::model::{
+    ColumnPipeline, FittedLogisticRegression, FittedPipeline, FittedStandardScaler, Pipeline,
+};
 use crate::util::sha256_hex;
 pub use archive::ArchiveReport;
 use decompress::Compression;
@@ -47,19 +49,39 @@ pub struct Scan {
 /// A fitted pipeline read from a pickle, ready to export.
 #[derive(Debug, Clone)]
 pub struct PickledModel {
-    pub pipeline: Pipeline,
+    pub pipeline: PickledPipeline,
     /// `feature_names_in_`, or `x0, x1, ...` when the pickle records none.
     pub feature_names: Vec<String>,
     pub feature_names_recorded: bool,
     /// "Pipeline" or "LogisticRegression".
     pub estimator: &'static str,
     pub sklearn_version: Option<String>,
+    /// The search that chose the model, when the file holds one.
+    pub search: Option<crate::onnx::PickledSearch>,
     /// Centre and spread of the rows conversion is verified on: the scaler's `mean_` and
     /// `scale_` where it has them (even when `with_mean`/`with_std` turn their use off); for a
     /// bare LogisticRegression, the point of its decision boundary nearest the origin, spread so
     /// that the scores vary by a few units (see [`boundary_probes`]).
     pub probe_center: Array1<f64>,
     pub probe_spread: Array1<f64>,
+}
+
+/// The pipeline a pickle holds, rebuilt natively.
+#[derive(Debug, Clone)]
+pub enum PickledPipeline {
+    /// Scalers -> LogisticRegression on a numeric matrix (or a bare LogisticRegression).
+    Plain(Pipeline),
+    /// A ColumnTransformer -> LogisticRegression, as onnxify's column pipeline.
+    Table(ColumnPipeline),
+}
+
+impl PickledPipeline {
+    pub fn fitted(&self) -> FittedPipeline<'_> {
+        match self {
+            PickledPipeline::Plain(p) => FittedPipeline::Plain(p),
+            PickledPipeline::Table(p) => FittedPipeline::Table(p),
+        }
+    }
 }
 
 /// What `onnxify scan` reports on a file: a pickle's report, or a zip archive's with one for
@@ -320,6 +342,39 @@ fn summary(extracted: &Extracted) -> ModelSummary {
 /// The pipeline that computes what scikit-learn's `predict_proba` computes for `extracted`:
 /// a disabled centring subtracts 0 and a disabled scaling divides by 1.
 fn pickled_model(extracted: Extracted) -> PickledModel {
+    let feature_names_recorded = extracted.feature_names.is_some();
+    let (n_iter, link) = (extracted.n_iter.unwrap_or(0), extracted.link);
+    let classifier = |coef, intercept| {
+        FittedLogisticRegression::from_parameters(coef, intercept, n_iter).with_link(link)
+    };
+    if let Some(table) = extracted.table {
+        let classifier = classifier(table.coef, table.intercept);
+        let feature_names =
+            table.columns.numeric.iter().chain(&table.columns.categorical).cloned().collect();
+        let n = table.columns.numeric.len();
+        let pipeline = ColumnPipeline::from_parts(
+            table.columns,
+            table.imputer,
+            table.scaler,
+            table.encoder,
+            classifier,
+            extracted.classes,
+        );
+        let (center, spread) = (
+            pipeline.mean().slice(ndarray::s![..n]).to_owned(),
+            pipeline.scale().slice(ndarray::s![..n]).to_owned(),
+        );
+        return PickledModel {
+            pipeline: PickledPipeline::Table(pipeline),
+            feature_names,
+            feature_names_recorded,
+            estimator: extracted.estimator,
+            sklearn_version: extracted.sklearn_version,
+            search: extracted.search,
+            probe_center: center,
+            probe_spread: spread,
+        };
+    }
     let n = extracted.n_features();
     let zeros = || Array1::zeros(n);
     let ones = || Array1::ones(n);
@@ -341,20 +396,20 @@ fn pickled_model(extracted: Extracted) -> PickledModel {
         }
     };
     let scaler = FittedStandardScaler::from_parameters(offset, scale);
-    let classifier = FittedLogisticRegression::from_parameters(
-        extracted.coef,
-        extracted.intercept,
-        extracted.n_iter.unwrap_or(0),
-    );
-    let feature_names_recorded = extracted.feature_names.is_some();
+    let classifier = classifier(extracted.coef, extracted.intercept);
     let feature_names =
         extracted.feature_names.unwrap_or_else(|| (0..n).map(|j| format!("x{j}")).collect());
     PickledModel {
-        pipeline: Pipeline::from_parts(scaler, classifier, extracted.classes),
+        pipeline: PickledPipeline::Plain(Pipeline::from_parts(
+            scaler,
+            classifier,
+            extracted.classes,
+        )),
         feature_names,
         feature_names_recorded,
         estimator: extracted.estimator,
         sklearn_version: extracted.sklearn_version,
+        search: extracted.search,
         probe_center: center,
         probe_spread: spread,
     }

@@ -65,8 +65,6 @@ fn unseen(categories: &[String]) -> String {
 pub fn table_probe_cells(info: &ModelInfo) -> Cells {
     let table = info.table.as_ref().expect("a table's model");
     let n_numeric = table.numeric.len();
-    let most = table.categories.iter().map(Vec::len).max().unwrap_or(0);
-    let rows = (3 + most).max(RECORDED_ROWS);
     let (center, spread) = match &info.scaler {
         Some(scaler) => {
             let (mean, scale) = scaler.mean_and_scale(table.numeric_width());
@@ -74,8 +72,24 @@ pub fn table_probe_cells(info: &ModelInfo) -> Cells {
         }
         None => (vec![0.0; n_numeric], vec![1.0; n_numeric]),
     };
-    let mut numeric =
-        probe_inputs(ArrayView1::from(&center), ArrayView1::from(&spread), rows, info.input_type);
+    let spread = (ArrayView1::from(&center), ArrayView1::from(&spread));
+    probe_cells(spread, &table.categories, table.missing_text, RECORDED_ROWS, info.input_type)
+}
+
+/// At least `rows` probe rows of a table as [`table_probe_cells`] describes them, numbers
+/// centred on `center` and spread by `spread`, texts from `categories` (per text column, in
+/// which `missing` is the missing category).
+pub fn probe_cells(
+    (center, spread): (ArrayView1<f64>, ArrayView1<f64>),
+    categories: &[Vec<String>],
+    missing: &str,
+    rows: usize,
+    input: Precision,
+) -> Cells {
+    let n_numeric = center.len();
+    let most = categories.iter().map(Vec::len).max().unwrap_or(0);
+    let rows = (3 + most).max(rows);
+    let mut numeric = probe_inputs(center, spread, rows, input);
     for r in 0..rows {
         for j in 0..n_numeric {
             if r == 1 || (r >= 3 && r % 4 == 3 && (r / 4) % n_numeric.max(1) == j) {
@@ -84,9 +98,7 @@ pub fn table_probe_cells(info: &ModelInfo) -> Cells {
         }
     }
     // Per text column: its known values, then the unseen one; the missing category is a code.
-    let missing = table.missing_text;
-    let values: Vec<Vec<String>> = table
-        .categories
+    let values: Vec<Vec<String>> = categories
         .iter()
         .map(|categories| {
             let mut known: Vec<String> =
@@ -95,8 +107,8 @@ pub fn table_probe_cells(info: &ModelInfo) -> Cells {
             known
         })
         .collect();
-    let codes = Array2::from_shape_fn((rows, table.categories.len()), |(r, k)| {
-        let categories = &table.categories[k];
+    let codes = Array2::from_shape_fn((rows, categories.len()), |(r, k)| {
+        let categories = &categories[k];
         let text = match r {
             1 => missing,
             2 => return (values[k].len() - 1) as u32,

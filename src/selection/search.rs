@@ -357,7 +357,7 @@ impl<'a> FoldJob<'a> {
             Ok(classifier) => {
                 let clock = Instant::now();
                 let decision = classifier.decision_function_design(test_design);
-                let (labels, proba) = FittedLogisticRegression::predict_scores(decision.clone());
+                let (labels, proba) = classifier.predict_scores(decision.clone());
                 let score = (self.search.scoring).score(
                     test_y,
                     &labels,

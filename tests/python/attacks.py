@@ -798,6 +798,15 @@ class Fixtures:
                  "protocol 2: None put under memo key 2^32 - 16, then the pipeline. The "
                  "pure-Python unpickler keys a dict and loads it; pickle.load grows its memo array "
                  "to 2^33 entries and fails with MemoryError.")
+        # The pure-Python unpickler reads on past such a key: what follows runs, even when bytes
+        # that are not opcodes come after it (found by the fuzzer).
+        after = (clean[:2] + b"Nr" + struct.pack("<I", 0xFFFF_FFF0) + POP
+                 + b"(" + text(self.command) + b"iposix\nsystem\n" + b"\r")
+        self.add("memo_key_huge_then_call.pkl", after, "memo_keys", "malicious", "posix.system",
+                 ["joblib", "pickle_py"],
+                 "protocol 2: memo key 2^32 - 16, then INST posix.system with the command, then a "
+                 "byte that is no opcode. joblib's unpickler calls system before the bad byte stops "
+                 "it; pickle.load stops at the key with MemoryError.")
 
     # 10 -----------------------------------------------------------------------------------------
     def compressed_members(self):

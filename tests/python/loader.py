@@ -54,6 +54,11 @@ with warnings.catch_warnings():
     import sklearn.pipeline  # noqa: F401  (imported once here, not in every child)
     import sklearn.preprocessing  # noqa: F401
     import sklearn.linear_model  # noqa: F401
+    import sklearn.compose  # noqa: F401
+    import sklearn.impute  # noqa: F401
+    import sklearn.model_selection  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+    import numpy.ma  # noqa: F401
     from numpy._core import multiarray as _multiarray, numeric as _numeric
 
 MODES = ("joblib", "pickle", "pickle_py")

@@ -6,6 +6,10 @@
                                   probabilities, graph signature and metadata as JSON
   batch LIST                      the same for each {"model", "csv"} in the JSON file LIST,
                                   where every CSV column is a feature; print a JSON list
+
+A model with the single input "input" is fed the feature columns as one matrix. A table's model
+(one input per column) is fed each input from the CSV column of its name: text verbatim, read
+with dtype=str, "" for a missing cell; numbers as the input's type, NaN for a missing cell.
 """
 
 import argparse
@@ -18,12 +22,31 @@ import onnxruntime as ort
 import pandas as pd
 
 
-def run(model_path, frame):
+def read(csv, target=None):
+    """The CSV's feature frame as read_csv reads it, and the same columns as text (dtype=str)."""
+    frame, texts = pd.read_csv(csv), pd.read_csv(csv, dtype=str)
+    if target is not None:
+        frame, texts = frame.drop(columns=[target]), texts.drop(columns=[target])
+    return frame, texts
+
+
+def run(model_path, frame, texts=None):
     model = onnx.load(model_path)
     onnx.checker.check_model(model, full_check=True)
     session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
-    dtype = np.float64 if session.get_inputs()[0].type == "tensor(double)" else np.float32
-    labels, proba = session.run(["label", "probabilities"], {"input": frame.to_numpy(dtype=dtype)})
+    inputs = session.get_inputs()
+    if [i.name for i in inputs] == ["input"]:
+        dtype = np.float64 if inputs[0].type == "tensor(double)" else np.float32
+        feed = {"input": frame.to_numpy(dtype=dtype)}
+    else:
+        feed = {}
+        for i in inputs:
+            if i.type == "tensor(string)":
+                feed[i.name] = texts[[i.name]].fillna("").to_numpy(dtype=object)
+            else:
+                dtype = np.float64 if i.type == "tensor(double)" else np.float32
+                feed[i.name] = frame[[i.name]].to_numpy(dtype=dtype)
+    labels, proba = session.run(["label", "probabilities"], feed)
     return {
         "labels": [v.item() if hasattr(v, "item") else str(v) for v in labels],
         "proba": proba.astype(np.float64).tolist(),
@@ -48,13 +71,12 @@ def main():
     args = parser.parse_args()
 
     if args.command == "run":
-        frame = pd.read_csv(args.csv)
-        target = args.target or frame.columns[-1]
-        json.dump(run(args.model, frame.drop(columns=[target])), sys.stdout)
+        target = args.target or pd.read_csv(args.csv, nrows=0).columns[-1]
+        json.dump(run(args.model, *read(args.csv, target)), sys.stdout)
     else:
         with open(args.list) as f:
             jobs = json.load(f)
-        json.dump([run(job["model"], pd.read_csv(job["csv"])) for job in jobs], sys.stdout)
+        json.dump([run(job["model"], *read(job["csv"])) for job in jobs], sys.stdout)
 
 
 if __name__ == "__main__":

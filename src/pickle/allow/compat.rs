@@ -233,8 +233,10 @@ mod tests {
         for &(_, (module, name)) in NAME_MAPPING {
             assert!(allowed(module, name).is_none(), "{module}.{name}");
         }
+        // Except `builtins`: Python 3 writes its `slice` as `__builtin__.slice` below protocol 3,
+        // and reads that name back as `builtins.slice`, which is what is judged.
         for &(_, module) in IMPORT_MAPPING {
-            assert!(ALLOWED.iter().all(|&(m, _)| m != module), "{module}");
+            assert!(module == "builtins" || ALLOWED.iter().all(|&(m, _)| m != module), "{module}");
         }
     }
 }

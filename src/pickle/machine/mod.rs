@@ -265,6 +265,11 @@ enum Binding {
     ReconstructArgs,
     /// A dict holding `numpy.ndarray` under `subclass`: only a joblib wrapper's state.
     WrapperState,
+    /// A tuple holding `numpy.ma.MaskedArray` then `numpy.ndarray`: only `_mareconstruct`'s
+    /// arguments.
+    MaskedArgs,
+    /// A dict holding a metric function under `_score_func`: only a scorer's state.
+    ScorerState,
 }
 
 struct Machine<'a> {
@@ -979,9 +984,11 @@ impl<'a> Machine<'a> {
 
     fn memo_put(&mut self, s: &mut Stream, at: usize, key: MemoKey) -> Result<(), Stop> {
         // The C unpickler keeps its memo in an array and grows it to twice the key: whether a
-        // large key fits in memory depends on the machine. No pickler numbers its memo so.
+        // large key fits in memory depends on the machine. No pickler numbers its memo so. The
+        // pure-Python unpickler (joblib's) keeps a dict and reads on, so the rest is walked as
+        // a loader reads it.
         if !matches!(key, MemoKey::Small(n) if n < MAX_MEMO_KEY) {
-            return stop(
+            return limit(
                 at,
                 format!(
                     "a memo key of {}: pickle.load makes room for twice as many entries, which may \

@@ -42,6 +42,10 @@ impl Machine<'_> {
     /// What a value bound to one use is, or `None` for a value free to go anywhere.
     fn bound_as(&self, id: Id) -> Option<String> {
         match self.value(id) {
+            // A type is a value like any other: it goes anywhere, and is never called.
+            Value::Global(index) if self.globals[*index].allowed == Some(Allowed::TypeToken) => {
+                None
+            }
             Value::Global(index) if self.globals[*index].allowed.is_some() => {
                 Some(self.global_name(*index))
             }
@@ -51,6 +55,8 @@ impl Machine<'_> {
             _ => self.bound.get(&id).map(|binding| match binding {
                 Binding::ReconstructArgs => "a tuple holding numpy.ndarray".into(),
                 Binding::WrapperState => "a dict holding numpy.ndarray".into(),
+                Binding::MaskedArgs => "a tuple holding numpy.ma.MaskedArray".into(),
+                Binding::ScorerState => "a dict holding a metric function".into(),
             }),
         }
     }
@@ -72,12 +78,25 @@ impl Machine<'_> {
 
     fn place(&mut self, at: usize, into: Id, slot: Slot, value: Id) {
         let Some(what) = self.bound_as(value) else { return };
-        let ndarray = matches!(self.value(value), Value::Global(g)
-            if self.globals[*g].allowed == Some(Allowed::NdArray));
+        let is = |id: Id, class: Allowed| matches!(self.value(id), Value::Global(g) if self.globals[*g].allowed == Some(class));
+        let ndarray = is(value, Allowed::NdArray);
         let binding = match (self.value(into), slot) {
             (Value::Tuple(_), Slot::Item(0)) if ndarray => Some(Binding::ReconstructArgs),
+            (Value::Tuple(_), Slot::Item(0)) if is(value, Allowed::MaskedArray) => {
+                Some(Binding::MaskedArgs)
+            }
+            (Value::Tuple(items), Slot::Item(1))
+                if ndarray && is(items[0], Allowed::MaskedArray) =>
+            {
+                Some(Binding::MaskedArgs)
+            }
             (Value::Dict(_), Slot::Value(key)) if ndarray && self.text(key) == Some("subclass") => {
                 Some(Binding::WrapperState)
+            }
+            (Value::Dict(_), Slot::Value(key))
+                if is(value, Allowed::ScoreFunction) && self.text(key) == Some("_score_func") =>
+            {
+                Some(Binding::ScorerState)
             }
             _ => None,
         };
@@ -109,6 +128,8 @@ impl Machine<'_> {
                 Some(class) if class.is_estimator() || class == Allowed::ArrayWrapper => {
                     "as the class NEWOBJ builds"
                 }
+                Some(Allowed::MaskedArray) => "as _mareconstruct's first argument",
+                Some(Allowed::ScoreFunction) => "as a scorer's _score_func",
                 _ => "as the callable of a REDUCE, with the arguments numpy writes",
             },
             Value::Object { .. } => "as the target of its BUILD",
@@ -276,12 +297,65 @@ impl Machine<'_> {
                     .map(Value::Bytes),
                 _ => Err(format!("{name} is called with arguments other than (str, 'latin1')")),
             },
+            Allowed::Slice => {
+                let bound = |i: usize| match arg(i) {
+                    Some(Value::Int(n)) => Some(Some(*n)),
+                    Some(Value::None) => Some(None),
+                    _ => None,
+                };
+                match (args.len(), bound(0), bound(1), bound(2)) {
+                    (3, Some(start), Some(stop), Some(step)) => {
+                        Ok(Value::Slice { start, stop, step })
+                    }
+                    _ => Err(format!(
+                        "{name} is called with arguments other than (start, stop, step), each \
+                         an int or None"
+                    )),
+                }
+            }
+            Allowed::MaReconstruct => {
+                let global = |i: usize, class: Allowed| matches!(arg(i), Some(Value::Global(g)) if self.globals[*g].allowed == Some(class));
+                let code = matches!(arg(3), Some(Value::Str(c)) if c == "b")
+                    || matches!(arg(3), Some(Value::Bytes(c)) if c == b"b");
+                let shape = matches!(arg(2), Some(Value::Tuple(shape))
+                    if shape.len() == 1 && self.int(shape[0]) == Some(0));
+                if args.len() == 4
+                    && global(0, Allowed::MaskedArray)
+                    && global(1, Allowed::NdArray)
+                    && shape
+                    && code
+                {
+                    Ok(Value::PendingMaskedArray)
+                } else {
+                    Err(format!(
+                        "{name} is called with arguments other than (numpy.ma.MaskedArray, \
+                         numpy.ndarray, (0,), 'b')"
+                    ))
+                }
+            }
+            Allowed::TypeToken | Allowed::ScoreFunction | Allowed::MaskedArray => {
+                Err(format!("{name} is called; it is only ever a value"))
+            }
             Allowed::Pipeline
             | Allowed::StandardScaler
             | Allowed::MinMaxScaler
             | Allowed::MaxAbsScaler
             | Allowed::RobustScaler
             | Allowed::LogisticRegression
+            | Allowed::LogisticRegressionCV
+            | Allowed::OneVsRestClassifier
+            | Allowed::LabelBinarizer
+            | Allowed::ColumnTransformer
+            | Allowed::ColumnSelector
+            | Allowed::SimpleImputer
+            | Allowed::MissingIndicator
+            | Allowed::OneHotEncoder
+            | Allowed::OrdinalEncoder
+            | Allowed::FunctionTransformer
+            | Allowed::GridSearchCV
+            | Allowed::RandomizedSearchCV
+            | Allowed::Splitter
+            | Allowed::Scorer
             | Allowed::ArrayWrapper
             | Allowed::NdArray => Err(format!(
                 "{name} is called with REDUCE; only NEWOBJ with no arguments is allowed"
@@ -341,8 +415,12 @@ impl Machine<'_> {
         let wrapper_state = self.bound.get(&state) == Some(&Binding::WrapperState);
         let wrapper_target =
             matches!(self.value(target), Value::Object { class: Allowed::ArrayWrapper, .. });
+        let scorer_state = self.bound.get(&state) == Some(&Binding::ScorerState);
+        let scorer_target =
+            matches!(self.value(target), Value::Object { class: Allowed::Scorer, state: None });
         if let Some(what) = self.bound_as(state)
             && !(wrapper_state && wrapper_target)
+            && !(scorer_state && scorer_target)
         {
             self.refuse(
                 at,
@@ -356,6 +434,7 @@ impl Machine<'_> {
             | Value::Object { state: None, .. }
             | Value::Dtype { built: false, .. }
             | Value::PendingArray
+            | Value::PendingMaskedArray
             | Value::Opaque
             | Value::Global(_)) => value.clone(),
             Value::Object { .. } | Value::Dtype { .. } | Value::Array(_) => {
@@ -445,8 +524,12 @@ impl Machine<'_> {
                 }
                 Ok(None)
             }
-            Value::PendingArray => {
-                match self.array_state(state) {
+            pending @ (Value::PendingArray | Value::PendingMaskedArray) => {
+                let made = match pending {
+                    Value::PendingArray => self.array_state(state),
+                    _ => self.masked_array_state(state),
+                };
+                match made {
                     Ok(array) => {
                         self.trace_array(&array);
                         if let Elements::Objects(objects) = &array.elements {
@@ -609,7 +692,50 @@ impl Machine<'_> {
 
     /// The array an ndarray's `BUILD` state `(1, shape, dtype, is_fortran, data)` makes.
     fn array_state(&self, state: Id) -> Result<Array, String> {
+        self.array_state_items(&self.few_items(state).unwrap_or_default())
+    }
+
+    /// A masked array's state: an ndarray's, then the mask's bytes (one per element) and the
+    /// fill value, which numpy checks against the dtype (a plain value, or a 0-d array). The
+    /// data is what the loader's array holds; the mask and fill value only change how numpy
+    /// shows it.
+    fn masked_array_state(&self, state: Id) -> Result<Array, String> {
         let items = self.few_items(state).unwrap_or_default();
+        if items.len() != 7 {
+            return Err("a masked array's state is not (1, shape, dtype, is_fortran, data, mask, \
+                        fill_value)"
+                .into());
+        }
+        let array = self.array_state_items(&items[..5])?;
+        match self.value(items[5]) {
+            Value::Bytes(mask) if Some(mask.len()) == Array::count(&array.shape) => {}
+            other => {
+                return Err(format!(
+                    "a masked array of shape {} is given a {} as its mask",
+                    shape_text(&array.shape),
+                    other.kind()
+                ));
+            }
+        }
+        let fill = self.value(items[6]);
+        let fits = match (fill, array.dtype.kind) {
+            (Value::None, _) => true,
+            (Value::Array(a), kind) => a.shape.is_empty() && a.dtype.kind == kind,
+            (Value::Float(_) | Value::Int(_) | Value::Bool(_), Kind::Float | Kind::Int) => true,
+            (Value::Str(_), Kind::Object | Kind::Unicode) => true,
+            _ => false,
+        };
+        if !fits {
+            return Err(format!(
+                "a masked array of dtype {} is given a {} as its fill value",
+                array.dtype,
+                fill.kind()
+            ));
+        }
+        Ok(array)
+    }
+
+    fn array_state_items(&self, items: &[Id]) -> Result<Array, String> {
         let get = |i: usize| items.get(i).map(|&id| self.value(id));
         let shape = items.get(1).and_then(|&s| self.shape(s));
         let dtype = items.get(2).and_then(|&d| self.built_dtype(d));

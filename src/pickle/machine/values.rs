@@ -40,7 +40,15 @@ pub enum Value {
     },
     /// An empty ndarray from `_reconstruct`, waiting for its `BUILD`.
     PendingArray,
+    /// An empty masked array from `numpy.ma`'s `_mareconstruct`, waiting for its `BUILD`.
+    PendingMaskedArray,
     Array(Array),
+    /// `slice(start, stop, step)`.
+    Slice {
+        start: Option<i64>,
+        stop: Option<i64>,
+        step: Option<i64>,
+    },
     /// The result of anything that would run code; never looked into.
     Opaque,
 }
@@ -63,7 +71,8 @@ impl Value {
             Value::Global(_) => "global",
             Value::Object { .. } => "object",
             Value::Dtype { .. } => "dtype",
-            Value::PendingArray | Value::Array(_) => "ndarray",
+            Value::PendingArray | Value::PendingMaskedArray | Value::Array(_) => "ndarray",
+            Value::Slice { .. } => "slice",
             Value::Opaque => "opaque value",
         }
     }

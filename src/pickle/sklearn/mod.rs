@@ -10,7 +10,15 @@ use super::machine::{Array, Elements};
 use super::machine::{Id, Outcome, Value};
 use super::numpy::Kind;
 use crate::data::Classes;
+use crate::model::Link;
 use crate::util::MAX_LABEL_BYTES;
+
+mod columns;
+mod encoders;
+mod outputs;
+mod search;
+
+pub use columns::TableParts;
 
 /// Why the tree is not a model onnxify converts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,15 +68,26 @@ pub struct Extracted {
     pub classes: Classes,
     /// The largest of `n_iter_`.
     pub n_iter: Option<u64>,
+    /// How the probabilities of three or more classes follow from the scores.
+    pub link: Link,
     /// `feature_names_in_`, if the pipeline was fitted on named columns.
     pub feature_names: Option<Vec<String>>,
     /// `_sklearn_version`.
     pub sklearn_version: Option<String>,
+    /// For a ColumnTransformer's pipeline, its parts as onnxify's column pipeline; `coef` and
+    /// `intercept` are then the classifier's over that pipeline's design.
+    pub table: Option<TableParts>,
+    /// The search that chose the model, when the file holds one.
+    pub search: Option<crate::onnx::PickledSearch>,
 }
 
 impl Extracted {
+    /// The input columns.
     pub fn n_features(&self) -> usize {
-        self.coef.ncols()
+        match &self.table {
+            Some(table) => table.columns.numeric.len() + table.columns.categorical.len(),
+            None => self.coef.ncols(),
+        }
     }
 }
 
@@ -77,29 +96,43 @@ pub fn extract(outcome: &Outcome, data: &[u8]) -> Checked<Extracted> {
     let tree = Tree { values: &outcome.values, data };
     let root = outcome.root.expect("extract runs on a stream that reached STOP");
     match tree.value(root) {
-        Value::Object { class: Allowed::Pipeline, state: Some(state) } => tree.pipeline(*state),
-        Value::Object { class: Allowed::LogisticRegression, state: Some(state) } => {
-            let classifier = tree.classifier(*state)?;
-            let sklearn_version = tree.text_attr(*state, "_sklearn_version");
-            let feature_names = tree.feature_names(*state)?;
-            tree.assemble(
-                "LogisticRegression",
-                vec![],
-                None,
-                classifier,
-                feature_names,
-                sklearn_version,
-            )
-        }
-        Value::Object { class, .. } if is_scaler(*class) => unsupported(format!(
-            "the file holds a bare {}; onnxify converts a Pipeline of a scaler and a \
+        Value::Object {
+            class: class @ (Allowed::GridSearchCV | Allowed::RandomizedSearchCV),
+            state: Some(state),
+        } => tree.search(*class, *state),
+        _ => tree.model(root),
+    }
+}
+
+impl Tree<'_> {
+    /// The fitted model `id` is: a Pipeline or a LogisticRegression.
+    fn model(&self, id: Id) -> Checked<Extracted> {
+        let tree = self;
+        match tree.value(id) {
+            Value::Object { class: Allowed::Pipeline, state: Some(state) } => tree.pipeline(*state),
+            Value::Object { class, state: Some(state) } if is_classifier(*class) => {
+                let classifier = tree.classifier_of(*class, *state)?;
+                let sklearn_version = tree.text_attr(*state, "_sklearn_version");
+                let feature_names = tree.feature_names(*state)?;
+                tree.assemble(
+                    class_name(*class),
+                    vec![],
+                    None,
+                    classifier,
+                    feature_names,
+                    sklearn_version,
+                )
+            }
+            Value::Object { class, .. } if is_scaler(*class) => unsupported(format!(
+                "the file holds a bare {}; onnxify converts a Pipeline of a scaler and a \
              LogisticRegression, or a bare LogisticRegression",
-            class_name(*class)
-        )),
-        other => unsupported(format!(
-            "the file holds a {}, not a fitted Pipeline or LogisticRegression",
-            describe(other)
-        )),
+                class_name(*class)
+            )),
+            other => unsupported(format!(
+                "the file holds a {}, not a fitted Pipeline or LogisticRegression",
+                describe(other)
+            )),
+        }
     }
 }
 
@@ -116,6 +149,7 @@ struct Classifier {
     intercept: Array1<f64>,
     classes: Classes,
     n_iter: Option<u64>,
+    link: Link,
 }
 
 struct Tree<'a> {
@@ -199,11 +233,15 @@ impl<'a> Tree<'a> {
         let mut parsed = Vec::new();
         self.steps(state, "", 0, &mut parsed)?;
         let classes: Vec<Allowed> = parsed.iter().map(|(_, c, _)| *c).collect();
-        let (scalers, classifier) = match parsed.split_last() {
-            Some(((_, Allowed::LogisticRegression, classifier), scalers))
-                if scalers.iter().all(|(_, class, _)| is_scaler(*class)) =>
+        if let Some((name, Allowed::ColumnTransformer, transformer)) = parsed.first() {
+            return self.column_transformer_pipeline(state, name, *transformer, &parsed[1..]);
+        }
+        let (scalers, (last_class, classifier)) = match parsed.split_last() {
+            Some(((_, last, classifier), scalers))
+                if is_classifier(*last)
+                    && scalers.iter().all(|(_, class, _)| is_scaler(*class)) =>
             {
-                (scalers, *classifier)
+                (scalers, (*last, *classifier))
             }
             _ => {
                 return unsupported(format!(
@@ -223,7 +261,7 @@ impl<'a> Tree<'a> {
             .iter()
             .map(|(_, class, state)| self.scaler(*class, *state))
             .collect::<Checked<Vec<_>>>()?;
-        let classifier = self.classifier(classifier)?;
+        let classifier = self.classifier_of(last_class, classifier)?;
         // Each step with its class and the shape of its fitted parameters, for the report.
         let mut steps: Vec<(String, String)> = (names.iter().zip(&scalers))
             .map(|(name, scaler)| {
@@ -236,9 +274,75 @@ impl<'a> Tree<'a> {
             .collect();
         let (rows, columns) = classifier.coef.dim();
         let last = names.last().map_or_else(String::new, |name| (*name).clone());
-        steps.push((last, format!("LogisticRegression (coef_ {rows} x {columns})")));
+        steps.push((last, classifier_text(last_class, rows, columns, classifier.link)));
         let scaler = chain(scalers)?;
         self.assemble("Pipeline", steps, scaler, classifier, feature_names, sklearn_version)
+    }
+
+    /// A Pipeline of a ColumnTransformer, then scalers, then a LogisticRegression.
+    fn column_transformer_pipeline(
+        &self,
+        state: Id,
+        name: &str,
+        transformer: Id,
+        rest: &[(String, Allowed, Id)],
+    ) -> Checked<Extracted> {
+        let (scalers, classifier, last_class) = match rest.split_last() {
+            Some(((last, class, classifier), scalers))
+                if is_classifier(*class)
+                    && scalers.iter().all(|(_, class, _)| is_scaler(*class)) =>
+            {
+                (scalers, (last, *classifier), *class)
+            }
+            _ => {
+                let classes: Vec<&str> = rest.iter().map(|(_, c, _)| class_name(*c)).collect();
+                return unsupported(format!(
+                    "the steps after the ColumnTransformer are [{}]; onnxify converts scalers, \
+                     then a LogisticRegression",
+                    classes.join(", ")
+                ));
+            }
+        };
+        let sklearn_version = self
+            .text_attr(classifier.1, "_sklearn_version")
+            .or_else(|| self.text_attr(state, "_sklearn_version"));
+        let recorded = self.feature_names(transformer)?.is_some();
+        let scaler_parameters = scalers
+            .iter()
+            .map(|(_, class, state)| self.scaler(*class, *state))
+            .collect::<Checked<Vec<_>>>()?;
+        let fitted = self.classifier_of(last_class, classifier.1)?;
+        let table = self.column_pipeline(name, transformer, &scaler_parameters, &fitted)?;
+        let mut steps = vec![(
+            name.to_owned(),
+            format!(
+                "ColumnTransformer ({} numeric, {} text columns)",
+                table.columns.numeric.len(),
+                table.columns.categorical.len()
+            ),
+        )];
+        steps.extend(table.steps.iter().cloned());
+        for (step, scaler) in scalers.iter().zip(&scaler_parameters) {
+            steps.push((step.0.clone(), scaler.class.clone()));
+        }
+        let (rows, columns) = fitted.coef.dim();
+        steps.push((classifier.0.clone(), classifier_text(last_class, rows, columns, fitted.link)));
+        let names =
+            table.columns.numeric.iter().chain(&table.columns.categorical).cloned().collect();
+        Ok(Extracted {
+            estimator: "Pipeline",
+            steps,
+            scaler: None,
+            coef: table.coef.clone(),
+            intercept: table.intercept.clone(),
+            classes: fitted.classes,
+            n_iter: fitted.n_iter,
+            link: fitted.link,
+            feature_names: recorded.then_some(names),
+            sklearn_version,
+            table: Some(table),
+            search: None,
+        })
     }
 
     /// The fitted steps of the Pipeline whose state is `state`, in order, with a nested
@@ -367,14 +471,20 @@ impl<'a> Tree<'a> {
     }
 
     /// How the scikit-learn that wrote the file turned scores into probabilities. Until 1.8 the
-    /// `multi_class` option chose between a softmax and one sigmoid per class (one-vs-rest),
-    /// which the default `auto` picked for liblinear, and before 1.6 for newton-cholesky.
+    /// `multi_class` option chose between a softmax and one sigmoid per class, divided by
+    /// their sum (one-vs-rest), which the default `auto` picked for liblinear, and before 1.6
+    /// for newton-cholesky; from 1.8 on, three or more classes always take a softmax.
     fn probability_rule(&self, state: Id, k: usize) -> Checked<ProbabilityRule> {
         let multi_class = self.text_attr(state, "multi_class");
         let solver = self.text_attr(state, "solver");
         let version = self.text_attr(state, "_sklearn_version");
         // An unknown version is taken as an old one, where more solvers meant one-vs-rest.
-        let before_1_6 = version.as_deref().and_then(major_minor).is_none_or(|v| v < (1, 6));
+        let written = version.as_deref().and_then(major_minor);
+        let before_1_6 = written.is_none_or(|v| v < (1, 6));
+        // From 1.8 on, predict_proba ignores multi_class: a softmax for three or more classes.
+        if written.is_some_and(|v| v >= (1, 8)) {
+            return Ok(ProbabilityRule::Standard);
+        }
         let one_vs_rest = match multi_class.as_deref() {
             None | Some("auto") | Some("deprecated") => match solver.as_deref() {
                 Some("liblinear") => true,
@@ -391,13 +501,7 @@ impl<'a> Tree<'a> {
             }
         };
         if one_vs_rest && k > 2 {
-            return unsupported(format!(
-                "the LogisticRegression is one-vs-rest (multi_class={:?}, solver={:?}, scikit-learn {}) \
-                 over {k} classes; onnxify converts multinomial models, whose probabilities are a softmax",
-                multi_class.as_deref().unwrap_or("auto"),
-                solver.as_deref().unwrap_or("lbfgs"),
-                version.as_deref().unwrap_or("of unknown version")
-            ));
+            return Ok(ProbabilityRule::OneVsRest);
         }
         Ok(ProbabilityRule::Standard)
     }
@@ -446,8 +550,13 @@ impl<'a> Tree<'a> {
         {
             return malformed(format!("n_features_in_ is {n} but coef_ has {features} columns"));
         }
-        let (coef_matrix, intercept) = match self.probability_rule(state, k)? {
-            ProbabilityRule::Standard => (coef_matrix, intercept),
+        let rule = self.probability_rule(state, k)?;
+        let link = match rule {
+            ProbabilityRule::OneVsRest => Link::OneVsRest,
+            _ => Link::Softmax,
+        };
+        let (coef_matrix, intercept) = match rule {
+            ProbabilityRule::Standard | ProbabilityRule::OneVsRest => (coef_matrix, intercept),
             // softmax([-d, d]) is sigmoid(2d): the same model with doubled parameters, which
             // doubling in floating point reproduces exactly.
             ProbabilityRule::BinarySoftmax => (coef_matrix * 2.0, intercept * 2.0),
@@ -461,7 +570,93 @@ impl<'a> Tree<'a> {
                 .and_then(|n| u64::try_from(n).ok()),
             _ => None,
         };
-        Ok(Classifier { coef: coef_matrix, intercept, classes, n_iter })
+        Ok(Classifier { coef: coef_matrix, intercept, classes, n_iter, link })
+    }
+
+    /// The linear classifier a step of class `class` holds.
+    fn classifier_of(&self, class: Allowed, state: Id) -> Checked<Classifier> {
+        match class {
+            Allowed::OneVsRestClassifier => self.one_vs_rest(state),
+            _ => self.classifier(state),
+        }
+    }
+
+    /// A OneVsRestClassifier of binary LogisticRegressions: one score per class (its
+    /// estimator's), whose probabilities are the sigmoids divided by their sum.
+    fn one_vs_rest(&self, state: Id) -> Checked<Classifier> {
+        let classes = match self.array(state, "classes_")? {
+            Some(array) => self.classes(array)?,
+            None => return malformed("the OneVsRestClassifier has no classes_ (is it fitted?)"),
+        };
+        let k = classes.len();
+        if k < 2 {
+            return malformed(format!("the OneVsRestClassifier has {k} class"));
+        }
+        match self.attr(state, "label_binarizer_").map(|v| self.value(v)) {
+            Some(Value::Object { class: Allowed::LabelBinarizer, state: Some(binarizer) }) => {
+                match self.text_attr(*binarizer, "y_type_").as_deref() {
+                    Some("multiclass") if k > 2 => {}
+                    Some("binary") if k == 2 => {}
+                    other => {
+                        return unsupported(format!(
+                            "the OneVsRestClassifier's targets are {:?} over {k} classes; onnxify                              converts one class per row (binary or multiclass)",
+                            other.unwrap_or("unrecorded")
+                        ));
+                    }
+                }
+            }
+            _ => return malformed("the OneVsRestClassifier has no fitted label_binarizer_"),
+        }
+        let Some(list) = self.attr(state, "estimators_") else {
+            return malformed("the OneVsRestClassifier has no estimators_");
+        };
+        let Value::List(estimators) = self.value(list) else {
+            return malformed("the OneVsRestClassifier's estimators_ is not a list");
+        };
+        let expected = if k == 2 { 1 } else { k };
+        if estimators.len() != expected {
+            return malformed(format!(
+                "the OneVsRestClassifier has {} estimators for {k} classes; scikit-learn fits {expected}",
+                estimators.len()
+            ));
+        }
+        let mut rows = Vec::with_capacity(expected);
+        let mut intercept = Vec::with_capacity(expected);
+        let mut n_iter = None;
+        for (i, &estimator) in estimators.iter().enumerate() {
+            let fitted = match self.value(estimator) {
+                Value::Object {
+                    class: Allowed::LogisticRegression | Allowed::LogisticRegressionCV,
+                    state: Some(s),
+                } => self.classifier(*s)?,
+                other => {
+                    return unsupported(format!(
+                        "the OneVsRestClassifier's estimator {i} is a {}; onnxify converts                          LogisticRegressions",
+                        describe(other)
+                    ));
+                }
+            };
+            if fitted.classes != Classes::Ints(vec![0, 1]) {
+                return malformed(format!(
+                    "the OneVsRestClassifier's estimator {i} was not fitted on the classes 0 and 1"
+                ));
+            }
+            if let Some(first) = rows.first().map(|r: &Array1<f64>| r.len())
+                && first != fitted.coef.ncols()
+            {
+                return malformed(format!(
+                    "the OneVsRestClassifier's estimators take {first} and {} features",
+                    fitted.coef.ncols()
+                ));
+            }
+            rows.push(fitted.coef.row(0).to_owned());
+            intercept.push(fitted.intercept[0]);
+            n_iter = n_iter.max(fitted.n_iter);
+        }
+        let features = rows[0].len();
+        let coef = Array2::from_shape_fn((expected, features), |(r, j)| rows[r][j]);
+        let link = if k > 2 { Link::OneVsRest } else { Link::Softmax };
+        Ok(Classifier { coef, intercept: Array1::from(intercept), classes, n_iter, link })
     }
 
     fn classes(&self, array: &Array) -> Checked<Classes> {
@@ -605,10 +800,27 @@ impl<'a> Tree<'a> {
             intercept: classifier.intercept,
             classes: classifier.classes,
             n_iter: classifier.n_iter,
+            link: classifier.link,
             feature_names,
             sklearn_version,
+            table: None,
+            search: None,
         })
     }
+}
+
+/// A classifier step as the report shows it.
+fn classifier_text(class: Allowed, rows: usize, columns: usize, link: Link) -> String {
+    let ovr = if link == Link::OneVsRest { ", one-vs-rest" } else { "" };
+    format!("{} (coef_ {rows} x {columns}{ovr})", class_name(class))
+}
+
+/// The classifiers a model may end with.
+fn is_classifier(class: Allowed) -> bool {
+    matches!(
+        class,
+        Allowed::LogisticRegression | Allowed::LogisticRegressionCV | Allowed::OneVsRestClassifier
+    )
 }
 
 /// How deep Pipelines may nest inside a Pipeline.
@@ -678,7 +890,19 @@ fn class_name(class: Allowed) -> &'static str {
         Allowed::MaxAbsScaler => "MaxAbsScaler",
         Allowed::RobustScaler => "RobustScaler",
         Allowed::LogisticRegression => "LogisticRegression",
+        Allowed::LogisticRegressionCV => "LogisticRegressionCV",
+        Allowed::OneVsRestClassifier => "OneVsRestClassifier",
+        Allowed::LabelBinarizer => "LabelBinarizer",
         Allowed::Pipeline => "Pipeline",
+        Allowed::ColumnTransformer => "ColumnTransformer",
+        Allowed::SimpleImputer => "SimpleImputer",
+        Allowed::MissingIndicator => "MissingIndicator",
+        Allowed::OneHotEncoder => "OneHotEncoder",
+        Allowed::OrdinalEncoder => "OrdinalEncoder",
+        Allowed::FunctionTransformer => "FunctionTransformer",
+        Allowed::ColumnSelector => "make_column_selector",
+        Allowed::GridSearchCV => "GridSearchCV",
+        Allowed::RandomizedSearchCV => "RandomizedSearchCV",
         _ => "?",
     }
 }
@@ -687,6 +911,8 @@ fn class_name(class: Allowed) -> &'static str {
 enum ProbabilityRule {
     /// The sigmoid of the score for two classes, the softmax of the scores for more.
     Standard,
+    /// Three or more classes, each score's sigmoid divided by the row's sum.
+    OneVsRest,
     /// Two classes through a softmax of (-score, score), as `multi_class="multinomial"` did.
     BinarySoftmax,
 }
