@@ -571,6 +571,11 @@ const REFUSALS: &[(&str, i32, &str)] = &[
         "not a readable pickle: the Pipeline's MinMaxScaler scales 3 features but the scaler before it 4",
     ),
     (
+        "iris_fractional_labels.joblib",
+        3,
+        "refused: classes_ holds the label 0.5; onnxify converts float labels that are whole numbers, as ONNX's int64 labels",
+    ),
+    (
         "one_vs_rest_estimators_missing.joblib",
         2,
         "not a readable pickle: the OneVsRestClassifier has 2 estimators for 3 classes; scikit-learn fits 3",
@@ -747,6 +752,11 @@ const REFUSALS: &[(&str, i32, &str)] = &[
         "not a readable pickle: byte 3: a memo key of 4294967280: pickle.load makes room for twice as many entries, which may not fit in memory, and no pickler numbers its memo so (the loader may stop there)",
     ),
     ("memo_key_huge_then_call.pkl", 3, "refused: it references dangerous callables (posix.system)"),
+    (
+        "unhashable_dict_key.pkl",
+        2,
+        "not a readable pickle: byte 51: a dict key is a list, which Python cannot hash: the loader raises TypeError here",
+    ),
     (
         "nested_wrapper_payload.joblib",
         3,

@@ -798,6 +798,16 @@ class Fixtures:
                  "protocol 2: None put under memo key 2^32 - 16, then the pipeline. The "
                  "pure-Python unpickler keys a dict and loads it; pickle.load grows its memo array "
                  "to 2^33 entries and fails with MemoryError.")
+        # A dict key Python cannot hash stops the load with a TypeError, before
+        # the model is built (found by the fuzzer: a reader that ignores it accepts a file no
+        # loader loads).
+        state = next(op for op in walk(clean) if op.name == "EMPTY_DICT")
+        after_put = next(op for op in walk(clean) if op.pos > state.pos).end
+        nested = text("extra") + b"}]Nss"
+        self.add("unhashable_dict_key.pkl", clean[:after_put] + nested + clean[after_put:], "memo_keys",
+                 "hostile", None, [],
+                 "protocol 2: the Pipeline's state given an attribute 'extra' holding a dict whose "
+                 "key is a list (SETITEM), before its own items")
         # The pure-Python unpickler reads on past such a key: what follows runs, even when bytes
         # that are not opcodes come after it (found by the fuzzer).
         after = (clean[:2] + b"Nr" + struct.pack("<I", 0xFFFF_FFF0) + POP

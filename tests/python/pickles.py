@@ -130,7 +130,7 @@ def benign(out):
     cases = []
     iris, cancer, wine = datasets.load_iris(), datasets.load_breast_cancer(), datasets.load_wine()
 
-    def add(name, model, x, columns, writer, kind="benign", proba_of=None):
+    def add(name, model, x, columns, writer, kind="benign", proba_of=None, label_text=str):
         path = os.path.join(out, name)
         writer(model, path)
         csv = os.path.join(out, name + ".csv")
@@ -144,7 +144,7 @@ def benign(out):
             "csv": csv,
             "kind": kind,
             "sklearn_version": sklearn.__version__,
-            "labels": [str(v) for v in predicted],
+            "labels": [label_text(v) for v in predicted],
             "proba": proba.tolist(),
         })
 
@@ -433,6 +433,16 @@ def benign(out):
     add("wine_logistic_regression_cv.joblib", logistic_cv.fit(wine.data, wine.target), wine.data, wine_columns,
         dumped())
 
+    # Float labels that are whole numbers and bool labels are ONNX's int64 labels (1.0 is 1,
+    # True is 1).
+    def as_int(v):
+        return str(int(v))
+    float_labels = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(iris.data, iris.target * 1.0)
+    add("iris_float_labels.joblib", float_labels, iris.data, iris_columns, dumped(), label_text=as_int)
+    add("iris_float_labels_p2.pkl", float_labels, iris.data, iris_columns, pickled(2), label_text=as_int)
+    bool_labels = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(cancer.data, cancer.target == 1)
+    add("cancer_bool_labels.joblib", bool_labels, cancer.data, cancer_columns, dumped(), label_text=as_int)
+
     # Written by today's version, multi_class="ovr" no longer changes the probabilities.
     add("wine_multi_class_ovr_ignored.joblib", ovr, wine.data, wine_columns, dumped())
 
@@ -634,6 +644,10 @@ def malicious(out, marker):
         ("clf", LogisticRegression(max_iter=5000)),
     ]).fit(px, py)
     dump_case("table_numeric_categories.joblib", years, "refused_model", "onnxify encodes text columns")
+    # A label no int64 holds exactly (scikit-learn fits no such classes; an edited file could).
+    halves = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(iris.data, iris.target * 1.0)
+    halves.steps[1][1].classes_ = halves.steps[1][1].classes_ + 0.5
+    dump_case("iris_fractional_labels.joblib", halves, "refused_model", "holds the label 0.5")
     # A OneVsRestClassifier whose estimators do not match its classes, or are not linear.
     short = make_pipeline(StandardScaler(), OneVsRestClassifier(LogisticRegression(max_iter=1000))).fit(iris.data, iris.target)
     short.steps[1][1].estimators_ = short.steps[1][1].estimators_[:2]

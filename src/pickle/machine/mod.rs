@@ -29,9 +29,9 @@ mod text;
 mod values;
 mod walk;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use super::allow::{self, Verdict};
+use super::allow::{self, Allowed, Verdict};
 use opcodes::opcode_name;
 use pyint::{MemoKey, PyInt};
 use source::{Framing, Source};
@@ -159,6 +159,8 @@ pub fn run(data: &[u8], loader: Loader) -> Outcome {
         values: Vec::new(),
         value_bytes: 0,
         bound: HashMap::new(),
+        hashable: HashSet::new(),
+        scalars: HashSet::new(),
         clean_states: HashMap::new(),
         globals: Vec::new(),
         findings: Vec::new(),
@@ -280,6 +282,12 @@ struct Machine<'a> {
     value_bytes: usize,
     /// Containers bound to one use (see [`Binding`]).
     bound: HashMap<Id, Binding>,
+    /// Tuples found hashable: immutable, so a memoised one is checked once however often it
+    /// is used as a key.
+    hashable: HashSet<Id>,
+    /// numpy scalars (`scalar`'s results), which hash; an ndarray, even of no dimension,
+    /// does not.
+    scalars: HashSet<Id>,
     /// Attribute dicts found clean at a BUILD, with their length then.
     clean_states: HashMap<Id, usize>,
     globals: Vec<GlobalRef>,
@@ -765,6 +773,9 @@ impl<'a> Machine<'a> {
             0x8f => self.push(s, at, Value::Set(Vec::new()))?,
             b't' | b'l' | 0x91 => {
                 let items = pop_mark(s, at)?;
+                if !matches!(op, b't' | b'l') {
+                    self.check_hashable(at, &items, "a frozenset's item")?;
+                }
                 let id = self.alloc(
                     at,
                     match op {
@@ -789,6 +800,11 @@ impl<'a> Machine<'a> {
             b'd' => {
                 let items = pop_mark(s, at)?;
                 let pairs = pairs(&items, at)?;
+                self.check_hashable(
+                    at,
+                    &pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
+                    "a dict key",
+                )?;
                 let id = self.alloc(at, Value::Dict(pairs.clone()))?;
                 self.place_pairs(at, id, &pairs);
                 self.push_id(s, at, id)?;
@@ -797,6 +813,9 @@ impl<'a> Machine<'a> {
                 let items = if op == b'a' { vec![pop(s, at)?] } else { pop_mark(s, at)? };
                 let target = top(s, at)?;
                 self.charge(at, 4 * items.len())?;
+                if op == 0x90 {
+                    self.check_hashable(at, &items, "a set's item")?;
+                }
                 match &mut self.values[target as usize] {
                     Value::List(list) if op != 0x90 => list.extend(&items),
                     Value::Set(set) if op == 0x90 => set.extend(&items),
@@ -825,6 +844,11 @@ impl<'a> Machine<'a> {
                     pop_mark(s, at)?
                 };
                 let new = pairs(&items, at)?;
+                self.check_hashable(
+                    at,
+                    &new.iter().map(|p| p.0).collect::<Vec<_>>(),
+                    "a dict key",
+                )?;
                 let target = top(s, at)?;
                 self.charge(at, 8 * new.len())?;
                 match &mut self.values[target as usize] {
@@ -934,8 +958,14 @@ impl<'a> Machine<'a> {
             b'R' => {
                 let args = pop(s, at)?;
                 let callable = pop(s, at)?;
+                let scalar = matches!(self.value(callable), Value::Global(g)
+                    if self.globals[*g].allowed == Some(Allowed::Scalar));
                 let value = self.call(at, callable, args)?;
+                let array = matches!(value, Value::Array(_));
                 self.push(s, at, value)?;
+                if scalar && array {
+                    self.scalars.extend(s.stack.last());
+                }
             }
             0x81 => {
                 let args = pop(s, at)?;
@@ -982,6 +1012,43 @@ impl<'a> Machine<'a> {
         Ok(None)
     }
 
+    /// Python hashes a dict's keys and a set's items as they go in, and the load stops with
+    /// a TypeError at one it cannot hash: a list, dict, set, ndarray or slice, or a tuple
+    /// holding one.
+    fn check_hashable(&mut self, at: usize, ids: &[Id], what: &str) -> Result<(), Stop> {
+        for &id in ids {
+            // Each tuple is walked once (a memoised one may appear in many keys, or many
+            // times in one).
+            let mut pending = vec![(id, 0usize)];
+            let mut tuples = HashSet::new();
+            while let Some((id, depth)) = pending.pop() {
+                let kind = match &self.values[id as usize] {
+                    Value::Tuple(_) if self.hashable.contains(&id) || tuples.contains(&id) => {
+                        continue;
+                    }
+                    Value::Tuple(items) if depth < MAX_HASHED_DEPTH => {
+                        tuples.insert(id);
+                        pending.extend(items.iter().map(|&item| (item, depth + 1)));
+                        continue;
+                    }
+                    Value::Tuple(_) => "tuple nested too deep to check",
+                    Value::Array(_) if self.scalars.contains(&id) => continue,
+                    value @ (Value::List(_)
+                    | Value::Dict(_)
+                    | Value::Set(_)
+                    | Value::Array(_)
+                    | Value::PendingArray
+                    | Value::PendingMaskedArray
+                    | Value::Slice { .. }) => value.kind(),
+                    _ => continue,
+                };
+                return stop(at, unhashable(what, kind));
+            }
+            self.hashable.extend(tuples);
+        }
+        Ok(())
+    }
+
     fn memo_put(&mut self, s: &mut Stream, at: usize, key: MemoKey) -> Result<(), Stop> {
         // The C unpickler keeps its memo in an array and grows it to twice the key: whether a
         // large key fits in memory depends on the machine. No pickler numbers its memo so. The
@@ -1006,6 +1073,13 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 }
+
+fn unhashable(what: &str, kind: &str) -> String {
+    format!("{what} is a {kind}, which Python cannot hash: the loader raises TypeError here")
+}
+
+/// Tuples a dict key or set item may nest; a deeper one is refused rather than followed.
+const MAX_HASHED_DEPTH: usize = 64;
 
 fn key_text(key: &MemoKey) -> String {
     match key {

@@ -675,6 +675,13 @@ impl<'a> Tree<'a> {
                      integer (ONNX's int64 labels)"
                 ))
             })?),
+            // False and True are the labels 0 and 1 (Python's bools are those ints).
+            Kind::Bool => Classes::Ints(
+                array.integers(raw).map_err(|e| Problem::Malformed(format!("classes_: {e}")))?,
+            ),
+            Kind::Float => Classes::Ints(whole_labels(
+                array.floats(raw).map_err(|e| Problem::Malformed(format!("classes_: {e}")))?,
+            )?),
             Kind::Unicode => Classes::Strings(
                 array.unicode(raw).map_err(|e| Problem::Malformed(format!("classes_: {e}")))?,
             ),
@@ -705,15 +712,10 @@ impl<'a> Tree<'a> {
                     )
                 } else {
                     return unsupported(
-                        "classes_ mixes labels of several types; onnxify converts integer or string labels",
+                        "classes_ holds objects other than all strings or all integers; \
+                         onnxify converts integer, string, whole float or bool labels",
                     );
                 }
-            }
-            _ => {
-                return unsupported(format!(
-                    "classes_ has dtype {}; onnxify converts integer or string labels",
-                    array.dtype
-                ));
             }
         };
         if let Classes::Strings(labels) = &classes {
@@ -807,6 +809,25 @@ impl<'a> Tree<'a> {
             search: None,
         })
     }
+}
+
+/// Float labels as ONNX's int64 labels, which scikit-learn's converter writes for them too:
+/// only whole numbers convert exactly (1.0 is the label 1).
+fn whole_labels(values: Vec<f64>) -> Checked<Vec<i64>> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    values
+        .into_iter()
+        .map(|x| {
+            if x.fract() == 0.0 && x.abs() <= EXACT {
+                Ok(x as i64)
+            } else {
+                unsupported(format!(
+                    "classes_ holds the label {x}; onnxify converts float labels that are whole \
+                     numbers, as ONNX's int64 labels"
+                ))
+            }
+        })
+        .collect()
 }
 
 /// A classifier step as the report shows it.
