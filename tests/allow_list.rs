@@ -86,7 +86,8 @@ fn every_estimator_scikit_learn_lists_is_unsupported_at_its_module_or_allowed() 
         } else {
             Verdict::Unsupported(
                 "not supported yet: onnxify converts a LogisticRegression (or \
-                 LogisticRegressionCV, or a OneVsRestClassifier of them), alone or at the end \
+                 LogisticRegressionCV, SGDClassifier with the log loss, or a \
+                 OneVsRestClassifier of them), alone or at the end \
                  of a Pipeline of scalers (Standard, MinMax, MaxAbs, Robust), or of a \
                  ColumnTransformer of SimpleImputers, OneHotEncoders, OrdinalEncoders and \
                  those scalers, or such a model tuned by GridSearchCV or RandomizedSearchCV"
@@ -119,6 +120,7 @@ fn every_estimator_scikit_learn_lists_is_unsupported_at_its_module_or_allowed() 
             "GridSearchCV",
             "RandomizedSearchCV",
             "LogisticRegressionCV",
+            "SGDClassifier",
             "OneVsRestClassifier",
             "LabelBinarizer",
             "LogisticRegression"

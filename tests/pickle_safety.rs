@@ -571,6 +571,11 @@ const REFUSALS: &[(&str, i32, &str)] = &[
         "not a readable pickle: the Pipeline's MinMaxScaler scales 3 features but the scaler before it 4",
     ),
     (
+        "sgd_hinge.joblib",
+        3,
+        "refused: it references dangerous callables (sklearn.linear_model._sgd_fast.Hinge)",
+    ),
+    (
         "iris_fractional_labels.joblib",
         3,
         "refused: classes_ holds the label 0.5; onnxify converts float labels that are whole numbers, as ONNX's int64 labels",

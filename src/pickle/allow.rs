@@ -35,6 +35,12 @@ pub enum Allowed {
     LogisticRegression,
     /// `sklearn.linear_model._logistic.LogisticRegressionCV`: as `Pipeline`.
     LogisticRegressionCV,
+    /// `sklearn.linear_model._stochastic_gradient.SGDClassifier`: as `Pipeline`.
+    SgdClassifier,
+    /// The compiled log loss an SGDClassifier keeps (`sklearn._loss._loss.CyHalfBinomialLoss`,
+    /// before 1.6 `sklearn.linear_model._sgd_fast.Log`): `REDUCE` with `()`, which makes the
+    /// loss object and nothing else; never given a state.
+    LossObject,
     /// `sklearn.multiclass.OneVsRestClassifier`: as `Pipeline`.
     OneVsRestClassifier,
     /// `sklearn.preprocessing._label.LabelBinarizer` (a OneVsRestClassifier's
@@ -114,6 +120,7 @@ impl Allowed {
                 | Allowed::RobustScaler
                 | Allowed::LogisticRegression
                 | Allowed::LogisticRegressionCV
+                | Allowed::SgdClassifier
                 | Allowed::OneVsRestClassifier
                 | Allowed::LabelBinarizer
                 | Allowed::ColumnTransformer
@@ -141,6 +148,9 @@ pub const ALLOWED: &[(&str, &str)] = &[
     ("sklearn.preprocessing._data", "RobustScaler"),
     ("sklearn.linear_model._logistic", "LogisticRegression"),
     ("sklearn.linear_model._logistic", "LogisticRegressionCV"),
+    ("sklearn.linear_model._stochastic_gradient", "SGDClassifier"),
+    ("sklearn._loss._loss", "CyHalfBinomialLoss"),
+    ("sklearn.linear_model._sgd_fast", "Log"),
     ("sklearn.multiclass", "OneVsRestClassifier"),
     ("sklearn.preprocessing._label", "LabelBinarizer"),
     ("sklearn.compose._column_transformer", "ColumnTransformer"),
@@ -232,6 +242,9 @@ pub fn allowed(module: &str, name: &str) -> Option<Allowed> {
         ("sklearn.preprocessing._data", "RobustScaler") => Allowed::RobustScaler,
         ("sklearn.linear_model._logistic", "LogisticRegression") => Allowed::LogisticRegression,
         ("sklearn.linear_model._logistic", "LogisticRegressionCV") => Allowed::LogisticRegressionCV,
+        ("sklearn.linear_model._stochastic_gradient", "SGDClassifier") => Allowed::SgdClassifier,
+        ("sklearn._loss._loss", "CyHalfBinomialLoss")
+        | ("sklearn.linear_model._sgd_fast", "Log") => Allowed::LossObject,
         ("sklearn.multiclass", "OneVsRestClassifier") => Allowed::OneVsRestClassifier,
         ("sklearn.preprocessing._label", "LabelBinarizer") => Allowed::LabelBinarizer,
         ("sklearn.compose._column_transformer", "ColumnTransformer") => Allowed::ColumnTransformer,
@@ -296,7 +309,8 @@ pub fn allowed(module: &str, name: &str) -> Option<Allowed> {
 }
 
 const UNSUPPORTED: &str = "not supported yet: onnxify converts a LogisticRegression (or \
-                           LogisticRegressionCV, or a OneVsRestClassifier of them), alone or \
+                           LogisticRegressionCV, SGDClassifier with the log loss, or a \
+                           OneVsRestClassifier of them), alone or \
                            at the end of a Pipeline of scalers (Standard, MinMax, MaxAbs, Robust), \
                            or of a ColumnTransformer of SimpleImputers, OneHotEncoders, \
                            OrdinalEncoders and those scalers, or such a model tuned by \
@@ -456,6 +470,8 @@ mod tests {
             Allowed::RobustScaler,
             Allowed::LogisticRegression,
             Allowed::LogisticRegressionCV,
+            Allowed::SgdClassifier,
+            Allowed::LossObject,
             Allowed::OneVsRestClassifier,
             Allowed::LabelBinarizer,
             Allowed::ColumnTransformer,
@@ -833,7 +849,7 @@ mod tests {
             ("sklearn.preprocessing", "StandardScaler"),
             ("sklearn.linear_model", "LogisticRegression"),
             ("sklearn.svm._classes", "SVC"),
-            ("sklearn.linear_model._stochastic_gradient", "SGDClassifier"),
+            ("sklearn.linear_model._stochastic_gradient", "SGDRegressor"),
             ("sklearn.model_selection", "GridSearchCV"),
         ] {
             for protocol in 0..=5 {

@@ -28,7 +28,7 @@ from scipy.special import softmax
 from sklearn import datasets
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, SGDClassifier
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -428,6 +428,13 @@ def benign(out):
     binary_wrapped = make_pipeline(StandardScaler(), OneVsRestClassifier(LogisticRegression(max_iter=5000)))
     add("cancer_one_vs_rest_classifier.joblib", binary_wrapped.fit(cancer.data, unicode_labels), cancer.data,
         cancer_columns, dumped())
+    # SGDClassifier with the log loss: a logistic model, one-vs-rest for three or more classes.
+    sgd = make_pipeline(StandardScaler(), SGDClassifier(loss="log_loss", alpha=0.01, random_state=0))
+    add("iris_sgd_log_loss.joblib", sgd.fit(iris.data, iris.target), iris.data, iris_columns, dumped(),
+        kind="one_vs_rest")
+    sgd_binary = make_pipeline(StandardScaler(), SGDClassifier(loss="log_loss", average=True, random_state=0))
+    add("cancer_sgd_log_loss_p2.pkl", sgd_binary.fit(cancer.data, unicode_labels), cancer.data, cancer_columns,
+        pickled(2))
     # LogisticRegressionCV predicts as the LogisticRegression it refits with the chosen C.
     logistic_cv = make_pipeline(StandardScaler(), LogisticRegressionCV(cv=3, max_iter=1000))
     add("wine_logistic_regression_cv.joblib", logistic_cv.fit(wine.data, wine.target), wine.data, wine_columns,
@@ -644,6 +651,10 @@ def malicious(out, marker):
         ("clf", LogisticRegression(max_iter=5000)),
     ]).fit(px, py)
     dump_case("table_numeric_categories.joblib", years, "refused_model", "onnxify encodes text columns")
+    # An SGDClassifier whose loss gives no logistic probabilities (the hinge loss object is
+    # outside the allow-list).
+    hinge = make_pipeline(StandardScaler(), SGDClassifier(loss="hinge", random_state=0)).fit(iris.data, iris.target)
+    dump_case("sgd_hinge.joblib", hinge, "refused_model", "sklearn.linear_model._sgd_fast.Hinge")
     # A label no int64 holds exactly (scikit-learn fits no such classes; an edited file could).
     halves = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(iris.data, iris.target * 1.0)
     halves.steps[1][1].classes_ = halves.steps[1][1].classes_ + 0.5

@@ -192,6 +192,7 @@ impl Machine<'_> {
             return Ok(Value::Opaque);
         };
         let name = self.global_name(index);
+        let no_arguments = matches!(self.value(args), Value::Tuple(items) if items.is_empty());
         let args = self.few_items(args).unwrap_or_default();
         let arg = |i: usize| args.get(i).map(|&id| self.value(id));
         let made = match allowed {
@@ -333,6 +334,12 @@ impl Machine<'_> {
                     ))
                 }
             }
+            Allowed::LossObject if no_arguments => {
+                Ok(Value::Object { class: Allowed::LossObject, state: None })
+            }
+            Allowed::LossObject => Err(format!(
+                "{name} is called with arguments other than (); scikit-learn writes ()"
+            )),
             Allowed::TypeToken | Allowed::ScoreFunction | Allowed::MaskedArray => {
                 Err(format!("{name} is called; it is only ever a value"))
             }
@@ -343,6 +350,7 @@ impl Machine<'_> {
             | Allowed::RobustScaler
             | Allowed::LogisticRegression
             | Allowed::LogisticRegressionCV
+            | Allowed::SgdClassifier
             | Allowed::OneVsRestClassifier
             | Allowed::LabelBinarizer
             | Allowed::ColumnTransformer
@@ -425,6 +433,13 @@ impl Machine<'_> {
             self.refuse(
                 at,
                 format!("BUILD gives {what} as a state, which a loader hands to the object"),
+            );
+            return Ok(None);
+        }
+        if matches!(self.value(target), Value::Object { class: Allowed::LossObject, .. }) {
+            self.refuse(
+                at,
+                "BUILD gives a state to a loss object, which scikit-learn never writes".into(),
             );
             return Ok(None);
         }

@@ -561,13 +561,17 @@ impl<'a> Tree<'a> {
             // doubling in floating point reproduces exactly.
             ProbabilityRule::BinarySoftmax => (coef_matrix * 2.0, intercept * 2.0),
         };
-        let n_iter = match self.array(state, "n_iter_")? {
-            Some(array) if matches!(array.dtype.kind, Kind::Int | Kind::Unsigned) => array
-                .integers(self.raw(array))
-                .map_err(|e| Problem::Malformed(format!("n_iter_: {e}")))?
-                .into_iter()
-                .max()
-                .and_then(|n| u64::try_from(n).ok()),
+        // An array per class (or fold), or one int (SGDClassifier).
+        let n_iter = match self.attr(state, "n_iter_").map(|v| self.value(v)) {
+            Some(Value::Array(array)) if matches!(array.dtype.kind, Kind::Int | Kind::Unsigned) => {
+                array
+                    .integers(self.raw(array))
+                    .map_err(|e| Problem::Malformed(format!("n_iter_: {e}")))?
+                    .into_iter()
+                    .max()
+                    .and_then(|n| u64::try_from(n).ok())
+            }
+            Some(Value::Int(n)) => u64::try_from(*n).ok(),
             _ => None,
         };
         Ok(Classifier { coef: coef_matrix, intercept, classes, n_iter, link })
@@ -577,8 +581,29 @@ impl<'a> Tree<'a> {
     fn classifier_of(&self, class: Allowed, state: Id) -> Checked<Classifier> {
         match class {
             Allowed::OneVsRestClassifier => self.one_vs_rest(state),
+            Allowed::SgdClassifier => self.sgd(state),
             _ => self.classifier(state),
         }
+    }
+
+    /// An SGDClassifier with the log loss: a linear model whose probabilities are the
+    /// sigmoid of its score for two classes, and for more each class's sigmoid divided by
+    /// the row's sum (its predict_proba is one-vs-rest whatever the version).
+    fn sgd(&self, state: Id) -> Checked<Classifier> {
+        match self.text_attr(state, "loss").as_deref() {
+            Some("log_loss" | "log") => {}
+            other => {
+                return unsupported(format!(
+                    "the SGDClassifier has loss={:?}; onnxify converts the log loss, whose \
+                     probabilities are a logistic regression's",
+                    other.unwrap_or("unrecorded")
+                ));
+            }
+        }
+        let mut classifier = self.classifier(state)?;
+        classifier.link =
+            if classifier.classes.len() > 2 { Link::OneVsRest } else { Link::Softmax };
+        Ok(classifier)
     }
 
     /// A OneVsRestClassifier of binary LogisticRegressions: one score per class (its
@@ -840,7 +865,10 @@ fn classifier_text(class: Allowed, rows: usize, columns: usize, link: Link) -> S
 fn is_classifier(class: Allowed) -> bool {
     matches!(
         class,
-        Allowed::LogisticRegression | Allowed::LogisticRegressionCV | Allowed::OneVsRestClassifier
+        Allowed::LogisticRegression
+            | Allowed::LogisticRegressionCV
+            | Allowed::SgdClassifier
+            | Allowed::OneVsRestClassifier
     )
 }
 
@@ -913,6 +941,7 @@ fn class_name(class: Allowed) -> &'static str {
         Allowed::LogisticRegression => "LogisticRegression",
         Allowed::LogisticRegressionCV => "LogisticRegressionCV",
         Allowed::OneVsRestClassifier => "OneVsRestClassifier",
+        Allowed::SgdClassifier => "SGDClassifier",
         Allowed::LabelBinarizer => "LabelBinarizer",
         Allowed::Pipeline => "Pipeline",
         Allowed::ColumnTransformer => "ColumnTransformer",
