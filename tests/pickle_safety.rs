@@ -601,6 +601,11 @@ const REFUSALS: &[(&str, i32, &str)] = &[
         "not a readable pickle: the GridSearchCV's best_index_ is 7 of 2 candidates",
     ),
     (
+        "table_remainder_twice.pkl",
+        3,
+        "refused: byte 2991: an object's state gives the attribute \"remainder\" twice; Python keeps the last",
+    ),
+    (
         "table_function_transformer.joblib",
         3,
         "refused: it references dangerous callables (numpy.log1p)",

@@ -15,6 +15,7 @@ import json
 import lzma
 import os
 import pickle
+import pickletools
 import struct
 import sys
 import warnings
@@ -335,6 +336,11 @@ def benign(out):
         ("clf", LogisticRegression(max_iter=5000)),
     ]).fit(px, py)
     add_table("penguins_passthrough_weights_lzma.joblib", weighted, px, dumped(("lzma", 3)))
+    # An attribute scikit-learn does not write, on a fitted encoder: loaders set it and
+    # nothing reads it, so the file converts as without it.
+    extra = Pipeline([("pre", canonical[0]), ("clf", canonical[1])])
+    extra[0].named_transformers_["cat"].note_from_a_user = "kept"
+    add_table("penguins_extra_attribute.joblib", extra, px, dumped())
     # An explicit dropped category, unseen text an error, and a column without any value,
     # which the imputer leaves out.
     empty = px.assign(notes=np.nan)
@@ -622,6 +628,18 @@ def malicious(out, marker):
             ("clf", LogisticRegression(max_iter=5000)),
         ]).fit(px, py)
 
+    # A ColumnTransformer state naming "remainder" twice: Python keeps the last value, and a
+    # reader keeping the first would convert another model.
+    clean = pickle.dumps(penguins_pipeline(), protocol=2)
+    ops = list(pickletools.genops(clean))
+    named = next(i for i, (op, arg, _) in enumerate(ops) if arg == "sklearn.compose._column_transformer ColumnTransformer")
+    state = next(pos for op, _, pos in ops[named:] if op.name == "EMPTY_DICT")
+    mark = next(pos for op, _, pos in ops[named:] if op.name == "MARK" and pos > state)
+    twice = clean[:mark + 1] + text("remainder") + text("passthrough") + clean[mark + 1:]
+    path = os.path.join(out, "table_remainder_twice.pkl")
+    with open(path, "wb") as f:
+        f.write(twice)
+    cases.append({"file": path, "kind": "refused_model", "message": "gives the attribute \"remainder\" twice"})
     logged = penguins_pipeline(num=Pipeline([
         ("impute", SimpleImputer()), ("log", FunctionTransformer(np.log1p)), ("scale", StandardScaler()),
     ]))
