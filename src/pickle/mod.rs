@@ -32,7 +32,7 @@ use machine::{Finding, Loader, Outcome, Severity};
 use readings::Readings;
 pub use readings::{Load, LoadedArray, Loads, loads};
 pub use report::{Decision, GlobalEntry, ModelSummary, ScanReport};
-use sklearn::{Extracted, Problem};
+use sklearn::{Extracted, Problem, ScalerParameters};
 
 /// Largest pickle file read, and largest stream once decompressed (a model's parameters are
 /// far smaller; an ONNX model is limited to 64 MiB).
@@ -347,64 +347,45 @@ fn pickled_model(extracted: Extracted) -> PickledModel {
     let classifier = |coef, intercept| {
         FittedLogisticRegression::from_parameters(coef, intercept, n_iter).with_link(link)
     };
-    if let Some(table) = extracted.table {
-        let classifier = classifier(table.coef, table.intercept);
-        let feature_names =
-            table.columns.numeric.iter().chain(&table.columns.categorical).cloned().collect();
-        let n = table.columns.numeric.len();
-        let pipeline = ColumnPipeline::from_parts(
-            table.columns,
-            table.imputer,
-            table.scaler,
-            table.encoder,
-            classifier,
-            extracted.classes,
-        );
-        let (center, spread) = (
-            pipeline.mean().slice(ndarray::s![..n]).to_owned(),
-            pipeline.scale().slice(ndarray::s![..n]).to_owned(),
-        );
-        return PickledModel {
-            pipeline: PickledPipeline::Table(pipeline),
-            feature_names,
-            feature_names_recorded,
-            estimator: extracted.estimator,
-            sklearn_version: extracted.sklearn_version,
-            search: extracted.search,
-            probe_center: center,
-            probe_spread: spread,
-        };
-    }
-    let n = extracted.n_features();
-    let zeros = || Array1::zeros(n);
-    let ones = || Array1::ones(n);
-    let (offset, scale, center, spread) = match &extracted.scaler {
-        None => {
-            let (center, spread) =
-                boundary_probes(extracted.coef.view(), extracted.intercept.view());
-            (zeros(), ones(), center, spread)
+    let (pipeline, feature_names, (center, spread)) = match extracted.table {
+        Some(table) => {
+            let feature_names =
+                table.columns.numeric.iter().chain(&table.columns.categorical).cloned().collect();
+            let n = table.columns.numeric.len();
+            let pipeline = ColumnPipeline::from_parts(
+                table.columns,
+                table.imputer,
+                table.scaler,
+                table.encoder,
+                classifier(extracted.coef, extracted.intercept),
+                extracted.classes,
+            );
+            // Probes around the numeric columns' centres and spreads.
+            let probes = (
+                pipeline.mean().slice(ndarray::s![..n]).to_owned(),
+                pipeline.scale().slice(ndarray::s![..n]).to_owned(),
+            );
+            (PickledPipeline::Table(pipeline), feature_names, probes)
         }
-        Some(s) => {
-            let mean = s.mean.clone().map(Array1::from);
-            let scale = s.scale.clone().map(Array1::from);
-            (
-                if s.with_mean { mean.clone().unwrap_or_else(zeros) } else { zeros() },
-                if s.with_std { scale.clone().unwrap_or_else(ones) } else { ones() },
-                mean.unwrap_or_else(zeros),
-                scale.unwrap_or_else(ones),
-            )
+        None => {
+            let n = extracted.coef.ncols();
+            let (scaler, probes) = match &extracted.scaler {
+                Some(s) => plain_scaler(s, n),
+                None => (
+                    FittedStandardScaler::from_parameters(Array1::zeros(n), Array1::ones(n)),
+                    boundary_probes(extracted.coef.view(), extracted.intercept.view()),
+                ),
+            };
+            let feature_names = extracted
+                .feature_names
+                .unwrap_or_else(|| (0..n).map(|j| format!("x{j}")).collect());
+            let classifier = classifier(extracted.coef, extracted.intercept);
+            let pipeline = Pipeline::from_parts(scaler, classifier, extracted.classes);
+            (PickledPipeline::Plain(pipeline), feature_names, probes)
         }
     };
-    let scaler = FittedStandardScaler::from_parameters(offset, scale);
-    let classifier = classifier(extracted.coef, extracted.intercept);
-    let feature_names =
-        extracted.feature_names.unwrap_or_else(|| (0..n).map(|j| format!("x{j}")).collect());
     PickledModel {
-        pipeline: PickledPipeline::Plain(Pipeline::from_parts(
-            scaler,
-            classifier,
-            extracted.classes,
-        )),
+        pipeline,
         feature_names,
         feature_names_recorded,
         estimator: extracted.estimator,
@@ -413,6 +394,24 @@ fn pickled_model(extracted: Extracted) -> PickledModel {
         probe_center: center,
         probe_spread: spread,
     }
+}
+
+/// The scaler of a plain pipeline, and the centre and spread of its probes: its `mean_` and
+/// `scale_` where it has them, even when `with_mean` / `with_std` turn their use off.
+fn plain_scaler(
+    s: &ScalerParameters,
+    n: usize,
+) -> (FittedStandardScaler, (Array1<f64>, Array1<f64>)) {
+    let zeros = || Array1::zeros(n);
+    let ones = || Array1::ones(n);
+    let mean = s.mean.clone().map(Array1::from);
+    let scale = s.scale.clone().map(Array1::from);
+    let offset = if s.with_mean { mean.clone().unwrap_or_else(zeros) } else { zeros() };
+    let divisor = if s.with_std { scale.clone().unwrap_or_else(ones) } else { ones() };
+    (
+        FittedStandardScaler::from_parameters(offset, divisor),
+        (mean.unwrap_or_else(zeros), scale.unwrap_or_else(ones)),
+    )
 }
 
 /// Where a model without a scaler is tested: nothing records the scale of its data, but its

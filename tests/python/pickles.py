@@ -131,15 +131,12 @@ def benign(out):
     cases = []
     iris, cancer, wine = datasets.load_iris(), datasets.load_breast_cancer(), datasets.load_wine()
 
-    def add(name, model, x, columns, writer, kind="benign", proba_of=None, label_text=str):
-        path = os.path.join(out, name)
-        writer(model, path)
-        csv = os.path.join(out, name + ".csv")
-        write_csv(csv, x, columns)
-        frame = pd.DataFrame(x, columns=columns)
-        rows = frame if hasattr(model, "feature_names_in_") or _named(model) else x
-        proba = (proba_of or type(model).predict_proba)(model, rows)
-        predicted = model.predict(rows)
+    def record(path, csv, model, rows, kind, proba_of, label_text=str):
+        """The case of the file at `path`: scikit-learn's predictions for `rows` (the CSV's)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            proba = (proba_of or type(model).predict_proba)(model, rows)
+            predicted = model.predict(rows)
         cases.append({
             "file": path,
             "csv": csv,
@@ -148,6 +145,15 @@ def benign(out):
             "labels": [label_text(v) for v in predicted],
             "proba": proba.tolist(),
         })
+
+    def add(name, model, x, columns, writer, kind="benign", proba_of=None, label_text=str):
+        path = os.path.join(out, name)
+        writer(model, path)
+        csv = os.path.join(out, name + ".csv")
+        write_csv(csv, x, columns)
+        frame = pd.DataFrame(x, columns=columns)
+        rows = frame if hasattr(model, "feature_names_in_") or _named(model) else x
+        record(path, csv, model, rows, kind, proba_of, label_text)
 
     def pickled(protocol):
         def write(model, path):
@@ -265,18 +271,7 @@ def benign(out):
         path = os.path.join(out, name)
         writer(model, path)
         csv, frame = probe_frame(model, x, out, name)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            proba = (proba_of or type(model).predict_proba)(model, frame)
-            predicted = model.predict(frame)
-        cases.append({
-            "file": path,
-            "csv": csv,
-            "kind": kind,
-            "sklearn_version": sklearn.__version__,
-            "labels": [str(v) for v in predicted],
-            "proba": proba.tolist(),
-        })
+        record(path, csv, model, frame, kind, proba_of)
 
     px, py = penguins()
     numbers = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]

@@ -25,18 +25,23 @@ use crate::pickle::allow::Allowed;
 use crate::pickle::machine::{Array, Elements, Id, Value};
 use crate::pickle::numpy::Kind;
 
-/// The parts of a column pipeline read from a file, and the classifier's parameters over its
-/// design (scaled numbers, indicators, one-hot columns).
+/// The parts of a column pipeline read from a file, before its classifier.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableParts {
     pub columns: ColumnNames,
     pub imputer: FittedSimpleImputer,
     pub scaler: FittedStandardScaler,
     pub encoder: FittedOneHotEncoder,
-    pub coef: Array2<f64>,
-    pub intercept: Array1<f64>,
-    /// Per transformer, its name and what it does, for the report.
-    pub steps: Vec<(String, String)>,
+}
+
+/// A ColumnTransformer read: the column pipeline's parts, the classifier's weights and
+/// intercepts over that pipeline's design (scaled numbers, indicators, one-hot columns), and
+/// per transformer its name and what it does, for the report.
+pub(super) struct ReadTable {
+    pub(super) parts: TableParts,
+    pub(super) coef: Array2<f64>,
+    pub(super) intercept: Array1<f64>,
+    pub(super) steps: Vec<(String, String)>,
 }
 
 /// What a transformer's steps have made of its input columns so far.
@@ -57,7 +62,7 @@ impl<'a> Tree<'a> {
         state: Id,
         scalers: &[ScalerParameters],
         classifier: &Classifier,
-    ) -> Checked<TableParts> {
+    ) -> Checked<ReadTable> {
         let names = self.input_names(state)?;
         let n = names.len();
         let mut roles: Vec<Option<Role>> = vec![None; n];
@@ -192,9 +197,8 @@ impl<'a> Tree<'a> {
                 classifier.coef.ncols()
             ));
         }
-        let mut parts = canonical(&names, &roles, &outputs, classifier)?;
-        parts.steps = steps;
-        Ok(parts)
+        let (parts, coef, intercept) = canonical(&names, &roles, &outputs, classifier)?;
+        Ok(ReadTable { parts, coef, intercept, steps })
     }
 
     /// The input column names: `feature_names_in_`, else `x0, x1, ...` for `n_features_in_`.
@@ -553,7 +557,7 @@ impl<'a> Tree<'a> {
                             "{step:?} scales text; onnxify converts text imputers followed by an encoder"
                         ));
                     }
-                    let outputs = numeric_outputs(columns, roles, None)?;
+                    let outputs = numeric_outputs(columns, roles);
                     Stage::Outputs(self.scale(step, class, *state, outputs)?)
                 }
                 (class, Stage::Outputs(outputs)) if is_scaler(class) => {
@@ -571,7 +575,7 @@ impl<'a> Tree<'a> {
         match stage {
             Stage::Outputs(outputs) => Ok(outputs),
             Stage::Raw { fills } if fills.iter().all(Option::is_none) => {
-                numeric_outputs(columns, roles, None)
+                Ok(numeric_outputs(columns, roles))
             }
             Stage::Raw { .. } => unsupported(format!(
                 "{label:?} imputes text but does not encode it; the LogisticRegression after it \
@@ -649,7 +653,7 @@ impl<'a> Tree<'a> {
             }
         };
         let mut outputs = Vec::new();
-        for (k, (&j, &statistic)) in columns.iter().zip(&values).enumerate() {
+        for (&j, &statistic) in columns.iter().zip(&values) {
             if statistic.is_nan() {
                 if keep_empty {
                     return malformed(format!(
@@ -660,7 +664,6 @@ impl<'a> Tree<'a> {
             } else {
                 outputs.push(identity(j, false));
             }
-            let _ = k;
             roles[j] = Some(Role::Numeric {
                 statistic: (!statistic.is_nan()).then_some(statistic),
                 strategy: Some(strategy),
@@ -856,15 +859,11 @@ impl<'a> Tree<'a> {
 const MAX_COLUMNS: usize = 100_000;
 
 /// Identity outputs of numeric input `columns` with no imputer before them.
-fn numeric_outputs(
-    columns: &[usize],
-    roles: &mut [Option<Role>],
-    statistic: Option<f64>,
-) -> Checked<Vec<Output>> {
+fn numeric_outputs(columns: &[usize], roles: &mut [Option<Role>]) -> Vec<Output> {
     for &j in columns {
-        roles[j] = Some(Role::Numeric { statistic, strategy: None });
+        roles[j] = Some(Role::Numeric { statistic: None, strategy: None });
     }
-    Ok(columns.iter().map(|&j| identity(j, false)).collect())
+    columns.iter().map(|&j| identity(j, false)).collect()
 }
 
 fn identity(column: usize, indicator: bool) -> Output {
@@ -897,7 +896,7 @@ fn canonical(
     roles: &[Option<Role>],
     outputs: &[Output],
     classifier: &Classifier,
-) -> Checked<TableParts> {
+) -> Checked<(TableParts, Array2<f64>, Array1<f64>)> {
     let k = classifier.coef.nrows();
     let numeric: Vec<usize> =
         (0..names.len()).filter(|&j| matches!(roles[j], Some(Role::Numeric { .. }))).collect();
@@ -1021,7 +1020,7 @@ fn canonical(
         numeric: numeric.iter().map(|&j| names[j].clone()).collect(),
         categorical: text.iter().map(|&j| names[j].clone()).collect(),
     };
-    Ok(TableParts {
+    let parts = TableParts {
         columns,
         imputer: FittedSimpleImputer::from_parameters(
             strategy.unwrap_or(ImputeStrategy::Mean),
@@ -1030,8 +1029,6 @@ fn canonical(
         ),
         scaler: FittedStandardScaler::from_parameters(Array1::from(mean), Array1::from(scale)),
         encoder: FittedOneHotEncoder::from_categories(categories),
-        coef,
-        intercept,
-        steps: Vec::new(),
-    })
+    };
+    Ok((parts, coef, intercept))
 }

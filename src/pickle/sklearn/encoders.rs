@@ -10,7 +10,7 @@ use crate::pickle::allow::Allowed;
 use crate::pickle::machine::{Array, Elements, Id, Value};
 use crate::pickle::numpy::Kind;
 
-impl Tree<'_> {
+impl<'a> Tree<'a> {
     /// A OneHotEncoder or OrdinalEncoder on text columns (after text imputers' `fills`).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn encoder(
@@ -71,18 +71,9 @@ impl Tree<'_> {
         state: Id,
         columns: usize,
     ) -> Checked<Vec<Vec<Category>>> {
-        let Some(list) = self.attr(state, "categories_") else {
+        let Some(arrays) = self.column_list(step, state, "categories_", columns)? else {
             return malformed(format!("the encoder {step:?} has no categories_ (is it fitted?)"));
         };
-        let Value::List(arrays) = self.value(list) else {
-            return malformed(format!("the encoder {step:?}'s categories_ is not a list"));
-        };
-        if arrays.len() != columns {
-            return malformed(format!(
-                "the encoder {step:?} has categories for {} columns but is given {columns}",
-                arrays.len()
-            ));
-        }
         let mut out = Vec::with_capacity(columns);
         for &id in arrays {
             let Value::Array(array) = self.value(id) else {
@@ -186,15 +177,15 @@ impl Tree<'_> {
         Ok(items)
     }
 
-    /// Optional list attribute of per-column int arrays or None.
-    pub(super) fn per_column_indices(
+    /// The list attribute `key`, one entry per column (`None` if the state has none).
+    fn column_list(
         &self,
         step: &str,
         state: Id,
         key: &str,
         columns: usize,
-    ) -> Checked<Vec<Option<Vec<i64>>>> {
-        let Some(id) = self.attr(state, key) else { return Ok(vec![None; columns]) };
+    ) -> Checked<Option<&'a [Id]>> {
+        let Some(id) = self.attr(state, key) else { return Ok(None) };
         let Value::List(items) = self.value(id) else {
             return malformed(format!("{step}.{key} is not a list"));
         };
@@ -204,6 +195,20 @@ impl Tree<'_> {
                 items.len()
             ));
         }
+        Ok(Some(items))
+    }
+
+    /// Optional list attribute of per-column int arrays or None.
+    pub(super) fn per_column_indices(
+        &self,
+        step: &str,
+        state: Id,
+        key: &str,
+        columns: usize,
+    ) -> Checked<Vec<Option<Vec<i64>>>> {
+        let Some(items) = self.column_list(step, state, key, columns)? else {
+            return Ok(vec![None; columns]);
+        };
         items
             .iter()
             .map(|&i| match self.value(i) {

@@ -312,7 +312,8 @@ impl<'a> Tree<'a> {
             .map(|(_, class, state)| self.scaler(*class, *state))
             .collect::<Checked<Vec<_>>>()?;
         let fitted = self.classifier_of(last_class, classifier.1)?;
-        let table = self.column_pipeline(name, transformer, &scaler_parameters, &fitted)?;
+        let read = self.column_pipeline(name, transformer, &scaler_parameters, &fitted)?;
+        let table = read.parts;
         let mut steps = vec![(
             name.to_owned(),
             format!(
@@ -321,7 +322,7 @@ impl<'a> Tree<'a> {
                 table.columns.categorical.len()
             ),
         )];
-        steps.extend(table.steps.iter().cloned());
+        steps.extend(read.steps);
         for (step, scaler) in scalers.iter().zip(&scaler_parameters) {
             steps.push((step.0.clone(), scaler.class.clone()));
         }
@@ -333,8 +334,8 @@ impl<'a> Tree<'a> {
             estimator: "Pipeline",
             steps,
             scaler: None,
-            coef: table.coef.clone(),
-            intercept: table.intercept.clone(),
+            coef: read.coef,
+            intercept: read.intercept,
             classes: fitted.classes,
             n_iter: fitted.n_iter,
             link: fitted.link,

@@ -5,7 +5,7 @@
 use super::{Checked, Extracted, Tree, class_name, describe, malformed, unsupported};
 use crate::onnx::PickledSearch;
 use crate::pickle::allow::Allowed;
-use crate::pickle::machine::{Elements, Id, Value};
+use crate::pickle::machine::{Array, Elements, Id, Value};
 use crate::pickle::numpy::Kind;
 
 impl Tree<'_> {
@@ -49,7 +49,7 @@ impl Tree<'_> {
         {
             return malformed(format!("the {name}'s best_index_ is {i} of {n} candidates"));
         }
-        let best_score = self.attr(state, "best_score_").and_then(|v| self.float(v));
+        let best_score = self.attr(state, "best_score_").and_then(|v| self.number(v));
         let folds = self.attr(state, "n_splits_").and_then(|v| self.integer(v));
         let scoring = match self.attr(state, "scoring").map(|v| self.value(v)) {
             Some(Value::Str(s)) => s.clone(),
@@ -124,15 +124,6 @@ impl Tree<'_> {
         }
     }
 
-    fn float(&self, id: Id) -> Option<f64> {
-        match self.value(id) {
-            Value::Float(x) => Some(*x),
-            Value::Int(n) => Some(*n as f64),
-            Value::Array(a) if a.shape.is_empty() => a.floats(self.raw(a)).ok()?.first().copied(),
-            _ => None,
-        }
-    }
-
     /// A parameter value as Python prints it, for the report (text the file controls is
     /// escaped where it is shown).
     fn shown(&self, id: Id) -> String {
@@ -143,7 +134,7 @@ impl Tree<'_> {
             Value::Float(x) => python_float(*x),
             Value::Str(s) => format!("'{}'", crate::util::excerpt(s)),
             Value::Array(a) if a.shape.is_empty() => match a.dtype.kind {
-                Kind::Float => self.float(id).map_or_else(|| "?".into(), python_float),
+                Kind::Float => self.number(id).map_or_else(|| "?".into(), python_float),
                 Kind::Int | Kind::Unsigned => {
                     self.integer(id).map_or_else(|| "?".into(), |n| n.to_string())
                 }
@@ -155,8 +146,6 @@ impl Tree<'_> {
         }
     }
 }
-
-use crate::pickle::machine::Array;
 
 /// `0.1`, `10.0`, `1e-05`: Python's repr of a float, closely enough for a report.
 fn python_float(x: f64) -> String {
