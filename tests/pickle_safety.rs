@@ -631,9 +631,9 @@ const REFUSALS: &[(&str, i32, &str)] = &[
         "not a readable pickle: n_features_in_ is 11 but coef_ has 10 columns",
     ),
     (
-        "table_text_indicator.joblib",
-        3,
-        "refused: the text SimpleImputer \"cat__impute\" adds missing indicators; onnxify converts text imputers without them",
+        "table_text_indicator_texts.joblib",
+        2,
+        "not a readable pickle: the encoder \"cat__encode\" encodes a missing indicator, but its categories are not booleans",
     ),
     (
         "table_numeric_categories.joblib",

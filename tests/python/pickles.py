@@ -300,6 +300,19 @@ def benign(out):
         ("clf", LogisticRegression(max_iter=5000)),
     ]).fit(px, py)
     add_table("penguins_impute_text_drop_first.joblib", dropped, px, dumped())
+    # A text imputer's missing indicators, encoded after the texts (a binary column's first
+    # category dropped, the indicators' False among them).
+    flagged = Pipeline([
+        ("pre", ColumnTransformer([
+            ("num", Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler())]), numbers),
+            ("cat", Pipeline([
+                ("impute", SimpleImputer(strategy="constant", fill_value="unknown", add_indicator=True)),
+                ("encode", OneHotEncoder(drop="if_binary", handle_unknown="ignore")),
+            ]), texts),
+        ])),
+        ("clf", LogisticRegression(max_iter=5000)),
+    ]).fit(px, py)
+    add_table("penguins_text_indicator_p2.pkl", flagged, px, pickled(2))
     # Infrequent categories (unseen text goes to them), columns chosen by dtype at fit time,
     # a constant fill with indicators, then MinMaxScaler.
     infrequent = Pipeline([
@@ -658,7 +671,9 @@ def malicious(out, marker):
         ("impute", SimpleImputer(strategy="most_frequent", add_indicator=True)),
         ("encode", OneHotEncoder(handle_unknown="ignore")),
     ]))
-    dump_case("table_text_indicator.joblib", flagged, "refused_model", "adds missing indicators")
+    flagged[0].named_transformers_["cat"][-1].categories_[-1] = np.array(["False", "True"], dtype=object)
+    dump_case("table_text_indicator_texts.joblib", flagged, "inconsistent",
+              "encodes a missing indicator, but its categories are not booleans")
     years = Pipeline([
         ("pre", ColumnTransformer([("year", OneHotEncoder(handle_unknown="ignore"), ["year"])])),
         ("clf", LogisticRegression(max_iter=5000)),

@@ -46,9 +46,11 @@ pub(super) struct ReadTable {
 
 /// What a transformer's steps have made of its input columns so far.
 enum Stage {
-    /// The input columns as they are; text imputers' fill values, if any.
+    /// The input columns as they are; text imputers' fill values, if any, and the positions
+    /// of the columns whose missing indicators a text imputer appended after them.
     Raw {
         fills: Vec<Option<String>>,
+        flags: Vec<usize>,
     },
     Outputs(Vec<Output>),
 }
@@ -537,22 +539,27 @@ impl<'a> Tree<'a> {
         names: &[String],
         roles: &mut [Option<Role>],
     ) -> Checked<Vec<Output>> {
-        let mut stage = Stage::Raw { fills: vec![None; columns.len()] };
+        let mut stage = Stage::Raw { fills: vec![None; columns.len()], flags: Vec::new() };
         for (step, class, state) in steps {
             stage = match (*class, stage) {
-                (Allowed::SimpleImputer, Stage::Raw { fills }) => {
+                (Allowed::SimpleImputer, Stage::Raw { flags, .. }) if !flags.is_empty() => {
+                    return unsupported(format!(
+                        "{step:?} imputes the missing indicators of a text imputer before it"
+                    ));
+                }
+                (Allowed::SimpleImputer, Stage::Raw { fills, .. }) => {
                     self.imputer(step, *state, columns, names, fills, roles)?
                 }
                 (Allowed::SimpleImputer, Stage::Outputs(outputs)) => {
                     Stage::Outputs(self.impute_outputs(step, *state, outputs)?)
                 }
-                (Allowed::OneHotEncoder | Allowed::OrdinalEncoder, Stage::Raw { fills }) => {
+                (Allowed::OneHotEncoder | Allowed::OrdinalEncoder, Stage::Raw { fills, flags }) => {
                     Stage::Outputs(
-                        self.encoder(step, *class, *state, columns, names, &fills, roles)?,
+                        self.encoder(step, *class, *state, columns, names, &fills, &flags, roles)?,
                     )
                 }
-                (class, Stage::Raw { fills }) if is_scaler(class) => {
-                    if fills.iter().any(Option::is_some) {
+                (class, Stage::Raw { fills, flags }) if is_scaler(class) => {
+                    if fills.iter().any(Option::is_some) || !flags.is_empty() {
                         return unsupported(format!(
                             "{step:?} scales text; onnxify converts text imputers followed by an encoder"
                         ));
@@ -574,7 +581,9 @@ impl<'a> Tree<'a> {
         }
         match stage {
             Stage::Outputs(outputs) => Ok(outputs),
-            Stage::Raw { fills } if fills.iter().all(Option::is_none) => {
+            Stage::Raw { fills, flags }
+                if fills.iter().all(Option::is_none) && flags.is_empty() =>
+            {
                 Ok(numeric_outputs(columns, roles))
             }
             Stage::Raw { .. } => unsupported(format!(
@@ -623,15 +632,9 @@ impl<'a> Tree<'a> {
             _ => Some(self.floats_allowing_nan(&format!("{step}.statistics_"), statistics)?),
         };
         let Some(values) = numbers else {
-            if indicator.is_some() {
-                return unsupported(format!(
-                    "the text SimpleImputer {step:?} adds missing indicators; onnxify converts \
-                     text imputers without them"
-                ));
-            }
             let values = self.texts(step, "statistics_", statistics)?;
             let fills = fills.into_iter().zip(values).map(|(old, new)| old.or(new)).collect();
-            return Ok(Stage::Raw { fills });
+            return Ok(Stage::Raw { fills, flags: indicator.unwrap_or_default() });
         };
         if fills.iter().any(Option::is_some) {
             return unsupported(format!("{step:?} imputes numbers into text"));

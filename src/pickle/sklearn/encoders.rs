@@ -11,7 +11,9 @@ use crate::pickle::machine::{Array, Elements, Id, Value};
 use crate::pickle::numpy::Kind;
 
 impl<'a> Tree<'a> {
-    /// A OneHotEncoder or OrdinalEncoder on text columns (after text imputers' `fills`).
+    /// A OneHotEncoder or OrdinalEncoder on text columns (after text imputers' `fills`), and
+    /// after them on the missing indicators a text imputer appended for `flags` (positions in
+    /// `columns`).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn encoder(
         &self,
@@ -21,12 +23,15 @@ impl<'a> Tree<'a> {
         columns: &[usize],
         names: &[String],
         fills: &[Option<String>],
+        flags: &[usize],
         roles: &mut [Option<Role>],
     ) -> Checked<Vec<Output>> {
-        self.check_n_features(step, state, columns.len())?;
-        let categories = self.encoder_categories(step, state, columns.len())?;
+        let width = columns.len() + flags.len();
+        self.check_n_features(step, state, width)?;
+        let categories = self.encoder_categories(step, state, columns.len(), flags.len())?;
         let encoding = Encoding::read(self, step, class, state, &categories)?;
         let mut outputs = Vec::new();
+        let mut universes = Vec::with_capacity(columns.len());
         for (k, &j) in columns.iter().enumerate() {
             // The column's tokens: unseen, missing, then every text the file names for it.
             let mut universe = vec![Token::Unseen, Token::Missing];
@@ -53,33 +58,49 @@ impl<'a> Tree<'a> {
                     encoding.encode(k, &categories[k], &token)
                 })
                 .collect();
-            for o in 0..encoding.width(k) {
-                outputs.push(Output::Text {
-                    column: j,
-                    values: per_token.iter().map(|v| v.get(o).copied().flatten()).collect(),
-                });
-            }
+            push_outputs(&mut outputs, j, encoding.width(k), &per_token);
+            universes.push(universe);
+        }
+        // A missing indicator reads its column's tokens as True (missing) or False (any text).
+        for (f, &k) in flags.iter().enumerate() {
+            let e = columns.len() + f;
+            let per_token: Vec<Vec<Option<f64>>> = universes[k]
+                .iter()
+                .map(|token| {
+                    let flag = if *token == Token::Missing { TRUE } else { FALSE };
+                    encoding.encode(e, &categories[e], &Token::Known(flag.into()))
+                })
+                .collect();
+            push_outputs(&mut outputs, columns[k], encoding.width(e), &per_token);
+        }
+        for (&j, universe) in columns.iter().zip(universes) {
             roles[j] = Some(Role::Text { universe });
         }
         Ok(outputs)
     }
 
-    /// `categories_`: per column, its categories (text, missing as `None`, last).
-    pub(super) fn encoder_categories(
+    /// `categories_`: per column, its categories (text, missing as `None`, last); for the last
+    /// `flags` columns, missing indicators, the booleans as [`TRUE`] and [`FALSE`].
+    fn encoder_categories(
         &self,
         step: &str,
         state: Id,
-        columns: usize,
+        texts: usize,
+        flags: usize,
     ) -> Checked<Vec<Vec<Category>>> {
-        let Some(arrays) = self.column_list(step, state, "categories_", columns)? else {
+        let Some(arrays) = self.column_list(step, state, "categories_", texts + flags)? else {
             return malformed(format!("the encoder {step:?} has no categories_ (is it fitted?)"));
         };
-        let mut out = Vec::with_capacity(columns);
-        for &id in arrays {
+        let mut out = Vec::with_capacity(texts + flags);
+        for (k, &id) in arrays.iter().enumerate() {
             let Value::Array(array) = self.value(id) else {
                 return malformed(format!("the encoder {step:?}'s categories_ holds a non-array"));
             };
-            let categories = self.category_array(step, array)?;
+            let categories = if k < texts {
+                self.category_array(step, array)?
+            } else {
+                self.flag_categories(step, array)?
+            };
             if categories.is_empty() {
                 return malformed(format!("the encoder {step:?} has a column without categories"));
             }
@@ -97,6 +118,26 @@ impl<'a> Tree<'a> {
             out.push(categories);
         }
         Ok(out)
+    }
+
+    /// The categories of a missing indicator's column: Python booleans in an object array.
+    fn flag_categories(&self, step: &str, array: &Array) -> Checked<Vec<Category>> {
+        let flags: Option<Vec<Category>> = match (&array.elements, array.shape.len()) {
+            (Elements::Objects(items), 1) => items
+                .iter()
+                .map(|&i| match self.value(i) {
+                    Value::Bool(b) => Some(Some(if *b { TRUE } else { FALSE }.to_string())),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        };
+        flags.ok_or_else(|| {
+            Problem::Malformed(format!(
+                "the encoder {step:?} encodes a missing indicator, but its categories are not \
+                 booleans"
+            ))
+        })
     }
 
     /// A 1-D array of texts, with NaN or None as missing.
@@ -218,6 +259,25 @@ impl<'a> Tree<'a> {
                 }),
             })
             .collect()
+    }
+}
+
+/// How an indicator's booleans are spelled among a column's categories.
+const TRUE: &str = "True";
+const FALSE: &str = "False";
+
+/// The `width` outputs of an encoder's column, as values per token of input column `column`.
+fn push_outputs(
+    outputs: &mut Vec<Output>,
+    column: usize,
+    width: usize,
+    per_token: &[Vec<Option<f64>>],
+) {
+    for o in 0..width {
+        outputs.push(Output::Text {
+            column,
+            values: per_token.iter().map(|v| v.get(o).copied().flatten()).collect(),
+        });
     }
 }
 
