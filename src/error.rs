@@ -86,6 +86,18 @@ pub enum Error {
     NotANumber { at: Location, value: String },
 
     #[error(
+        "{at}: {value:?} is not a whole number, but the model reads this column as integer \
+         categories (an INT64 input)"
+    )]
+    NotAnInteger { at: Location, value: String },
+
+    #[error(
+        "{at}: the cell is missing, but the model reads this column as integer categories (an \
+         INT64 input, which has no missing value)"
+    )]
+    MissingInteger { at: Location },
+
+    #[error(
         "{at}: the cell is empty, but this model takes a number in every cell (it was trained \
          on numbers without a missing value, so it has no imputer)"
     )]

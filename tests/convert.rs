@@ -199,6 +199,115 @@ fn predict_takes_columns_by_name_or_in_order_as_the_pickle_did() {
 }
 
 #[test]
+fn integer_category_columns_become_int64_inputs_in_every_flavor_and_predict_checks_their_cells() {
+    let out = tempfile::tempdir_in(common::scratch()).unwrap();
+    let name = "penguins_integer_categories.joblib";
+    let case = cases("benign").into_iter().find(|c| name_of(c) == name).unwrap();
+    let csv = case["csv"].as_str().unwrap();
+    let flavors: [&[&str]; 4] = [
+        &[],
+        &["--ops", "standard"],
+        &["--ops", "standard", "--dtype", "f64", "--input-dtype", "f64"],
+        &["--inputs", "grouped"],
+    ];
+    let mut jobs = Vec::new();
+    for (f, flags) in flavors.iter().enumerate() {
+        let model = out.path().join(format!("{f}.onnx"));
+        let mut args = vec!["convert", file_of(case), "-o", model.to_str().unwrap(), "-q"];
+        args.extend_from_slice(flags);
+        let converted = onnxify_in(out.path(), &args);
+        assert!(converted.status.success(), "{flags:?}: {}", stderr(&converted));
+        let verified = onnxify_in(out.path(), &["verify", model.to_str().unwrap(), "--json"]);
+        let report: Value = serde_json::from_str(&stdout(&verified))
+            .unwrap_or_else(|_| panic!("{flags:?}: {}", stderr(&verified)));
+        for item in report["items"].as_array().unwrap() {
+            assert_eq!(item["passed"], true, "{flags:?}: {item}");
+        }
+        let predicted = onnxify_in(out.path(), &["predict", model.to_str().unwrap(), csv, "-q"]);
+        assert!(predicted.status.success(), "{flags:?}: {}", stderr(&predicted));
+        let labels: Vec<String> = stdout(&predicted)
+            .lines()
+            .skip(1)
+            .map(|line| line.split(',').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(labels, common::strings(&case["labels"]), "{flags:?}: onnxify predict");
+        jobs.push((model, csv));
+    }
+    let scanned = onnxify_in(out.path(), &["scan", file_of(case)]);
+    assert!(
+        stdout(&scanned)
+            .contains("ColumnTransformer (4 numeric, 2 text, 1 integer category columns)"),
+        "{}",
+        stdout(&scanned)
+    );
+    let results = onnxruntime(&jobs);
+    for (flags, onnx) in flavors.iter().zip(&results) {
+        assert_matches_scikit_learn(case, onnx, &format!("{name} {flags:?}"));
+        let year = onnx["inputs"].as_array().unwrap().iter().find(|i| i[0] == "year").cloned();
+        let grouped = flags.contains(&"grouped");
+        // One input per column: the int64 column is an INT64 input, as skl2onnx types it;
+        // grouped, it is fed in decimal among the categorical texts.
+        assert_eq!(year.is_some(), !grouped, "{flags:?}: {}", onnx["inputs"]);
+        if let Some(year) = year {
+            assert_eq!(year[1], "tensor(int64)", "{flags:?}");
+        }
+    }
+
+    // A cell that is no whole number, or is missing, is an error at its line and column, and
+    // the output file is not written; a whole number spelled as a float is read.
+    let text = std::fs::read_to_string(csv).unwrap();
+    let lines: Vec<&str> = text.lines().take(3).collect();
+    let year = lines[0].split(',').position(|h| h == "year").unwrap();
+    // The first two rows, the second's year replaced.
+    let with_year = |value: &str| -> String {
+        let mut cells: Vec<&str> = lines[2].split(',').collect();
+        cells[year] = value;
+        format!("{}\n{}\n{}\n", lines[0], lines[1], cells.join(","))
+    };
+    for (value, expected) in [
+        ("2007.5", "line 3, column \"year\": \"2007.5\" is not a whole number"),
+        ("", "line 3, column \"year\": the cell is missing"),
+        ("NA", "line 3, column \"year\": the cell is missing"),
+    ] {
+        let data = out.path().join("changed.csv");
+        std::fs::write(&data, with_year(value)).unwrap();
+        let target = out.path().join("predictions.csv");
+        let predicted = onnxify_in(
+            out.path(),
+            &["predict", "0.onnx", data.to_str().unwrap(), "-o", target.to_str().unwrap()],
+        );
+        assert_eq!(predicted.status.code(), Some(2), "{value:?}: {}", stderr(&predicted));
+        assert!(stderr(&predicted).contains(expected), "{value:?}: {}", stderr(&predicted));
+        assert!(!target.exists(), "{value:?}: no output file");
+    }
+    let original = lines[2].split(',').nth(year).unwrap().to_owned();
+    let data = out.path().join("float.csv");
+    std::fs::write(&data, with_year(&format!(" {original}.0 "))).unwrap();
+    let predicted = onnxify_in(out.path(), &["predict", "0.onnx", data.to_str().unwrap(), "-q"]);
+    assert!(predicted.status.success(), "{}", stderr(&predicted));
+    let label = stdout(&predicted).lines().nth(2).unwrap().split(',').next().unwrap().to_owned();
+    assert_eq!(label, common::strings(&case["labels"])[1], "a year written as {original}.0");
+
+    // The metadata's record of the INT64 columns, dropped: the graph's inputs disagree with it.
+    let tampered = out.path().join("tampered.onnx");
+    let model = out.path().join("0.onnx");
+    python_json(
+        "tamper.py",
+        &["integer_columns", model.to_str().unwrap(), tampered.to_str().unwrap()],
+    );
+    std::fs::copy(out.path().join("0.onnx.json"), out.path().join("tampered.onnx.json")).unwrap();
+    let verified = onnxify_in(out.path(), &["verify", tampered.to_str().unwrap()]);
+    assert_eq!(verified.status.code(), Some(1), "{}", stdout(&verified));
+    assert!(
+        stdout(&verified).contains(
+            "[FAIL] metadata consistent with the graph: columns.integer_columns is not the graph's INT64 inputs"
+        ),
+        "{}",
+        stdout(&verified)
+    );
+}
+
+#[test]
 fn scan_accepts_a_benign_pipeline_and_lists_its_globals() {
     let case =
         cases("benign").into_iter().find(|c| name_of(c) == "iris_object_labels.joblib").unwrap();

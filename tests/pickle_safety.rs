@@ -636,9 +636,14 @@ const REFUSALS: &[(&str, i32, &str)] = &[
         "not a readable pickle: the encoder \"cat__encode\" encodes a missing indicator, but its categories are not booleans",
     ),
     (
-        "table_numeric_categories.joblib",
+        "table_integer_category_twice.joblib",
+        2,
+        "not a readable pickle: the encoder \"year\" lists a category twice",
+    ),
+    (
+        "table_float_categories.joblib",
         3,
-        "refused: the encoder \"year\" has categories of dtype i8; onnxify encodes text columns",
+        "refused: the encoder \"length\" has categories of dtype f8; onnxify encodes text and integer columns",
     ),
     (
         "robust_without_center.joblib",

@@ -220,8 +220,7 @@ fn check_table(name: &str, impute: &str, indicator: bool) {
             ..TableOptions::default()
         };
         let table = read_table(&csv, &options, &Progress::hidden()).unwrap();
-        let columns =
-            ColumnNames { numeric: table.numeric_names(), categorical: table.categorical_names() };
+        let columns = ColumnNames::with_texts(table.numeric_names(), table.categorical_names());
         let strategy = match impute {
             "mean" => ImputeStrategy::Mean,
             "median" => ImputeStrategy::Median,

@@ -90,7 +90,7 @@ pub fn convert(config: &ConvertConfig, progress: &Progress) -> Result<Converted,
             (Inputs::Matrix(features), predicted)
         }
         PickledPipeline::Table(pipeline) => {
-            // Every known category, missing and unseen texts, missing numbers.
+            // Every known category, missing and unseen values, missing numbers.
             let categories: Vec<Vec<String>> = pipeline
                 .categories()
                 .iter()
@@ -98,7 +98,7 @@ pub fn convert(config: &ConvertConfig, progress: &Progress) -> Result<Converted,
                 .collect();
             let cells = probe_cells(
                 (center, spread),
-                &categories,
+                (&categories, &pipeline.columns().kinds),
                 "",
                 VERIFICATION_ROWS,
                 Precision::Float64,

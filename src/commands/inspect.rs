@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::summary::write_search;
 use super::{Failure, to_stdout};
 use crate::error::{Error, Result};
+use crate::model::{CategoryKind, columns_of_kind};
 use crate::onnx::load;
 use crate::onnx::{
     Audit, DATA_SIZED, Description, Layout, NodeDescription, Room, TEXT_ALLOWANCE, room,
@@ -115,6 +116,8 @@ pub struct TableColumns {
     pub inputs: InputLayout,
     pub numeric: Vec<String>,
     pub categorical: Vec<String>,
+    /// The categorical columns fed as INT64 (integer categories); the others are STRING.
+    pub integer_columns: Vec<String>,
     /// The value filled in for a missing number, per numeric column.
     pub statistics: Vec<f64>,
     /// Numeric columns with a missing indicator.
@@ -242,6 +245,11 @@ fn parameters(info: &ModelInfo) -> Parameters {
             inputs: table.layout,
             numeric: table.numeric.clone(),
             categorical: table.categorical.clone(),
+            integer_columns: columns_of_kind(
+                &table.categorical,
+                &table.kinds,
+                CategoryKind::Integer,
+            ),
             statistics: table.statistics.clone(),
             indicator_features: table
                 .indicator_features
@@ -395,16 +403,22 @@ fn write_table_columns(out: &mut dyn Write, c: &TableColumns) -> io::Result<()> 
         writeln!(out, "  {name}: a missing value is filled with {statistic}{indicator}")?;
     }
     for (name, categories) in c.categorical.iter().zip(&c.categories) {
+        let integer = c.integer_columns.contains(name);
         let shown: Vec<String> = categories
             .iter()
             .take(20)
-            .map(|v| if *v == c.missing_text { "(missing)".to_owned() } else { format!("{v:?}") })
+            .map(|v| match v {
+                v if integer => v.clone(),
+                v if *v == c.missing_text => "(missing)".to_owned(),
+                v => format!("{v:?}"),
+            })
             .collect();
         let more = categories.len().saturating_sub(shown.len());
         let more = if more > 0 { format!(" and {more} more") } else { String::new() };
         writeln!(
             out,
-            "  {name}: {} categories: {}{more}; any other value encodes as zeros",
+            "  {name}: {}{} categories: {}{more}; any other value encodes as zeros",
+            if integer { "INT64, " } else { "" },
             categories.len(),
             shown.join(", ")
         )?;

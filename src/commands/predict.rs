@@ -13,13 +13,14 @@ use ndarray::{Array2, ArrayView2};
 
 use super::{Console, Failure};
 use crate::data::columns::{ColumnPlan, Features, plan_columns};
-use crate::data::records::{self, CellKind, ParsedChunk, Role};
-use crate::data::{Cells, Classes, Delimiter};
+use crate::data::records::{self, CellColumn, CellKind, ParsedChunk, Role};
+use crate::data::{Cells, Classes, Delimiter, parse_integer};
 use crate::error::{Error, Location, Result};
 use crate::export::output::Pending;
-use crate::onnx::ModelInfo;
+use crate::model::CategoryKind;
 use crate::onnx::Precision;
 use crate::onnx::load;
+use crate::onnx::{ModelInfo, TableInfo};
 use crate::progress::Progress;
 use crate::proof::runtime::TractModel;
 use crate::util::excerpt;
@@ -114,7 +115,7 @@ pub fn predict(
         config.delimiter.byte(),
         Names { data: &data_name, model: &model_name, float32: csv.float32 },
     );
-    let n_numeric = info.table.as_ref().map(|t| t.numeric.len());
+
     let io = |e| match &config.output {
         Some(path) => Error::io(path, e),
         None => Error::io(Path::new("stdout"), e),
@@ -127,8 +128,8 @@ pub fn predict(
     csv.parse(
         &plan.roles,
         &step,
-        |chunk| match n_numeric {
-            Some(n_numeric) => format.table_chunk(&chunk, n_numeric, &model, classes),
+        |chunk| match &info.table {
+            Some(table) => format.table_chunk(&chunk, table, &model, classes),
             None => format.chunk(&chunk, &model, classes),
         },
         |(text, n)| {
@@ -224,12 +225,12 @@ impl<'a> Format<'a> {
         self.format(chunk, outputs, model, classes)
     }
 
-    /// Runs a parsed chunk of a table (its first `n_numeric` cell columns numbers, the rest
-    /// text) through a column pipeline's model and formats its rows.
+    /// Runs a parsed chunk of a table (its numeric cell columns first, then its categorical
+    /// ones, read as text) through a column pipeline's model and formats its rows.
     fn table_chunk(
         &self,
         chunk: &ParsedChunk,
-        n_numeric: usize,
+        table: &TableInfo,
         model: &TractModel,
         classes: &Classes,
     ) -> Result<(String, u64)> {
@@ -237,16 +238,55 @@ impl<'a> Format<'a> {
         if rows == 0 {
             return Ok((String::new(), 0));
         }
+        let n_numeric = table.numeric.len();
         let numeric = Array2::from_shape_fn((rows, n_numeric), |(r, j)| chunk.cells[j].numbers[r]);
         let texts = &chunk.cells[n_numeric..];
         let codes = Array2::from_shape_fn((rows, texts.len()), |(r, k)| texts[k].codes[r]);
-        let values = texts
-            .iter()
-            .map(|c| c.distinct.iter().map(|t| String::from_utf8_lossy(t).into_owned()).collect())
-            .collect();
+        let mut values = Vec::with_capacity(texts.len());
+        for (k, column) in texts.iter().enumerate() {
+            values.push(match table.kinds.get(k) {
+                Some(CategoryKind::Integer) => {
+                    self.integers(chunk, column, &table.categorical[k])?
+                }
+                _ => column
+                    .distinct
+                    .iter()
+                    .map(|t| String::from_utf8_lossy(t).into_owned())
+                    .collect(),
+            });
+        }
         let cells = Cells { numeric, codes, values };
         let outputs = model.predict_cells(&cells, classes, &Progress::hidden().rows("", 0))?;
         self.format(chunk, outputs, model, classes)
+    }
+
+    /// The distinct values of an integer category column, each in decimal; a cell that is
+    /// missing or not a whole number is an error at its row.
+    fn integers(
+        &self,
+        chunk: &ParsedChunk,
+        column: &CellColumn,
+        name: &str,
+    ) -> Result<Vec<String>> {
+        let at = |code: u32| {
+            let r = column.codes.iter().position(|&c| c == code).unwrap_or_default();
+            Location::cell(self.names.data, chunk.lines[r], name)
+        };
+        if column.n_missing > 0 {
+            return Err(Error::MissingInteger { at: at(records::MISSING) });
+        }
+        column
+            .distinct
+            .iter()
+            .enumerate()
+            .map(|(i, text)| match parse_integer(text) {
+                Some(v) => Ok(v.to_string()),
+                None => Err(Error::NotAnInteger {
+                    at: at(i as u32),
+                    value: excerpt(&String::from_utf8_lossy(text)),
+                }),
+            })
+            .collect()
     }
 
     /// Formats a chunk's labels and probabilities.

@@ -49,11 +49,15 @@ pub fn write_graph(
     let input = graph.input_dtype.name();
     if let Some(columns) = columns {
         let inputs = match columns.inputs {
-            InputLayout::Columns => format!(
-                "one input per column ({} numeric {input}, {} text)",
-                columns.numeric.len(),
-                columns.categorical.len()
-            ),
+            InputLayout::Columns => {
+                let integers = columns.integer_columns.len();
+                format!(
+                    "one input per column ({} numeric {input}, {} text{})",
+                    columns.numeric.len(),
+                    columns.categorical.len() - integers,
+                    if integers > 0 { format!(", {integers} int64") } else { String::new() }
+                )
+            }
             InputLayout::Grouped => {
                 format!("grouped inputs \"numeric\" ({input}) and \"categorical\"")
             }

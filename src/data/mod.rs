@@ -19,6 +19,7 @@ use serde::Serialize;
 pub use self::csv::{CsvOptions, read_csv};
 pub use delimiter::Delimiter;
 pub use labels::Classes;
+pub(crate) use number::parse_integer;
 pub use table::{
     Cells, ColumnRole, DEFAULT_MAX_CATEGORIES, MISSING_CODE, Table, TableColumn, TableOptions,
     TableRows, read_table,

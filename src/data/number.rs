@@ -35,6 +35,18 @@ impl CellProblem {
     }
 }
 
+/// Parses an integer category cell: a number as [`parse_number`] reads it (so `3`, ` 3 ` and
+/// `3.0` alike, as pandas reads a column of whole numbers) that is whole and within int64.
+pub(crate) fn parse_integer(cell: &[u8]) -> Option<i64> {
+    let trimmed = cell.trim_ascii();
+    if let Some(v) = std::str::from_utf8(trimmed).ok().and_then(|t| t.parse::<i64>().ok()) {
+        return Some(v);
+    }
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    let v = parse_number(trimmed).ok()?;
+    (v.fract() == 0.0 && (-LIMIT..LIMIT).contains(&v)).then_some(v as i64)
+}
+
 /// Spellings of a missing value that pandas and spreadsheets write.
 const MISSING_MARKERS: [&str; 9] = ["na", "n/a", "nan", "-nan", "null", "none", "nil", "#n/a", "?"];
 
@@ -141,6 +153,22 @@ mod tests {
     fn keeps_the_sign_of_zero() {
         assert!(parse_number(b"-0.0").unwrap().is_sign_negative());
         assert!(parse_number(b"0.000").unwrap().is_sign_positive());
+    }
+
+    #[test]
+    fn integer_cells_are_whole_numbers_within_int64() {
+        assert_eq!(parse_integer(b"3"), Some(3));
+        assert_eq!(parse_integer(b" -12 "), Some(-12));
+        assert_eq!(parse_integer(b"+7"), Some(7));
+        assert_eq!(parse_integer(b"3.0"), Some(3));
+        assert_eq!(parse_integer(b"1e3"), Some(1000));
+        assert_eq!(parse_integer(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_integer(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_integer(b"9223372036854775808"), None);
+        assert_eq!(parse_integer(b"2.5"), None);
+        assert_eq!(parse_integer(b"three"), None);
+        assert_eq!(parse_integer(b""), None);
+        assert_eq!(parse_integer(b"nan"), None);
     }
 
     #[test]

@@ -157,9 +157,7 @@ pub fn export(
     let name = output.display().to_string();
     let graph = match artefact.pipeline {
         FittedPipeline::Plain(_) => options.graph,
-        FittedPipeline::Table(pipeline) => {
-            table_options(options.graph, !pipeline.columns().categorical.is_empty())?
-        }
+        FittedPipeline::Table(pipeline) => table_options(options.graph, pipeline.columns())?,
     };
     let mut provenance = provenance(artefact, graph);
     let bytes_of = |provenance: &Provenance| {
@@ -344,6 +342,10 @@ fn columns_record(pipeline: &ColumnPipeline, layout: InputLayout) -> ColumnsReco
         inputs: layout,
         numeric: columns.numeric.clone(),
         categorical: columns.categorical.clone(),
+        integer_columns: match layout {
+            InputLayout::Columns => columns.integer_columns(),
+            InputLayout::Grouped => Vec::new(),
+        },
         impute: pipeline.imputer().strategy(),
         statistics: pipeline.statistics().to_vec(),
         indicator_features: pipeline.imputer().indicator_features().to_vec(),

@@ -28,6 +28,50 @@ use crate::progress::Step;
 pub struct ColumnNames {
     pub numeric: Vec<String>,
     pub categorical: Vec<String>,
+    /// Per categorical column, how its values are typed.
+    pub kinds: Vec<CategoryKind>,
+}
+
+impl ColumnNames {
+    /// Numeric columns and text columns.
+    pub fn with_texts(numeric: Vec<String>, categorical: Vec<String>) -> ColumnNames {
+        let kinds = vec![CategoryKind::Text; categorical.len()];
+        ColumnNames { numeric, categorical, kinds }
+    }
+
+    /// The columns counted by role: "4 numeric, 2 text columns", with "1 integer category"
+    /// among them when there are any.
+    pub fn counts(&self) -> String {
+        let integers = self.integer_columns().len();
+        let texts = self.categorical.len() - integers;
+        let integers =
+            if integers > 0 { format!(", {integers} integer category") } else { String::new() };
+        format!("{} numeric, {texts} text{integers} columns", self.numeric.len())
+    }
+
+    /// The names of the categorical columns of integers.
+    pub fn integer_columns(&self) -> Vec<String> {
+        columns_of_kind(&self.categorical, &self.kinds, CategoryKind::Integer)
+    }
+}
+
+/// The categorical columns among `names` (kinds `kinds`) whose kind is `wanted`.
+pub fn columns_of_kind(
+    names: &[String],
+    kinds: &[CategoryKind],
+    wanted: CategoryKind,
+) -> Vec<String> {
+    (names.iter().zip(kinds)).filter(|(_, kind)| **kind == wanted).map(|(n, _)| n.clone()).collect()
+}
+
+/// How the values of a categorical column are typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CategoryKind {
+    /// Text; a missing value is the missing category.
+    Text,
+    /// Whole numbers, as a pandas int64 column holds them (never missing); the categories
+    /// are their decimal spellings.
+    Integer,
 }
 
 /// A fitted column pipeline. Its methods take [`Cells`] with the columns in the order of

@@ -14,7 +14,9 @@ mod optimizer;
 mod pipeline;
 mod scaler;
 
-pub use column_pipeline::{ColumnNames, ColumnPipeline, table_designs};
+pub use column_pipeline::{
+    CategoryKind, ColumnNames, ColumnPipeline, columns_of_kind, table_designs,
+};
 pub use design::Design;
 pub use fold_stack::{FoldStack, Lane};
 pub use imputer::{FittedSimpleImputer, ImputeStrategy, SimpleImputer};

@@ -33,6 +33,7 @@ use super::tract::Rewrite;
 use super::walk::Walk;
 use super::wire::{Layout, Place, by_size};
 use crate::data::Classes;
+use crate::model::CategoryKind;
 
 /// Checks a decoded model; the message says which rule it breaks.
 pub(super) fn check_model(model: &ModelProto, layout: &Layout) -> Check<(ModelInfo, Rewrite)> {
@@ -179,17 +180,28 @@ fn is_table(graph: &GraphProto) -> bool {
     })
 }
 
-/// A table graph's input: FLOAT, DOUBLE or STRING `[N, k]` with a free batch dimension.
+/// A table graph's input: FLOAT, DOUBLE, STRING or INT64 `[N, k]` with a free batch
+/// dimension.
 fn table_input(input: &ValueInfoProto) -> Check<TableInput<'_>> {
     let name = short(input.name());
     let tensor = tensor_type(input)?;
     let precision = precision_of(tensor.elem_type());
-    ensure(precision.is_some() || tensor.elem_type() == DataType::String as i32, || {
-        format!(
-            "input {name:?} is {}, not FLOAT, DOUBLE or STRING",
-            elem_type_name(tensor.elem_type())
-        )
-    })?;
+    let kind = if tensor.elem_type() == DataType::Int64 as i32 {
+        CategoryKind::Integer
+    } else {
+        CategoryKind::Text
+    };
+    ensure(
+        precision.is_some()
+            || tensor.elem_type() == DataType::String as i32
+            || kind == CategoryKind::Integer,
+        || {
+            format!(
+                "input {name:?} is {}, not FLOAT, DOUBLE, STRING or INT64",
+                elem_type_name(tensor.elem_type())
+            )
+        },
+    )?;
     let dims = tensor.shape.as_ref().map(|s| s.dim.as_slice()).unwrap_or_default();
     ensure(dims.len() == 2, || {
         format!("input {name:?} has {} dimensions; expected 2", dims.len())
@@ -205,7 +217,7 @@ fn table_input(input: &ValueInfoProto) -> Check<TableInput<'_>> {
         }
         _ => return Err(format!("input {name:?} does not declare a column count in range")),
     };
-    Ok(TableInput { name: input.name(), precision, width })
+    Ok(TableInput { name: input.name(), precision, kind, width })
 }
 
 /// The table description of a recognised column pipeline; grouped inputs take their column
@@ -246,6 +258,7 @@ fn table_info(front: TableFront, metadata: &[(String, String)]) -> Check<TableIn
         statistics: front.statistics,
         indicator_features: front.indicator_features,
         categories: front.categories,
+        kinds: front.kinds,
         missing_text: front.missing_text,
     })
 }

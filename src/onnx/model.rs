@@ -4,6 +4,7 @@
 
 use super::graph::{InputLayout, Precision};
 use crate::data::Classes;
+use crate::model::CategoryKind;
 
 /// An allow-listed model: what it computes, and the bytes to give tract.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,8 +69,10 @@ pub struct TableInfo {
     pub statistics: Vec<f64>,
     /// Numeric columns with a missing indicator.
     pub indicator_features: Vec<usize>,
-    /// Per text column its categories.
+    /// Per categorical column its categories (integers as their decimal spellings).
     pub categories: Vec<Vec<String>>,
+    /// Per categorical column, how its input is typed (STRING or INT64).
+    pub kinds: Vec<CategoryKind>,
     /// The text a missing cell is fed as: "" for onnxify's graphs (the missing category is
     /// ""), "nan" for scikit-learn's converter's (which names it so).
     pub missing_text: &'static str,

@@ -42,6 +42,10 @@ pub struct ColumnsRecord {
     pub numeric: Vec<String>,
     /// Text (categorical) columns, in design order.
     pub categorical: Vec<String>,
+    /// The categorical columns fed as INT64 (integer categories, never missing); the others
+    /// are fed as STRING.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub integer_columns: Vec<String>,
     /// How a missing number was filled: scikit-learn's SimpleImputer strategy.
     pub impute: ImputeStrategy,
     /// The fill value per numeric column (`statistics_`).

@@ -1,18 +1,19 @@
 //! The ONNX graph of a fitted column pipeline (a table of numeric and text columns).
 //!
 //! Inputs follow scikit-learn's converter's convention for a DataFrame: one input per column,
-//! named after it, `[N, 1]`, numbers FLOAT (or DOUBLE) and text STRING; or, grouped, `numeric`
-//! `[N, Fn]` and `categorical` `[N, Fc]`. A missing number is fed as NaN and a missing text as
-//! the empty string, which is the missing category when training saw one:
+//! named after it, `[N, 1]`, numbers FLOAT (or DOUBLE), text STRING and integer categories
+//! INT64; or, grouped, `numeric` `[N, Fn]` and `categorical` `[N, Fc]` (STRING, integers in
+//! decimal). A missing number is fed as NaN and a missing text as the empty string, which is
+//! the missing category when training saw one:
 //!
 //! ```text
 //! numeric columns -> Concat = numeric          (grouped: the `numeric` input)
 //!   IsNaN(numeric) = missing;  Where(missing, statistics, numeric) = imputed
 //!   [Gather(missing, indicator columns) -> Cast = indicators;  Concat(imputed, indicators)]
 //!   -> Scaler (ml, float input) | Sub(offset) -> Div(scale) [-> Cast]    = scaled_numeric
-//! each text column (grouped: Gather(categorical, [k], axis 1)) ->
+//! each categorical column (grouped: Gather(categorical, [k], axis 1)) ->
 //!   OneHotEncoder(categories, zeros=1) -> Reshape [N, C]                  (ml)
-//!   Equal(categories [1, C]) -> Cast                                      (standard, opset 19+)
+//!   Equal(categories [1, C]) -> Cast                         (standard; strings from opset 19)
 //! Concat(scaled_numeric, one-hot blocks) = features -> the classifier of graph.rs
 //! ```
 //!
@@ -22,11 +23,11 @@ use prost::Message;
 
 use super::graph::{
     Dim, GraphBuilder, GraphOptions, InputLayout, Linear, ML_DOMAIN, ModelParts, Ops, Precision,
-    assemble, class_list, classifier, int, scaling, strings, tensor_info,
+    assemble, class_list, classifier, int, ints, scaling, strings, tensor_info,
 };
 use super::pb::tensor_proto::DataType;
 use crate::error::{Error, Parameter, Result};
-use crate::model::ColumnPipeline;
+use crate::model::{CategoryKind, ColumnNames, ColumnPipeline, columns_of_kind};
 
 /// The first default-domain operator set whose `Equal` compares strings.
 pub const STRING_EQUAL_OPSET: i64 = 19;
@@ -46,9 +47,13 @@ pub struct TableGraphSpec<'a> {
 }
 
 /// The options a table's graph is written with: the standard flavor of a table with text
-/// columns needs `Equal` on strings, so it takes opset 19 unless another was asked for, and an
+/// inputs needs `Equal` on strings, so it takes opset 19 unless another was asked for, and an
 /// earlier one asked for is an error.
-pub fn table_options(options: GraphOptions, has_text: bool) -> Result<GraphOptions> {
+pub fn table_options(options: GraphOptions, columns: &ColumnNames) -> Result<GraphOptions> {
+    let has_text = match options.layout {
+        InputLayout::Grouped => !columns.categorical.is_empty(),
+        InputLayout::Columns => columns.kinds.contains(&CategoryKind::Text),
+    };
     if options.ops != Ops::Standard || !has_text || options.opset >= STRING_EQUAL_OPSET {
         return Ok(options);
     }
@@ -131,9 +136,15 @@ fn table_model(spec: &TableGraphSpec) -> super::pb::ModelProto {
     }
     for (k, categories) in pipeline.categories().iter().enumerate() {
         let name = &columns.categorical[k];
+        let mut kind = CategoryKind::Text;
         let text = match options.layout {
             InputLayout::Columns => {
-                inputs.push(tensor_info(name, DataType::String, &[Dim::Batch, Dim::Fixed(1)]));
+                kind = columns.kinds[k];
+                let data_type = match kind {
+                    CategoryKind::Text => DataType::String,
+                    CategoryKind::Integer => DataType::Int64,
+                };
+                inputs.push(tensor_info(name, data_type, &[Dim::Batch, Dim::Fixed(1)]));
                 name.clone()
             }
             InputLayout::Grouped => {
@@ -153,7 +164,13 @@ fn table_model(spec: &TableGraphSpec) -> super::pb::ModelProto {
         };
         let values: Vec<String> =
             categories.iter().map(|c| c.clone().unwrap_or_default()).collect();
-        blocks.push(one_hot_block(&mut graph, k, &text, &values, options, arithmetic));
+        let categories = match kind {
+            CategoryKind::Text => Categories::Texts(&values),
+            CategoryKind::Integer => Categories::Integers(
+                values.iter().map(|v| v.parse().expect("decimal integer categories")).collect(),
+            ),
+        };
+        blocks.push(one_hot_block(&mut graph, k, &text, &categories, options, arithmetic));
     }
     if options.layout == InputLayout::Grouped && !columns.categorical.is_empty() {
         inputs.push(tensor_info(
@@ -171,11 +188,23 @@ fn table_model(spec: &TableGraphSpec) -> super::pb::ModelProto {
         link: pipeline.classifier().link(),
     };
     classifier(&mut graph, &linear, "features", options);
+    let of_kind = |wanted: CategoryKind| -> String {
+        let names = columns_of_kind(&columns.categorical, &columns.kinds, wanted);
+        if names.is_empty() { "none".into() } else { names.join(", ") }
+    };
+    let integers = of_kind(CategoryKind::Integer);
     let graph_doc = format!(
-        "Numeric columns: {}. Text columns: {}. A missing number is fed as NaN, a missing text \
+        "Numeric columns: {}. Text columns: {}.{} A missing number is fed as NaN, a missing text \
          as the empty string. Probability columns in this class order: {}.",
         if columns.numeric.is_empty() { "none".into() } else { columns.numeric.join(", ") },
-        if columns.categorical.is_empty() { "none".into() } else { columns.categorical.join(", ") },
+        of_kind(CategoryKind::Text),
+        match (integers.as_str(), options.layout) {
+            ("none", _) => String::new(),
+            (_, InputLayout::Columns) => format!(" Integer category columns (INT64): {integers}."),
+            (_, InputLayout::Grouped) => {
+                format!(" Integer category columns (fed in decimal): {integers}.")
+            }
+        },
         class_list(linear.classes)
     );
     let parts = ModelParts {
@@ -245,28 +274,41 @@ fn numeric_block(
     "scaled_numeric".into()
 }
 
-/// The one-hot columns of text column `k` (tensor `text`, `[N, 1]`); returns their name.
+/// The categories of one column as the graph lists them.
+enum Categories<'c> {
+    Texts(&'c [String]),
+    Integers(Vec<i64>),
+}
+
+/// The one-hot columns of categorical column `k` (tensor `text`, `[N, 1]`); returns their name.
 fn one_hot_block(
     graph: &mut GraphBuilder,
     k: usize,
     text: &str,
-    categories: &[String],
+    categories: &Categories,
     options: GraphOptions,
     arithmetic: Precision,
 ) -> String {
     let out = format!("one_hot_{k}");
-    let c = categories.len();
+    let c = match categories {
+        Categories::Texts(texts) => texts.len(),
+        Categories::Integers(values) => values.len(),
+    };
     match options.ops {
         Ops::Ml => {
             let encoded = format!("one_hot_{k}_3d");
             let shape = format!("one_hot_{k}_shape");
+            let listed = match categories {
+                Categories::Texts(texts) => strings("cats_strings", texts),
+                Categories::Integers(values) => ints("cats_int64s", values.clone()),
+            };
             graph.node(
                 &format!("encode_text_{k}"),
                 "OneHotEncoder",
                 ML_DOMAIN,
                 &[text],
                 &[&encoded],
-                vec![strings("cats_strings", categories), int("zeros", 1)],
+                vec![listed, int("zeros", 1)],
             );
             graph.int64s(&shape, &[2], &[-1, c as i64]);
             graph.node(
@@ -281,7 +323,10 @@ fn one_hot_block(
         Ops::Standard => {
             let names = format!("categories_{k}");
             let matches = format!("one_hot_{k}_matches");
-            graph.strings(&names, &[1, c], categories);
+            match categories {
+                Categories::Texts(texts) => graph.strings(&names, &[1, c], texts),
+                Categories::Integers(values) => graph.int64s(&names, &[1, c], values),
+            }
             graph.node(
                 &format!("match_text_{k}"),
                 "Equal",

@@ -8,13 +8,16 @@ use super::model::ScalerParams;
 use super::pb::{NodeProto, TensorProto, attribute_proto::AttributeType, tensor_proto::DataType};
 use super::readers::*;
 use super::walk::{Recognised, Walk};
+use crate::model::CategoryKind;
 
 /// A graph input as the table walk sees it.
 #[derive(Debug, Clone)]
 pub(super) struct TableInput<'a> {
     pub(super) name: &'a str,
-    /// `None` for STRING.
+    /// The numbers' precision; `None` for a category input (STRING or INT64).
     pub(super) precision: Option<Precision>,
+    /// How a category input's values are typed (INT64: integers).
+    pub(super) kind: CategoryKind,
     /// The second dimension.
     pub(super) width: usize,
 }
@@ -31,8 +34,9 @@ pub(super) struct TableFront {
     pub(super) statistics: Vec<f64>,
     pub(super) indicator_features: Vec<usize>,
     pub(super) scaler: Option<ScalerParams>,
-    /// Per text column, its categories.
+    /// Per categorical column, its categories (integers as their decimal spellings) and kind.
     pub(super) categories: Vec<Vec<String>>,
+    pub(super) kinds: Vec<CategoryKind>,
     /// The text a missing cell is fed as: "" in onnxify's graphs, "nan" in scikit-learn's
     /// converter's (which keeps a missing category as the text of a NaN).
     pub(super) missing_text: &'static str,
@@ -97,6 +101,9 @@ impl<'a> Walk<'a> {
             ensure(numbers.len() <= 1 && texts.len() <= 1, || {
                 "a grouped graph has one numeric and one text input at most".into()
             })?;
+            ensure(texts.iter().all(|t| t.kind == CategoryKind::Text), || {
+                "a grouped graph's categorical input must be STRING".into()
+            })?;
         }
 
         let mut blocks: Vec<&'a str> = Vec::new();
@@ -111,6 +118,7 @@ impl<'a> Walk<'a> {
             indicator_features: Vec::new(),
             scaler: None,
             categories: Vec::new(),
+            kinds: Vec::new(),
             missing_text: "",
         };
         if let Some(precision) = numeric_type {
@@ -175,10 +183,12 @@ impl<'a> Walk<'a> {
                 for (k, column) in selected.into_iter().enumerate() {
                     let column =
                         column.ok_or_else(|| format!("text column {k} is never selected"))?;
-                    let (block, categories, block_precision) = self.one_hot_block(column)?;
+                    let (block, categories, block_precision) =
+                        self.one_hot_block(column, CategoryKind::Text)?;
                     blocks.push(block);
                     precisions.push(block_precision);
                     front.categories.push(categories);
+                    front.kinds.push(CategoryKind::Text);
                 }
             }
         } else if self.encoders_concatenated(&texts) {
@@ -186,17 +196,20 @@ impl<'a> Walk<'a> {
             let (block, columns) = self.one_hot_group(&texts)?;
             blocks.push(block);
             precisions.push(Precision::Float32);
-            for (name, categories) in columns {
-                front.categorical.push(name.to_owned());
+            for (text, categories) in columns {
+                front.categorical.push(text.name.to_owned());
                 front.categories.push(categories);
+                front.kinds.push(text.kind);
             }
             front.missing_text = "nan";
         } else {
             for text in &texts {
-                let (block, categories, block_precision) = self.one_hot_block(text.name)?;
+                let (block, categories, block_precision) =
+                    self.one_hot_block(text.name, text.kind)?;
                 blocks.push(block);
                 precisions.push(block_precision);
                 front.categories.push(categories);
+                front.kinds.push(text.kind);
                 front.categorical.push(text.name.to_owned());
             }
         }
@@ -316,14 +329,19 @@ impl<'a> Walk<'a> {
         Ok((scaled, scaled_precision))
     }
 
-    /// The one-hot block of a text column `[N, 1]`: OneHotEncoder -> Reshape, or Equal -> Cast.
-    fn one_hot_block(&mut self, text: &'a str) -> Check<(&'a str, Vec<String>, Precision)> {
+    /// The one-hot block of a categorical column `[N, 1]`: OneHotEncoder -> Reshape, or
+    /// Equal -> Cast.
+    fn one_hot_block(
+        &mut self,
+        text: &'a str,
+        kind: CategoryKind,
+    ) -> Check<(&'a str, Vec<String>, Precision)> {
         let (index, node) =
             self.reader(text)?.ok_or_else(|| format!("nothing reads {:?}", short(text)))?;
         match node.op_type() {
             "OneHotEncoder" => {
                 let encoder = self.next(text, "OneHotEncoder")?;
-                let categories = encoder_categories(encoder)?;
+                let categories = encoder_categories(encoder, kind)?;
                 let reshape = self.next(&encoder.output[0], "Reshape")?;
                 attributes(reshape, &[("allowzero", AttributeType::Int)])?;
                 let shape = self.int_constant(&reshape.input[1], "the one-hot shape")?;
@@ -339,13 +357,22 @@ impl<'a> Walk<'a> {
                 let equal = self.next(text, "Equal")?;
                 attributes(equal, &[])?;
                 let tensor = self.constant(&equal.input[1], "the categories")?;
+                let data_type = match kind {
+                    CategoryKind::Text => DataType::String,
+                    CategoryKind::Integer => DataType::Int64,
+                };
                 ensure(
-                    tensor.data_type() == DataType::String as i32
+                    tensor.data_type() == data_type as i32
                         && tensor.dims.len() == 2
                         && tensor.dims[0] == 1,
-                    || "the categories must be a STRING constant [1, C]".into(),
+                    || format!("the categories must be a {} constant [1, C]", kind_name(kind)),
                 )?;
-                let categories = category_texts(tensor.string_data.iter().map(Vec::as_slice))?;
+                let categories = match kind {
+                    CategoryKind::Text => {
+                        category_texts(tensor.string_data.iter().map(Vec::as_slice))?
+                    }
+                    CategoryKind::Integer => category_integers(&int64_values(tensor))?,
+                };
                 let cast = self.next(&equal.output[0], "Cast")?;
                 Ok((&cast.output[0], categories, cast_target(cast)?))
             }
@@ -373,14 +400,14 @@ impl<'a> Walk<'a> {
     /// axis and reshaped to `[N, all categories]`; returns the block and each text column's
     /// name and categories, in the order of the concatenation.
     #[allow(clippy::type_complexity)]
-    fn one_hot_group(
+    fn one_hot_group<'t>(
         &mut self,
-        texts: &[&TableInput<'a>],
-    ) -> Check<(&'a str, Vec<(&'a str, Vec<String>)>)> {
-        let mut encoded: Vec<(&'a str, &'a str, Vec<String>)> = Vec::new();
-        for text in texts {
+        texts: &[&'t TableInput<'a>],
+    ) -> Check<(&'a str, Vec<(&'t TableInput<'a>, Vec<String>)>)> {
+        let mut encoded: Vec<(&'a str, &'t TableInput<'a>, Vec<String>)> = Vec::new();
+        for &text in texts {
             let encoder = self.next(text.name, "OneHotEncoder")?;
-            encoded.push((&encoder.output[0], text.name, encoder_categories(encoder)?));
+            encoded.push((&encoder.output[0], text, encoder_categories(encoder, text.kind)?));
         }
         let concat = self.take_reader(encoded[0].0, "Concat")?;
         ensure(concat.input.len() == encoded.len() && concat.output.len() == 1, || {
@@ -416,13 +443,7 @@ impl<'a> Walk<'a> {
         ensure(tensor.data_type() == DataType::Int64 as i32 && tensor.dims.len() == 1, || {
             format!("{what} {:?} is not a one-dimensional INT64 constant", short(name))
         })?;
-        Ok(match &tensor.raw_data {
-            Some(raw) => raw
-                .chunks_exact(8)
-                .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
-                .collect(),
-            None => tensor.int64_data.clone(),
-        })
+        Ok(int64_values(tensor))
     }
 
     /// Indicator columns: increasing, below `n`.
@@ -447,8 +468,20 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// A OneHotEncoder's categories: strings, an unknown value encoded as zeros.
-fn encoder_categories(encoder: &NodeProto) -> Check<Vec<String>> {
+/// An INT64 tensor's values.
+fn int64_values(tensor: &TensorProto) -> Vec<i64> {
+    match &tensor.raw_data {
+        Some(raw) => raw
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect(),
+        None => tensor.int64_data.clone(),
+    }
+}
+
+/// A OneHotEncoder's categories (strings, or integers for an INT64 column), an unknown value
+/// encoded as zeros.
+fn encoder_categories(encoder: &NodeProto, kind: CategoryKind) -> Check<Vec<String>> {
     let attrs = attributes(
         encoder,
         &[
@@ -460,12 +493,35 @@ fn encoder_categories(encoder: &NodeProto) -> Check<Vec<String>> {
     ensure(attrs.get("zeros").map_or(1, |a| a.i()) == 1, || {
         "the OneHotEncoder must encode an unknown value as zeros".into()
     })?;
-    ensure(!attrs.contains_key("cats_int64s"), || "the OneHotEncoder must take strings".into())?;
-    let categories = attrs
-        .get("cats_strings")
-        .map(|a| &a.strings)
-        .ok_or("the OneHotEncoder has no categories")?;
-    category_texts(categories.iter().map(Vec::as_slice))
+    let (key, other) = match kind {
+        CategoryKind::Text => ("cats_strings", "cats_int64s"),
+        CategoryKind::Integer => ("cats_int64s", "cats_strings"),
+    };
+    ensure(!attrs.contains_key(other), || {
+        format!("the OneHotEncoder of a {} input must list {key}", kind_name(kind))
+    })?;
+    let found = attrs.get(key).ok_or("the OneHotEncoder has no categories")?;
+    match kind {
+        CategoryKind::Text => category_texts(found.strings.iter().map(Vec::as_slice)),
+        CategoryKind::Integer => category_integers(&found.ints),
+    }
+}
+
+fn kind_name(kind: CategoryKind) -> &'static str {
+    match kind {
+        CategoryKind::Text => "STRING",
+        CategoryKind::Integer => "INT64",
+    }
+}
+
+/// Integer categories as their decimal spellings: distinct, at least one.
+fn category_integers(values: &[i64]) -> Check<Vec<String>> {
+    let mut seen = std::collections::HashSet::new();
+    for v in values {
+        ensure(seen.insert(*v), || format!("the category {v} is listed twice"))?;
+    }
+    ensure(!values.is_empty(), || "a categorical column has no categories".into())?;
+    Ok(values.iter().map(i64::to_string).collect())
 }
 
 /// An ai.onnx.ml Imputer's fill values for `n` columns: `imputed_value_floats` (one per column,

@@ -67,6 +67,8 @@ pub struct PickledModel {
 }
 
 /// The pipeline a pickle holds, rebuilt natively.
+// One value per run: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum PickledPipeline {
     /// Scalers -> LogisticRegression on a numeric matrix (or a bare LogisticRegression).

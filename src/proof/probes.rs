@@ -8,6 +8,7 @@
 use ndarray::{Array2, ArrayView1};
 
 use crate::data::{Cells, MISSING_CODE};
+use crate::model::CategoryKind;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -46,9 +47,16 @@ pub struct ProbeCells {
     pub texts: Vec<Vec<String>>,
 }
 
-/// A text no category is, for the probe row of unseen values: the first of `unseen`,
-/// `unseen_`, ... that the column does not list.
-fn unseen(categories: &[String]) -> String {
+/// A value no category is, for the probe row of unseen values: for text the first of
+/// `unseen`, `unseen_`, ... that the column does not list; for integers the first above the
+/// largest listed (or below the smallest).
+fn unseen(categories: &[String], kind: CategoryKind) -> String {
+    if kind == CategoryKind::Integer {
+        let values: Vec<i64> = categories.iter().filter_map(|c| c.parse().ok()).collect();
+        let max = values.iter().max().copied().unwrap_or_default();
+        let min = values.iter().min().copied().unwrap_or_default();
+        return max.checked_add(1).or(min.checked_sub(1)).unwrap_or_default().to_string();
+    }
     let mut text = String::from("unseen");
     while categories.contains(&text) {
         text.push('_');
@@ -59,7 +67,8 @@ fn unseen(categories: &[String]) -> String {
 /// The probe rows of a table's model, made from the file alone: numbers around the scaler's
 /// offset as for a numeric model (rounded to the input type), and texts that reach what
 /// held-out rows may not. Row 0 is the centre with each column's first category; row 1 has
-/// every cell missing; row 2 an unseen value in every text column; from row 3 on, each column
+/// every cell missing (an integer category column, which has no missing value, its first
+/// category); row 2 an unseen value in every categorical column; from row 3 on, each column
 /// cycles through its categories (the missing one included), so every category is fed, and
 /// every fourth row has one numeric column missing in turn.
 pub fn table_probe_cells(info: &ModelInfo) -> Cells {
@@ -73,15 +82,16 @@ pub fn table_probe_cells(info: &ModelInfo) -> Cells {
         None => (vec![0.0; n_numeric], vec![1.0; n_numeric]),
     };
     let spread = (ArrayView1::from(&center), ArrayView1::from(&spread));
-    probe_cells(spread, &table.categories, table.missing_text, RECORDED_ROWS, info.input_type)
+    let categories = (&table.categories[..], &table.kinds[..]);
+    probe_cells(spread, categories, table.missing_text, RECORDED_ROWS, info.input_type)
 }
 
 /// At least `rows` probe rows of a table as [`table_probe_cells`] describes them, numbers
-/// centred on `center` and spread by `spread`, texts from `categories` (per text column, in
-/// which `missing` is the missing category).
+/// centred on `center` and spread by `spread`, categories from `categories` (per categorical
+/// column, of its kind; `missing` is the missing category of a text column).
 pub fn probe_cells(
     (center, spread): (ArrayView1<f64>, ArrayView1<f64>),
-    categories: &[Vec<String>],
+    (categories, kinds): (&[Vec<String>], &[CategoryKind]),
     missing: &str,
     rows: usize,
     input: Precision,
@@ -100,16 +110,18 @@ pub fn probe_cells(
     // Per text column: its known values, then the unseen one; the missing category is a code.
     let values: Vec<Vec<String>> = categories
         .iter()
-        .map(|categories| {
+        .zip(kinds)
+        .map(|(categories, &kind)| {
             let mut known: Vec<String> =
                 categories.iter().filter(|c| *c != missing).cloned().collect();
-            known.push(unseen(categories));
+            known.push(unseen(categories, kind));
             known
         })
         .collect();
     let codes = Array2::from_shape_fn((rows, categories.len()), |(r, k)| {
         let categories = &categories[k];
         let text = match r {
+            1 if kinds[k] == CategoryKind::Integer => categories[0].as_str(),
             1 => missing,
             2 => return (values[k].len() - 1) as u32,
             0 => categories[0].as_str(),

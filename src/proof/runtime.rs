@@ -10,8 +10,9 @@ use std::sync::Once;
 use ndarray::{Array2, ArrayView2, s};
 use tract_onnx::prelude::*;
 
-use crate::data::{Cells, Classes};
+use crate::data::{Cells, Classes, parse_integer};
 use crate::error::{Error, Result};
+use crate::model::CategoryKind;
 use crate::onnx::CheckedModel;
 use crate::onnx::{InputLayout, NUMERIC_INPUT, Precision};
 use crate::progress::Step;
@@ -55,16 +56,22 @@ impl TractModel {
                 .map(|input| match table.layout {
                     InputLayout::Grouped if input.name == NUMERIC_INPUT => Feed::AllNumbers,
                     InputLayout::Grouped => Feed::AllTexts,
-                    InputLayout::Columns => match table
-                        .numeric
-                        .iter()
-                        .position(|n| *n == input.name)
-                    {
-                        Some(j) => Feed::Number(j),
-                        None => Feed::Text(
-                            table.categorical.iter().position(|n| *n == input.name).unwrap_or(0),
-                        ),
-                    },
+                    InputLayout::Columns => {
+                        match table.numeric.iter().position(|n| *n == input.name) {
+                            Some(j) => Feed::Number(j),
+                            None => {
+                                let k = table
+                                    .categorical
+                                    .iter()
+                                    .position(|n| *n == input.name)
+                                    .unwrap_or(0);
+                                match table.kinds[k] {
+                                    CategoryKind::Text => Feed::Text(k),
+                                    CategoryKind::Integer => Feed::Integer(k),
+                                }
+                            }
+                        }
+                    }
                 })
                 .collect()
         });
@@ -106,8 +113,9 @@ impl TractModel {
     }
 
     /// The input tensors of rows `range` of `cells` for a column pipeline's graph: numbers as
-    /// the input type (NaN where missing), text as strings ("" where missing).
-    fn table_inputs(&self, cells: &Cells, range: std::ops::Range<usize>) -> TVec<TValue> {
+    /// the input type (NaN where missing), text as strings ("" where missing), integer
+    /// categories as int64 (a cell that is none is an error).
+    fn table_inputs(&self, cells: &Cells, range: std::ops::Range<usize>) -> Result<TVec<TValue>> {
         let feeds = self.feeds.as_deref().unwrap_or_default();
         let rows = range.len();
         let text = |columns: &[usize]| {
@@ -121,17 +129,36 @@ impl TractModel {
                 Array2::from_shape_vec((rows, columns.len()), values).expect("one string per cell"),
             )
         };
+        let integers = |k: usize| -> Result<Tensor> {
+            let values = range
+                .clone()
+                .map(|r| {
+                    let cell = cells.text(r, k).unwrap_or_default();
+                    parse_integer(cell.as_bytes()).ok_or_else(|| {
+                        tract_error(
+                            &self.file,
+                            "feeding an integer category column",
+                            format!("row {r} holds {:?}, not an integer", excerpt(cell)),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<i64>>>()?;
+            Ok(Tensor::from(
+                Array2::from_shape_vec((rows, 1), values).expect("one integer per cell"),
+            ))
+        };
         feeds
             .iter()
             .map(|feed| {
                 let numeric = cells.numeric.slice(s![range.clone(), ..]);
-                match *feed {
+                Ok(match *feed {
                     Feed::Number(j) => self.numbers(numeric.slice(s![.., j..j + 1])),
                     Feed::AllNumbers => self.numbers(numeric),
                     Feed::Text(k) => text(&[k]),
+                    Feed::Integer(k) => integers(k)?,
                     Feed::AllTexts => text(&(0..cells.codes.ncols()).collect::<Vec<_>>()),
                 }
-                .into()
+                .into())
             })
             .collect()
     }
@@ -176,7 +203,7 @@ impl TractModel {
         step: &Step,
     ) -> Result<(Vec<Option<u32>>, Array2<f64>)> {
         self.predict_batches(cells.len(), classes, step, |range| {
-            self.run_inputs(self.table_inputs(cells, range))
+            self.run_inputs(self.table_inputs(cells, range)?)
         })
     }
 
@@ -232,6 +259,8 @@ enum Feed {
     AllNumbers,
     /// Text column k, `[N, 1]`.
     Text(usize),
+    /// Integer category column k, `[N, 1]`.
+    Integer(usize),
     /// Every text column, `[N, Fc]`.
     AllTexts,
 }

@@ -39,13 +39,20 @@ def run(model_path, frame, texts=None):
         dtype = np.float64 if inputs[0].type == "tensor(double)" else np.float32
         feed = {"input": frame.to_numpy(dtype=dtype)}
     else:
+        # Grouped inputs take the columns the `columns` metadata entry lists, in its order.
+        names = json.loads(session.get_modelmeta().custom_metadata_map.get("columns", "{}"))
+        groups = {"numeric": names.get("numeric"), "categorical": names.get("categorical")}
         feed = {}
         for i in inputs:
+            columns = groups.get(i.name) if i.name not in frame.columns else None
+            columns = columns if columns is not None else [i.name]
             if i.type == "tensor(string)":
-                feed[i.name] = texts[[i.name]].fillna("").to_numpy(dtype=object)
+                feed[i.name] = texts[columns].fillna("").to_numpy(dtype=object)
+            elif i.type == "tensor(int64)":
+                feed[i.name] = frame[columns].to_numpy(dtype=np.int64)
             else:
                 dtype = np.float64 if i.type == "tensor(double)" else np.float32
-                feed[i.name] = frame[[i.name]].to_numpy(dtype=dtype)
+                feed[i.name] = frame[columns].to_numpy(dtype=dtype)
     labels, proba = session.run(["label", "probabilities"], feed)
     return {
         "labels": [v.item() if hasattr(v, "item") else str(v) for v in labels],

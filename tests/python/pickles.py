@@ -103,12 +103,19 @@ def titanic():
     return frame.drop(columns=["rownames", "survived"]), frame["survived"]
 
 
-def probe_frame(model, x, out, name):
-    """`x` and rows it lacks (each text column unseen or missing, each number missing), as
-    read back from the CSV written for them; the added rows scikit-learn refuses are left out."""
+def probe_frame(model, x, out, name, integers=()):
+    """`x` and rows it lacks (each text column unseen or missing, each number missing, each
+    column of `integers`, integer categories, an unseen integer), as read back from the CSV
+    written for them; the added rows scikit-learn refuses are left out."""
     extra = []
     for column in x.columns:
-        for value in (["never-seen", np.nan] if x[column].dtype == object else [np.nan]):
+        if column in integers:
+            values = [x[column].max() + 1]
+        elif x[column].dtype == object:
+            values = ["never-seen", np.nan]
+        else:
+            values = [np.nan]
+        for value in values:
             rows = x.iloc[:4].copy()
             rows[column] = value
             extra.append(rows)
@@ -267,10 +274,10 @@ def benign(out):
         add("wine_newton_cholesky_sklearn16.joblib", cholesky, wine.data, wine_columns, dumped())
 
     # ColumnTransformers on real tables, fed rows with missing cells and unseen texts.
-    def add_table(name, model, x, writer, kind="benign", proba_of=None):
+    def add_table(name, model, x, writer, kind="benign", proba_of=None, integers=()):
         path = os.path.join(out, name)
         writer(model, path)
-        csv, frame = probe_frame(model, x, out, name)
+        csv, frame = probe_frame(model, x, out, name, integers)
         record(path, csv, model, frame, kind, proba_of)
 
     px, py = penguins()
@@ -313,6 +320,24 @@ def benign(out):
         ("clf", LogisticRegression(max_iter=5000)),
     ]).fit(px, py)
     add_table("penguins_text_indicator_p2.pkl", flagged, px, pickled(2))
+    # An int64 column's values as categories (an INT64 input), beside text columns in one
+    # encoder, and alone in another transformer with an unseen year an error.
+    years = Pipeline([
+        ("pre", ColumnTransformer([
+            ("num", Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler())]), numbers[:4]),
+            ("cat", OneHotEncoder(handle_unknown="ignore", drop="first"), texts + ["year"]),
+        ])),
+        ("clf", LogisticRegression(max_iter=5000)),
+    ]).fit(px, py)
+    add_table("penguins_integer_categories.joblib", years, px, dumped(), integers=["year"])
+    year_alone = Pipeline([
+        ("pre", ColumnTransformer([
+            ("year", OneHotEncoder(), ["year"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), texts),
+        ])),
+        ("clf", LogisticRegression(max_iter=5000)),
+    ]).fit(px, py)
+    add_table("penguins_year_alone_p5.pkl", year_alone, px, pickled(5), integers=["year"])
     # Infrequent categories (unseen text goes to them), columns chosen by dtype at fit time,
     # a constant fill with indicators, then MinMaxScaler.
     infrequent = Pipeline([
@@ -674,11 +699,17 @@ def malicious(out, marker):
     flagged[0].named_transformers_["cat"][-1].categories_[-1] = np.array(["False", "True"], dtype=object)
     dump_case("table_text_indicator_texts.joblib", flagged, "inconsistent",
               "encodes a missing indicator, but its categories are not booleans")
-    years = Pipeline([
+    repeated = Pipeline([
         ("pre", ColumnTransformer([("year", OneHotEncoder(handle_unknown="ignore"), ["year"])])),
         ("clf", LogisticRegression(max_iter=5000)),
     ]).fit(px, py)
-    dump_case("table_numeric_categories.joblib", years, "refused_model", "onnxify encodes text columns")
+    repeated[0].named_transformers_["year"].categories_[0] = np.array([2007, 2007, 2009])
+    dump_case("table_integer_category_twice.joblib", repeated, "inconsistent", "lists a category twice")
+    lengths = Pipeline([
+        ("pre", ColumnTransformer([("length", OneHotEncoder(handle_unknown="ignore"), ["bill_depth_mm"])])),
+        ("clf", LogisticRegression(max_iter=5000)),
+    ]).fit(px.fillna(0.0), py)
+    dump_case("table_float_categories.joblib", lengths, "refused_model", "onnxify encodes text and integer columns")
     # An SGDClassifier whose loss gives no logistic probabilities (the hinge loss object is
     # outside the allow-list).
     hinge = make_pipeline(StandardScaler(), SGDClassifier(loss="hinge", random_state=0)).fit(iris.data, iris.target)

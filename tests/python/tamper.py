@@ -7,6 +7,8 @@
                                     then applies)
   tamper.py fill_value MODEL OUT    record another fill value for a table's first numeric
                                     column in the metadata's columns record than the graph has
+  tamper.py integer_columns MODEL OUT  record no integer category column in the metadata's
+                                    columns record, where the graph has INT64 inputs
   tamper.py best_index MODEL OUT    record another candidate than the first of rank 1 as the
                                     grid search's best (the next one)
   tamper.py smuggle MODEL OUT       add 300 metadata entries of 1 KiB each: rows of a CSV hidden
@@ -37,6 +39,11 @@ elif kind == "fill_value":
     entry = next(e for e in model.metadata_props if e.key == "columns")
     record = json.loads(entry.value)
     record["statistics"][0] += 1.0
+    entry.value = json.dumps(record, separators=(",", ":"))
+elif kind == "integer_columns":
+    entry = next(e for e in model.metadata_props if e.key == "columns")
+    record = json.loads(entry.value)
+    del record["integer_columns"]
     entry.value = json.dumps(record, separators=(",", ":"))
 elif kind == "best_index":
     entry = next(e for e in model.metadata_props if e.key == "model_selection")

@@ -282,6 +282,8 @@ impl Training {
 
 /// What a training run fitted: the plain pipeline for a CSV of numbers without a missing cell,
 /// else the column pipeline.
+// One value per run: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum TrainedModel {
     Plain(Pipeline),
@@ -424,8 +426,7 @@ fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Resul
         config.test_fraction,
         config.seed,
     )?;
-    let columns =
-        ColumnNames { numeric: table.numeric_names(), categorical: table.categorical_names() };
+    let columns = ColumnNames::with_texts(table.numeric_names(), table.categorical_names());
     let feature_names = table.columns.iter().map(|c| c.name.clone()).collect();
     let (train_rows, test) = split::apply_to_table(table.rows, &split);
     let n_train = train_rows.len();

@@ -154,7 +154,12 @@ fn written_table_graph(
     classes: &Classes,
     link: Link,
 ) -> std::result::Result<ModelInfo, String> {
-    let options = table_options(options, !table.categorical.is_empty())
+    let columns = ColumnNames {
+        numeric: table.numeric.clone(),
+        categorical: table.categorical.clone(),
+        kinds: table.kinds.clone(),
+    };
+    let options = table_options(options, &columns)
         .map_err(|e| format!("onnxify does not write the recorded flavor ({e})"))?;
     let rows = if classes.len() == 2 { 1 } else { classes.len() };
     let width = table.numeric_width();
@@ -166,7 +171,7 @@ fn written_table_graph(
     let encoder = FittedOneHotEncoder::from_categories(categories);
     let features = width + encoder.n_outputs();
     let pipeline = ColumnPipeline::from_parts(
-        ColumnNames { numeric: table.numeric.clone(), categorical: table.categorical.clone() },
+        columns,
         FittedSimpleImputer::from_parameters(
             ImputeStrategy::Mean,
             ndarray::Array1::zeros(table.numeric.len()),

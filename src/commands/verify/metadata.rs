@@ -4,6 +4,7 @@
 //! [`Companion`]).
 
 use crate::export::Companion;
+use crate::model::{CategoryKind, columns_of_kind};
 use crate::onnx::load::OnnxFile;
 use crate::onnx::{
     ColumnsRecord, ConversionRecord, Flavor, Hyperparameters, ModelInfo, Ops, Origin, Precision,
@@ -149,6 +150,11 @@ fn columns_problems(record: &ColumnsRecord, table: &TableInfo, input: Precision)
     }
     if record.numeric != table.numeric || record.categorical != table.categorical {
         problems.push("columns does not name the graph's numeric and text columns".into());
+    }
+    if record.integer_columns
+        != columns_of_kind(&table.categorical, &table.kinds, CategoryKind::Integer)
+    {
+        problems.push("columns.integer_columns is not the graph's INT64 inputs".into());
     }
     if record.indicator_features != table.indicator_features {
         problems.push("columns.indicator_features is not the graph's".into());

@@ -18,8 +18,8 @@ use super::outputs::{Output, Role, Token};
 use super::{Checked, Classifier, Problem, ScalerParameters, Tree, chain, describe};
 use super::{class_name, is_scaler, malformed, unsupported};
 use crate::model::{
-    Category, ColumnNames, FittedOneHotEncoder, FittedSimpleImputer, FittedStandardScaler,
-    ImputeStrategy,
+    Category, CategoryKind, ColumnNames, FittedOneHotEncoder, FittedSimpleImputer,
+    FittedStandardScaler, ImputeStrategy,
 };
 use crate::pickle::allow::Allowed;
 use crate::pickle::machine::{Array, Elements, Id, Value};
@@ -922,13 +922,13 @@ fn canonical(
     let mut coef_dense = Array2::<f64>::zeros((k, n_dense));
     let mut intercept = classifier.intercept.clone();
     // Per text column (in `text` order), per token, the score it adds.
-    let universes: Vec<&Vec<Token>> = text
+    let (universes, kinds): (Vec<&Vec<Token>>, Vec<CategoryKind>) = text
         .iter()
         .map(|&j| match &roles[j] {
-            Some(Role::Text { universe }) => universe,
+            Some(Role::Text { universe, kind }) => (universe, *kind),
             _ => unreachable!("text columns have a universe"),
         })
-        .collect();
+        .unzip();
     let text_of: HashMap<usize, usize> = text.iter().enumerate().map(|(t, &j)| (j, t)).collect();
     let mut token_scores: Vec<Array2<f64>> =
         universes.iter().map(|u| Array2::zeros((u.len(), k))).collect();
@@ -1008,7 +1008,10 @@ fn canonical(
                 push(Some(text.clone()), u);
             }
         }
-        push(None, 1);
+        // An integer column is never missing.
+        if kinds[t] == CategoryKind::Text {
+            push(None, 1);
+        }
         categories.push(column);
     }
     let width = n_dense + coef_text[0].len();
@@ -1022,6 +1025,7 @@ fn canonical(
     let columns = ColumnNames {
         numeric: numeric.iter().map(|&j| names[j].clone()).collect(),
         categorical: text.iter().map(|&j| names[j].clone()).collect(),
+        kinds,
     };
     let parts = TableParts {
         columns,

@@ -5,7 +5,7 @@
 
 use super::outputs::{Output, Role, Token};
 use super::{Checked, Problem, Tree, malformed, unsupported};
-use crate::model::Category;
+use crate::model::{Category, CategoryKind};
 use crate::pickle::allow::Allowed;
 use crate::pickle::machine::{Array, Elements, Id, Value};
 use crate::pickle::numpy::Kind;
@@ -28,7 +28,8 @@ impl<'a> Tree<'a> {
     ) -> Checked<Vec<Output>> {
         let width = columns.len() + flags.len();
         self.check_n_features(step, state, width)?;
-        let categories = self.encoder_categories(step, state, columns.len(), flags.len())?;
+        let (categories, kinds) =
+            self.encoder_categories(step, state, columns.len(), flags.len())?;
         let encoding = Encoding::read(self, step, class, state, &categories)?;
         let mut outputs = Vec::new();
         let mut universes = Vec::with_capacity(columns.len());
@@ -36,7 +37,7 @@ impl<'a> Tree<'a> {
             // The column's tokens: unseen, missing, then every text the file names for it.
             let mut universe = vec![Token::Unseen, Token::Missing];
             for text in categories[k].iter().flatten().chain(fills[k].iter()) {
-                if text.is_empty() {
+                if text.is_empty() && kinds[k] == CategoryKind::Text {
                     return unsupported(format!(
                         "column {:?} has the empty text as a category; onnxify's models take \
                          the empty text as a missing value",
@@ -73,34 +74,40 @@ impl<'a> Tree<'a> {
                 .collect();
             push_outputs(&mut outputs, columns[k], encoding.width(e), &per_token);
         }
-        for (&j, universe) in columns.iter().zip(universes) {
-            roles[j] = Some(Role::Text { universe });
+        for ((&j, universe), &kind) in columns.iter().zip(universes).zip(&kinds) {
+            roles[j] = Some(Role::Text { universe, kind });
         }
         Ok(outputs)
     }
 
-    /// `categories_`: per column, its categories (text, missing as `None`, last); for the last
-    /// `flags` columns, missing indicators, the booleans as [`TRUE`] and [`FALSE`].
+    /// `categories_`: per column, its categories (text, missing as `None`, last; or integers
+    /// in decimal) and their kind; for the last `flags` columns, missing indicators, the
+    /// booleans as [`TRUE`] and [`FALSE`].
     fn encoder_categories(
         &self,
         step: &str,
         state: Id,
         texts: usize,
         flags: usize,
-    ) -> Checked<Vec<Vec<Category>>> {
+    ) -> Checked<(Vec<Vec<Category>>, Vec<CategoryKind>)> {
         let Some(arrays) = self.column_list(step, state, "categories_", texts + flags)? else {
             return malformed(format!("the encoder {step:?} has no categories_ (is it fitted?)"));
         };
         let mut out = Vec::with_capacity(texts + flags);
+        let mut kinds = Vec::with_capacity(texts + flags);
         for (k, &id) in arrays.iter().enumerate() {
             let Value::Array(array) = self.value(id) else {
                 return malformed(format!("the encoder {step:?}'s categories_ holds a non-array"));
             };
-            let categories = if k < texts {
-                self.category_array(step, array)?
-            } else {
+            let integers = matches!(array.dtype.kind, Kind::Int | Kind::Unsigned);
+            let categories = if k >= texts {
                 self.flag_categories(step, array)?
+            } else if integers && flags == 0 {
+                self.integer_categories(step, array)?
+            } else {
+                self.category_array(step, array)?
             };
+            kinds.push(if integers { CategoryKind::Integer } else { CategoryKind::Text });
             if categories.is_empty() {
                 return malformed(format!("the encoder {step:?} has a column without categories"));
             }
@@ -117,7 +124,21 @@ impl<'a> Tree<'a> {
             }
             out.push(categories);
         }
-        Ok(out)
+        Ok((out, kinds))
+    }
+
+    /// The categories of an integer column (a 1-D int array), in decimal.
+    fn integer_categories(&self, step: &str, array: &Array) -> Checked<Vec<Category>> {
+        if array.shape.len() != 1 {
+            return malformed(format!(
+                "the encoder {step:?} has categories of shape {}",
+                array.shape_text()
+            ));
+        }
+        let values = array
+            .integers(self.raw(array))
+            .map_err(|e| Problem::Malformed(format!("{step}.categories_: {e}")))?;
+        Ok(values.into_iter().map(|v| Some(v.to_string())).collect())
     }
 
     /// The categories of a missing indicator's column: Python booleans in an object array.
@@ -162,13 +183,15 @@ impl<'a> Tree<'a> {
                     Value::None => Ok(None),
                     Value::Float(x) if x.is_nan() => Ok(None),
                     other => unsupported(format!(
-                        "the encoder {step:?} has a category of type {}; onnxify encodes text columns",
+                        "the encoder {step:?} has a category of type {}; onnxify encodes text \
+                         and integer columns",
                         other.kind()
                     )),
                 })
                 .collect(),
             _ => unsupported(format!(
-                "the encoder {step:?} has categories of dtype {}; onnxify encodes text columns",
+                "the encoder {step:?} has categories of dtype {}; onnxify encodes text and \
+                 integer columns",
                 array.dtype
             )),
         }

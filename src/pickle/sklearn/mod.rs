@@ -314,14 +314,8 @@ impl<'a> Tree<'a> {
         let fitted = self.classifier_of(last_class, classifier.1)?;
         let read = self.column_pipeline(name, transformer, &scaler_parameters, &fitted)?;
         let table = read.parts;
-        let mut steps = vec![(
-            name.to_owned(),
-            format!(
-                "ColumnTransformer ({} numeric, {} text columns)",
-                table.columns.numeric.len(),
-                table.columns.categorical.len()
-            ),
-        )];
+        let mut steps =
+            vec![(name.to_owned(), format!("ColumnTransformer ({})", table.columns.counts()))];
         steps.extend(read.steps);
         for (step, scaler) in scalers.iter().zip(&scaler_parameters) {
             steps.push((step.0.clone(), scaler.class.clone()));

@@ -1,7 +1,7 @@
 //! What a ColumnTransformer's steps make of its columns, as the readers of its transformers
 //! ([`super::columns`]) and encoders ([`super::encoders`]) describe it.
 
-use crate::model::ImputeStrategy;
+use crate::model::{CategoryKind, ImputeStrategy};
 
 /// A text value as a ColumnTransformer's steps see it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -28,6 +28,7 @@ pub(super) enum Output {
 pub(super) enum Role {
     /// A number, with the imputer's statistic if one fills it.
     Numeric { statistic: Option<f64>, strategy: Option<ImputeStrategy> },
-    /// A text, whose tokens are `universe`: unseen, missing, then the known values.
-    Text { universe: Vec<Token> },
+    /// A category (text, or an integer in decimal), whose tokens are `universe`: unseen,
+    /// missing, then the known values.
+    Text { universe: Vec<Token>, kind: CategoryKind },
 }
