@@ -53,6 +53,7 @@ pub mod pickle;
 pub mod progress;
 pub mod proof;
 pub mod selection;
+pub mod spark;
 mod terminal;
 pub mod util;
 

@@ -21,6 +21,7 @@ use crate::export::{NotWritten, VerificationFailure};
 use crate::pickle::report::escape;
 use crate::pickle::{ArchiveReport, Decision, ScanReport};
 use crate::progress::Progress;
+use crate::spark::SparkProblem;
 
 /// What the caller gives every command: how to show progress, and how to name a setting in a
 /// message (the command line names its flags; a library caller may pass [`Parameter::name`]).
@@ -55,6 +56,15 @@ pub enum Failure {
     )]
     ArchiveRejected(Box<ArchiveReport>),
 
+    /// A saved Spark model that `convert` or `scan` does not accept.
+    #[error(
+        "{}: {}: {}; nothing in it was run",
+        escape(dir),
+        if problem.refused { "refused" } else { "not a readable Spark model" },
+        problem
+    )]
+    SparkRejected { dir: String, problem: SparkProblem },
+
     /// A model whose predictions disagree with the native pipeline's; nothing was written.
     #[error("{0}")]
     Unverified(Box<VerificationFailure>),
@@ -70,7 +80,8 @@ pub enum Failure {
 
 impl Failure {
     /// The process exit code: 1 when a check of the model failed or the runtime broke, 2 when
-    /// the input or the command line is at fault, 3 when a pickle is refused by the allow-list.
+    /// the input or the command line is at fault, 3 when a pickle is refused by the allow-list
+    /// or a Spark model holds a stage onnxify does not read.
     pub fn exit_code(&self) -> u8 {
         match self {
             Failure::Error(Error::Runtime { .. })
@@ -80,6 +91,13 @@ impl Failure {
             Failure::Error(_) => 2,
             Failure::PickleRejected(report) => report.decision.exit_code(),
             Failure::ArchiveRejected(report) => report.decision.exit_code(),
+            Failure::SparkRejected { problem, .. } => {
+                if problem.refused {
+                    3
+                } else {
+                    2
+                }
+            }
         }
     }
 

@@ -1,0 +1,136 @@
+"""Fits Spark ML models in local mode on real tables, saves them, and prints a JSON manifest of
+what Spark holds for each stage (its class, uid and fitted values, read from the live objects),
+for the tests of onnxify's reader of saved Spark models.
+
+  spark_models.py OUT
+"""
+
+import contextlib
+import json
+import os
+import sys
+
+from palmerpenguins import load_penguins
+from pyspark.ml import Pipeline
+from pyspark.ml.classification import LogisticRegression
+from pyspark.ml.feature import (Binarizer, Imputer, OneHotEncoder, StandardScaler, StringIndexer,
+                                VectorAssembler)
+from pyspark.ml.linalg import Vectors
+from pyspark.sql import SparkSession
+from sklearn.datasets import load_breast_cancer
+
+NUMBERS = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+TEXTS = ["island", "sex"]
+
+
+def session():
+    spark = (SparkSession.builder.master("local[1]").appName("onnxify-tests")
+             .config("spark.driver.memory", "512m")
+             .config("spark.ui.enabled", "false")
+             .config("spark.sql.shuffle.partitions", "1")
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("OFF")
+    return spark
+
+
+def penguins(spark):
+    """palmerpenguins with nulls where the table has missing cells, and a binary label."""
+    frame = load_penguins()
+    rows = []
+    for record in frame.to_dict("records"):
+        row = {c: (None if record[c] != record[c] else float(record[c])) for c in NUMBERS}
+        row.update({c: (None if record[c] != record[c] else record[c]) for c in TEXTS})
+        row["species"] = record["species"]
+        row["adelie"] = "yes" if record["species"] == "Adelie" else "no"
+        rows.append(row)
+    schema = ", ".join([f"{c} double" for c in NUMBERS] + [f"{c} string" for c in TEXTS]
+                       + ["species string", "adelie string"])
+    return spark.createDataFrame([tuple(r[c] for c in NUMBERS + TEXTS + ["species", "adelie"]) for r in rows],
+                                 schema)
+
+
+def column_pipeline(label, scaler, lr, order="frequencyDesc", drop_last=True, keep_onehot=False):
+    indexed = [f"{c}_index" for c in TEXTS]
+    encoded = [f"{c}_onehot" for c in TEXTS]
+    imputed = [f"{c}_imputed" for c in NUMBERS]
+    return Pipeline(stages=[
+        StringIndexer(inputCols=TEXTS, outputCols=indexed, handleInvalid="keep", stringOrderType=order),
+        OneHotEncoder(inputCols=indexed, outputCols=encoded, dropLast=drop_last,
+                      handleInvalid="keep" if keep_onehot else "error"),
+        Imputer(inputCols=NUMBERS, outputCols=imputed, strategy="mean"),
+        VectorAssembler(inputCols=encoded + imputed, outputCol="features"),
+        scaler,
+        StringIndexer(inputCol=label, outputCol="label"),
+        lr,
+    ])
+
+
+def fitted(stage):
+    """The class, uid and fitted values Spark holds for a stage."""
+    name = type(stage).__name__
+    out = {"class": stage._java_obj.getClass().getName(), "uid": stage.uid}
+    if name == "StringIndexerModel":
+        out["labels"] = [list(labels) for labels in stage.labelsArray]
+    elif name == "OneHotEncoderModel":
+        out["sizes"] = list(stage.categorySizes)
+    elif name == "ImputerModel":
+        row = stage.surrogateDF.first().asDict()
+        out["surrogates"] = [row[c] for c in stage.getInputCols()]
+    elif name == "StandardScalerModel":
+        out["mean"] = stage.mean.toArray().tolist()
+        out["std"] = stage.std.toArray().tolist()
+        out["with_mean"] = stage.getWithMean()
+        out["with_std"] = stage.getWithStd()
+    elif name == "LogisticRegressionModel":
+        out["coefficients"] = stage.coefficientMatrix.toArray().tolist()
+        out["intercepts"] = stage.interceptVector.toArray().tolist()
+        out["multinomial"] = stage.numClasses > 2 or stage.coefficientMatrix.numRows > 1
+        out["threshold"] = stage.getThreshold() if stage.numClasses == 2 else None
+    elif name == "VectorAssembler":
+        out["inputs"] = stage.getInputCols()
+    return out
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    with contextlib.redirect_stdout(sys.stderr):
+        spark = session()
+    table = penguins(spark)
+    models = {
+        # Every category's index one-hot encoded, missing numbers imputed, centred and scaled.
+        "penguins_multinomial": column_pipeline(
+            "species",
+            StandardScaler(inputCol="features", outputCol="scaled", withMean=True, withStd=True),
+            LogisticRegression(featuresCol="scaled", labelCol="label", family="multinomial",
+                               maxIter=100, regParam=0.01)).fit(table),
+        # Binary, a threshold, labels in alphabetical order, the last category kept and an
+        # invalid index encoded.
+        "penguins_binary_threshold": column_pipeline(
+            "adelie",
+            StandardScaler(inputCol="features", outputCol="scaled"),
+            LogisticRegression(featuresCol="scaled", labelCol="label", threshold=0.3, maxIter=100,
+                               regParam=0.01),
+            order="alphabetAsc", drop_last=False, keep_onehot=True).fit(table),
+    }
+    cancer = load_breast_cancer()
+    rows = [(Vectors.dense(x.tolist()), float(y)) for x, y in zip(cancer.data, cancer.target)]
+    frame = spark.createDataFrame(rows, ["features", "label"])
+    # L1 leaves most coefficients at zero, so Spark stores the matrix sparse.
+    models["cancer_sparse_l1"] = LogisticRegression(
+        maxIter=100, regParam=0.1, elasticNetParam=1.0, standardization=True).fit(frame)
+    models["binarizer_pipeline"] = Pipeline(stages=[
+        Binarizer(inputCol="label", outputCol="positive", threshold=0.5)]).fit(frame)
+    manifest = []
+    for name, model in models.items():
+        path = os.path.join(out, name)
+        model.write().overwrite().save(path)
+        stages = model.stages if hasattr(model, "stages") else [model]
+        manifest.append({"name": name, "dir": path, "spark_version": spark.version,
+                         "stages": [fitted(s) for s in stages]})
+    spark.stop()
+    json.dump(manifest, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,257 @@
+//! Saved Spark models, live: Spark (pyspark in local mode) fits pipelines on real tables and
+//! saves them; onnxify's reader must find in the files exactly the stages and fitted values
+//! the live Spark objects hold, and refuse a directory that is not what Spark writes with a
+//! clear error naming the file, without reading outside the directory.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use common::{onnxify, python_json, stdout};
+use onnxify::spark::{self, Stage};
+
+/// The models Spark saved and its manifest of them, made once per test process.
+fn models() -> &'static Vec<Value> {
+    static MODELS: OnceLock<Vec<Value>> = OnceLock::new();
+    MODELS.get_or_init(|| {
+        let dir = common::scratch().join("spark");
+        python_json("spark_models.py", &[dir.to_str().unwrap()]).as_array().unwrap().clone()
+    })
+}
+
+fn model(name: &str) -> &'static Value {
+    models().iter().find(|m| m["name"] == name).unwrap()
+}
+
+fn dir_of(model: &Value) -> PathBuf {
+    PathBuf::from(model["dir"].as_str().unwrap())
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    common::strings(value)
+}
+
+/// A copy of a saved model's directory, to break.
+fn copy(model: &Value, into: &Path) -> PathBuf {
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    let target = into.join(model["name"].as_str().unwrap());
+    copy_dir(&dir_of(model), &target);
+    target
+}
+
+/// The path of the one `part-*` file in `folder`.
+fn part(folder: &Path) -> PathBuf {
+    std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with("part-"))
+        .unwrap()
+}
+
+#[test]
+fn the_reader_finds_every_stage_and_fitted_value_spark_holds() {
+    for name in ["penguins_multinomial", "penguins_binary_threshold", "cancer_sparse_l1"] {
+        let expected = model(name);
+        let scanned = spark::scan(&dir_of(expected)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(scanned.saved.metadata.spark_version, expected["spark_version"], "{name}");
+        let stages = expected["stages"].as_array().unwrap();
+        assert_eq!(scanned.stages.len(), stages.len(), "{name}: stages");
+        for ((saved, stage), spark) in scanned.saved.stages.iter().zip(&scanned.stages).zip(stages)
+        {
+            let what = format!("{name} {}", spark["uid"]);
+            assert_eq!(saved.metadata.class, spark["class"].as_str().unwrap(), "{what}");
+            assert_eq!(saved.metadata.uid, spark["uid"].as_str().unwrap(), "{what}");
+            // Doubles cross JSON exactly both ways, so the values must be equal, not close.
+            match stage {
+                Stage::StringIndexer { labels, .. } => {
+                    let held: Vec<Vec<String>> =
+                        spark["labels"].as_array().unwrap().iter().map(strings).collect();
+                    assert_eq!(*labels, held, "{what}: labels");
+                }
+                Stage::OneHotEncoder { sizes, .. } => {
+                    let held: Vec<usize> = serde_json::from_value(spark["sizes"].clone()).unwrap();
+                    assert_eq!(*sizes, held, "{what}: category sizes");
+                }
+                Stage::Imputer { surrogates, .. } => {
+                    assert_eq!(*surrogates, common::floats(&spark["surrogates"]), "{what}");
+                }
+                Stage::VectorAssembler { inputs, .. } => {
+                    assert_eq!(*inputs, strings(&spark["inputs"]), "{what}: inputs");
+                }
+                Stage::StandardScaler { mean, std, with_mean, with_std, .. } => {
+                    assert_eq!(*mean, common::floats(&spark["mean"]), "{what}: mean");
+                    assert_eq!(*std, common::floats(&spark["std"]), "{what}: std");
+                    assert_eq!(*with_mean, spark["with_mean"].as_bool().unwrap(), "{what}");
+                    assert_eq!(*with_std, spark["with_std"].as_bool().unwrap(), "{what}");
+                }
+                Stage::LogisticRegression {
+                    coefficients,
+                    intercepts,
+                    multinomial,
+                    threshold,
+                    ..
+                } => {
+                    let held: Vec<Vec<f64>> =
+                        serde_json::from_value(spark["coefficients"].clone()).unwrap();
+                    let rows: Vec<Vec<f64>> =
+                        coefficients.rows().into_iter().map(|r| r.to_vec()).collect();
+                    assert_eq!(rows, held, "{what}: coefficients");
+                    assert_eq!(*intercepts, common::floats(&spark["intercepts"]), "{what}");
+                    assert_eq!(*multinomial, spark["multinomial"].as_bool().unwrap(), "{what}");
+                    if let Some(t) = spark["threshold"].as_f64() {
+                        assert_eq!(*threshold, t, "{what}: threshold");
+                    }
+                }
+            }
+        }
+    }
+    // The L1 model's coefficients are stored sparse; most are zero.
+    let scanned = spark::scan(&dir_of(model("cancer_sparse_l1"))).unwrap();
+    let Stage::LogisticRegression { coefficients, .. } = &scanned.stages[0] else { panic!() };
+    assert!(coefficients.iter().filter(|v| **v == 0.0).count() > coefficients.len() / 2);
+}
+
+#[test]
+fn scan_lists_the_stages_and_every_file_read_with_its_hash() {
+    let expected = model("penguins_multinomial");
+    let dir = dir_of(expected);
+    let output = onnxify(&["scan", dir.to_str().unwrap(), "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["format"], "spark");
+    assert_eq!(report["decision"], "accepted");
+    let classes: Vec<&str> =
+        report["stages"].as_array().unwrap().iter().map(|s| s["class"].as_str().unwrap()).collect();
+    let held: Vec<&str> = expected["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["class"].as_str().unwrap())
+        .collect();
+    assert_eq!(classes, held);
+    // Every metadata and data file, each with the SHA-256 of its bytes on disk.
+    let files = report["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1 + 7 + 6, "the pipeline's metadata, 7 stages' metadata, 6 data files");
+    for file in files {
+        let bytes = std::fs::read(dir.join(file["path"].as_str().unwrap())).unwrap();
+        assert_eq!(file["sha256"], onnxify::util::sha256_hex(&bytes), "{file}");
+    }
+    let text = stdout(&onnxify(&["scan", dir.to_str().unwrap()]));
+    assert!(text.contains("Spark model saved by Spark"), "{text}");
+    assert!(text.contains("StringIndexerModel"), "{text}");
+    assert!(text.contains("island, sex -> island_index, sex_index"), "{text}");
+}
+
+#[test]
+fn a_stage_onnxify_does_not_read_is_refused_by_class_with_exit_3() {
+    let dir = dir_of(model("binarizer_pipeline"));
+    let output = onnxify(&["scan", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(3), "{}", common::stderr(&output));
+    assert!(
+        common::stderr(&output)
+            .contains("is org.apache.spark.ml.feature.Binarizer, a class onnxify does not read"),
+        "{}",
+        common::stderr(&output)
+    );
+}
+
+/// Each way a directory can differ from what Spark writes: a clear error naming the file or
+/// folder, exit 2 (exit 3 for a link, refused), and nothing read from outside the directory.
+#[test]
+fn broken_or_hostile_model_directories_are_refused_naming_the_file() {
+    let scratch = tempfile::tempdir_in(common::scratch()).unwrap();
+    let source = model("penguins_multinomial");
+    let mut cases: Vec<(PathBuf, i32, String)> = Vec::new();
+    let mut case = |label: &str, change: &dyn Fn(&Path) -> String, code: i32| {
+        let root = scratch.path().join(label);
+        let dir = copy(source, &root);
+        let expected = change(&dir);
+        cases.push((dir, code, expected));
+    };
+    let stage = |dir: &Path, prefix: &str| -> PathBuf {
+        std::fs::read_dir(dir.join("stages"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(prefix))
+            .unwrap()
+    };
+    case(
+        "no_metadata",
+        &|dir| {
+            std::fs::remove_dir_all(dir.join("metadata")).unwrap();
+            "has no metadata folder".into()
+        },
+        2,
+    );
+    case(
+        "key_twice",
+        &|dir| {
+            let file = part(&dir.join("metadata"));
+            let text = std::fs::read_to_string(&file).unwrap();
+            let twice = text.replacen("{\"class\":", "{\"class\":\"x\",\"class\":", 1);
+            std::fs::write(&file, twice).unwrap();
+            "the key \"class\" is given twice".into()
+        },
+        2,
+    );
+    case(
+        "extra_stage",
+        &|dir| {
+            std::fs::create_dir(dir.join("stages/7_Unlisted_1")).unwrap();
+            "holds 8 folders where the pipeline lists 7 stages".into()
+        },
+        2,
+    );
+    case(
+        "truncated_parquet",
+        &|dir| {
+            let file = part(&stage(dir, "6_").join("data"));
+            let bytes = std::fs::read(&file).unwrap();
+            std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+            "is not a readable Parquet file".into()
+        },
+        2,
+    );
+    case(
+        "metadata_of_another_stage",
+        &|dir| {
+            let first = part(&stage(dir, "0_").join("metadata"));
+            let fifth = part(&stage(dir, "5_").join("metadata"));
+            std::fs::copy(&fifth, &first).unwrap();
+            "but its pipeline lists".into()
+        },
+        2,
+    );
+    case(
+        "link_out",
+        &|dir| {
+            let data = stage(dir, "6_").join("data");
+            let file = part(&data);
+            std::fs::remove_file(&file).unwrap();
+            std::os::unix::fs::symlink("/etc/passwd", &file).unwrap();
+            "is a symbolic link".into()
+        },
+        3,
+    );
+    for (dir, code, expected) in cases {
+        let output = onnxify(&["scan", dir.to_str().unwrap()]);
+        let stderr = common::stderr(&output);
+        assert_eq!(output.status.code(), Some(code), "{}: {stderr}", dir.display());
+        assert!(stderr.contains(&expected), "{}: {stderr}", dir.display());
+        assert!(stderr.contains(dir.to_str().unwrap()), "names the directory: {stderr}");
+    }
+}
