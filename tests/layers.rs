@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["terminal"],
     &["commands"],
     &["export"],
-    &["proof", "pickle"],
+    &["proof", "pickle", "spark"],
     &["onnx"],
     &["selection"],
     &["model", "metrics"],

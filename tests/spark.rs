@@ -8,9 +8,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use ndarray::Array2;
 use serde_json::Value;
 
 use common::{onnxify, python_json, stdout};
+use onnxify::data::{Cells, MISSING_CODE};
 use onnxify::spark::{self, Stage};
 
 /// The models Spark saved and its manifest of them, made once per test process.
@@ -123,6 +125,57 @@ fn the_reader_finds_every_stage_and_fitted_value_spark_holds() {
     let scanned = spark::scan(&dir_of(model("cancer_sparse_l1"))).unwrap();
     let Stage::LogisticRegression { coefficients, .. } = &scanned.stages[0] else { panic!() };
     assert!(coefficients.iter().filter(|v| **v == 0.0).count() > coefficients.len() / 2);
+}
+
+/// The rows Spark predicted, as cells in the column order of `pipeline`.
+fn cells_of(rows: &[Value], columns: &onnxify::model::ColumnNames) -> Cells {
+    let numeric = Array2::from_shape_fn((rows.len(), columns.numeric.len()), |(r, j)| {
+        rows[r]["numbers"][&columns.numeric[j]].as_f64().unwrap_or(f64::NAN)
+    });
+    let mut values: Vec<Vec<String>> = vec![Vec::new(); columns.categorical.len()];
+    let codes = Array2::from_shape_fn((rows.len(), columns.categorical.len()), |(r, k)| match rows
+        [r]["texts"][&columns.categorical[k]]
+        .as_str()
+    {
+        None => MISSING_CODE,
+        Some(text) => match values[k].iter().position(|v| v == text) {
+            Some(i) => i as u32,
+            None => {
+                values[k].push(text.to_owned());
+                (values[k].len() - 1) as u32
+            }
+        },
+    });
+    Cells { numeric, codes, values }
+}
+
+#[test]
+fn the_rebuilt_pipeline_predicts_what_spark_predicted_on_every_row() {
+    for name in ["penguins_multinomial", "penguins_binary_threshold"] {
+        let expected = model(name);
+        let scanned = spark::scan(&dir_of(expected)).unwrap();
+        let rebuilt = spark::rebuild(&scanned).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let rows = expected["rows"].as_array().unwrap();
+        let cells = cells_of(rows, rebuilt.pipeline.columns());
+        let (labels, proba) = rebuilt.predict(&cells);
+        let classes = rebuilt.pipeline.classes();
+        // Rows with unseen and missing texts and missing numbers are among them.
+        assert!(rows.len() > 300, "{name}: the table and its edge rows");
+        let mut largest = 0.0f64;
+        for (r, row) in rows.iter().enumerate() {
+            assert_eq!(
+                classes.name(labels[r] as usize),
+                row["label"].as_str().unwrap(),
+                "{name} row {r}"
+            );
+            for (a, b) in proba.row(r).iter().zip(common::floats(&row["probability"])) {
+                largest = largest.max((a - b).abs());
+            }
+        }
+        eprintln!("{name}: {} rows, largest probability difference {largest:e}", rows.len());
+        // The same arithmetic in another order: a few units in the last place.
+        assert!(largest < 1e-12, "{name}: largest probability difference {largest:e}");
+    }
 }
 
 #[test]

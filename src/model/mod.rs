@@ -14,6 +14,7 @@ mod optimizer;
 mod pipeline;
 mod scaler;
 
+pub mod column_rewrite;
 pub use column_pipeline::{
     CategoryKind, ColumnNames, ColumnPipeline, columns_of_kind, table_designs,
 };

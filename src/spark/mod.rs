@@ -7,6 +7,7 @@ mod files;
 mod linalg;
 mod metadata;
 mod parquet;
+mod pipeline;
 mod stages;
 
 use std::fmt;
@@ -15,6 +16,7 @@ use std::path::Path;
 pub use files::{MAX_DATA_BYTES, MAX_FILES};
 pub use metadata::Metadata;
 pub use parquet::Field;
+pub use pipeline::{Rebuilt, rebuild};
 pub use stages::{Invalid, Stage};
 
 use files::{MAX_METADATA_BYTES, Reader};

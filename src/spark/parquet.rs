@@ -12,8 +12,13 @@ use super::files::ReadFile;
 
 /// Leaf columns of one data file (an Imputer writes one per input column).
 const MAX_COLUMNS: usize = 100_000;
-/// Bytes the decoded column chunks of one file may take together.
-const MAX_UNCOMPRESSED_BYTES: i64 = 1 << 30;
+/// Bytes the decoded pages of one file may take together (the fitted values of 1,000
+/// features and 1,000 classes are 8 MB).
+const MAX_UNCOMPRESSED_BYTES: i64 = 256 << 20;
+/// Bytes one decoded page may take.
+const MAX_PAGE_BYTES: i64 = 64 << 20;
+/// Pages of one column chunk.
+const MAX_PAGES: usize = 10_000;
 /// Nesting of the schema: a matrix is a struct of lists, a label list a list of lists.
 const MAX_SCHEMA_DEPTH: usize = 6;
 
@@ -74,25 +79,26 @@ pub fn read_row(file: &ReadFile) -> Result<Field, SparkProblem> {
             column.path().string()
         )));
     }
-    let size = file.bytes.len() as i64;
+    let size = file.bytes.len() as u64;
+    // Every page's declared sizes, before the decoder reserves memory for them.
     let mut uncompressed = 0i64;
     for group in metadata.row_groups() {
         for chunk in group.columns() {
+            let column = chunk.column_path().string();
             let (start, length) = chunk.byte_range();
-            let inside = start.checked_add(length).is_some_and(|end| end <= size as u64);
-            if !inside || chunk.compressed_size() < 0 || chunk.uncompressed_size() < 0 {
+            let end = start.checked_add(length).filter(|&end| end <= size).ok_or_else(|| {
+                bad(format!("declares column {column} at bytes beyond the file's {size}"))
+            })?;
+            let pages = &file.bytes[start as usize..end as usize];
+            uncompressed = uncompressed.saturating_add(
+                page_sizes(pages).map_err(|e| bad(format!("column {column}: {e}")))?,
+            );
+            if uncompressed > MAX_UNCOMPRESSED_BYTES {
                 return Err(bad(format!(
-                    "declares column {} at bytes beyond the file's {size}",
-                    chunk.column_path().string()
+                    "declares more than {MAX_UNCOMPRESSED_BYTES} bytes of decoded pages"
                 )));
             }
-            uncompressed = uncompressed.saturating_add(chunk.uncompressed_size());
         }
-    }
-    if uncompressed > MAX_UNCOMPRESSED_BYTES {
-        return Err(bad(format!(
-            "declares {uncompressed} bytes of decoded columns, more than {MAX_UNCOMPRESSED_BYTES}"
-        )));
     }
     let mut rows = reader.get_row_iter(None).map_err(|e| bad(format!("cannot be decoded: {e}")))?;
     let row = match rows.next() {
@@ -129,4 +135,208 @@ fn convert(field: &ParquetField) -> Result<Field, String> {
         ),
         other => return Err(format!("holds a value of a type Spark models do not write: {other}")),
     })
+}
+
+/// Walks a column chunk's pages by their headers; returns the bytes they declare decoded.
+/// Each page must lie inside the chunk and declare at most [`MAX_PAGE_BYTES`].
+fn page_sizes(mut chunk: &[u8]) -> Result<i64, String> {
+    let mut total = 0i64;
+    let mut pages = 0;
+    while !chunk.is_empty() {
+        pages += 1;
+        if pages > MAX_PAGES {
+            return Err(format!("has more than {MAX_PAGES} pages"));
+        }
+        let mut header = Compact { bytes: chunk, at: 0 };
+        let (decoded, stored) = header.page_header()?;
+        if !(0..=MAX_PAGE_BYTES).contains(&decoded) {
+            return Err(format!(
+                "a page declares {decoded} decoded bytes (at most {MAX_PAGE_BYTES})"
+            ));
+        }
+        let body = usize::try_from(stored)
+            .ok()
+            .filter(|&n| n <= chunk.len() - header.at)
+            .ok_or_else(|| format!("a page declares {stored} stored bytes beyond its column"))?;
+        total += decoded;
+        chunk = &chunk[header.at + body..];
+    }
+    Ok(total)
+}
+
+/// A reader of Thrift's compact protocol, enough to read a Parquet page header and skip what
+/// it does not need.
+struct Compact<'b> {
+    bytes: &'b [u8],
+    at: usize,
+}
+
+/// Nesting of structs and lists skipped in a page header.
+const MAX_THRIFT_DEPTH: usize = 8;
+
+impl Compact<'_> {
+    fn byte(&mut self) -> Result<u8, String> {
+        let b = *self.bytes.get(self.at).ok_or("a page header is cut short")?;
+        self.at += 1;
+        Ok(b)
+    }
+
+    fn varint(&mut self) -> Result<u64, String> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err("a page header holds an overlong number".into())
+    }
+
+    fn zigzag(&mut self) -> Result<i64, String> {
+        let v = self.varint()?;
+        Ok((v >> 1) as i64 ^ -((v & 1) as i64))
+    }
+
+    fn skip_bytes(&mut self, n: u64) -> Result<(), String> {
+        let n = usize::try_from(n).ok().filter(|&n| n <= self.bytes.len() - self.at);
+        self.at += n.ok_or("a page header's field runs past its column")?;
+        Ok(())
+    }
+
+    /// The `PageHeader` struct: returns its uncompressed (field 2) and compressed (field 3)
+    /// page sizes.
+    fn page_header(&mut self) -> Result<(i64, i64), String> {
+        let (mut decoded, mut stored) = (None, None);
+        let mut id = 0i64;
+        loop {
+            let header = self.byte()?;
+            let kind = header & 0x0f;
+            if kind == 0 {
+                break;
+            }
+            id = match header >> 4 {
+                0 => self.zigzag()?,
+                delta => id + i64::from(delta),
+            };
+            match (id, kind) {
+                (2, 5) => decoded = Some(self.zigzag()?),
+                (3, 5) => stored = Some(self.zigzag()?),
+                _ => self.skip(kind, 0, false)?,
+            }
+        }
+        match (decoded, stored) {
+            (Some(d), Some(s)) => Ok((d, s)),
+            _ => Err("a page header lacks its sizes".into()),
+        }
+    }
+
+    /// Skips a value of compact type `kind`; a boolean `element` of a list or map takes a
+    /// byte, a boolean field none (its value is its type).
+    fn skip(&mut self, kind: u8, depth: usize, element: bool) -> Result<(), String> {
+        if depth > MAX_THRIFT_DEPTH {
+            return Err("a page header nests too deep".into());
+        }
+        match kind {
+            1 | 2 if element => self.skip_bytes(1),
+            1 | 2 => Ok(()),
+            3 => self.skip_bytes(1),
+            4..=6 => self.varint().map(|_| ()),
+            7 => self.skip_bytes(8),
+            8 => {
+                let n = self.varint()?;
+                self.skip_bytes(n)
+            }
+            9 | 10 => {
+                let header = self.byte()?;
+                let n = match header >> 4 {
+                    15 => self.varint()?,
+                    n => u64::from(n),
+                };
+                if n > (self.bytes.len() - self.at) as u64 {
+                    return Err("a page header's list is longer than its column".into());
+                }
+                for _ in 0..n {
+                    self.skip(header & 0x0f, depth + 1, true)?;
+                }
+                Ok(())
+            }
+            11 => {
+                let n = self.varint()?;
+                if n == 0 {
+                    return Ok(());
+                }
+                if n > (self.bytes.len() - self.at) as u64 {
+                    return Err("a page header's map is longer than its column".into());
+                }
+                let types = self.byte()?;
+                for _ in 0..n {
+                    self.skip(types >> 4, depth + 1, true)?;
+                    self.skip(types & 0x0f, depth + 1, true)?;
+                }
+                Ok(())
+            }
+            12 => loop {
+                let header = self.byte()?;
+                if header & 0x0f == 0 {
+                    return Ok(());
+                }
+                if header >> 4 == 0 {
+                    self.zigzag()?;
+                }
+                self.skip(header & 0x0f, depth + 1, false)?;
+            },
+            other => Err(format!("a page header holds a field of unknown type {other}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page header (compact protocol): type DATA_PAGE, the two sizes, a CRC, then a data
+    /// page header struct holding a bool field and a list of bools, and `body` bytes.
+    fn page(decoded: i64, stored: i64, body: usize) -> Vec<u8> {
+        let zigzag = |v: i64| {
+            let mut z = ((v << 1) ^ (v >> 63)) as u64;
+            let mut out = Vec::new();
+            loop {
+                let b = (z & 0x7f) as u8;
+                z >>= 7;
+                if z == 0 {
+                    out.push(b);
+                    return out;
+                }
+                out.push(b | 0x80);
+            }
+        };
+        let mut bytes = vec![0x15];
+        bytes.extend(zigzag(0));
+        bytes.push(0x15);
+        bytes.extend(zigzag(decoded));
+        bytes.push(0x15);
+        bytes.extend(zigzag(stored));
+        bytes.push(0x15);
+        bytes.extend(zigzag(12345));
+        // Field 5, a struct: field 1 a true boolean, field 2 a list of three booleans.
+        bytes.extend([0x1c, 0x11, 0x19, 0x31, 0x01, 0x00, 0x01, 0x00, 0x00]);
+        bytes.extend(std::iter::repeat_n(7u8, body));
+        bytes
+    }
+
+    #[test]
+    fn page_headers_are_walked_and_their_sizes_bounded_before_decoding() {
+        let mut chunk = page(100, 10, 10);
+        chunk.extend(page(50, 3, 3));
+        assert_eq!(page_sizes(&chunk), Ok(150));
+        let huge = page(i64::from(i32::MAX), 10, 10);
+        assert!(page_sizes(&huge).unwrap_err().contains("declares 2147483647 decoded bytes"));
+        let beyond = page(100, 11, 10);
+        assert!(page_sizes(&beyond).unwrap_err().contains("11 stored bytes beyond its column"));
+        let negative = page(-1, 10, 10);
+        assert!(page_sizes(&negative).unwrap_err().contains("declares -1 decoded bytes"));
+        let cut = &page(100, 10, 10)[..5];
+        assert!(page_sizes(cut).unwrap_err().contains("cut short"));
+    }
 }

@@ -49,6 +49,33 @@ def penguins(spark):
                                  schema)
 
 
+def edge_rows(spark):
+    """Rows the table lacks: unseen text, missing text, missing numbers, and all at once."""
+    rows = [
+        (39.1, 18.7, 181.0, 3750.0, "Atlantis", "male"),
+        (39.1, 18.7, 181.0, 3750.0, "Biscoe", None),
+        (None, 18.7, None, 3750.0, "Dream", "female"),
+        (None, None, None, None, None, None),
+    ]
+    schema = ", ".join([f"{c} double" for c in NUMBERS] + [f"{c} string" for c in TEXTS])
+    return spark.createDataFrame(rows, schema)
+
+
+def predictions(model, frame):
+    """Each row's inputs (null where missing), Spark's probabilities and predicted label."""
+    labels = None
+    for stage in model.stages:
+        if type(stage).__name__ == "StringIndexerModel" and stage.getOrDefault("outputCol") == "label":
+            labels = list(stage.labelsArray[0])
+    out = []
+    for row in model.transform(frame.select(*NUMBERS, *TEXTS)).collect():
+        index = int(row["prediction"])
+        out.append({"numbers": {c: row[c] for c in NUMBERS}, "texts": {c: row[c] for c in TEXTS},
+                    "probability": row["probability"].toArray().tolist(),
+                    "label": labels[index] if labels else str(index)})
+    return out
+
+
 def column_pipeline(label, scaler, lr, order="frequencyDesc", drop_last=True, keep_onehot=False):
     indexed = [f"{c}_index" for c in TEXTS]
     encoded = [f"{c}_onehot" for c in TEXTS]
@@ -121,13 +148,17 @@ def main():
         maxIter=100, regParam=0.1, elasticNetParam=1.0, standardization=True).fit(frame)
     models["binarizer_pipeline"] = Pipeline(stages=[
         Binarizer(inputCol="label", outputCol="positive", threshold=0.5)]).fit(frame)
+    rows = table.unionByName(edge_rows(spark), allowMissingColumns=True)
     manifest = []
     for name, model in models.items():
         path = os.path.join(out, name)
         model.write().overwrite().save(path)
         stages = model.stages if hasattr(model, "stages") else [model]
-        manifest.append({"name": name, "dir": path, "spark_version": spark.version,
-                         "stages": [fitted(s) for s in stages]})
+        entry = {"name": name, "dir": path, "spark_version": spark.version,
+                 "stages": [fitted(s) for s in stages]}
+        if name.startswith("penguins"):
+            entry["rows"] = predictions(model, rows)
+        manifest.append(entry)
     spark.stop()
     json.dump(manifest, sys.stdout)
 

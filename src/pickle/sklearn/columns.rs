@@ -14,25 +14,15 @@ use std::collections::HashMap;
 
 use ndarray::{Array1, Array2};
 
-use super::outputs::{Output, Role, Token};
 use super::{Checked, Classifier, Problem, ScalerParameters, Tree, chain, describe};
 use super::{class_name, is_scaler, malformed, unsupported};
-use crate::model::{
-    Category, CategoryKind, ColumnNames, FittedOneHotEncoder, FittedSimpleImputer,
-    FittedStandardScaler, ImputeStrategy,
+use crate::model::ImputeStrategy;
+use crate::model::column_rewrite::{
+    Output, RewriteError, Role, TableParts, canonical, identity, scale_output,
 };
 use crate::pickle::allow::Allowed;
 use crate::pickle::machine::{Array, Elements, Id, Value};
 use crate::pickle::numpy::Kind;
-
-/// The parts of a column pipeline read from a file, before its classifier.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TableParts {
-    pub columns: ColumnNames,
-    pub imputer: FittedSimpleImputer,
-    pub scaler: FittedStandardScaler,
-    pub encoder: FittedOneHotEncoder,
-}
 
 /// A ColumnTransformer read: the column pipeline's parts, the classifier's weights and
 /// intercepts over that pipeline's design (scaled numbers, indicators, one-hot columns), and
@@ -199,7 +189,12 @@ impl<'a> Tree<'a> {
                 classifier.coef.ncols()
             ));
         }
-        let (parts, coef, intercept) = canonical(&names, &roles, &outputs, classifier)?;
+        let weights = (classifier.coef.view(), classifier.intercept.view());
+        let (parts, coef, intercept) =
+            canonical(&names, &roles, &outputs, weights).map_err(|e| match e {
+                RewriteError::Unsupported(m) => Problem::Unsupported(m),
+                RewriteError::Malformed(m) => Problem::Malformed(m),
+            })?;
         Ok(ReadTable { parts, coef, intercept, steps })
     }
 
@@ -867,175 +862,4 @@ fn numeric_outputs(columns: &[usize], roles: &mut [Option<Role>]) -> Vec<Output>
         roles[j] = Some(Role::Numeric { statistic: None, strategy: None });
     }
     columns.iter().map(|&j| identity(j, false)).collect()
-}
-
-fn identity(column: usize, indicator: bool) -> Output {
-    Output::Number { column, indicator, offset: 0.0, scale: 1.0, weight: 1.0, constant: 0.0 }
-}
-
-/// `(output - offset) / scale`, in place.
-fn scale_output(output: &mut Output, offset: f64, scale: f64) {
-    match output {
-        // (x - o) / s, then (. - offset) / scale: one affine map of x.
-        Output::Number { offset: o, scale: s, weight: 1.0, constant: 0.0, .. } => {
-            *o += offset * *s;
-            *s *= scale;
-        }
-        Output::Number { weight, constant, .. } => {
-            *weight /= scale;
-            *constant = (*constant - offset) / scale;
-        }
-        Output::Text { values, .. } => {
-            for v in values.iter_mut().flatten() {
-                *v = (*v - offset) / scale;
-            }
-        }
-    }
-}
-
-/// The column pipeline computing what `outputs` and `classifier` compute.
-fn canonical(
-    names: &[String],
-    roles: &[Option<Role>],
-    outputs: &[Output],
-    classifier: &Classifier,
-) -> Checked<(TableParts, Array2<f64>, Array1<f64>)> {
-    let k = classifier.coef.nrows();
-    let numeric: Vec<usize> =
-        (0..names.len()).filter(|&j| matches!(roles[j], Some(Role::Numeric { .. }))).collect();
-    let text: Vec<usize> =
-        (0..names.len()).filter(|&j| matches!(roles[j], Some(Role::Text { .. }))).collect();
-    let slot_of: HashMap<usize, usize> = numeric.iter().enumerate().map(|(s, &j)| (j, s)).collect();
-    let mut indicators: Vec<usize> = outputs
-        .iter()
-        .filter_map(|o| match o {
-            Output::Number { column, indicator: true, .. } => Some(slot_of[column]),
-            _ => None,
-        })
-        .collect();
-    indicators.sort_unstable();
-    indicators.dedup();
-    let n_dense = numeric.len() + indicators.len();
-    let mut mean = vec![0.0; n_dense];
-    let mut scale = vec![1.0; n_dense];
-    let mut assigned = vec![false; n_dense];
-    let mut coef_dense = Array2::<f64>::zeros((k, n_dense));
-    let mut intercept = classifier.intercept.clone();
-    // Per text column (in `text` order), per token, the score it adds.
-    let (universes, kinds): (Vec<&Vec<Token>>, Vec<CategoryKind>) = text
-        .iter()
-        .map(|&j| match &roles[j] {
-            Some(Role::Text { universe, kind }) => (universe, *kind),
-            _ => unreachable!("text columns have a universe"),
-        })
-        .unzip();
-    let text_of: HashMap<usize, usize> = text.iter().enumerate().map(|(t, &j)| (j, t)).collect();
-    let mut token_scores: Vec<Array2<f64>> =
-        universes.iter().map(|u| Array2::zeros((u.len(), k))).collect();
-    for (o, output) in outputs.iter().enumerate() {
-        let w = classifier.coef.column(o);
-        match output {
-            Output::Number { column, indicator, offset, scale: s, weight, constant } => {
-                let slot = if *indicator {
-                    numeric.len()
-                        + indicators.iter().position(|&i| i == slot_of[column]).expect("listed")
-                } else {
-                    slot_of[column]
-                };
-                if assigned[slot] {
-                    return unsupported(format!(
-                        "column {:?} reaches the classifier twice",
-                        names[*column]
-                    ));
-                }
-                assigned[slot] = true;
-                if !(s.is_finite() && *s != 0.0 && offset.is_finite()) {
-                    return malformed(format!(
-                        "column {:?} is scaled by {s} around {offset}",
-                        names[*column]
-                    ));
-                }
-                mean[slot] = *offset;
-                scale[slot] = *s;
-                for c in 0..k {
-                    coef_dense[[c, slot]] = w[c] * weight;
-                    intercept[c] += w[c] * constant;
-                }
-            }
-            Output::Text { column, values } => {
-                let t = text_of[column];
-                for (u, value) in values.iter().enumerate() {
-                    // Where scikit-learn raises the model has no answer of its own; it scores
-                    // the token as it scores unseen text.
-                    let v = value.filter(|v| v.is_finite()).unwrap_or(0.0);
-                    for c in 0..k {
-                        token_scores[t][[u, c]] += w[c] * v;
-                    }
-                }
-            }
-        }
-    }
-    if let Some((slot, _)) = scale.iter().enumerate().find(|(_, s)| **s < 0.0) {
-        return unsupported(format!("a column is scaled by a negative factor ({})", scale[slot]));
-    }
-    // Statistics: the imputer's, or for a column no imputer fills (scikit-learn refuses a
-    // missing value there), its scaled centre.
-    let mut statistics = Vec::with_capacity(numeric.len());
-    let mut strategy = None;
-    for (slot, &j) in numeric.iter().enumerate() {
-        let Some(Role::Numeric { statistic, strategy: s }) = &roles[j] else { unreachable!() };
-        statistics.push(statistic.unwrap_or(mean[slot]));
-        strategy = strategy.or(*s);
-    }
-    // Text: every known token and, when it scores otherwise than unseen text, missing.
-    let mut categories = Vec::with_capacity(text.len());
-    let mut coef_text: Vec<Vec<f64>> = vec![Vec::new(); k];
-    for (t, universe) in universes.iter().enumerate() {
-        let scores = &token_scores[t];
-        let unseen = scores.row(0).to_owned();
-        for c in 0..k {
-            intercept[c] += unseen[c];
-        }
-        let mut column = Vec::new();
-        let mut push = |category: Category, u: usize| {
-            column.push(category);
-            for c in 0..k {
-                coef_text[c].push(scores[[u, c]] - unseen[c]);
-            }
-        };
-        for (u, token) in universe.iter().enumerate() {
-            if let Token::Known(text) = token {
-                push(Some(text.clone()), u);
-            }
-        }
-        // An integer column is never missing.
-        if kinds[t] == CategoryKind::Text {
-            push(None, 1);
-        }
-        categories.push(column);
-    }
-    let width = n_dense + coef_text[0].len();
-    let mut coef = Array2::zeros((k, width));
-    coef.slice_mut(ndarray::s![.., ..n_dense]).assign(&coef_dense);
-    for c in 0..k {
-        for (i, v) in coef_text[c].iter().enumerate() {
-            coef[[c, n_dense + i]] = *v;
-        }
-    }
-    let columns = ColumnNames {
-        numeric: numeric.iter().map(|&j| names[j].clone()).collect(),
-        categorical: text.iter().map(|&j| names[j].clone()).collect(),
-        kinds,
-    };
-    let parts = TableParts {
-        columns,
-        imputer: FittedSimpleImputer::from_parameters(
-            strategy.unwrap_or(ImputeStrategy::Mean),
-            Array1::from(statistics),
-            indicators,
-        ),
-        scaler: FittedStandardScaler::from_parameters(Array1::from(mean), Array1::from(scale)),
-        encoder: FittedOneHotEncoder::from_categories(categories),
-    };
-    Ok((parts, coef, intercept))
 }

@@ -3,8 +3,8 @@
 //! (unknown and missing values encoded as given). Each column's outputs are evaluated for
 //! every token the column can hold: its known texts, missing, and unseen text.
 
-use super::outputs::{Output, Role, Token};
 use super::{Checked, Problem, Tree, malformed, unsupported};
+use crate::model::column_rewrite::{Output, Role, Token};
 use crate::model::{Category, CategoryKind};
 use crate::pickle::allow::Allowed;
 use crate::pickle::machine::{Array, Elements, Id, Value};

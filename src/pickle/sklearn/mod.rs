@@ -15,10 +15,9 @@ use crate::util::MAX_LABEL_BYTES;
 
 mod columns;
 mod encoders;
-mod outputs;
 mod search;
 
-pub use columns::TableParts;
+pub use crate::model::column_rewrite::TableParts;
 
 /// Why the tree is not a model onnxify converts.
 #[derive(Debug, Clone, PartialEq, Eq)]
