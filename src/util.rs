@@ -2,7 +2,10 @@
 //! (looked up before opening), lowercase hex and SHA-256 digests, the excerpt of a long text for a message, the seeded generator behind the split
 //! and the probes, and the longest class label any reader accepts.
 
+use std::cell::Cell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::Once;
 
 use sha2::{Digest, Sha256};
 
@@ -29,6 +32,38 @@ pub fn hex(bytes: &[u8]) -> String {
 /// The SHA-256 of `bytes`, as lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
+}
+
+thread_local! {
+    /// Set while this thread runs code under [`catch_panic`], whose panics are not printed.
+    static CATCHING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f`, returning its value, or the message of a panic inside it (not printed): for
+/// third-party code that may panic on hostile input (tract, the Parquet decoder), so that the
+/// panic becomes an error naming the file.
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    static QUIET_HOOK: Once = Once::new();
+    QUIET_HOOK.call_once(|| {
+        // The default hook prints every panic; a caught one is reported as an error instead.
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !CATCHING.with(Cell::get) {
+                default(info);
+            }
+        }));
+    });
+    let was = CATCHING.with(|flag| flag.replace(true));
+    let outcome = catch_unwind(AssertUnwindSafe(f));
+    CATCHING.with(|flag| flag.set(was));
+    outcome.map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        excerpt(&message)
+    })
 }
 
 /// The text of a cell or a name for an error message, shortened so that a 16 MiB cell cannot

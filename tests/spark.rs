@@ -308,3 +308,73 @@ fn broken_or_hostile_model_directories_are_refused_naming_the_file() {
         assert!(stderr.contains(dir.to_str().unwrap()), "names the directory: {stderr}");
     }
 }
+
+/// Mutated data files (bytes flipped, cut, repeated) end in an error or a reading, never a
+/// panic. `ONNXIFY_SPARK_MUTANTS` sets how many per file (default 300).
+#[test]
+fn mutated_parquet_files_never_panic_the_reader() {
+    let per_file: usize =
+        std::env::var("ONNXIFY_SPARK_MUTANTS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    let scratch = tempfile::tempdir_in(common::scratch()).unwrap();
+    let dir = copy(model("penguins_multinomial"), scratch.path());
+    let mut data_files = Vec::new();
+    for stage in std::fs::read_dir(dir.join("stages")).unwrap() {
+        let data = stage.unwrap().path().join("data");
+        if data.exists() {
+            data_files.push(part(&data));
+        }
+    }
+    // SplitMix64, for mutants that are the same on every run.
+    let mut state = 0x5eed_u64;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let (mut read, mut refused) = (0, 0);
+    for file in &data_files {
+        let original = std::fs::read(file).unwrap();
+        for _ in 0..per_file {
+            let mut bytes = original.clone();
+            match next() % 4 {
+                0 => {
+                    for _ in 0..1 + next() % 8 {
+                        let at = (next() as usize) % bytes.len();
+                        bytes[at] ^= 1 << (next() % 8);
+                    }
+                }
+                1 => {
+                    let at = (next() as usize) % bytes.len();
+                    bytes[at] = [0x00, 0xff, 0x7f, 0x80][(next() % 4) as usize];
+                }
+                2 => bytes.truncate((next() as usize) % bytes.len()),
+                _ => {
+                    let at = (next() as usize) % bytes.len();
+                    let len = 1 + (next() as usize) % 16.min(bytes.len() - at);
+                    let piece = bytes[at..at + len].to_vec();
+                    bytes.splice(at..at, piece);
+                }
+            }
+            std::fs::write(file, &bytes).unwrap();
+            let outcome = std::panic::catch_unwind(|| spark::scan(&dir).is_ok());
+            match outcome {
+                Ok(true) => read += 1,
+                Ok(false) => refused += 1,
+                Err(_) => {
+                    let kept = scratch.path().join("panicked.parquet");
+                    std::fs::write(&kept, &bytes).unwrap();
+                    panic!(
+                        "{} mutated panicked the reader (kept as {})",
+                        file.display(),
+                        kept.display()
+                    );
+                }
+            }
+        }
+        std::fs::write(file, &original).unwrap();
+    }
+    eprintln!("mutated Parquet files: {read} read, {refused} refused, none panicked");
+    assert!(refused > 0, "the mutants reach the checks");
+}

@@ -2,10 +2,7 @@
 //! lacks), batched runs with float32 or float64 input, and every tract error or panic turned into
 //! an [`Error::Runtime`](crate::Error::Runtime).
 
-use std::cell::Cell;
 use std::collections::HashMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Once;
 
 use ndarray::{Array2, ArrayView2, s};
 use tract_onnx::prelude::*;
@@ -17,7 +14,7 @@ use crate::onnx::CheckedModel;
 use crate::onnx::{InputLayout, NUMERIC_INPUT, Precision};
 use crate::progress::Step;
 use crate::proof::ml_ops::onnx_with_ml_ops;
-use crate::util::excerpt;
+use crate::util::{catch_panic, excerpt};
 
 /// The runtime used, with its exact version (pinned in Cargo.toml).
 pub const RUNTIME: &str = "tract-onnx 0.23.9";
@@ -285,41 +282,16 @@ impl Inputs {
     }
 }
 
-thread_local! {
-    /// Set while this thread runs tract, whose panics become errors rather than messages.
-    static IN_TRACT: Cell<bool> = const { Cell::new(false) };
-}
-
 /// Runs `f`, turning an error or a panic inside tract into an [`Error::Runtime`](crate::Error::Runtime) that names
 /// the model `file`.
 fn guarded<T>(file: &str, what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> Result<T> {
-    static QUIET_HOOK: Once = Once::new();
-    QUIET_HOOK.call_once(|| {
-        // The default hook prints every panic; a caught one is reported as an error instead.
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !IN_TRACT.with(Cell::get) {
-                default(info);
-            }
-        }));
-    });
-    IN_TRACT.with(|flag| flag.set(true));
-    let outcome = catch_unwind(AssertUnwindSafe(f));
-    IN_TRACT.with(|flag| flag.set(false));
-    match outcome {
+    match catch_panic(f) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(tract_error(file, what, e)),
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(Error::Runtime {
-                file: file.to_owned(),
-                message: format!("{RUNTIME} panicked while {what}: {}", excerpt(&message)),
-            })
-        }
+        Err(message) => Err(Error::Runtime {
+            file: file.to_owned(),
+            message: format!("{RUNTIME} panicked while {what}: {message}"),
+        }),
     }
 }
 

@@ -9,6 +9,7 @@ use parquet::record::Field as ParquetField;
 
 use super::SparkProblem;
 use super::files::ReadFile;
+use crate::util::catch_panic;
 
 /// Leaf columns of one data file (an Imputer writes one per input column).
 const MAX_COLUMNS: usize = 100_000;
@@ -59,6 +60,16 @@ impl Field {
 
 /// The one row of a data file, its columns by name in file order.
 pub fn read_row(file: &ReadFile) -> Result<Field, SparkProblem> {
+    // The decoder panics on some malformed files: a panic is an unreadable file too.
+    catch_panic(|| decode_row(file)).unwrap_or_else(|message| {
+        Err(SparkProblem::unreadable(
+            &file.path,
+            format!("cannot be decoded (the Parquet decoder stopped: {message})"),
+        ))
+    })
+}
+
+fn decode_row(file: &ReadFile) -> Result<Field, SparkProblem> {
     let bad = |message: String| SparkProblem::unreadable(&file.path, message);
     let reader = SerializedFileReader::new(Bytes::from(file.bytes.clone()))
         .map_err(|e| bad(format!("is not a readable Parquet file: {e}")))?;
@@ -100,11 +111,10 @@ pub fn read_row(file: &ReadFile) -> Result<Field, SparkProblem> {
             }
         }
     }
-    let mut rows = reader.get_row_iter(None).map_err(|e| bad(format!("cannot be decoded: {e}")))?;
-    let row = match rows.next() {
-        Some(Ok(row)) => row,
-        Some(Err(e)) => return Err(bad(format!("cannot be decoded: {e}"))),
-        None => return Err(bad("holds no row".into())),
+    let row = match reader.get_row_iter(None).map(|mut rows| rows.next()) {
+        Ok(Some(Ok(row))) => row,
+        Ok(Some(Err(e))) | Err(e) => return Err(bad(format!("cannot be decoded: {e}"))),
+        Ok(None) => return Err(bad("holds no row".into())),
     };
     let fields = row
         .get_column_iter()
