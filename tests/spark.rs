@@ -55,6 +55,12 @@ fn copy(model: &Value, into: &Path) -> PathBuf {
     target
 }
 
+/// Hadoop's checksum side file of `file`.
+fn checksum_of(file: &Path) -> PathBuf {
+    let name = file.file_name().unwrap().to_str().unwrap();
+    file.with_file_name(format!(".{name}.crc"))
+}
+
 /// The path of the one `part-*` file in `folder`.
 fn part(folder: &Path) -> PathBuf {
     std::fs::read_dir(folder)
@@ -257,6 +263,7 @@ fn broken_or_hostile_model_directories_are_refused_naming_the_file() {
             let text = std::fs::read_to_string(&file).unwrap();
             let twice = text.replacen("{\"class\":", "{\"class\":\"x\",\"class\":", 1);
             std::fs::write(&file, twice).unwrap();
+            std::fs::remove_file(checksum_of(&file)).unwrap();
             "the key \"class\" is given twice".into()
         },
         2,
@@ -275,7 +282,20 @@ fn broken_or_hostile_model_directories_are_refused_naming_the_file() {
             let file = part(&stage(dir, "6_").join("data"));
             let bytes = std::fs::read(&file).unwrap();
             std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+            std::fs::remove_file(checksum_of(&file)).unwrap();
             "is not a readable Parquet file".into()
+        },
+        2,
+    );
+    case(
+        "checksum_disagrees",
+        &|dir| {
+            let file = part(&stage(dir, "6_").join("data"));
+            let mut bytes = std::fs::read(&file).unwrap();
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 1;
+            std::fs::write(&file, &bytes).unwrap();
+            "does not match its checksum file".into()
         },
         2,
     );
@@ -285,6 +305,7 @@ fn broken_or_hostile_model_directories_are_refused_naming_the_file() {
             let first = part(&stage(dir, "0_").join("metadata"));
             let fifth = part(&stage(dir, "5_").join("metadata"));
             std::fs::copy(&fifth, &first).unwrap();
+            std::fs::remove_file(checksum_of(&first)).unwrap();
             "but its pipeline lists".into()
         },
         2,
@@ -309,8 +330,8 @@ fn broken_or_hostile_model_directories_are_refused_naming_the_file() {
     }
 }
 
-/// Mutated data files (bytes flipped, cut, repeated) end in an error or a reading, never a
-/// panic. `ONNXIFY_SPARK_MUTANTS` sets how many per file (default 300).
+/// Mutated data files (bytes flipped, cut, repeated; their checksum files removed) end in an
+/// error or a reading, never a panic. `ONNXIFY_SPARK_MUTANTS` sets how many per file (default 300).
 #[test]
 fn mutated_parquet_files_never_panic_the_reader() {
     let per_file: usize =
@@ -321,7 +342,10 @@ fn mutated_parquet_files_never_panic_the_reader() {
     for stage in std::fs::read_dir(dir.join("stages")).unwrap() {
         let data = stage.unwrap().path().join("data");
         if data.exists() {
-            data_files.push(part(&data));
+            // Without its checksum file, so that the mutants reach the decoder.
+            let file = part(&data);
+            std::fs::remove_file(checksum_of(&file)).unwrap();
+            data_files.push(file);
         }
     }
     // SplitMix64, for mutants that are the same on every run.

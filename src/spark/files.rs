@@ -138,10 +138,57 @@ impl Reader {
         if bytes.len() as u64 > limit {
             return Err(SparkProblem::unreadable(relative, "grew while it was read"));
         }
+        self.check_sum(relative, &bytes)?;
         self.files += 1;
         self.total += bytes.len() as u64;
         self.read.push((relative.to_owned(), sha256_hex(&bytes)));
         Ok(ReadFile { path: relative.to_owned(), bytes })
+    }
+
+    /// Checks `bytes`, read from `relative`, against Hadoop's checksum side file beside it
+    /// (`.<name>.crc`: "crc\0", the bytes per checksum, then a big-endian CRC-32 of each chunk),
+    /// when there is one: Spark refuses a file that disagrees with it, and so does onnxify.
+    fn check_sum(&self, relative: &str, bytes: &[u8]) -> Result<(), SparkProblem> {
+        let (folder, name) = relative.rsplit_once('/').unwrap_or(("", relative));
+        let side = if folder.is_empty() {
+            format!(".{name}.crc")
+        } else {
+            format!("{folder}/.{name}.crc")
+        };
+        let path = self.root.join(&side);
+        let kind = match fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(SparkProblem::io(&path, e)),
+            Ok(kind) => kind,
+        };
+        if kind.file_type().is_symlink() {
+            return Err(SparkProblem::refused(&side, "is a symbolic link"));
+        }
+        // 8 header bytes and 4 per chunk of at least one byte.
+        let limit = 8 + 4 * bytes.len() as u64;
+        if !kind.is_file() || kind.len() > limit.max(8) {
+            return Err(SparkProblem::unreadable(&side, "is not a checksum file of its data"));
+        }
+        let sums = fs::read(&path).map_err(|e| SparkProblem::io(&path, e))?;
+        let bad = || {
+            SparkProblem::unreadable(
+                relative,
+                format!("does not match its checksum file {side}; Spark refuses it too"),
+            )
+        };
+        if sums.len() < 8 || &sums[..4] != b"crc\0" {
+            return Err(SparkProblem::unreadable(&side, "is not a Hadoop checksum file"));
+        }
+        let chunk = u32::from_be_bytes(sums[4..8].try_into().expect("4 bytes")) as usize;
+        if chunk == 0 {
+            return Err(SparkProblem::unreadable(&side, "declares chunks of 0 bytes"));
+        }
+        let expected =
+            sums[8..].chunks_exact(4).map(|c| u32::from_be_bytes(c.try_into().expect("4 bytes")));
+        if (sums.len() - 8) % 4 != 0 || (sums.len() - 8) / 4 != bytes.len().div_ceil(chunk) {
+            return Err(bad());
+        }
+        if bytes.chunks(chunk).map(crc32fast::hash).eq(expected) { Ok(()) } else { Err(bad()) }
     }
 
     /// The one `part-*` file of folder `relative`, read (at most `limit` bytes); `None` if the
