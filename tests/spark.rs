@@ -330,6 +330,25 @@ fn broken_or_hostile_model_directories_are_refused_naming_the_file() {
     }
 }
 
+/// Data Spark itself wrote, as an edited or broken model would hold it: a NaN coefficient, a
+/// feature count the coefficients do not have. Each is a clear error naming the file, exit 2.
+#[test]
+fn fitted_values_that_cannot_be_a_model_are_refused_naming_the_stage() {
+    for (name, expected) in [
+        ("cancer_nan_coefficient", "has a coefficient or intercept that is NaN"),
+        (
+            "cancer_features_lie",
+            "has 1 x 30 coefficients and 1 intercepts for 2 classes and 5 features",
+        ),
+    ] {
+        let dir = dir_of(model(name));
+        let output = onnxify(&["scan", dir.to_str().unwrap()]);
+        let stderr = common::stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+    }
+}
+
 /// Mutated data files (bytes flipped, cut, repeated; their checksum files removed) end in an
 /// error or a reading, never a panic. `ONNXIFY_SPARK_MUTANTS` sets how many per file (default 300).
 #[test]

@@ -15,7 +15,7 @@ from pyspark.ml import Pipeline
 from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import (Binarizer, Imputer, OneHotEncoder, StandardScaler, StringIndexer,
                                 VectorAssembler)
-from pyspark.ml.linalg import Vectors
+from pyspark.ml.linalg import DenseMatrix, Vectors
 from pyspark.sql import SparkSession
 from sklearn.datasets import load_breast_cancer
 
@@ -159,6 +159,21 @@ def main():
         if name.startswith("penguins"):
             entry["rows"] = predictions(model, rows)
         manifest.append(entry)
+    # The L1 model saved again with data a broken or edited file would hold, written by Spark
+    # itself (so the Parquet layout and checksum files are Spark's): a NaN coefficient, and a
+    # feature count the coefficients do not have.
+    lr = models["cancer_sparse_l1"]
+    for name, coefficients, features in [
+        ("cancer_nan_coefficient", [float("nan")] + [0.0] * 29, 30),
+        ("cancer_features_lie", [0.0] * 30, 5),
+    ]:
+        path = os.path.join(out, name)
+        lr.write().overwrite().save(path)
+        row = [(2, features, Vectors.dense([0.5]), DenseMatrix(1, 30, coefficients, True), False)]
+        data = spark.createDataFrame(row, ["numClasses", "numFeatures", "interceptVector",
+                                           "coefficientMatrix", "isMultinomial"])
+        data.coalesce(1).write.mode("overwrite").parquet(os.path.join(path, "data"))
+        manifest.append({"name": name, "dir": path, "spark_version": spark.version, "stages": []})
     spark.stop()
     json.dump(manifest, sys.stdout)
 
