@@ -13,13 +13,12 @@ mod stages;
 use std::fmt;
 use std::path::Path;
 
-pub use files::{MAX_DATA_BYTES, MAX_FILES};
 pub use metadata::Metadata;
 pub use parquet::Field;
 pub use pipeline::{Rebuilt, rebuild};
 pub use stages::{Invalid, Stage};
 
-use files::{MAX_METADATA_BYTES, Reader};
+use files::{MAX_DATA_BYTES, MAX_METADATA_BYTES, Reader};
 
 /// PipelineModels nested in PipelineModels, at most.
 const MAX_NESTING: usize = 4;
@@ -125,8 +124,8 @@ fn read_stage(
         ));
     }
     if metadata.class != PIPELINE_MODEL {
-        let data = match reader.single_part(&join("data"), files::MAX_DATA_BYTES)? {
-            Some(file) => Some(parquet::read_row(&file)?),
+        let data = match reader.single_part(&join("data"), MAX_DATA_BYTES)? {
+            Some(file) => Some(parquet::read_row(file)?),
             None => None,
         };
         stages.push(SavedStage { dir: dir.to_owned(), metadata: metadata.clone(), data });

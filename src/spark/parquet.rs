@@ -59,19 +59,21 @@ impl Field {
 }
 
 /// The one row of a data file, its columns by name in file order.
-pub fn read_row(file: &ReadFile) -> Result<Field, SparkProblem> {
+pub fn read_row(file: ReadFile) -> Result<Field, SparkProblem> {
+    let (path, bytes) = (file.path, Bytes::from(file.bytes));
     // The decoder panics on some malformed files: a panic is an unreadable file too.
-    catch_panic(|| decode_row(file)).unwrap_or_else(|message| {
+    catch_panic(|| decode_row(&path, bytes)).unwrap_or_else(|message| {
         Err(SparkProblem::unreadable(
-            &file.path,
+            &path,
             format!("cannot be decoded (the Parquet decoder stopped: {message})"),
         ))
     })
 }
 
-fn decode_row(file: &ReadFile) -> Result<Field, SparkProblem> {
-    let bad = |message: String| SparkProblem::unreadable(&file.path, message);
-    let reader = SerializedFileReader::new(Bytes::from(file.bytes.clone()))
+fn decode_row(path: &str, bytes: Bytes) -> Result<Field, SparkProblem> {
+    let bad = |message: String| SparkProblem::unreadable(path, message);
+    // Bytes shares the buffer: the reader and the page walk below read the same copy.
+    let reader = SerializedFileReader::new(bytes.clone())
         .map_err(|e| bad(format!("is not a readable Parquet file: {e}")))?;
     let metadata = reader.metadata();
     let rows = metadata.file_metadata().num_rows();
@@ -90,7 +92,7 @@ fn decode_row(file: &ReadFile) -> Result<Field, SparkProblem> {
             column.path().string()
         )));
     }
-    let size = file.bytes.len() as u64;
+    let size = bytes.len() as u64;
     // Every page's declared sizes, before the decoder reserves memory for them.
     let mut uncompressed = 0i64;
     for group in metadata.row_groups() {
@@ -100,7 +102,7 @@ fn decode_row(file: &ReadFile) -> Result<Field, SparkProblem> {
             let end = start.checked_add(length).filter(|&end| end <= size).ok_or_else(|| {
                 bad(format!("declares column {column} at bytes beyond the file's {size}"))
             })?;
-            let pages = &file.bytes[start as usize..end as usize];
+            let pages = &bytes[start as usize..end as usize];
             uncompressed = uncompressed.saturating_add(
                 page_sizes(pages).map_err(|e| bad(format!("column {column}: {e}")))?,
             );

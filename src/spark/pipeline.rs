@@ -120,25 +120,23 @@ impl Flow {
 /// must be in order.
 pub fn rebuild(scanned: &Scanned) -> Result<Rebuilt, SparkProblem> {
     let saved = &scanned.saved.stages;
-    let Some((last, Stage::LogisticRegression { .. })) =
-        saved.iter().zip(&scanned.stages).next_back()
+    let (
+        Some(last),
+        Some(Stage::LogisticRegression {
+            features,
+            label,
+            coefficients,
+            intercepts,
+            multinomial,
+            threshold,
+            thresholds,
+        }),
+    ) = (saved.last(), scanned.stages.last())
     else {
         return Err(SparkProblem::refused(
             "",
             "does not end with a LogisticRegression model; onnxify converts classifiers",
         ));
-    };
-    let Stage::LogisticRegression {
-        features,
-        label,
-        coefficients,
-        intercepts,
-        multinomial,
-        threshold,
-        thresholds,
-    } = &scanned.stages[scanned.stages.len() - 1]
-    else {
-        unreachable!("matched above")
     };
     let mut flow = Flow::default();
     let mut classes = None;
