@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::commands::convert::{self, ConvertCommand, ConvertConfig};
+use crate::commands::convert::{self, ConvertCommand, ConvertConfig, DataFile};
 use crate::commands::inspect::{self, InspectCommand};
 use crate::commands::predict::{self, PredictCommand, PredictConfig};
 use crate::commands::scan::{self, ScanCommand};
@@ -34,7 +34,8 @@ Exit codes:
   3  `convert` or `scan`: the pickle is outside the allow-list (a dangerous global, an
      allowed one used another way, a reading that differs from the loader's, or a model
      onnxify does not convert), or for `scan` a zip archive holds such a pickle; the report
-     lists every global";
+     lists every global. For a saved Spark model: a stage class or setting onnxify does not
+     convert, named, or a symbolic link in the directory";
 
 const EXAMPLES: &str = "\
 Examples:
@@ -53,6 +54,9 @@ Examples:
   onnxify verify model.onnx --data test.csv
   onnxify scan model.pkl                        what the pickle references; loads nothing
   onnxify convert model.pkl -o model.onnx       pickle -> verified ONNX, without loading it
+  onnxify convert spark_model/ -o model.onnx --data rows.parquet
+                                                a saved Spark MLlib pipeline -> verified
+                                                ONNX, without a JVM, checked on real rows too
 
 Environment:
   SOURCE_DATE_EPOCH  training date to record, in seconds since 1970 (reproducible builds: two
@@ -89,13 +93,14 @@ enum Command {
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
 
-    /// Convert a pickled scikit-learn pipeline (pickle or joblib) to a verified ONNX model,
-    /// without loading or executing the pickle.
+    /// Convert a pickled scikit-learn pipeline (pickle or joblib), or a directory Spark MLlib
+    /// saved, to a verified ONNX model, without loading or executing either.
     #[command(after_help = EXIT_CODES)]
     Convert(ConvertArgs),
 
     /// Report every global a pickle (or each pickle in a zip archive, such as PyTorch's .pt)
-    /// references and whether `convert` accepts it; loads nothing.
+    /// references and whether `convert` accepts it, or a saved Spark model's stages and files;
+    /// loads nothing.
     #[command(after_help = EXIT_CODES)]
     Scan(ScanArgs),
 }
@@ -290,15 +295,26 @@ impl GraphArgs {
 #[derive(Debug, Args)]
 struct ConvertArgs {
     /// The pickle: a `joblib.dump` (uncompressed, or zlib, gzip, bz2, lzma or xz) or
-    /// `pickle.dump` (protocol 2 to 5) of a fitted Pipeline of a scaler (StandardScaler,
-    /// MinMaxScaler, MaxAbsScaler or RobustScaler) and a LogisticRegression, or of a bare
-    /// LogisticRegression.
-    pickle: PathBuf,
+    /// `pickle.dump` (protocol 2 to 5) of a fitted scikit-learn pipeline ending in a
+    /// LogisticRegression; or a directory written by Spark MLlib's `PipelineModel.save` (or
+    /// `LogisticRegressionModel.save`).
+    #[arg(value_name = "SOURCE")]
+    source: PathBuf,
 
     /// Where to write the model; its provenance record goes to OUTPUT.json beside it
-    /// [default: the pickle's name with .onnx, in the current directory].
+    /// [default: the source's name with .onnx, in the current directory].
     #[arg(short, long, value_name = "OUTPUT")]
     output: Option<PathBuf>,
+
+    /// Also verify the written model on the rows of this data file (a CSV, or a .parquet
+    /// file), its columns taken by name: for a model of a table's columns.
+    #[arg(long, value_name = "FILE")]
+    data: Option<PathBuf>,
+
+    /// Field delimiter of a CSV data file: one ASCII character, or `tab` [default: tab for
+    /// .tsv files, else `,`].
+    #[arg(long, requires = "data")]
+    delimiter: Option<String>,
 
     #[command(flatten)]
     graph: GraphArgs,
@@ -314,7 +330,8 @@ struct ConvertArgs {
 
 #[derive(Debug, Args)]
 struct ScanArgs {
-    /// The pickle or joblib file, or a zip archive of pickles (PyTorch's .pt and .pth).
+    /// The pickle or joblib file, a zip archive of pickles (PyTorch's .pt and .pth), or a
+    /// directory a Spark model was saved in.
     pickle: PathBuf,
 
     /// Print the report as JSON.
@@ -495,6 +512,7 @@ pub fn flag(parameter: Parameter) -> &'static str {
         Parameter::Cv => "--cv",
         Parameter::CvShuffle => "--cv-shuffle",
         Parameter::Scoring => "--scoring",
+        Parameter::Data => "--data",
     }
 }
 
@@ -675,10 +693,18 @@ impl VerifyArgs {
 
 impl ConvertArgs {
     fn command(self) -> Result<ConvertCommand, Error> {
+        let data = self
+            .data
+            .map(|path| {
+                let delimiter = Delimiter::for_file(&path, self.delimiter.as_deref())?;
+                Ok::<_, Error>(DataFile { path, delimiter })
+            })
+            .transpose()?;
         let config = ConvertConfig {
-            output: self.output.unwrap_or_else(|| convert::default_output(&self.pickle)),
-            pickle: self.pickle,
+            output: self.output.unwrap_or_else(|| convert::default_output(&self.source)),
+            source: self.source,
             graph: self.graph.check()?,
+            data,
             converted_at: recorded_date()?,
         };
         Ok(ConvertCommand { config, json: self.json, quiet: self.quiet })

@@ -184,6 +184,9 @@ pub enum Error {
     #[error("{file}: refused: {message}")]
     ModelRefused { file: String, message: String },
 
+    #[error("{file}: not a readable Parquet file: {message}")]
+    DataUnreadable { file: String, message: String },
+
     #[error("{file}: not a readable pickle: {message}")]
     PickleUnreadable { file: String, message: String },
 
@@ -261,10 +264,12 @@ pub enum Parameter {
     CvShuffle,
     /// The score model selection ranks candidates by.
     Scoring,
+    /// The data file a converted model is verified on.
+    Data,
 }
 
 impl Parameter {
-    pub const ALL: [Parameter; 20] = [
+    pub const ALL: [Parameter; 21] = [
         Parameter::C,
         Parameter::Tol,
         Parameter::MaxIter,
@@ -285,6 +290,7 @@ impl Parameter {
         Parameter::Cv,
         Parameter::CvShuffle,
         Parameter::Scoring,
+        Parameter::Data,
     ];
 
     /// The setting's name in the library's own terms.
@@ -310,6 +316,7 @@ impl Parameter {
             Parameter::Cv => "cross-validation folds",
             Parameter::CvShuffle => "fold shuffling",
             Parameter::Scoring => "scoring",
+            Parameter::Data => "data file",
         }
     }
 
@@ -336,6 +343,7 @@ impl Parameter {
             Parameter::Cv => "cv",
             Parameter::CvShuffle => "cv-shuffle",
             Parameter::Scoring => "scoring",
+            Parameter::Data => "data",
         }
     }
 }

@@ -603,7 +603,7 @@ const REFUSALS: &[(&str, i32, &str)] = &[
     (
         "table_remainder_twice.pkl",
         3,
-        "refused: byte 2991: an object's state gives the attribute \"remainder\" twice; Python keeps the last",
+        "refused: byte 3094: an object's state gives the attribute \"remainder\" twice; Python keeps the last",
     ),
     (
         "table_function_transformer.joblib",

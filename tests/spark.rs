@@ -157,14 +157,18 @@ fn cells_of(rows: &[Value], columns: &onnxify::model::ColumnNames) -> Cells {
 
 #[test]
 fn the_rebuilt_pipeline_predicts_what_spark_predicted_on_every_row() {
-    for name in ["penguins_multinomial", "penguins_binary_threshold"] {
+    for name in PREDICTED.iter().filter(|n| n.starts_with("penguins")) {
         let expected = model(name);
         let scanned = spark::scan(&dir_of(expected)).unwrap();
-        let rebuilt = spark::rebuild(&scanned).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let spark::Rebuilt::Table(rebuilt) =
+            spark::rebuild(&scanned).unwrap_or_else(|e| panic!("{name}: {e}"))
+        else {
+            panic!("{name}: a pipeline of a table's columns");
+        };
         let rows = expected["rows"].as_array().unwrap();
-        let cells = cells_of(rows, rebuilt.pipeline.columns());
-        let (labels, proba) = rebuilt.predict(&cells);
-        let classes = rebuilt.pipeline.classes();
+        let cells = cells_of(rows, rebuilt.columns());
+        let (labels, proba) = rebuilt.predict_with_proba(&cells);
+        let classes = rebuilt.classes();
         // Rows with unseen and missing texts and missing numbers are among them.
         assert!(rows.len() > 300, "{name}: the table and its edge rows");
         let mut largest = 0.0f64;
@@ -420,4 +424,168 @@ fn mutated_parquet_files_never_panic_the_reader() {
     }
     eprintln!("mutated Parquet files: {read} read, {refused} refused, none panicked");
     assert!(refused > 0, "the mutants reach the checks");
+}
+
+/// The saved models Spark predicted rows for, each with a threshold, class thresholds, a
+/// scaler with and without centring and every handleInvalid mode that changes predictions
+/// (keep, skip, error), and a LogisticRegression alone on a vector.
+const PREDICTED: [&str; 5] = [
+    "penguins_multinomial",
+    "penguins_binary_threshold",
+    "penguins_class_thresholds",
+    "penguins_defaults",
+    "cancer_sparse_l1",
+];
+
+/// A label onnxruntime gave (a string, or an integer class) as text.
+fn label_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.as_i64().expect("an integer label").to_string(),
+    }
+}
+
+#[test]
+fn onnxruntime_gives_sparks_labels_and_probabilities_in_every_flavor() {
+    let out = common::scratch().join("spark-onnx");
+    std::fs::create_dir_all(&out).unwrap();
+    let flavors: [(&str, &[&str], f64); 3] = [
+        ("ml", &[], 1e-5),
+        ("standard", &["--ops", "standard"], 1e-5),
+        ("f64", &["--ops", "standard", "--dtype", "f64"], 1e-12),
+    ];
+    let mut batch = Vec::new();
+    let mut cases = Vec::new();
+    for name in PREDICTED {
+        let expected = model(name);
+        let dir = dir_of(expected);
+        for (flavor, options, tolerance) in flavors {
+            let path = out.join(format!("{name}-{flavor}.onnx"));
+            let mut args = vec!["convert", dir.to_str().unwrap(), "-o", path.to_str().unwrap()];
+            args.extend_from_slice(options);
+            args.push("--quiet");
+            let output = onnxify(&args);
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{name} {flavor}: {}",
+                common::stderr(&output)
+            );
+            batch.push(serde_json::json!({"model": path, "csv": expected["csv"]}));
+            cases.push((name, flavor, tolerance));
+        }
+    }
+    let list = out.join("batch.json");
+    std::fs::write(&list, serde_json::to_vec(&batch).unwrap()).unwrap();
+    let results = python_json("onnx_runtime.py", &["batch", list.to_str().unwrap()]);
+    for (result, (name, flavor, tolerance)) in results.as_array().unwrap().iter().zip(cases) {
+        let rows = model(name)["rows"].as_array().unwrap();
+        let labels = result["labels"].as_array().unwrap();
+        let proba = result["proba"].as_array().unwrap();
+        assert_eq!(labels.len(), rows.len(), "{name} {flavor}: rows");
+        let classes: Vec<Value> =
+            serde_json::from_str(result["metadata"]["class_labels"].as_str().unwrap()).unwrap();
+        let classes: Vec<String> = classes.iter().map(label_text).collect();
+        let mut largest = 0.0f64;
+        let mut not_most_probable = 0;
+        for (r, row) in rows.iter().enumerate() {
+            assert_eq!(
+                label_text(&labels[r]),
+                row["label"].as_str().unwrap(),
+                "{name} {flavor} row {r}"
+            );
+            let p = common::floats(&row["probability"]);
+            let most_probable =
+                (0..p.len()).fold(0, |best, c| if p[c] > p[best] { c } else { best });
+            not_most_probable +=
+                usize::from(classes[most_probable] != row["label"].as_str().unwrap());
+            for (a, b) in common::floats(&proba[r]).iter().zip(common::floats(&row["probability"]))
+            {
+                largest = largest.max((a - b).abs());
+            }
+        }
+        eprintln!(
+            "{name} {flavor}: {} rows ({not_most_probable} labelled other than the most probable \
+             class), largest probability difference {largest:e}",
+            rows.len()
+        );
+        // The thresholds decide some labels, so the rule is tested, not only the probabilities.
+        if name.contains("threshold") {
+            assert!(not_most_probable > 0, "{name}: every row's label is its most probable class");
+        }
+        assert!(
+            largest <= tolerance,
+            "{name} {flavor}: largest probability difference {largest:e}"
+        );
+    }
+}
+
+#[test]
+fn convert_verifies_on_the_rows_of_a_csv_or_parquet_data_file() {
+    let out = common::scratch().join("spark-data");
+    std::fs::create_dir_all(&out).unwrap();
+    for name in ["penguins_binary_threshold", "penguins_class_thresholds"] {
+        let expected = model(name);
+        let dir = dir_of(expected);
+        let rows = expected["rows"].as_array().unwrap().len();
+        for (key, rows_used) in [("csv", "data"), ("parquet", "parquet")] {
+            let data = expected[key].as_str().unwrap();
+            let path = out.join(format!("{name}-{key}.onnx"));
+            let output = onnxify(&[
+                "convert",
+                dir.to_str().unwrap(),
+                "-o",
+                path.to_str().unwrap(),
+                "--data",
+                data,
+                "--json",
+            ]);
+            assert_eq!(output.status.code(), Some(0), "{name} {key}: {}", common::stderr(&output));
+            let summary: Value = serde_json::from_str(&stdout(&output)).unwrap();
+            let verification = &summary["model"]["verification"];
+            assert_eq!(verification["rows_used"], rows_used, "{name} {key}");
+            assert_eq!(verification["rows_checked"], rows, "{name} {key}");
+            assert_eq!(verification["passed"], true, "{name} {key}");
+            assert_eq!(summary["source"]["format"], "spark");
+        }
+    }
+}
+
+#[test]
+fn a_data_file_that_cannot_verify_the_model_is_an_error_and_nothing_is_written() {
+    let scratch = tempfile::tempdir_in(common::scratch()).unwrap();
+    let expected = model("penguins_binary_threshold");
+    let dir = dir_of(expected);
+    let output_path = scratch.path().join("model.onnx");
+    let csv = std::fs::read_to_string(expected["csv"].as_str().unwrap()).unwrap();
+    let parquet = std::fs::read(expected["parquet"].as_str().unwrap()).unwrap();
+    let without_island = scratch.path().join("no_island.csv");
+    std::fs::write(&without_island, csv.replace("island", "isle")).unwrap();
+    let truncated = scratch.path().join("truncated.parquet");
+    std::fs::write(&truncated, &parquet[..parquet.len() / 2]).unwrap();
+    let text_number = scratch.path().join("text_number.csv");
+    let mut lines: Vec<String> = csv.lines().map(str::to_owned).collect();
+    lines[3] = format!("heavy{}", &lines[3][lines[3].find(',').unwrap()..]);
+    std::fs::write(&text_number, lines.join("\n") + "\n").unwrap();
+    let vector_model = dir_of(model("cancer_sparse_l1"));
+    let cases: [(&Path, &Path, &str); 4] = [
+        (&dir, &without_island, "no column named \"island\""),
+        (&dir, &truncated, "not a readable Parquet file"),
+        (&dir, &text_number, "line 4, column \"bill_length_mm\""),
+        (&vector_model, &without_island, "LogisticRegression alone"),
+    ];
+    for (model_dir, data, message) in cases {
+        let output = onnxify(&[
+            "convert",
+            model_dir.to_str().unwrap(),
+            "-o",
+            output_path.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+        ]);
+        let stderr = common::stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{}: {stderr}", data.display());
+        assert!(stderr.contains(message), "{}: {stderr}", data.display());
+        assert!(!output_path.exists(), "{}: nothing is written", data.display());
+    }
 }

@@ -103,6 +103,10 @@ pub struct Parameters {
     pub post_transform: String,
     /// The Normalizer's norm (MAX, L1 or L2) applied to the probabilities, if there is one.
     pub normalizer: Option<String>,
+    /// The label's divisor of each class's probability, when the label is the largest
+    /// quotient rather than the most probable class (Spark's thresholds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Vec<f64>>,
     /// A table's columns and what was fitted to them; absent for a numeric matrix.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub columns: Option<TableColumns>,
@@ -241,6 +245,7 @@ fn parameters(info: &ModelInfo) -> Parameters {
         intercepts: classifier.intercepts.clone(),
         post_transform: classifier.post_transform.clone(),
         normalizer: info.normalizer.clone(),
+        thresholds: info.thresholds.clone(),
         columns: info.table.as_ref().map(|table| TableColumns {
             inputs: table.layout,
             numeric: table.numeric.clone(),
@@ -350,6 +355,9 @@ fn fitted(info: &ModelInfo, description: &Description) -> String {
         count(rows, "intercept"),
         count(info.classes.len(), "class label"),
     ]);
+    if let Some(thresholds) = &info.thresholds {
+        parts.push(count(thresholds.len(), "class threshold"));
+    }
     let initializers = count(description.initializers.len(), "initializer");
     let held = match (info.flavor, description.initializers.len()) {
         (Flavor::Standard, _) => initializers,
@@ -474,6 +482,16 @@ impl Inspection {
         writeln!(out, "Check:     {}", self.check)?;
         if let Some(p) = &self.parameters {
             writeln!(out, "Classes:   {}", p.classes.join(", "))?;
+            if let Some(thresholds) = &p.thresholds {
+                let each: Vec<String> =
+                    p.classes.iter().zip(thresholds).map(|(c, t)| format!("{c} {t}")).collect();
+                writeln!(
+                    out,
+                    "Label:     the class whose probability divided by its threshold is largest \
+                     (the first on ties); thresholds {}",
+                    each.join(", ")
+                )?;
+            }
             // A table's scaled features: its numeric columns, then the indicators.
             let scaled_names: Option<Vec<String>> = match &p.columns {
                 Some(c) => {

@@ -12,12 +12,13 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array2, ArrayView2};
 
 use super::{Console, Failure};
+use crate::data::cell_rows::{CellColumns, chunk_cells, table_roles};
 use crate::data::columns::{ColumnPlan, Features, plan_columns};
-use crate::data::records::{self, CellColumn, CellKind, ParsedChunk, Role};
-use crate::data::{Cells, Classes, Delimiter, parse_integer};
+use crate::data::records::{self, ParsedChunk};
+use crate::data::{Classes, Delimiter};
 use crate::error::{Error, Location, Result};
 use crate::export::output::Pending;
-use crate::model::CategoryKind;
+use crate::model::ColumnNames;
 use crate::onnx::Precision;
 use crate::onnx::load;
 use crate::onnx::{ModelInfo, TableInfo};
@@ -91,6 +92,13 @@ pub fn predict(
     if let Some(table) = &info.table {
         table_roles(&mut plan, table.numeric.len(), &csv.name, &csv.columns)?;
     }
+    let names = info.table.as_ref().map(TableInfo::column_names);
+    let integer = names.as_ref().map(ColumnNames::integer_flags);
+    let columns = names.as_ref().zip(integer.as_deref()).map(|(names, integer)| CellColumns {
+        numeric: &names.numeric,
+        categorical: &names.categorical,
+        integer,
+    });
     if !plan.ignored.is_empty() {
         note(&format!(
             "ignoring columns the model does not use: {}",
@@ -129,7 +137,7 @@ pub fn predict(
         &plan.roles,
         &step,
         |chunk| match &info.table {
-            Some(table) => format.table_chunk(&chunk, table, &model, classes),
+            Some(_) => format.table_chunk(&chunk, columns.expect("a table"), &model, classes),
             None => format.chunk(&chunk, &model, classes),
         },
         |(text, n)| {
@@ -230,63 +238,16 @@ impl<'a> Format<'a> {
     fn table_chunk(
         &self,
         chunk: &ParsedChunk,
-        table: &TableInfo,
+        columns: CellColumns,
         model: &TractModel,
         classes: &Classes,
     ) -> Result<(String, u64)> {
-        let rows = chunk.lines.len();
-        if rows == 0 {
+        if chunk.lines.is_empty() {
             return Ok((String::new(), 0));
         }
-        let n_numeric = table.numeric.len();
-        let numeric = Array2::from_shape_fn((rows, n_numeric), |(r, j)| chunk.cells[j].numbers[r]);
-        let texts = &chunk.cells[n_numeric..];
-        let codes = Array2::from_shape_fn((rows, texts.len()), |(r, k)| texts[k].codes[r]);
-        let mut values = Vec::with_capacity(texts.len());
-        for (k, column) in texts.iter().enumerate() {
-            values.push(match table.kinds.get(k) {
-                Some(CategoryKind::Integer) => {
-                    self.integers(chunk, column, &table.categorical[k])?
-                }
-                _ => column
-                    .distinct
-                    .iter()
-                    .map(|t| String::from_utf8_lossy(t).into_owned())
-                    .collect(),
-            });
-        }
-        let cells = Cells { numeric, codes, values };
+        let cells = chunk_cells(chunk, columns, self.names.data)?;
         let outputs = model.predict_cells(&cells, classes, &Progress::hidden().rows("", 0))?;
         self.format(chunk, outputs, model, classes)
-    }
-
-    /// The distinct values of an integer category column, each in decimal; a cell that is
-    /// missing or not a whole number is an error at its row.
-    fn integers(
-        &self,
-        chunk: &ParsedChunk,
-        column: &CellColumn,
-        name: &str,
-    ) -> Result<Vec<String>> {
-        let at = |code: u32| {
-            let r = column.codes.iter().position(|&c| c == code).unwrap_or_default();
-            Location::cell(self.names.data, chunk.lines[r], name)
-        };
-        if column.n_missing > 0 {
-            return Err(Error::MissingInteger { at: at(records::MISSING) });
-        }
-        column
-            .distinct
-            .iter()
-            .enumerate()
-            .map(|(i, text)| match parse_integer(text) {
-                Some(v) => Ok(v.to_string()),
-                None => Err(Error::NotAnInteger {
-                    at: at(i as u32),
-                    value: excerpt(&String::from_utf8_lossy(text)),
-                }),
-            })
-            .collect()
     }
 
     /// Formats a chunk's labels and probabilities.
@@ -344,33 +305,6 @@ impl<'a> Format<'a> {
         }
         Ok(values)
     }
-}
-
-/// The roles of a table's columns: numbers (missing allowed) for the first `n_numeric` features,
-/// text for the rest. An id column that is also a feature is refused here: the engine gives a
-/// column one role.
-fn table_roles(
-    plan: &mut ColumnPlan,
-    n_numeric: usize,
-    file: &str,
-    columns: &[String],
-) -> Result<()> {
-    if let Some(k) = plan.id_feature {
-        let at = plan.roles.iter().position(|r| *r == Role::Id).unwrap_or(k);
-        return Err(Error::ColumnConflict {
-            file: file.to_owned(),
-            name: columns[at].clone(),
-            role: "the id column".into(),
-            other: "a column the model reads".into(),
-        });
-    }
-    for role in &mut plan.roles {
-        if let Role::Feature(j) = *role {
-            let kind = if j < n_numeric { CellKind::Number } else { CellKind::Text };
-            *role = Role::Cell(j, kind);
-        }
-    }
-    Ok(())
 }
 
 /// The id column's text as a feature value, for an id column that is also a feature: as the

@@ -2,12 +2,13 @@
 //! whether `convert` accepts it; nothing in the file is loaded. For a directory, the files and
 //! stages of a saved Spark model.
 
-use std::io;
+use std::io::{self, Write};
 use std::path::PathBuf;
 
 use serde::Serialize;
 
 use super::{Failure, to_stdout};
+use crate::onnx::FileHash;
 use crate::pickle::report::escape;
 use crate::pickle::{self, Decision, Scanned, report::write_json_ascii};
 use crate::spark;
@@ -44,31 +45,88 @@ pub fn run(command: &ScanCommand) -> Result<(), Failure> {
     }
 }
 
-/// What `scan` reports of a saved Spark model.
-#[derive(Debug, Serialize)]
-struct SparkReport<'a> {
-    directory: String,
-    format: &'static str,
-    spark_version: &'a str,
-    class: &'a str,
-    uid: &'a str,
-    stages: Vec<StageReport<'a>>,
-    files: Vec<FileReport<'a>>,
-    decision: &'static str,
+/// What `scan` (and `convert`) report of a saved Spark model.
+#[derive(Debug, Clone, Serialize)]
+pub struct SparkReport {
+    pub directory: String,
+    pub format: &'static str,
+    pub spark_version: String,
+    pub class: String,
+    pub uid: String,
+    pub stages: Vec<StageReport>,
+    pub files: Vec<FileHash>,
+    pub decision: &'static str,
 }
 
-#[derive(Debug, Serialize)]
-struct StageReport<'a> {
-    folder: &'a str,
-    class: &'a str,
-    uid: &'a str,
-    description: String,
+/// One stage of a saved Spark model.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageReport {
+    pub folder: String,
+    pub class: String,
+    pub uid: String,
+    pub description: String,
 }
 
-#[derive(Debug, Serialize)]
-struct FileReport<'a> {
-    path: &'a str,
-    sha256: &'a str,
+impl SparkReport {
+    /// The report of the model saved in `dir`, read.
+    pub fn of(dir: &str, scanned: &spark::Scanned) -> SparkReport {
+        let saved = &scanned.saved;
+        SparkReport {
+            directory: dir.to_owned(),
+            format: "spark",
+            spark_version: saved.metadata.spark_version.clone(),
+            class: saved.metadata.class.clone(),
+            uid: saved.metadata.uid.clone(),
+            stages: saved
+                .stages
+                .iter()
+                .zip(&scanned.stages)
+                .map(|(s, stage)| StageReport {
+                    folder: s.dir.clone(),
+                    class: s.metadata.class.clone(),
+                    uid: s.metadata.uid.clone(),
+                    description: stage.describe(),
+                })
+                .collect(),
+            files: saved
+                .files
+                .iter()
+                .map(|(path, sha256)| FileHash { path: path.clone(), sha256: sha256.clone() })
+                .collect(),
+            decision: "accepted",
+        }
+    }
+
+    /// Writes the report as text for a person.
+    pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "{}: Spark model saved by Spark {} ({}, uid {})",
+            escape(&self.directory),
+            escape(&self.spark_version),
+            escape(&self.class),
+            escape(&self.uid)
+        )?;
+        writeln!(out, "Files read ({}):", self.files.len())?;
+        for file in &self.files {
+            writeln!(out, "  {}  sha256 {}", escape(&file.path), file.sha256)?;
+        }
+        writeln!(out, "Stages ({}):", self.stages.len())?;
+        for (i, stage) in self.stages.iter().enumerate() {
+            let class = stage.class.rsplit('.').next().unwrap_or(&stage.class);
+            writeln!(
+                out,
+                "  {i}: {} {}: {}",
+                escape(class),
+                escape(&stage.uid),
+                escape(&stage.description)
+            )?;
+        }
+        writeln!(
+            out,
+            "Result: accepted: every stage is one onnxify reads; nothing in the directory was run"
+        )
+    }
 }
 
 /// Reads a saved Spark model's files and stages and prints what it found.
@@ -76,50 +134,13 @@ fn scan_spark(command: &ScanCommand) -> Result<(), Failure> {
     let dir = command.pickle.display().to_string();
     let scanned = spark::scan(&command.pickle)
         .map_err(|problem| Failure::SparkRejected { dir: dir.clone(), problem })?;
-    let saved = &scanned.saved;
-    let report = SparkReport {
-        directory: dir.clone(),
-        format: "spark",
-        spark_version: &saved.metadata.spark_version,
-        class: &saved.metadata.class,
-        uid: &saved.metadata.uid,
-        stages: saved
-            .stages
-            .iter()
-            .zip(&scanned.stages)
-            .map(|(s, stage)| StageReport {
-                folder: &s.dir,
-                class: &s.metadata.class,
-                uid: &s.metadata.uid,
-                description: stage.describe(),
-            })
-            .collect(),
-        files: saved.files.iter().map(|(path, sha256)| FileReport { path, sha256 }).collect(),
-        decision: "accepted",
-    };
+    let report = SparkReport::of(&dir, &scanned);
     to_stdout(|out| {
         if command.json {
             serde_json::to_writer(&mut *out, &report).map_err(io::Error::from)?;
             return writeln!(out);
         }
-        writeln!(
-            out,
-            "{dir}: Spark model saved by Spark {} ({}, uid {})",
-            report.spark_version, report.class, report.uid
-        )?;
-        writeln!(out, "Files read ({}):", report.files.len())?;
-        for file in &report.files {
-            writeln!(out, "  {}  sha256 {}", escape(file.path), file.sha256)?;
-        }
-        writeln!(out, "Stages ({}):", report.stages.len())?;
-        for (i, stage) in report.stages.iter().enumerate() {
-            let class = stage.class.rsplit('.').next().unwrap_or(stage.class);
-            writeln!(out, "  {i}: {class} {}: {}", escape(stage.uid), escape(&stage.description))?;
-        }
-        writeln!(
-            out,
-            "Result: accepted: every stage is one onnxify reads; nothing in the directory was run"
-        )
+        report.write_text(out)
     })?;
     Ok(())
 }

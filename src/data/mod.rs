@@ -2,6 +2,7 @@
 //! categorical columns with missing cells ([`read_table`]), its class labels ([`Classes`]) and
 //! the stratified held-out split ([`split`]).
 
+pub mod cell_rows;
 mod chunks;
 pub(crate) mod columns;
 mod csv;
@@ -9,6 +10,7 @@ mod delimiter;
 mod labels;
 pub mod missing;
 mod number;
+pub mod parquet_rows;
 pub(crate) mod records;
 pub mod split;
 mod table;

@@ -46,6 +46,9 @@ pub struct Artefact<'a> {
     pub pipeline: FittedPipeline<'a>,
     /// The feature columns in the graph's input order (for a table: numeric, then text).
     pub feature_names: &'a [String],
+    /// The name of a numeric matrix's one input (a table's inputs are named after its
+    /// columns): [`crate::onnx::INPUT`], or the vector column a Spark model reads.
+    pub matrix_input: &'a str,
     /// Rows the written file must reproduce the native predictions on.
     pub reference: &'a Reference,
     /// Where the parameters came from.
@@ -167,6 +170,7 @@ pub fn export(
         match artefact.pipeline {
             FittedPipeline::Plain(pipeline) => model_bytes(&GraphSpec {
                 pipeline,
+                input_name: artefact.matrix_input,
                 feature_names: artefact.feature_names,
                 options: graph,
                 input,
@@ -230,6 +234,7 @@ pub fn export(
                     proba,
                     labels,
                     rows_used: "probe",
+                    decision: pipeline.classifier().decision().clone(),
                 };
                 let step =
                     progress.rows("verifying probe rows", probe_reference.labels.len() as u64);

@@ -49,6 +49,11 @@ impl ColumnNames {
         format!("{} numeric, {texts} text{integers} columns", self.numeric.len())
     }
 
+    /// Whether each categorical column holds integer categories.
+    pub fn integer_flags(&self) -> Vec<bool> {
+        self.kinds.iter().map(|k| *k == CategoryKind::Integer).collect()
+    }
+
     /// The names of the categorical columns of integers.
     pub fn integer_columns(&self) -> Vec<String> {
         columns_of_kind(&self.categorical, &self.kinds, CategoryKind::Integer)

@@ -291,6 +291,7 @@ impl LogisticRegression {
             coef,
             intercept: Array1::from(intercept),
             link: Link::Softmax,
+            decision: Decision::MostProbable,
             n_iter: minimum.n_iter,
             converged: minimum.converged,
             loss: minimum.loss,
@@ -312,12 +313,79 @@ pub enum Link {
     OneVsRest,
 }
 
+/// How the label is chosen from the probabilities.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// The most probable class, the first on ties: scikit-learn's `predict`.
+    MostProbable,
+    /// Two classes: the second one exactly where its probability is above this threshold
+    /// (Spark's binomial `threshold`).
+    Threshold(f64),
+    /// The class whose probability divided by its threshold is largest, the first on ties
+    /// (Spark's multinomial `thresholds`, each above 0).
+    ClassThresholds(Vec<f64>),
+}
+
+impl Decision {
+    /// The divisors of the probabilities whose largest quotient is the label, as the graph
+    /// computes it (`None` for the most probable class): `[1 - t, t]` for a threshold `t`.
+    pub fn class_thresholds(&self) -> Option<Vec<f64>> {
+        match self {
+            Decision::MostProbable => None,
+            Decision::Threshold(t) => Some(vec![1.0 - t, *t]),
+            Decision::ClassThresholds(t) => Some(t.clone()),
+        }
+    }
+
+    /// The class index of one row of probabilities.
+    pub fn label(&self, proba: &[f64]) -> u32 {
+        match self {
+            Decision::MostProbable => argmax(proba),
+            Decision::Threshold(t) => u32::from(proba[1] > *t),
+            Decision::ClassThresholds(t) => {
+                let quotients: Vec<f64> = proba.iter().zip(t).map(|(p, t)| p / t).collect();
+                argmax(&quotients)
+            }
+        }
+    }
+
+    /// How far a row of probabilities is from choosing another label, in probability: a
+    /// label computed from probabilities each off by less than half of it cannot change.
+    pub fn margin(&self, proba: &[f64]) -> f64 {
+        match self {
+            Decision::MostProbable => top_two_margin(proba),
+            Decision::Threshold(t) => (proba[1] - t).abs(),
+            Decision::ClassThresholds(t) => {
+                // Each quotient moves by at most the probability's error over its threshold.
+                let quotients: Vec<f64> = proba.iter().zip(t).map(|(p, t)| p / t).collect();
+                let smallest = t.iter().copied().fold(f64::INFINITY, f64::min);
+                top_two_margin(&quotients) * smallest
+            }
+        }
+    }
+}
+
+/// Difference between the two largest values.
+pub fn top_two_margin(values: &[f64]) -> f64 {
+    let (mut first, mut second) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+    for &v in values {
+        if v > first {
+            second = first;
+            first = v;
+        } else if v > second {
+            second = v;
+        }
+    }
+    first - second
+}
+
 /// A fitted LogisticRegression. Inputs to its methods are already scaled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FittedLogisticRegression {
     coef: Array2<f64>,
     intercept: Array1<f64>,
     link: Link,
+    decision: Decision,
     n_iter: u64,
     converged: bool,
     loss: f64,
@@ -338,6 +406,7 @@ impl FittedLogisticRegression {
             coef,
             intercept,
             link: Link::Softmax,
+            decision: Decision::MostProbable,
             n_iter,
             converged: true,
             loss: f64::NAN,
@@ -354,6 +423,16 @@ impl FittedLogisticRegression {
     /// How scores become probabilities for three or more classes.
     pub fn link(&self) -> Link {
         self.link
+    }
+
+    /// The same model with its label chosen by `decision`.
+    pub fn with_decision(self, decision: Decision) -> FittedLogisticRegression {
+        FittedLogisticRegression { decision, ..self }
+    }
+
+    /// How the label is chosen from the probabilities.
+    pub fn decision(&self) -> &Decision {
+        &self.decision
     }
 
     /// Weights (`coef_`): shape (1, features) for two classes (the score of the second class),
@@ -426,7 +505,8 @@ impl FittedLogisticRegression {
 
     /// `predict` and `predict_proba` from scores (`decision_function`'s output).
     pub fn predict_scores(&self, scores: Array2<f64>) -> (Vec<u32>, Array2<f64>) {
-        (labels_from_scores(scores.view()), proba_from_scores(scores, self.link))
+        let labels = self.labels(scores.view());
+        (labels, proba_from_scores(scores, self.link))
     }
 
     /// Class probabilities, one column per class: `[1 - sigmoid(s), sigmoid(s)]` for two
@@ -436,15 +516,25 @@ impl FittedLogisticRegression {
         proba_from_scores(self.decision_function(x), self.link)
     }
 
-    /// Class indices: binary `score > 0`, else the first class with the highest score.
+    /// Class indices: binary `score > 0`, else the first class with the highest score (or
+    /// as the [`Decision`] says).
     pub fn predict(&self, x: ArrayView2<f64>) -> Vec<u32> {
-        labels_from_scores(self.decision_function(x).view())
+        self.labels(self.decision_function(x).view())
     }
 
     /// `predict` and `predict_proba` from one pass over `x`.
     pub fn predict_with_proba(&self, x: ArrayView2<f64>) -> (Vec<u32>, Array2<f64>) {
-        let scores = self.decision_function(x);
-        (labels_from_scores(scores.view()), proba_from_scores(scores, self.link))
+        self.predict_scores(self.decision_function(x))
+    }
+
+    /// The labels of `scores`: from the scores for the most probable class (which rounding
+    /// cannot tie where the probabilities might), else from the probabilities.
+    fn labels(&self, scores: ArrayView2<f64>) -> Vec<u32> {
+        if self.decision == Decision::MostProbable {
+            return labels_from_scores(scores);
+        }
+        let proba = proba_from_scores(scores.to_owned(), self.link);
+        proba.rows().into_iter().map(|p| self.decision.label(&p.to_vec())).collect()
     }
 }
 
@@ -530,6 +620,52 @@ mod tests {
     fn ties_go_to_the_first_class() {
         assert_eq!(argmax(&[1.0, 3.0, 3.0]), 1);
         assert_eq!(argmax(&[2.0, 2.0]), 0);
+    }
+
+    #[test]
+    fn the_margin_is_between_the_two_largest_probabilities() {
+        assert_eq!(top_two_margin(&[0.2, 0.5, 0.3]), 0.2);
+        assert_eq!(top_two_margin(&[0.5, 0.5]), 0.0);
+        assert_eq!(Decision::MostProbable.margin(&[0.2, 0.5, 0.3]), 0.2);
+    }
+
+    #[test]
+    fn a_threshold_gives_the_second_class_only_above_it() {
+        let decision = Decision::Threshold(0.3);
+        assert_eq!(decision.label(&[0.69, 0.31]), 1);
+        assert_eq!(decision.label(&[0.7, 0.3]), 0);
+        assert_eq!(decision.label(&[0.8, 0.2]), 0);
+        assert!((decision.margin(&[0.75, 0.25]) - 0.05).abs() < 1e-15);
+        assert_eq!(decision.class_thresholds(), Some(vec![0.7, 0.3]));
+    }
+
+    #[test]
+    fn class_thresholds_divide_the_probabilities() {
+        let decision = Decision::ClassThresholds(vec![0.5, 0.25, 0.25]);
+        // Quotients 1.0, 1.2, 0.8: the second class, though the first is the most probable.
+        assert_eq!(decision.label(&[0.5, 0.3, 0.2]), 1);
+        // Quotients 1.2, 1.2, 0.4: the first on a tie.
+        assert_eq!(decision.label(&[0.6, 0.3, 0.1]), 0);
+        // The quotients' margin 0.2, back in probability at the smallest threshold.
+        assert!((decision.margin(&[0.5, 0.3, 0.2]) - 0.05).abs() < 1e-15);
+    }
+
+    #[test]
+    fn a_decision_changes_the_labels_and_not_the_probabilities() {
+        let model = FittedLogisticRegression::from_parameters(
+            Array2::from_elem((1, 1), 1.0),
+            Array1::zeros(1),
+            0,
+        );
+        let x = ndarray::arr2(&[[-1.0], [-0.5], [0.5]]);
+        let (labels, proba) = model.predict_with_proba(x.view());
+        assert_eq!(labels, [0, 0, 1]);
+        let thresholded = model.with_decision(Decision::Threshold(0.3));
+        let (labels_at, proba_at) = thresholded.predict_with_proba(x.view());
+        // sigmoid(-0.5) = 0.378 > 0.3; sigmoid(-1) = 0.269 is not.
+        assert_eq!(labels_at, [0, 1, 1]);
+        assert_eq!(proba_at, proba);
+        assert_eq!(thresholded.predict(x.view()), labels_at);
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub use imputer::{FittedSimpleImputer, ImputeStrategy, SimpleImputer};
 pub use one_hot::{Category, CodeColumns, FittedOneHotEncoder};
 
 pub use logistic::{
-    ClassWeight, FittedLogisticRegression, Link, LogisticRegression, LogisticRegressionParams,
+    ClassWeight, Decision, FittedLogisticRegression, Link, LogisticRegression,
+    LogisticRegressionParams, top_two_margin,
 };
 pub use optimizer::WarmStart;
 pub use pipeline::Pipeline;

@@ -13,6 +13,9 @@
 //!   |  MatMul -> Add = scores -> Softmax;  scores -> ArgMax -> Gather           (standard)
 //! ```
 //!
+//! or, with the label by class thresholds (positive constants), the probabilities ->
+//! Div -> ArgMax -> Gather instead of the classifier's label or the scores' ArgMax.
+//!
 //! Every node and initializer must take part in the match, with the expected number of inputs
 //! and outputs, attributes, types and shapes, consistent class, coefficient and feature
 //! counts, and finite numbers.
@@ -156,6 +159,7 @@ pub(super) fn check_model(model: &ModelProto, layout: &Layout) -> Check<(ModelIn
         scaler: recognised.scaler,
         classifier: recognised.classifier,
         normalizer: recognised.normalizer,
+        thresholds: recognised.thresholds,
         table,
         metadata,
         n_bytes: layout.total,

@@ -28,6 +28,15 @@
 //! those and a softmax, which is the same); three or more as K columns with a softmax. String classes in the ml flavor go through `classlabels_ints` 0..K-1 and a
 //! CategoryMapper, because tract cannot output `classlabels_strings`. The ai.onnx.ml operators
 //! take float32 attributes: the Scaler's reciprocal scale is taken in f64 before rounding.
+//!
+//! A model whose label is not the most probable class (a Spark model's `threshold` or
+//! `thresholds`) computes it after the probabilities in either flavor, Spark's rule on them:
+//!
+//! ```text
+//! probabilities -> Div(class_thresholds) -> ArgMax -> Gather(class_labels) = label
+//! ```
+//!
+//! (the LinearClassifier's own label output is then unused).
 
 use prost::Message;
 
@@ -43,7 +52,7 @@ use ndarray::{ArrayView1, ArrayView2};
 
 use crate::data::Classes;
 use crate::error::{Error, Parameter, Result};
-use crate::model::{Link, Pipeline};
+use crate::model::{FittedLogisticRegression, Link, Pipeline};
 
 /// Default-domain operator sets onnxify can write, with the IR version of each
 /// (onnx's VERSION_TABLE).
@@ -202,6 +211,8 @@ impl GraphOptions {
 #[derive(Debug, Clone)]
 pub struct GraphSpec<'a> {
     pub pipeline: &'a Pipeline,
+    /// The name of the one input ([`INPUT`], or the vector column a Spark model reads).
+    pub input_name: &'a str,
     pub feature_names: &'a [String],
     pub options: GraphOptions,
     /// The input precision chosen.
@@ -221,18 +232,19 @@ fn model(spec: &GraphSpec) -> ModelProto {
     let options = spec.options;
     let mut graph = GraphBuilder::default();
     let (mean, scale) = (pipeline.mean().to_vec(), pipeline.scale().to_vec());
-    scaling(&mut graph, (INPUT, "scaled"), (&mean, &scale), options, spec.input);
-    let linear = Linear::of(pipeline);
+    scaling(&mut graph, (spec.input_name, "scaled"), (&mean, &scale), options, spec.input);
+    let linear = Linear::of(pipeline.classifier(), pipeline.classes());
     classifier(&mut graph, &linear, "scaled", options);
     let input = tensor_info(
-        INPUT,
+        spec.input_name,
         spec.input.data_type(),
         &[Dim::Batch, Dim::Fixed(pipeline.n_features())],
     );
     let doc = format!(
-        "Features in this order: {}. Probability columns in this class order: {}.",
+        "Features in this order: {}. Probability columns in this class order: {}.{}",
         spec.feature_names.join(", "),
-        class_list(linear.classes)
+        class_list(linear.classes),
+        label_rule(&linear)
     );
     let parts = ModelParts {
         name: "standard_scaler_logistic_regression",
@@ -249,7 +261,20 @@ pub(super) fn class_list(classes: &Classes) -> String {
     (0..classes.len()).map(|c| classes.name(c)).collect::<Vec<_>>().join(", ")
 }
 
-/// The classifier on `scaled` in the flavor `options` asks for.
+/// How the label is chosen, for the graph doc string, when it is not the most probable class.
+pub(super) fn label_rule(linear: &Linear) -> String {
+    match &linear.thresholds {
+        None => String::new(),
+        Some(t) => format!(
+            " The label is the class whose probability divided by its threshold is largest \
+             (the first on ties); thresholds in class order: {}.",
+            t.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// The classifier on `scaled` in the flavor `options` asks for, and the label by the
+/// thresholds where the model has them.
 pub(super) fn classifier(
     graph: &mut GraphBuilder,
     linear: &Linear,
@@ -260,6 +285,52 @@ pub(super) fn classifier(
         Ops::Ml => ml_classifier(graph, linear, scaled),
         Ops::Standard => standard_classifier(graph, linear, scaled, options.dtype),
     }
+    if let Some(thresholds) = &linear.thresholds {
+        let precision = if options.ops == Ops::Ml { Precision::Float32 } else { options.dtype };
+        thresholded_label(graph, linear.classes, thresholds, precision);
+    }
+}
+
+/// `label = class_labels[argmax(probabilities / thresholds)]`, the first largest quotient:
+/// Spark's rule, on the probabilities the graph outputs.
+fn thresholded_label(
+    graph: &mut GraphBuilder,
+    classes: &Classes,
+    thresholds: &[f64],
+    precision: Precision,
+) {
+    graph.constant("class_thresholds", &[thresholds.len()], thresholds, precision);
+    graph.node(
+        "divide_by_thresholds",
+        "Div",
+        "",
+        &[OUTPUT_PROBABILITIES, "class_thresholds"],
+        &["quotients"],
+        vec![],
+    );
+    largest_label(graph, ("best_quotient", "quotients"), classes);
+}
+
+/// `label = class_labels[argmax(values)]`, the first largest value of each row, by the ArgMax
+/// node `name`.
+fn largest_label(graph: &mut GraphBuilder, (name, values): (&str, &str), classes: &Classes) {
+    graph.labels("class_labels", classes);
+    graph.node(
+        name,
+        "ArgMax",
+        "",
+        &[values],
+        &["label_index"],
+        vec![int("axis", 1), int("keepdims", 0)],
+    );
+    graph.node(
+        "class_label",
+        "Gather",
+        "",
+        &["class_labels", "label_index"],
+        &[OUTPUT_LABEL],
+        vec![int("axis", 0)],
+    );
 }
 
 /// What a model file says besides its nodes and initializers.
@@ -331,15 +402,19 @@ pub(super) struct Linear<'a> {
     pub(super) intercept: ArrayView1<'a, f64>,
     pub(super) classes: &'a Classes,
     pub(super) link: Link,
+    /// The probabilities' divisors whose largest quotient is the label, if the label is not
+    /// the most probable class.
+    pub(super) thresholds: Option<Vec<f64>>,
 }
 
 impl<'a> Linear<'a> {
-    fn of(pipeline: &'a Pipeline) -> Linear<'a> {
+    pub(super) fn of(classifier: &'a FittedLogisticRegression, classes: &'a Classes) -> Linear<'a> {
         Linear {
-            coef: pipeline.coef(),
-            intercept: pipeline.intercept(),
-            classes: pipeline.classes(),
-            link: pipeline.classifier().link(),
+            coef: classifier.coef(),
+            intercept: classifier.intercept(),
+            classes,
+            link: classifier.link(),
+            thresholds: classifier.decision().class_thresholds(),
         }
     }
 
@@ -513,8 +588,14 @@ fn ml_classifier(graph: &mut GraphBuilder, linear: &Linear, scaled: &str) {
         Classes::Ints(values) => values.clone(),
         Classes::Strings(names) => (0..names.len() as i64).collect(),
     };
-    let label_output =
-        if matches!(classes, Classes::Strings(_)) { "label_index" } else { OUTPUT_LABEL };
+    // With thresholds the label is computed after the probabilities, and this one is unused.
+    let label_output = if linear.thresholds.is_some() {
+        "classifier_label"
+    } else if matches!(classes, Classes::Strings(_)) {
+        "label_index"
+    } else {
+        OUTPUT_LABEL
+    };
     // One-vs-rest: each class's sigmoid, then each row divided by its sum, as scikit-learn's
     // converter writes it.
     let one_vs_rest = linear.one_vs_rest();
@@ -543,7 +624,7 @@ fn ml_classifier(graph: &mut GraphBuilder, linear: &Linear, scaled: &str) {
             vec![string("norm", "L1")],
         );
     }
-    if let Classes::Strings(names) = classes {
+    if let (Classes::Strings(names), None) = (classes, &linear.thresholds) {
         graph.node(
             "label_names",
             "CategoryMapper",
@@ -580,7 +661,6 @@ fn standard_classifier(
     let weights: Vec<f64> = (0..f).flat_map(|j| rows.iter().map(move |row| row[j])).collect();
     graph.constant("coefficients", &[f, columns], &weights, precision);
     graph.constant("intercepts", &[columns], &intercepts, precision);
-    graph.labels("class_labels", classes);
     graph.node(
         "multiply_coefficients",
         "MatMul",
@@ -597,24 +677,12 @@ fn standard_classifier(
         "scores"
     };
     graph.node("softmax", "Softmax", "", &[logits], &[OUTPUT_PROBABILITIES], vec![int("axis", 1)]);
+    if linear.thresholds.is_some() {
+        return;
+    }
     // The label is read from the scores, which float rounding cannot tie where the
     // probabilities might.
-    graph.node(
-        "best_class",
-        "ArgMax",
-        "",
-        &["scores"],
-        &["label_index"],
-        vec![int("axis", 1), int("keepdims", 0)],
-    );
-    graph.node(
-        "class_label",
-        "Gather",
-        "",
-        &["class_labels", "label_index"],
-        &[OUTPUT_LABEL],
-        vec![int("axis", 0)],
-    );
+    largest_label(graph, ("best_class", "scores"), classes);
 }
 
 /// `log sigmoid(s) = min(s, 0) - log(exp(-|s|) + 1)` of each score, which overflows nowhere:
@@ -716,6 +784,7 @@ mod tests {
         let names = ["a".to_string(), "b".to_string()];
         let spec = GraphSpec {
             pipeline,
+            input_name: INPUT,
             feature_names: &names,
             options,
             input,

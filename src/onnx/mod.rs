@@ -33,8 +33,9 @@ pub use model::{
     CheckedModel, ClassifierParams, Flavor, ModelInfo, ScalerParams, Signature, TableInfo,
 };
 pub use provenance::{
-    ColumnsRecord, ConversionRecord, DatasetRecord, GraphRecord, Hyperparameters, OpsetImport,
-    Origin, PickledSearch, Provenance, SourceRecord, TrainingRecord, Verification,
+    ColumnsRecord, ConversionRecord, DatasetRecord, FileHash, GraphRecord, Hyperparameters,
+    OpsetImport, Origin, PickledSearch, Provenance, SourceRecord, SparkRecord, TrainingRecord,
+    Verification,
 };
 pub use search_record::{CandidateRecord, GridRecord, SearchRecord};
 pub use table_graph::{

@@ -4,7 +4,7 @@
 
 use super::graph::{InputLayout, Precision};
 use crate::data::Classes;
-use crate::model::CategoryKind;
+use crate::model::{CategoryKind, ColumnNames};
 
 /// An allow-listed model: what it computes, and the bytes to give tract.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +48,9 @@ pub struct ModelInfo {
     pub classifier: ClassifierParams,
     /// The Normalizer's norm, when the graph has one.
     pub normalizer: Option<String>,
+    /// The probabilities' divisors whose largest quotient is the label (Spark's thresholds),
+    /// when the label is not the most probable class.
+    pub thresholds: Option<Vec<f64>>,
     /// For a column pipeline's graph, its inputs and what it fitted besides the scaler and the
     /// classifier (then `n_features` counts the classifier's features, `scaler` covers the
     /// numeric block and `input_type` is the numeric inputs' type).
@@ -79,6 +82,15 @@ pub struct TableInfo {
 }
 
 impl TableInfo {
+    /// The columns the graph takes, as a column pipeline names them.
+    pub fn column_names(&self) -> ColumnNames {
+        ColumnNames {
+            numeric: self.numeric.clone(),
+            categorical: self.categorical.clone(),
+            kinds: self.kinds.clone(),
+        }
+    }
+
     /// Width of the scaled numeric block: the imputed columns and the indicators.
     pub fn numeric_width(&self) -> usize {
         self.numeric.len() + self.indicator_features.len()

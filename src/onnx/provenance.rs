@@ -66,6 +66,32 @@ pub struct ColumnsRecord {
 pub enum Origin {
     Trained(TrainingRecord),
     Converted(ConversionRecord),
+    Spark(SparkRecord),
+}
+
+/// A model converted from a directory Spark MLlib saved, read as data without a JVM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SparkRecord {
+    /// The directory's name, without its parents.
+    pub directory: String,
+    /// The Spark version the metadata records (`sparkVersion`).
+    pub spark_version: String,
+    /// The saved model's JVM class and uid.
+    pub class: String,
+    pub uid: String,
+    /// Each stage in order, as `uid (class)`.
+    pub stages: Vec<String>,
+    /// Every file read, relative to the directory, with its SHA-256.
+    pub files: Vec<FileHash>,
+    /// Conversion date, UTC, RFC 3339.
+    pub converted_at: String,
+}
+
+/// A file and its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileHash {
+    pub path: String,
+    pub sha256: String,
 }
 
 /// A model onnxify trained from a CSV.
@@ -182,8 +208,9 @@ pub struct Hyperparameters {
 pub struct Verification {
     /// The runtime that loaded the file.
     pub runtime: String,
-    /// Which rows were run: "held-out", "training" (with a test size of 0), or "probe" (rows
-    /// made from the scaler's parameters, for a model converted from a pickle).
+    /// Which rows were run: "held-out", "training" (with a test size of 0), "probe" (rows
+    /// made from the scaler's parameters, for a converted model), or the rows of the data file
+    /// a converted model was verified on, "data" (a CSV) or "parquet".
     pub rows_used: String,
     pub rows_checked: usize,
     pub labels_agreeing: usize,
@@ -199,9 +226,14 @@ pub struct Verification {
 }
 
 impl Verification {
-    /// How a row is named: probe rows by their number, the others by their line in the CSV.
+    /// How a row is named: probe rows and Parquet rows by their number, the others by their
+    /// line in the CSV.
     pub fn row_word(&self) -> &'static str {
-        if self.rows_used == "probe" { "probe row" } else { "line" }
+        match self.rows_used.as_str() {
+            "probe" => "probe row",
+            "parquet" => "row",
+            _ => "line",
+        }
     }
 }
 
@@ -231,6 +263,15 @@ impl Provenance {
                 ("sklearn_version", json(&c.sklearn_version)),
                 ("estimator", c.estimator.clone()),
             ]),
+            Origin::Spark(c) => props.extend([
+                ("origin", "spark".to_owned()),
+                ("spark_directory", c.directory.clone()),
+                ("spark_version", c.spark_version.clone()),
+                ("spark_class", c.class.clone()),
+                ("spark_uid", c.uid.clone()),
+                ("spark_stages", json(&c.stages)),
+                ("spark_files", json(&c.files)),
+            ]),
         }
         props.extend([
             ("feature_names", json(&self.feature_names)),
@@ -256,6 +297,7 @@ impl Provenance {
                     props.push(("search", json(search)));
                 }
             }
+            Origin::Spark(_) => {}
         }
         if let Origin::Trained(TrainingRecord { model_selection: Some(search), .. }) = &self.origin
         {
@@ -267,6 +309,7 @@ impl Provenance {
         match &self.origin {
             Origin::Trained(t) => props.push(("trained_at", t.trained_at.clone())),
             Origin::Converted(c) => props.push(("converted_at", c.converted_at.clone())),
+            Origin::Spark(c) => props.push(("converted_at", c.converted_at.clone())),
         }
         props.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }
@@ -316,6 +359,15 @@ impl Provenance {
                 put("feature_names_recorded", parsed("feature_names_recorded")?);
                 put("steps", parsed("steps")?);
                 put("search", parsed("search")?);
+                put("converted_at", text("converted_at"));
+            }
+            Some("spark") => {
+                put("directory", text("spark_directory"));
+                put("spark_version", text("spark_version"));
+                put("class", text("spark_class"));
+                put("uid", text("spark_uid"));
+                put("stages", parsed("spark_stages")?);
+                put("files", parsed("spark_files")?);
                 put("converted_at", text("converted_at"));
             }
             _ => {
@@ -461,6 +513,25 @@ mod tests {
         }));
         record.verification = None;
         assert_eq!(read_back(&record), record);
+    }
+
+    #[test]
+    fn a_spark_record_reads_back_from_the_metadata_as_written() {
+        let record = common(Origin::Spark(SparkRecord {
+            directory: "penguins_model".into(),
+            spark_version: "4.3.0".into(),
+            class: "org.apache.spark.ml.PipelineModel".into(),
+            uid: "PipelineModel_1".into(),
+            stages: vec![
+                "StandardScaler_2 (org.apache.spark.ml.feature.StandardScalerModel)".into(),
+            ],
+            files: vec![FileHash { path: "metadata/part-00000".into(), sha256: "ef".repeat(32) }],
+            converted_at: "2026-01-01T00:00:00Z".into(),
+        }));
+        assert_eq!(read_back(&record), record);
+        let props = record.metadata_props();
+        let origin = props.iter().find(|(k, _)| k == "origin").unwrap();
+        assert_eq!(origin.1, "spark");
     }
 
     #[test]

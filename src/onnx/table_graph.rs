@@ -23,7 +23,7 @@ use prost::Message;
 
 use super::graph::{
     Dim, GraphBuilder, GraphOptions, InputLayout, Linear, ML_DOMAIN, ModelParts, Ops, Precision,
-    assemble, class_list, classifier, int, ints, scaling, strings, tensor_info,
+    assemble, class_list, classifier, int, ints, label_rule, scaling, strings, tensor_info,
 };
 use super::pb::tensor_proto::DataType;
 use crate::error::{Error, Parameter, Result};
@@ -181,12 +181,7 @@ fn table_model(spec: &TableGraphSpec) -> super::pb::ModelProto {
     }
     let block_names: Vec<&str> = blocks.iter().map(String::as_str).collect();
     graph.node("gather_features", "Concat", "", &block_names, &["features"], vec![int("axis", 1)]);
-    let linear = Linear {
-        coef: pipeline.coef(),
-        intercept: pipeline.intercept(),
-        classes: pipeline.classes(),
-        link: pipeline.classifier().link(),
-    };
+    let linear = Linear::of(pipeline.classifier(), pipeline.classes());
     classifier(&mut graph, &linear, "features", options);
     let of_kind = |wanted: CategoryKind| -> String {
         let names = columns_of_kind(&columns.categorical, &columns.kinds, wanted);
@@ -195,7 +190,7 @@ fn table_model(spec: &TableGraphSpec) -> super::pb::ModelProto {
     let integers = of_kind(CategoryKind::Integer);
     let graph_doc = format!(
         "Numeric columns: {}. Text columns: {}.{} A missing number is fed as NaN, a missing text \
-         as the empty string. Probability columns in this class order: {}.",
+         as the empty string. Probability columns in this class order: {}.{}",
         if columns.numeric.is_empty() { "none".into() } else { columns.numeric.join(", ") },
         of_kind(CategoryKind::Text),
         match (integers.as_str(), options.layout) {
@@ -205,7 +200,8 @@ fn table_model(spec: &TableGraphSpec) -> super::pb::ModelProto {
                 format!(" Integer category columns (fed in decimal): {integers}.")
             }
         },
-        class_list(linear.classes)
+        class_list(linear.classes),
+        label_rule(&linear)
     );
     let parts = ModelParts {
         name: "column_transformer_logistic_regression",

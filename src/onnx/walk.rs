@@ -25,6 +25,8 @@ pub(super) struct Recognised<'a> {
     pub(super) string_classifier: Option<(usize, Vec<String>)>,
     /// The index of the CategoryMapper naming the classes, if there is one.
     pub(super) category_mapper: Option<usize>,
+    /// The probabilities' divisors whose largest quotient is the label, if the graph has them.
+    pub(super) thresholds: Option<Vec<f64>>,
 }
 
 /// The inputs and outputs an operator of the allow-list takes and gives.
@@ -263,14 +265,24 @@ impl<'a> Walk<'a> {
         let (classifier, labels) = classifier_params(node, self.n_features)?;
         let (mut label, mut proba) = (node.output[0].as_str(), node.output[1].as_str());
         let mut normalizer = None;
-        if self.reader(proba)?.is_some() {
+        if let Some((_, reader)) = self.reader(proba)?
+            && reader.op_type() == "Normalizer"
+        {
             let n = self.next(proba, "Normalizer")?;
             normalizer = Some(normalizer_norm(n)?);
             proba = &n.output[0];
         }
         let mut classes = labels.clone();
         let mut category_mapper = None;
-        if let Some((mapper_index, _)) = self.reader(label)? {
+        let mut thresholds = None;
+        if self.reader(proba)?.is_some() {
+            // The label by thresholds: the classifier's own label is unused.
+            ensure(self.reader(label)?.is_none(), || {
+                "the classifier's label is read though the label is computed by thresholds".into()
+            })?;
+            let rule = self.thresholded_label(proba, Precision::Float32, labels.len())?;
+            (label, classes, thresholds) = (rule.0, rule.1, Some(rule.2));
+        } else if let Some((mapper_index, _)) = self.reader(label)? {
             let mapper = self.next(label, "CategoryMapper")?;
             classes = map_labels(mapper, &labels)?;
             label = &mapper.output[0];
@@ -291,6 +303,7 @@ impl<'a> Walk<'a> {
             probability_output: proba,
             string_classifier,
             category_mapper,
+            thresholds,
         })
     }
 
@@ -327,9 +340,10 @@ impl<'a> Walk<'a> {
         let intercepts = self.vector(&add.input[1], "the intercepts", precision, columns, false)?;
         let scores = add.output[0].as_str();
         let readers: Vec<usize> = self.consumers.get(scores).cloned().unwrap_or_default();
-        // A one-vs-rest model reads its scores twice more, for their log-sigmoids.
+        // A one-vs-rest model reads its scores twice more, for their log-sigmoids; a label
+        // by thresholds reads the probabilities instead of the scores.
         let one_vs_rest = readers.len() == 3 && columns > 2;
-        ensure(readers.len() == 2 || one_vs_rest, || {
+        ensure((1..=2).contains(&readers.len()) || one_vs_rest, || {
             format!(
                 "the scores are read by {} nodes; expected an activation and an ArgMax",
                 readers.len()
@@ -350,24 +364,7 @@ impl<'a> Walk<'a> {
                 }
                 "ArgMax" => {
                     self.take(index)?;
-                    let attrs = attributes(
-                        node,
-                        &[
-                            ("axis", AttributeType::Int),
-                            ("keepdims", AttributeType::Int),
-                            ("select_last_index", AttributeType::Int),
-                        ],
-                    )?;
-                    let get = |name: &str, default: i64| attrs.get(name).map_or(default, |a| a.i());
-                    ensure(
-                        (get("axis", 0) == 1 || get("axis", 0) == -1)
-                            && get("keepdims", 1) == 0
-                            && get("select_last_index", 0) == 0,
-                        || {
-                            "the ArgMax must pick the first largest score per row (axis 1, keepdims 0)".into()
-                        },
-                    )?;
-                    argmax = Some(node);
+                    argmax = Some(first_largest_per_row(node)?);
                 }
                 other => {
                     return Err(format!(
@@ -378,17 +375,22 @@ impl<'a> Walk<'a> {
                 }
             }
         }
-        let ((post_transform, activation), argmax) =
-            activation.zip(argmax).ok_or("the scores need one activation and one ArgMax")?;
-        let gather = self.next_argument(&argmax.output[0], "Gather")?;
-        let attrs = attributes(gather, &[("axis", AttributeType::Int)])?;
-        ensure(attrs.get("axis").map_or(0, |a| a.i()) == 0, || {
-            "the Gather must read the class labels along axis 0".into()
-        })?;
-        let classes = self.labels(&gather.input[0])?;
-        ensure(classes.len() == columns, || {
-            format!("{} class labels for {columns} score columns", classes.len())
-        })?;
+        let (post_transform, activation) = activation.ok_or("the scores need an activation")?;
+        let proba = activation.output[0].as_str();
+        let (label, classes, thresholds) = match argmax {
+            Some(argmax) => {
+                ensure(self.reader(proba)?.is_none(), || {
+                    "the probabilities are read though the label is read from the scores".into()
+                })?;
+                let (label, classes) = self.class_label(&argmax.output[0], columns)?;
+                (label, classes, None)
+            }
+            None => {
+                let (label, classes, thresholds) =
+                    self.thresholded_label(proba, precision, columns)?;
+                (label, classes, Some(thresholds))
+            }
+        };
         // Coefficients as rows (one per score column), as the LinearClassifier holds them.
         let rows: Vec<f64> = (0..columns)
             .flat_map(|c| (0..f).map(move |j| (c, j)))
@@ -407,11 +409,49 @@ impl<'a> Walk<'a> {
             normalizer: one_vs_rest.then(|| "L1".to_owned()),
             classes,
             probability_type: precision,
-            label_output: &gather.output[0],
-            probability_output: &activation.output[0],
+            label_output: label,
+            probability_output: proba,
             string_classifier: None,
             category_mapper: None,
+            thresholds,
         })
+    }
+
+    /// The class label a Gather reads at the index `index` from a constant list of
+    /// `columns` labels: the label output and the classes.
+    fn class_label(&mut self, index: &str, columns: usize) -> Check<(&'a str, Classes)> {
+        let gather = self.next_argument(index, "Gather")?;
+        let attrs = attributes(gather, &[("axis", AttributeType::Int)])?;
+        ensure(attrs.get("axis").map_or(0, |a| a.i()) == 0, || {
+            "the Gather must read the class labels along axis 0".into()
+        })?;
+        let classes = self.labels(&gather.input[0])?;
+        ensure(classes.len() == columns, || {
+            format!("{} class labels for {columns} score columns", classes.len())
+        })?;
+        Ok((&gather.output[0], classes))
+    }
+
+    /// The label by thresholds: the probabilities `proba` divided by a constant vector of
+    /// thresholds (each positive and finite), the first largest quotient's class label.
+    /// Returns the label output, the classes and the thresholds.
+    fn thresholded_label(
+        &mut self,
+        proba: &str,
+        precision: Precision,
+        columns: usize,
+    ) -> Check<(&'a str, Classes, Vec<f64>)> {
+        let div = self.next(proba, "Div")?;
+        attributes(div, &[])?;
+        let thresholds =
+            self.vector(&div.input[1], "the class thresholds", precision, columns, false)?;
+        ensure(thresholds.iter().all(|&t| t > 0.0), || {
+            format!("the class thresholds {thresholds:?} are not all above 0")
+        })?;
+        let argmax = self.next(&div.output[0], "ArgMax")?;
+        first_largest_per_row(argmax)?;
+        let (label, classes) = self.class_label(&argmax.output[0], columns)?;
+        Ok((label, classes, thresholds))
     }
 
     /// The one-vs-rest probabilities of `scores`: `min(s, 0) - log(exp(-|s|) + 1)`, then a
@@ -524,6 +564,26 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// `node`, an ArgMax picking the first largest value of each row.
+fn first_largest_per_row(node: &NodeProto) -> Check<&NodeProto> {
+    let attrs = attributes(
+        node,
+        &[
+            ("axis", AttributeType::Int),
+            ("keepdims", AttributeType::Int),
+            ("select_last_index", AttributeType::Int),
+        ],
+    )?;
+    let get = |name: &str, default: i64| attrs.get(name).map_or(default, |a| a.i());
+    ensure(
+        (get("axis", 0) == 1 || get("axis", 0) == -1)
+            && get("keepdims", 1) == 0
+            && get("select_last_index", 0) == 0,
+        || "the ArgMax must pick the first largest value per row (axis 1, keepdims 0)".into(),
+    )?;
+    Ok(node)
+}
+
 /// `node`, a Softmax over the classes (axis 1).
 fn softmax_over_classes(node: &NodeProto) -> Check<&NodeProto> {
     let attrs = attributes(node, &[("axis", AttributeType::Int)])?;
@@ -562,6 +622,7 @@ mod tests {
         let names = ["a".to_owned(), "b".to_owned()];
         let spec = GraphSpec {
             pipeline,
+            input_name: super::super::graph::INPUT,
             feature_names: &names,
             options,
             input: options.input_candidates()[0],
@@ -596,6 +657,50 @@ mod tests {
         let info = checked(&model(&pipeline(Classes::Ints(vec![4, 9])), options)).unwrap();
         assert_eq!(info.flavor, Flavor::Standard);
         assert_eq!(info.classes, Classes::Ints(vec![4, 9]));
+    }
+
+    #[test]
+    fn a_label_by_thresholds_is_recognised_in_both_flavors() {
+        for classes in
+            [Classes::Strings(vec!["x".into(), "y".into(), "z".into()]), Classes::Ints(vec![3, 5])]
+        {
+            let k = classes.len();
+            let thresholds: Vec<f64> = (1..=k).map(|c| c as f64 / 8.0).collect();
+            let plain = pipeline(classes.clone());
+            let thresholded = Pipeline::from_parts(
+                plain.scaler().clone(),
+                plain
+                    .classifier()
+                    .clone()
+                    .with_decision(crate::model::Decision::ClassThresholds(thresholds.clone())),
+                classes.clone(),
+            );
+            for ops in [Ops::Ml, Ops::Standard] {
+                let options = GraphOptions { ops, ..GraphOptions::default() };
+                let info = checked(&model(&thresholded, options)).unwrap();
+                assert_eq!(info.classes, classes, "{ops:?}");
+                assert_eq!(info.thresholds.as_deref(), Some(&thresholds[..]), "{ops:?}");
+                assert_eq!(info.label_output, "label", "{ops:?}");
+                assert_eq!(checked(&model(&plain, options)).unwrap().thresholds, None, "{ops:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_threshold_of_zero_is_refused() {
+        let plain = pipeline(Classes::Ints(vec![0, 1]));
+        let thresholded = Pipeline::from_parts(
+            plain.scaler().clone(),
+            plain.classifier().clone().with_decision(crate::model::Decision::Threshold(0.25)),
+            plain.classes().clone(),
+        );
+        let mut model = model(&thresholded, GraphOptions::default());
+        let graph = model.graph.as_mut().unwrap();
+        let t = graph.initializer.iter_mut().find(|t| t.name() == "class_thresholds").unwrap();
+        assert_eq!(t.float_data, [0.75, 0.25]);
+        t.float_data[1] = 0.0;
+        let error = checked(&model).unwrap_err();
+        assert!(error.contains("not all above 0"), "{error}");
     }
 
     #[test]

@@ -244,6 +244,7 @@ mod tests {
         );
         let spec = GraphSpec {
             pipeline: &pipeline,
+            input_name: crate::onnx::INPUT,
             feature_names: &["a".into(), "b".into()],
             options: GraphOptions::default(),
             input: Precision::Float32,

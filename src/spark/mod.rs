@@ -82,6 +82,12 @@ pub struct Scanned {
     pub stages: Vec<Stage>,
 }
 
+/// The one row of a stage's data file, `bytes` read from `path` (named in errors), decoded as
+/// `scan` decodes it: the entry point the Parquet fuzz target drives.
+pub fn read_data_row(path: &str, bytes: Vec<u8>) -> Result<Field, SparkProblem> {
+    parquet::read_row(files::ReadFile { path: path.to_owned(), bytes })
+}
+
 /// Reads the model saved in `dir` and each of its stages.
 pub fn scan(dir: &Path) -> Result<Scanned, SparkProblem> {
     let saved = read(dir)?;

@@ -12,38 +12,17 @@
 
 use std::collections::HashMap;
 
-use ndarray::{Array1, Array2};
+use ndarray::Array1;
 
 use super::{Invalid, Scanned, SparkProblem, Stage};
-use crate::data::{Cells, Classes};
+use crate::data::Classes;
 use crate::model::column_rewrite::{
     Output, RewriteError, Role, Token, canonical, identity, scale_output,
 };
-use crate::model::{CategoryKind, ColumnPipeline, FittedLogisticRegression, ImputeStrategy};
-
-/// A saved pipeline rebuilt: the column pipeline, and the probability above which a binomial
-/// model predicts its second class (Spark's `threshold`; `None` for multinomial models, whose
-/// label is the most probable class).
-#[derive(Debug, Clone)]
-pub struct Rebuilt {
-    pub pipeline: ColumnPipeline,
-    pub threshold: Option<f64>,
-}
-
-impl Rebuilt {
-    /// Class indices and probabilities for `cells`, the label as Spark predicts it: by the
-    /// threshold for a binomial model (the second class only above it), else the most
-    /// probable class.
-    pub fn predict(&self, cells: &Cells) -> (Vec<u32>, Array2<f64>) {
-        let (mut labels, proba) = self.pipeline.predict_with_proba(cells);
-        if let Some(t) = self.threshold {
-            for (label, p) in labels.iter_mut().zip(proba.rows()) {
-                *label = u32::from(p[1] > t);
-            }
-        }
-        (labels, proba)
-    }
-}
+use crate::model::{
+    CategoryKind, ColumnPipeline, Decision, FittedLogisticRegression, FittedStandardScaler,
+    ImputeStrategy, Pipeline,
+};
 
 /// What a column holds, followed back to the source columns.
 #[derive(Debug, Clone)]
@@ -116,8 +95,19 @@ impl Flow {
     }
 }
 
+/// A saved model rebuilt.
+#[derive(Debug, Clone)]
+pub enum Rebuilt {
+    /// A pipeline of stages from source columns, as a column pipeline.
+    Table(ColumnPipeline),
+    /// A LogisticRegression alone, on the vector column `features`: a pipeline of a numeric
+    /// matrix whose scaler does nothing.
+    Vector { pipeline: Pipeline, features: String },
+}
+
 /// Rebuilds a scanned pipeline whose last stage is a LogisticRegression; `scanned`'s stages
-/// must be in order.
+/// must be in order. The classifier chooses the label as Spark does: by the threshold for two
+/// classes (the second only above it), else by the class thresholds if the model has them.
 pub fn rebuild(scanned: &Scanned) -> Result<Rebuilt, SparkProblem> {
     let saved = &scanned.saved.stages;
     let (
@@ -219,7 +209,21 @@ pub fn rebuild(scanned: &Scanned) -> Result<Rebuilt, SparkProblem> {
                     flow.made.insert(output.clone(), Column::Slots(vec![identity(j, false)]));
                 }
             }
-            Stage::VectorAssembler { inputs, output, .. } => {
+            Stage::VectorAssembler { inputs, output, invalid } => {
+                // "keep" passes a missing number on as NaN, and Spark's probabilities with it.
+                if let (Invalid::Keep, Some(raw)) =
+                    (invalid, inputs.iter().find(|i| !flow.made.contains_key(*i)))
+                {
+                    return Err(SparkProblem::refused(
+                        at,
+                        format!(
+                            "keeps a missing value of {raw:?} as NaN (handleInvalid \"keep\"), \
+                             which makes Spark's probabilities NaN; onnxify converts a \
+                             VectorAssembler that raises or skips the row, or numbers an Imputer \
+                             filled"
+                        ),
+                    ));
+                }
                 let mut slots = Vec::new();
                 for input in inputs {
                     slots.extend(flow.slots(input, at)?);
@@ -261,10 +265,12 @@ pub fn rebuild(scanned: &Scanned) -> Result<Rebuilt, SparkProblem> {
         }
     }
     let at = last.dir.as_str();
+    let alone = flow.names.is_empty() && flow.made.is_empty();
     let slots = match flow.made.get(features) {
         Some(Column::Slots(slots)) => slots.clone(),
+        _ if alone => Vec::new(),
         _ => {
-            // A model saved alone reads its features from the caller.
+            // A features column no stage makes comes from the caller, a number per slot.
             let slots = (0..coefficients.ncols())
                 .map(|j| flow.source(&format!("{features}[{j}]")))
                 .collect::<Vec<_>>();
@@ -274,7 +280,7 @@ pub fn rebuild(scanned: &Scanned) -> Result<Rebuilt, SparkProblem> {
             slots.into_iter().map(|j| identity(j, false)).collect()
         }
     };
-    if slots.len() != coefficients.ncols() {
+    if !alone && slots.len() != coefficients.ncols() {
         return Err(SparkProblem::unreadable(
             at,
             format!(
@@ -303,6 +309,15 @@ pub fn rebuild(scanned: &Scanned) -> Result<Rebuilt, SparkProblem> {
     } else {
         (coefficients.clone(), Array1::from(intercepts.clone()))
     };
+    let decision = decision(n_classes, *threshold, thresholds.as_deref(), at)?;
+    if alone {
+        let f = coef.ncols();
+        let classifier =
+            FittedLogisticRegression::from_parameters(coef, intercept, 0).with_decision(decision);
+        let scaler = FittedStandardScaler::from_parameters(Array1::zeros(f), Array1::ones(f));
+        let pipeline = Pipeline::from_parts(scaler, classifier, classes);
+        return Ok(Rebuilt::Vector { pipeline, features: features.clone() });
+    }
     let names = flow.names.clone();
     let roles = flow.roles.clone();
     let (parts, coef, intercept) =
@@ -312,31 +327,58 @@ pub fn rebuild(scanned: &Scanned) -> Result<Rebuilt, SparkProblem> {
                 RewriteError::Malformed(m) => SparkProblem::unreadable(at, m),
             },
         )?;
-    let threshold = if *multinomial && k > 2 {
-        if thresholds.is_some() {
-            return Err(SparkProblem::refused(
-                at,
-                "has class thresholds; onnxify converts a multinomial model's most probable class",
-            ));
-        }
-        None
-    } else {
-        // Spark takes a binomial model's thresholds [t0, t1] as the threshold 1 / (1 + t0 / t1).
-        Some(match thresholds {
-            Some(t) => 1.0 / (1.0 + t[0] / t[1]),
-            None => *threshold,
-        })
-    };
-    let classifier = FittedLogisticRegression::from_parameters(coef, intercept, 0);
-    let pipeline = ColumnPipeline::from_parts(
+    let classifier =
+        FittedLogisticRegression::from_parameters(coef, intercept, 0).with_decision(decision);
+    Ok(Rebuilt::Table(ColumnPipeline::from_parts(
         parts.columns,
         parts.imputer,
         parts.scaler,
         parts.encoder,
         classifier,
         classes,
-    );
-    Ok(Rebuilt { pipeline, threshold })
+    )))
+}
+
+/// How Spark chooses the label: for two classes the second above `threshold` (taken from
+/// `thresholds` [t0, t1] as 1 / (1 + t0 / t1) when they are set), for more the largest
+/// probability divided by its class threshold. A threshold of 0 or 1 for two classes, or a
+/// class threshold of 0, decides the label without the probabilities and is refused.
+fn decision(
+    n_classes: usize,
+    threshold: f64,
+    thresholds: Option<&[f64]>,
+    at: &str,
+) -> Result<Decision, SparkProblem> {
+    if n_classes == 2 {
+        let t = match thresholds {
+            Some(t) => 1.0 / (1.0 + t[0] / t[1]),
+            None => threshold,
+        };
+        if !(t > 0.0 && t < 1.0) {
+            return Err(SparkProblem::refused(
+                at,
+                format!(
+                    "has the threshold {t}, which predicts one class whatever the probabilities; \
+                     onnxify converts thresholds strictly between 0 and 1"
+                ),
+            ));
+        }
+        // At 0.5 the rule is the most probable class, and the graph scikit-learn's.
+        return Ok(if t == 0.5 { Decision::MostProbable } else { Decision::Threshold(t) });
+    }
+    match thresholds {
+        None => Ok(Decision::MostProbable),
+        Some(t) if t.iter().all(|&v| v > 0.0 && v.is_finite()) => {
+            Ok(Decision::ClassThresholds(t.to_vec()))
+        }
+        Some(t) => Err(SparkProblem::refused(
+            at,
+            format!(
+                "has the class thresholds {t:?}; onnxify converts thresholds above 0 (a class \
+                 threshold of 0 predicts that class whatever the probabilities)"
+            ),
+        )),
+    }
 }
 
 /// A text column's tokens: unseen, missing, then its labels; the empty text, which onnxify's

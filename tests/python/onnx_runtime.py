@@ -7,7 +7,8 @@
   batch LIST                      the same for each {"model", "csv"} in the JSON file LIST,
                                   where every CSV column is a feature; print a JSON list
 
-A model with the single input "input" is fed the feature columns as one matrix. A table's model
+A model with a single numeric input no column is named after ("input", or a Spark model's vector
+column) is fed the feature columns as one matrix. A table's model
 (one input per column) is fed each input from the CSV column of its name: text verbatim, read
 with dtype=str, "" for a missing cell; numbers as the input's type, NaN for a missing cell.
 """
@@ -35,9 +36,11 @@ def run(model_path, frame, texts=None):
     onnx.checker.check_model(model, full_check=True)
     session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
     inputs = session.get_inputs()
-    if [i.name for i in inputs] == ["input"]:
+    # One numeric input no column is named after: the feature columns as one matrix ("input",
+    # or the vector column a Spark model reads).
+    if len(inputs) == 1 and inputs[0].name not in frame.columns and inputs[0].type != "tensor(string)":
         dtype = np.float64 if inputs[0].type == "tensor(double)" else np.float32
-        feed = {"input": frame.to_numpy(dtype=dtype)}
+        feed = {inputs[0].name: frame.to_numpy(dtype=dtype)}
     else:
         # Grouped inputs take the columns the `columns` metadata entry lists, in its order.
         names = json.loads(session.get_modelmeta().custom_metadata_map.get("columns", "{}"))

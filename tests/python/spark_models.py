@@ -62,7 +62,8 @@ def edge_rows(spark):
 
 
 def predictions(model, frame):
-    """Each row's inputs (null where missing), Spark's probabilities and predicted label."""
+    """Each row Spark predicts (it drops those a stage skips): its inputs (null where missing),
+    Spark's probabilities and predicted label."""
     labels = None
     for stage in model.stages:
         if type(stage).__name__ == "StringIndexerModel" and stage.getOrDefault("outputCol") == "label":
@@ -76,15 +77,42 @@ def predictions(model, frame):
     return out
 
 
-def column_pipeline(label, scaler, lr, order="frequencyDesc", drop_last=True, keep_onehot=False):
+def vector_predictions(model, frame):
+    """Each row's feature vector, Spark's probabilities and predicted label (the class index)."""
+    return [{"vector": row["features"].toArray().tolist(),
+             "probability": row["probability"].toArray().tolist(),
+             "label": str(int(row["prediction"]))}
+            for row in model.transform(frame).collect()]
+
+
+def write_rows(rows, stem):
+    """The rows' inputs as STEM_rows.csv (an empty cell where missing) and, for a table,
+    STEM_rows.parquet (null where missing), as pandas writes them."""
+    import pandas as pd
+    if "vector" in rows[0]:
+        n = len(rows[0]["vector"])
+        frame = pd.DataFrame([r["vector"] for r in rows], columns=[f"features[{j}]" for j in range(n)])
+        frame.to_csv(stem + "_rows.csv", index=False)
+        return stem + "_rows.csv", None
+    frame = pd.DataFrame([{**r["numbers"], **r["texts"]} for r in rows], columns=NUMBERS + TEXTS)
+    frame[NUMBERS] = frame[NUMBERS].astype("float64")
+    frame[TEXTS] = frame[TEXTS].astype(object)
+    frame.to_csv(stem + "_rows.csv", index=False)
+    frame.to_parquet(stem + "_rows.parquet", index=False, compression="snappy")
+    return stem + "_rows.csv", stem + "_rows.parquet"
+
+
+def column_pipeline(label, scaler, lr, order="frequencyDesc", drop_last=True, keep_onehot=False,
+                    indexer_invalid="keep", strategy="mean"):
     indexed = [f"{c}_index" for c in TEXTS]
     encoded = [f"{c}_onehot" for c in TEXTS]
     imputed = [f"{c}_imputed" for c in NUMBERS]
     return Pipeline(stages=[
-        StringIndexer(inputCols=TEXTS, outputCols=indexed, handleInvalid="keep", stringOrderType=order),
+        StringIndexer(inputCols=TEXTS, outputCols=indexed, handleInvalid=indexer_invalid,
+                      stringOrderType=order),
         OneHotEncoder(inputCols=indexed, outputCols=encoded, dropLast=drop_last,
                       handleInvalid="keep" if keep_onehot else "error"),
-        Imputer(inputCols=NUMBERS, outputCols=imputed, strategy="mean"),
+        Imputer(inputCols=NUMBERS, outputCols=imputed, strategy=strategy),
         VectorAssembler(inputCols=encoded + imputed, outputCol="features"),
         scaler,
         StringIndexer(inputCol=label, outputCol="label"),
@@ -131,14 +159,29 @@ def main():
             StandardScaler(inputCol="features", outputCol="scaled", withMean=True, withStd=True),
             LogisticRegression(featuresCol="scaled", labelCol="label", family="multinomial",
                                maxIter=100, regParam=0.01)).fit(table),
-        # Binary, a threshold, labels in alphabetical order, the last category kept and an
-        # invalid index encoded.
+        # Binary, a threshold (regularised strongly, so that some rows fall between it and 0.5),
+        # labels in alphabetical order, the last category kept and an invalid index encoded.
         "penguins_binary_threshold": column_pipeline(
             "adelie",
             StandardScaler(inputCol="features", outputCol="scaled"),
             LogisticRegression(featuresCol="scaled", labelCol="label", threshold=0.3, maxIter=100,
-                               regParam=0.01),
+                               regParam=0.5),
             order="alphabetAsc", drop_last=False, keep_onehot=True).fit(table),
+        # Class thresholds, centred and not scaled, median imputation, and rows with an unseen
+        # or missing text skipped by the indexer.
+        "penguins_class_thresholds": column_pipeline(
+            "species",
+            StandardScaler(inputCol="features", outputCol="scaled", withMean=True, withStd=False),
+            LogisticRegression(featuresCol="scaled", labelCol="label", family="multinomial",
+                               thresholds=[0.5, 0.2, 0.3], maxIter=100, regParam=0.01),
+            indexer_invalid="skip", strategy="median").fit(table),
+        # Spark's defaults: the indexer and the encoder raise on an unseen or missing text (so
+        # Spark predicts only rows with known texts).
+        "penguins_defaults": column_pipeline(
+            "adelie",
+            StandardScaler(inputCol="features", outputCol="scaled"),
+            LogisticRegression(featuresCol="scaled", labelCol="label", maxIter=100),
+            indexer_invalid="error").fit(table.na.drop(subset=TEXTS)),
     }
     cancer = load_breast_cancer()
     rows = [(Vectors.dense(x.tolist()), float(y)) for x, y in zip(cancer.data, cancer.target)]
@@ -149,6 +192,7 @@ def main():
     models["binarizer_pipeline"] = Pipeline(stages=[
         Binarizer(inputCol="label", outputCol="positive", threshold=0.5)]).fit(frame)
     rows = table.unionByName(edge_rows(spark), allowMissingColumns=True)
+    known = table.na.drop(subset=TEXTS)
     manifest = []
     for name, model in models.items():
         path = os.path.join(out, name)
@@ -157,7 +201,11 @@ def main():
         entry = {"name": name, "dir": path, "spark_version": spark.version,
                  "stages": [fitted(s) for s in stages]}
         if name.startswith("penguins"):
-            entry["rows"] = predictions(model, rows)
+            entry["rows"] = predictions(model, known if name == "penguins_defaults" else rows)
+            entry["csv"], entry["parquet"] = write_rows(entry["rows"], os.path.join(out, name))
+        elif name == "cancer_sparse_l1":
+            entry["rows"] = vector_predictions(model, frame)
+            entry["csv"], _ = write_rows(entry["rows"], os.path.join(out, name))
         manifest.append(entry)
     # The L1 model saved again with data a broken or edited file would hold, written by Spark
     # itself (so the Parquet layout and checksum files are Spark's): a NaN coefficient, and a

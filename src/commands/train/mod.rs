@@ -18,8 +18,8 @@ use crate::error::{Error, Result, spell};
 use crate::export::{Artefact, ExportOptions, Exported, NotWritten, export, file_name, rfc3339};
 use crate::metrics::{self, Metrics};
 use crate::model::{
-    ColumnNames, ColumnPipeline, FittedPipeline, LogisticRegression, Pipeline, SimpleImputer,
-    StandardScaler, table_designs,
+    ColumnNames, ColumnPipeline, Decision, FittedPipeline, LogisticRegression, Pipeline,
+    SimpleImputer, StandardScaler, table_designs,
 };
 use crate::onnx::{
     DatasetRecord, GraphOptions, Hyperparameters, Origin, SearchRecord, TrainingRecord,
@@ -170,6 +170,7 @@ pub fn export_training(
     let artefact = Artefact {
         pipeline,
         feature_names: &feature_names,
+        matrix_input: crate::onnx::INPUT,
         reference,
         origin: Origin::Trained(training_record(training, config, trained_at)),
         summary: format!(
@@ -380,6 +381,7 @@ fn train_plain(dataset: Dataset, config: &TrainConfig, progress: &Progress) -> R
                 labels,
                 lines: train_rows.lines,
                 rows_used: "training",
+                decision: Decision::MostProbable,
             }),
             None,
         )
@@ -395,6 +397,7 @@ fn train_plain(dataset: Dataset, config: &TrainConfig, progress: &Progress) -> R
             labels,
             lines: test.lines,
             rows_used: "held-out",
+            decision: Decision::MostProbable,
         });
         (reference, Some(metrics))
     };
@@ -465,6 +468,7 @@ fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Resul
             labels,
             lines: train_rows.lines,
             rows_used: "training",
+            decision: Decision::MostProbable,
         };
         (Some(reference), None)
     } else if test.is_empty() {
@@ -478,6 +482,7 @@ fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Resul
             labels,
             lines: test.lines,
             rows_used: "held-out",
+            decision: Decision::MostProbable,
         });
         (reference, Some(metrics))
     };

@@ -5,7 +5,7 @@ use ndarray::Array2;
 
 use crate::data::Classes;
 use crate::model::{
-    Category, ColumnNames, ColumnPipeline, FittedLogisticRegression, FittedOneHotEncoder,
+    Category, ColumnPipeline, Decision, FittedLogisticRegression, FittedOneHotEncoder,
     FittedSimpleImputer, FittedStandardScaler, ImputeStrategy, Link, Pipeline,
 };
 use crate::onnx::load::{self, OnnxFile};
@@ -99,9 +99,14 @@ pub(super) fn as_written(info: &ModelInfo) -> std::result::Result<String, String
     } else {
         Link::Softmax
     };
+    // Which nodes are written depends on whether the label is by thresholds, not on them.
+    let decision = match &info.thresholds {
+        Some(thresholds) => Decision::ClassThresholds(thresholds.clone()),
+        None => Decision::MostProbable,
+    };
     let written = match &info.table {
-        Some(table) => written_table_graph(options, table, &info.classes, link)?,
-        None => written_graph(options, &info.classes, link)?,
+        Some(table) => written_table_graph(options, table, &info.classes, (link, decision))?,
+        None => written_graph(options, &info.classes, (link, decision))?,
     };
     let nodes = |info: &ModelInfo| -> String {
         let each: Vec<String> = info
@@ -152,13 +157,9 @@ fn written_table_graph(
     options: GraphOptions,
     table: &TableInfo,
     classes: &Classes,
-    link: Link,
+    (link, decision): (Link, Decision),
 ) -> std::result::Result<ModelInfo, String> {
-    let columns = ColumnNames {
-        numeric: table.numeric.clone(),
-        categorical: table.categorical.clone(),
-        kinds: table.kinds.clone(),
-    };
+    let columns = table.column_names();
     let options = table_options(options, &columns)
         .map_err(|e| format!("onnxify does not write the recorded flavor ({e})"))?;
     let rows = if classes.len() == 2 { 1 } else { classes.len() };
@@ -187,7 +188,8 @@ fn written_table_graph(
             ndarray::Array1::zeros(rows),
             0,
         )
-        .with_link(link),
+        .with_link(link)
+        .with_decision(decision),
         classes.clone(),
     );
     let spec = TableGraphSpec {
@@ -207,7 +209,7 @@ fn written_table_graph(
 fn written_graph(
     options: GraphOptions,
     classes: &Classes,
-    link: Link,
+    (link, decision): (Link, Decision),
 ) -> std::result::Result<ModelInfo, String> {
     let input = options.input_candidates()[0];
     let rows = if classes.len() == 2 { 1 } else { classes.len() };
@@ -218,11 +220,13 @@ fn written_graph(
             ndarray::Array1::zeros(rows),
             0,
         )
-        .with_link(link),
+        .with_link(link)
+        .with_decision(decision),
         classes.clone(),
     );
     let spec = GraphSpec {
         pipeline: &pipeline,
+        input_name: crate::onnx::INPUT,
         feature_names: &["x".to_owned()],
         options,
         input,

@@ -8,7 +8,7 @@ use crate::model::{CategoryKind, columns_of_kind};
 use crate::onnx::load::OnnxFile;
 use crate::onnx::{
     ColumnsRecord, ConversionRecord, Flavor, Hyperparameters, ModelInfo, Ops, Origin, Precision,
-    Provenance, SearchRecord, TableInfo, TrainingRecord,
+    Provenance, SearchRecord, SparkRecord, TableInfo, TrainingRecord,
 };
 use crate::util::sha256_hex;
 
@@ -50,10 +50,22 @@ pub const CONVERTED_METADATA: [&str; 8] = [
     "converted_at",
 ];
 
+/// Metadata a model converted from a saved Spark model carries besides the common entries.
+pub const SPARK_METADATA: [&str; 7] = [
+    "spark_directory",
+    "spark_version",
+    "spark_class",
+    "spark_uid",
+    "spark_stages",
+    "spark_files",
+    "converted_at",
+];
+
 /// The metadata a model with `origin` must carry.
 pub(super) fn required_metadata(origin: Option<&str>) -> Vec<&'static str> {
     let specific: &[&str] = match origin {
         Some("converted") => &CONVERTED_METADATA,
+        Some("spark") => &SPARK_METADATA,
         _ => &TRAINED_METADATA,
     };
     COMMON_METADATA.iter().chain(specific).copied().collect()
@@ -235,7 +247,7 @@ pub(super) fn agrees(
         Origin::Converted(ours) => {
             let theirs = match &companion.origin {
                 Origin::Converted(theirs) => Some(theirs),
-                Origin::Trained(_) => None,
+                _ => None,
             };
             let same = |same: fn(&ConversionRecord, &ConversionRecord) -> bool| {
                 theirs.is_some_and(|theirs| same(ours, theirs))
@@ -249,7 +261,7 @@ pub(super) fn agrees(
         Origin::Trained(ours) => {
             let theirs = match &companion.origin {
                 Origin::Trained(theirs) => Some(theirs),
-                Origin::Converted(_) => None,
+                _ => None,
             };
             let same = |same: fn(&TrainingRecord, &TrainingRecord) -> bool| {
                 theirs.is_some_and(|theirs| same(ours, theirs))
@@ -262,6 +274,23 @@ pub(super) fn agrees(
             compare("training date", same(|a, b| a.trained_at == b.trained_at));
             "dataset, features, columns, classes, hyperparameters, metrics, model selection, \
              verification, date"
+        }
+        Origin::Spark(ours) => {
+            let theirs = match &companion.origin {
+                Origin::Spark(theirs) => Some(theirs),
+                _ => None,
+            };
+            let same = |same: fn(&SparkRecord, &SparkRecord) -> bool| {
+                theirs.is_some_and(|theirs| same(ours, theirs))
+            };
+            compare("files read", same(|a, b| a.files == b.files));
+            compare("Spark version", same(|a, b| a.spark_version == b.spark_version));
+            compare(
+                "stages",
+                same(|a, b| (&a.class, &a.uid, &a.stages) == (&b.class, &b.uid, &b.stages)),
+            );
+            compare("conversion date", same(|a, b| a.converted_at == b.converted_at));
+            "Spark files, stages, features, columns, classes, verification, date"
         }
     };
     if differ.is_empty() {

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use ndarray::Array2;
 use serde::Serialize;
 
-pub use metadata::{COMMON_METADATA, CONVERTED_METADATA, TRAINED_METADATA};
+pub use metadata::{COMMON_METADATA, CONVERTED_METADATA, SPARK_METADATA, TRAINED_METADATA};
 pub use probes::PROBE_TOLERANCE;
 
 use super::summary::write_metrics;

@@ -1,0 +1,195 @@
+//! Rows of a data file read as a column pipeline's cells, by column name: numbers (a missing
+//! cell is NaN) and texts (a missing cell is [`MISSING_CODE`]), integer categories checked to
+//! be whole numbers. `predict` feeds a table's model chunk by chunk ([`chunk_cells`]);
+//! `convert --data` reads a whole file ([`read_cells`]) to verify a converted model on it.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use ndarray::Array2;
+
+use super::columns::{ColumnPlan, Features, plan_columns};
+use super::records::{self, CellColumn, CellKind, MISSING, ParsedChunk, Role};
+use super::{Cells, Delimiter, MISSING_CODE, parse_integer};
+use crate::error::{Error, Location, Result};
+use crate::progress::Progress;
+use crate::util::excerpt;
+
+/// The columns to read, by name: the numeric ones, then the categorical ones, each of those
+/// read as text or as an integer category.
+#[derive(Debug, Clone, Copy)]
+pub struct CellColumns<'a> {
+    pub numeric: &'a [String],
+    pub categorical: &'a [String],
+    /// Per categorical column, whether it holds integer categories.
+    pub integer: &'a [bool],
+}
+
+impl CellColumns<'_> {
+    /// Every column's name: the numeric ones, then the categorical ones.
+    pub fn names(&self) -> Vec<String> {
+        self.numeric.iter().chain(self.categorical).cloned().collect()
+    }
+}
+
+/// The cells of a data file's rows and the line each row was on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellRows {
+    pub cells: Cells,
+    pub lines: Vec<u64>,
+}
+
+/// Reads every row of the CSV at `path`, taking the columns of `columns` by name (others are
+/// ignored).
+pub fn read_cells(
+    path: &Path,
+    delimiter: Delimiter,
+    columns: CellColumns,
+    progress: &Progress,
+) -> Result<CellRows> {
+    let csv = records::open(path, delimiter)?;
+    let names = columns.names();
+    let features = Features { names: Some(&names), count: names.len() };
+    let mut plan = plan_columns(features, &csv.name, &csv.columns, None, None)?;
+    table_roles(&mut plan, columns.numeric.len(), &csv.name, &csv.columns)?;
+    let file = csv.name.clone();
+    let step = progress.bytes("reading the data", csv.n_bytes);
+    let mut rows = Rows::default();
+    csv.parse(
+        &plan.roles,
+        &step,
+        |chunk| Ok((chunk_cells(&chunk, columns, &file)?, chunk.lines)),
+        |(cells, lines)| {
+            rows.append(&cells, lines);
+            Ok(())
+        },
+    )?;
+    step.finish();
+    Ok(rows.finish(columns))
+}
+
+/// The roles of a table's columns: numbers (missing allowed) for the first `n_numeric` features,
+/// text for the rest. An id column that is also a feature is refused here: the engine gives a
+/// column one role.
+pub(crate) fn table_roles(
+    plan: &mut ColumnPlan,
+    n_numeric: usize,
+    file: &str,
+    columns: &[String],
+) -> Result<()> {
+    if let Some(k) = plan.id_feature {
+        let at = plan.roles.iter().position(|r| *r == Role::Id).unwrap_or(k);
+        return Err(Error::ColumnConflict {
+            file: file.to_owned(),
+            name: columns[at].clone(),
+            role: "the id column".into(),
+            other: "a column the model reads".into(),
+        });
+    }
+    for role in &mut plan.roles {
+        if let Role::Feature(j) = *role {
+            let kind = if j < n_numeric { CellKind::Number } else { CellKind::Text };
+            *role = Role::Cell(j, kind);
+        }
+    }
+    Ok(())
+}
+
+/// The cells of a parsed chunk whose columns have the [`table_roles`] (numeric cell columns
+/// first, then the categorical ones, read as text). `file` names the data in errors.
+pub(crate) fn chunk_cells(chunk: &ParsedChunk, columns: CellColumns, file: &str) -> Result<Cells> {
+    let rows = chunk.lines.len();
+    let n_numeric = columns.numeric.len();
+    let numeric = Array2::from_shape_fn((rows, n_numeric), |(r, j)| chunk.cells[j].numbers[r]);
+    let texts = &chunk.cells[n_numeric..];
+    let codes = Array2::from_shape_fn((rows, texts.len()), |(r, k)| texts[k].codes[r]);
+    let mut values = Vec::with_capacity(texts.len());
+    for (k, column) in texts.iter().enumerate() {
+        values.push(if columns.integer.get(k) == Some(&true) {
+            integers(chunk, column, (file, &columns.categorical[k]))?
+        } else {
+            column.distinct.iter().map(|t| String::from_utf8_lossy(t).into_owned()).collect()
+        });
+    }
+    Ok(Cells { numeric, codes, values })
+}
+
+/// The distinct values of an integer category column, each in decimal; a cell that is missing
+/// or not a whole number is an error at its row.
+fn integers(
+    chunk: &ParsedChunk,
+    column: &CellColumn,
+    (file, name): (&str, &str),
+) -> Result<Vec<String>> {
+    let at = |code: u32| {
+        let r = column.codes.iter().position(|&c| c == code).unwrap_or_default();
+        Location::cell(file, chunk.lines[r], name)
+    };
+    if column.n_missing > 0 {
+        return Err(Error::MissingInteger { at: at(MISSING) });
+    }
+    column
+        .distinct
+        .iter()
+        .enumerate()
+        .map(|(i, text)| match parse_integer(text) {
+            Some(v) => Ok(v.to_string()),
+            None => Err(Error::NotAnInteger {
+                at: at(i as u32),
+                value: excerpt(&String::from_utf8_lossy(text)),
+            }),
+        })
+        .collect()
+}
+
+/// Chunks of cells joined into one: each text column's values re-coded over the whole file.
+#[derive(Default)]
+struct Rows {
+    numeric: Vec<f64>,
+    codes: Vec<Vec<u32>>,
+    values: Vec<Vec<String>>,
+    index: Vec<HashMap<String, u32>>,
+    lines: Vec<u64>,
+}
+
+impl Rows {
+    fn append(&mut self, cells: &Cells, lines: Vec<u64>) {
+        let texts = cells.codes.ncols();
+        if self.codes.is_empty() {
+            self.codes = vec![Vec::new(); texts];
+            self.values = vec![Vec::new(); texts];
+            self.index = vec![HashMap::new(); texts];
+        }
+        self.numeric.extend(cells.numeric.iter());
+        for k in 0..texts {
+            let (values, index) = (&mut self.values[k], &mut self.index[k]);
+            let recode: Vec<u32> = cells.values[k]
+                .iter()
+                .map(|v| {
+                    *index.entry(v.clone()).or_insert_with(|| {
+                        values.push(v.clone());
+                        (values.len() - 1) as u32
+                    })
+                })
+                .collect();
+            self.codes[k].extend(
+                cells
+                    .codes
+                    .column(k)
+                    .iter()
+                    .map(|&c| if c == MISSING_CODE { MISSING_CODE } else { recode[c as usize] }),
+            );
+        }
+        self.lines.extend(lines);
+    }
+
+    fn finish(self, columns: CellColumns) -> CellRows {
+        let rows = self.lines.len();
+        let texts = columns.categorical.len();
+        let numeric = Array2::from_shape_vec((rows, columns.numeric.len()), self.numeric)
+            .expect("every row has one number per numeric column");
+        let codes = Array2::from_shape_fn((rows, texts), |(r, k)| self.codes[k][r]);
+        let values = if self.values.is_empty() { vec![Vec::new(); texts] } else { self.values };
+        CellRows { cells: Cells { numeric, codes, values }, lines: self.lines }
+    }
+}
