@@ -471,6 +471,13 @@ fn onnxruntime_gives_sparks_labels_and_probabilities_in_every_flavor() {
                 "{name} {flavor}: {}",
                 common::stderr(&output)
             );
+            // The reviewer's checklist passes, and inspect shows the thresholds the graph holds.
+            let verified = onnxify(&["verify", path.to_str().unwrap()]);
+            assert_eq!(verified.status.code(), Some(0), "{name} {flavor}: {}", stdout(&verified));
+            let inspected = onnxify(&["inspect", path.to_str().unwrap(), "--json"]);
+            let report: Value = serde_json::from_str(&stdout(&inspected)).unwrap();
+            let thresholds = &report["parameters"]["thresholds"];
+            assert_eq!(thresholds.is_array(), name.contains("threshold"), "{name} {flavor}");
             batch.push(serde_json::json!({"model": path, "csv": expected["csv"]}));
             cases.push((name, flavor, tolerance));
         }
