@@ -2,6 +2,7 @@
 //! dispatch, and the one place that knows each setting's flag.
 
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -103,6 +104,39 @@ enum Command {
     /// loads nothing.
     #[command(after_help = EXIT_CODES)]
     Scan(ScanArgs),
+
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff), or write one page per command into a directory.
+    #[command(after_help = MAN_EXAMPLES)]
+    Man(ManArgs),
+}
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  onnxify completions bash > ~/.local/share/bash-completion/completions/onnxify
+  onnxify completions zsh > ~/.zfunc/_onnxify      with fpath+=(~/.zfunc) before compinit
+  onnxify completions fish > ~/.config/fish/completions/onnxify.fish";
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  onnxify man | man -l -                           read it now
+  onnxify man --out-dir /usr/local/share/man/man1  onnxify.1 and onnxify-train.1, ...";
+
+#[derive(Debug, Args)]
+struct CompletionsArgs {
+    /// The shell to complete in.
+    shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+struct ManArgs {
+    /// Write onnxify.1 and one page per command (onnxify-train.1, ...) into this directory
+    /// instead of printing onnxify.1.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -480,7 +514,39 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             convert::run(&args.command()?, &console)
         }
         Command::Scan(args) => scan::run(&ScanCommand { pickle: args.pickle, json: args.json }),
+        Command::Completions(args) => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(args.shell, &mut Cli::command(), "onnxify", &mut out);
+            out.flush().map_err(Failure::Stdout)
+        }
+        Command::Man(args) => man(args.out_dir.as_deref()),
     }
+}
+
+/// The manual pages, made from the same definitions as `--help`: onnxify.1 on stdout, or it and
+/// one page per command written into `out_dir`.
+fn man(out_dir: Option<&std::path::Path>) -> Result<(), Failure> {
+    let command = Cli::command();
+    let Some(dir) = out_dir else {
+        let mut out = std::io::stdout().lock();
+        return clap_mangen::Man::new(command)
+            .render(&mut out)
+            .and_then(|()| out.flush())
+            .map_err(Failure::Stdout);
+    };
+    let mut pages = vec![("onnxify.1".to_owned(), command.clone())];
+    for sub in command.get_subcommands() {
+        let name = format!("onnxify-{}", sub.get_name());
+        pages
+            .push((format!("{name}.1"), sub.clone().name(name).version(env!("CARGO_PKG_VERSION"))));
+    }
+    for (file, page) in pages {
+        let path = dir.join(file);
+        let mut bytes = Vec::new();
+        clap_mangen::Man::new(page).render(&mut bytes).map_err(|e| Error::io(&path, e))?;
+        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(())
 }
 
 /// Progress bars unless `quiet`, and settings named by their flags.
