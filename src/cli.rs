@@ -79,30 +79,30 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Train on a CSV, evaluate on held-out rows, write the verified ONNX model (the default).
-    #[command(after_help = format!("{EXAMPLES}\n\n{EXIT_CODES}"))]
+    #[command(after_help = format!("{EXIT_CODES}\n\n{TRAIN_EXAMPLES}"))]
     Train(TrainArgs),
 
     /// Run a model on a CSV and write each row's label and class probabilities as CSV.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = format!("{EXIT_CODES}\n\n{PREDICT_EXAMPLES}"))]
     Predict(PredictArgs),
 
     /// Show what a model file holds, and that it holds no training data.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = format!("{EXIT_CODES}\n\n{INSPECT_EXAMPLES}"))]
     Inspect(InspectArgs),
 
     /// The reviewer's checklist: check a model file and its provenance, pass or fail per line.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = format!("{EXIT_CODES}\n\n{VERIFY_EXAMPLES}"))]
     Verify(VerifyArgs),
 
     /// Convert a pickled scikit-learn pipeline (pickle or joblib), or a directory Spark MLlib
     /// saved, to a verified ONNX model, without loading or executing either.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = format!("{EXIT_CODES}\n\n{CONVERT_EXAMPLES}"))]
     Convert(ConvertArgs),
 
     /// Report every global a pickle (or each pickle in a zip archive, such as PyTorch's .pt)
     /// references and whether `convert` accepts it, or a saved Spark model's stages and files;
     /// loads nothing.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = format!("{EXIT_CODES}\n\n{SCAN_EXAMPLES}"))]
     Scan(ScanArgs),
 
     /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
@@ -113,6 +113,42 @@ enum Command {
     #[command(after_help = MAN_EXAMPLES)]
     Man(ManArgs),
 }
+
+const TRAIN_EXAMPLES: &str = "\
+Examples:
+  onnxify train samples/iris.csv                writes iris.onnx and iris.onnx.json
+  onnxify train penguins.csv --target species --drop id -o penguins.onnx
+                                                a table with text columns and missing cells
+  onnxify train train.csv --cv 5 --C 1e-3..1e3:7
+                                                grid search by 5-fold cross-validation";
+
+const PREDICT_EXAMPLES: &str = "\
+Examples:
+  onnxify predict iris.onnx samples/iris.csv    labels and probabilities on stdout
+  onnxify predict model.onnx new.csv -o predictions.csv --id-column id";
+
+const INSPECT_EXAMPLES: &str = "\
+Examples:
+  onnxify inspect iris.onnx                     inputs, classes, parameters, metadata
+  onnxify inspect model.onnx --json > report.json";
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  onnxify verify iris.onnx                      checks iris.onnx with iris.onnx.json
+  onnxify verify model.onnx --data test.csv     and scores a labelled CSV";
+
+const CONVERT_EXAMPLES: &str = "\
+Examples:
+  onnxify convert model.pkl -o model.onnx       pickle or joblib file, never loaded
+  onnxify convert pipeline.joblib --ops standard --dtype f64
+  onnxify convert spark_model/ -o model.onnx --data rows.parquet
+                                                a saved Spark MLlib pipeline";
+
+const SCAN_EXAMPLES: &str = "\
+Examples:
+  onnxify scan model.pkl                        every global it references, and the verdict
+  onnxify scan weights.pt --json                each pickle in a zip archive
+  onnxify scan spark_model/                     a saved Spark model's stages and files";
 
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:
@@ -480,6 +516,11 @@ struct TrainArgs {
 /// Parses the process arguments, reading a first argument that is not a subcommand as the
 /// CSV of the default `train` command. Exits with code 2 on a usage error.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Cli {
+    try_parse(args).unwrap_or_else(|e| e.exit())
+}
+
+/// [`parse`], returning a usage error instead of exiting.
+pub fn try_parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
     let mut args: Vec<OsString> = args.into_iter().collect();
     if let Some(first) = args.get(1) {
         let first = first.to_string_lossy();
@@ -491,7 +532,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Cli {
             args.insert(1, "train".into());
         }
     }
-    Cli::parse_from(args)
+    Cli::try_parse_from(args)
 }
 
 /// Runs the parsed command.

@@ -87,3 +87,46 @@ fn a_directory_that_cannot_take_the_pages_is_an_error_naming_it() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("possible values"), "{}", stderr(&unknown));
 }
+
+/// The example command lines of a help text: each line `  onnxify ...` of its Examples, up to
+/// the two spaces before its comment.
+fn examples(help: &str) -> Vec<Vec<String>> {
+    let Some((_, examples)) = help.split_once("Examples:\n") else {
+        return Vec::new();
+    };
+    examples
+        .lines()
+        .take_while(|line| line.starts_with("  ") || line.is_empty())
+        .filter_map(|line| line.strip_prefix("  onnxify "))
+        .map(|line| {
+            let command = line.split("  ").next().unwrap();
+            let words = command.split_whitespace().take_while(|w| !matches!(*w, ">" | ">>" | "|"));
+            std::iter::once("onnxify").chain(words).map(str::to_owned).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn every_command_s_help_ends_with_examples_the_parser_accepts() {
+    let top = stdout(&onnxify(&["--help"]));
+    let mut all = examples(&top);
+    for (name, _) in commands() {
+        let help = stdout(&onnxify(&[name.as_str(), "--help"]));
+        let tail = help.trim_end().rsplit("\n\n").next().unwrap();
+        let own = examples(tail);
+        assert!(
+            tail.starts_with("Examples:") && (2..=3).contains(&own.len()),
+            "{name}: its help ends with two or three examples:\n{tail}"
+        );
+        for example in &own {
+            assert_eq!(example[1], name, "{name}: an example of the command itself");
+        }
+        all.extend(own);
+    }
+    assert!(all.len() > 20, "{all:?}");
+    for example in all {
+        if let Err(e) = onnxify::cli::try_parse(example.iter().map(Into::into)) {
+            panic!("{example:?} does not parse: {e}");
+        }
+    }
+}
