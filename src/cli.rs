@@ -11,7 +11,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::commands::convert::{self, ConvertCommand, ConvertConfig, DataFile};
 use crate::commands::inspect::{self, InspectCommand};
 use crate::commands::predict::{self, PredictCommand, PredictConfig};
-use crate::commands::scan::{self, ScanCommand};
+use crate::commands::scan::{self, ScanCommand, ScanFormat};
 use crate::commands::train::{self, TrainCommand, TrainConfig};
 use crate::commands::verify::{self, LabelledData, VerifyCommand, VerifyConfig};
 use crate::commands::{Console, Failure};
@@ -99,9 +99,9 @@ enum Command {
     #[command(after_help = format!("{EXIT_CODES}\n\n{CONVERT_EXAMPLES}"))]
     Convert(ConvertArgs),
 
-    /// Report every global a pickle (or each pickle in a zip archive, such as PyTorch's .pt)
-    /// references and whether `convert` accepts it, or a saved Spark model's stages and files;
-    /// loads nothing.
+    /// Report what model files hold and whether each is safe to accept: every global a pickle
+    /// (or each pickle in a zip archive) references, an ONNX model's checks, a saved Spark
+    /// model's stages and files; loads nothing. Takes files and directories, for CI.
     #[command(after_help = format!("{EXIT_CODES}\n\n{SCAN_EXAMPLES}"))]
     Scan(ScanArgs),
 
@@ -147,8 +147,9 @@ Examples:
 const SCAN_EXAMPLES: &str = "\
 Examples:
   onnxify scan model.pkl                        every global it references, and the verdict
-  onnxify scan weights.pt --json                each pickle in a zip archive
-  onnxify scan spark_model/                     a saved Spark model's stages and files";
+  onnxify scan models/ --format sarif > onnxify.sarif
+                                                every model file under models/, for code
+                                                scanning; exit 3 if any is refused";
 
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:
@@ -400,13 +401,27 @@ struct ConvertArgs {
 
 #[derive(Debug, Args)]
 struct ScanArgs {
-    /// The pickle or joblib file, a zip archive of pickles (PyTorch's .pt and .pth), or a
-    /// directory a Spark model was saved in.
-    pickle: PathBuf,
+    /// Files and directories: a pickle or joblib file, a zip archive of pickles (PyTorch's .pt
+    /// and .pth), an ONNX model, or a directory a Spark model was saved in. A directory is
+    /// walked, following no symbolic link, and every file in it is read by its content;
+    /// files of no such kind are skipped, whatever their names.
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
 
-    /// Print the report as JSON.
-    #[arg(long)]
+    /// How to print the reports: text, JSON, or SARIF 2.1.0 for code-scanning services.
+    #[arg(long, value_enum, default_value = "text")]
+    format: ScanFormatArg,
+
+    /// Print the report as JSON (the same as --format json).
+    #[arg(long, conflicts_with = "format")]
     json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ScanFormatArg {
+    Text,
+    Json,
+    Sarif,
 }
 
 #[derive(Debug, Args)]
@@ -554,7 +569,14 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let console = console(args.quiet || args.json);
             convert::run(&args.command()?, &console)
         }
-        Command::Scan(args) => scan::run(&ScanCommand { pickle: args.pickle, json: args.json }),
+        Command::Scan(args) => {
+            let format = match (args.json, args.format) {
+                (true, _) | (_, ScanFormatArg::Json) => ScanFormat::Json,
+                (_, ScanFormatArg::Text) => ScanFormat::Text,
+                (_, ScanFormatArg::Sarif) => ScanFormat::Sarif,
+            };
+            scan::run(&ScanCommand { paths: args.paths, format })
+        }
         Command::Completions(args) => {
             let mut out = std::io::stdout().lock();
             clap_complete::generate(args.shell, &mut Cli::command(), "onnxify", &mut out);

@@ -65,6 +65,10 @@ pub enum Failure {
     )]
     SparkRejected { dir: String, problem: SparkProblem },
 
+    /// Files `scan` refused (or could not read), summed up.
+    #[error("{summary}")]
+    ScanRejected { refused: bool, summary: String },
+
     /// A model whose predictions disagree with the native pipeline's; nothing was written.
     #[error("{0}")]
     Unverified(Box<VerificationFailure>),
@@ -93,6 +97,13 @@ impl Failure {
             Failure::ArchiveRejected(report) => report.decision.exit_code(),
             Failure::SparkRejected { problem, .. } => {
                 if problem.refused {
+                    3
+                } else {
+                    2
+                }
+            }
+            Failure::ScanRejected { refused, .. } => {
+                if *refused {
                     3
                 } else {
                     2

@@ -77,6 +77,8 @@ pub struct Unpacked {
     pub members: usize,
     /// Offset in the file of bytes after the last member that are not another member.
     pub trailing: Option<usize>,
+    /// Whether decoding stopped at the size cap (or a dictionary beyond it), a limit of ours.
+    pub capped: bool,
     /// Why decoding stopped early (corruption, the size cap); `stream` then holds what was
     /// decoded before.
     pub error: Option<String>,
@@ -86,7 +88,8 @@ pub struct Unpacked {
 /// Memory stays bounded by the output and `limit`: xz and lzma decoders refuse a dictionary
 /// larger than `limit`, since no stream within the limit needs one.
 pub fn unpack(compression: Compression, bytes: &[u8], limit: usize) -> Unpacked {
-    let mut unpacked = Unpacked { stream: Vec::new(), members: 0, trailing: None, error: None };
+    let mut unpacked =
+        Unpacked { stream: Vec::new(), members: 0, trailing: None, capped: false, error: None };
     if compression == Compression::None {
         unpacked.stream = bytes.to_vec();
         return unpacked;
@@ -112,12 +115,14 @@ pub fn unpack(compression: Compression, bytes: &[u8], limit: usize) -> Unpacked 
             Err(e) => e,
         };
         if out.full {
+            unpacked.capped = true;
             unpacked.error = Some(format!(
                 "the {compression} stream expands beyond {} MiB, the limit for a model \
                  (a decompression bomb?)",
                 limit >> 20
             ));
         } else if problem.kind() == io::ErrorKind::OutOfMemory {
+            unpacked.capped = true;
             unpacked.error = Some(format!(
                 "the {compression} stream needs a dictionary of more than {} MiB to decode, more \
                  than a model within the limit needs (a decompression bomb?)",

@@ -151,7 +151,8 @@ pub fn scan_bytes(file: &str, bytes: &[u8]) -> Scan {
     let readings = match Readings::of(bytes) {
         Ok(readings) => readings,
         Err(message) => {
-            report.findings.push(Finding { offset: None, severity: Severity::Malformed, message });
+            let severity = Severity::Malformed;
+            report.findings.push(Finding { offset: None, severity, message, at_limit: false });
             report.decide();
             return Scan { report, model: None };
         }
@@ -169,6 +170,7 @@ pub fn scan_bytes(file: &str, bytes: &[u8]) -> Scan {
             offset: None,
             severity: Severity::Malformed,
             message: message.clone(),
+            at_limit: readings.unpacked.capped,
         });
     }
     if readings.unpacked.members > 1
@@ -182,6 +184,7 @@ pub fn scan_bytes(file: &str, bytes: &[u8]) -> Scan {
                  the first (it stops responding), and no dump writes more than one",
                 readings.unpacked.members, readings.compression
             ),
+            at_limit: false,
         });
     }
     report.findings.extend(joblib.findings.iter().cloned());
@@ -199,6 +202,7 @@ pub fn scan_bytes(file: &str, bytes: &[u8]) -> Scan {
                 "{} bytes follow the compressed data, from file byte {at}; no dump writes them",
                 bytes.len() - at
             ),
+            at_limit: false,
         });
         list_trailing(&mut report, bytes, at, 0);
     }
@@ -215,11 +219,13 @@ pub fn scan_bytes(file: &str, bytes: &[u8]) -> Scan {
                 offset: None,
                 severity: Severity::Unsupported,
                 message,
+                at_limit: false,
             }),
             Err(Problem::Malformed(message)) => report.findings.push(Finding {
                 offset: None,
                 severity: Severity::Malformed,
                 message,
+                at_limit: false,
             }),
         }
         report.decide();

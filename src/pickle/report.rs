@@ -362,6 +362,7 @@ mod tests {
             offset: Some(offset),
             severity,
             message: message.into(),
+            at_limit: false,
         };
         let mut report = ScanReport {
             file: "model.pkl".into(),

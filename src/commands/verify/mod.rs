@@ -15,7 +15,7 @@ mod probes;
 mod score;
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
 use serde::Serialize;
@@ -29,7 +29,8 @@ use crate::data::Delimiter;
 use crate::error::{Error, Result};
 use crate::export::{Companion, companion_path};
 use crate::metrics::Metrics;
-use crate::onnx::load::{self, MAX_FILE_BYTES};
+use crate::onnx::CheckedModel;
+use crate::onnx::load::{self, MAX_FILE_BYTES, OnnxFile};
 use crate::onnx::{Origin, Provenance};
 use crate::progress::Progress;
 use crate::proof::probes::table_probe_cells;
@@ -170,61 +171,12 @@ const PROBES: &str = "probe inputs come from the scaler and reproduce their reco
 /// file that can be read is a failed line.
 pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport> {
     let model_name = config.model.display().to_string();
-    regular_file_size(&config.model).map_err(|e| Error::io(&config.model, e))?;
     let mut list = Checklist(Vec::new());
-    let file = match load::read(&config.model) {
-        Ok(file) => {
-            list.add(
-                READABLE,
-                Ok(format!(
-                    "{} bytes (limit {MAX_FILE_BYTES}), decodes as ONNX",
-                    file.bytes().len()
-                )),
-            );
-            file
-        }
-        Err(e @ Error::Io { .. }) => return Err(e),
-        Err(e) => {
-            list.add(READABLE, Err(reason(&e)));
-            let rest = [
-                ALLOWED, WRITTEN, CONTAINED, LIMITS, FINITE, ROOM, STRUCTURE, COMPANION, METADATA,
-                CONSISTENT, AGREES, RUNS, PROBES,
-            ];
-            list.skip(&rest, "the file is unreadable");
-            return Ok(VerifyReport { model: model_name, items: list.0, data: None });
-        }
+    let Some((file, checked)) = file_checks(&mut list, &config.model, true)? else {
+        let rest = [COMPANION, METADATA, CONSISTENT, AGREES, RUNS, PROBES];
+        list.skip(&rest, "the file is unreadable");
+        return Ok(VerifyReport { model: model_name, items: list.0, data: None });
     };
-    let audit = file.audit();
-    let checked = file.check();
-    let findings = |items: &[String], ok: &str| {
-        if items.is_empty() { Ok(ok.to_owned()) } else { Err(items.join("; ")) }
-    };
-    let operators_used = match &checked {
-        Ok(checked) => graph::operators(&checked.info),
-        Err(_) => "every operator, domain and opset is on the allow-list".into(),
-    };
-    list.add(ALLOWED, findings(&audit.not_allowed, &operators_used));
-    list.add(
-        WRITTEN,
-        match &checked {
-            Ok(checked) => graph::as_written(&checked.info),
-            Err(_) => Err("not checked: the graph failed the allow-list check".into()),
-        },
-    );
-    list.add(CONTAINED, findings(&audit.outside_the_graph, "everything is inline in the graph"));
-    list.add(LIMITS, findings(&audit.oversized, "within limits"));
-    list.add(FINITE, findings(&audit.non_finite, "no NaN or infinity"));
-    list.add(
-        ROOM,
-        match &checked {
-            Ok(checked) => graph::room_for_data(&file, &checked.info),
-            Err(_) => Err("not checked: the graph failed the allow-list check".into()),
-        },
-    );
-    list.add(
-        STRUCTURE,
-        checked.as_ref().map(|_| "the shape onnxify writes".to_owned()).map_err(|e| e.to_string()),
-    );
 
     let companion_file = config.companion.clone().unwrap_or_else(|| companion_path(&config.model));
     let companion = Companion::read(&companion_file);
@@ -267,8 +219,112 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
         list.add(SEARCH, metadata::search_consistent(search, &training.hyperparameters, info));
     }
 
-    let model = TractModel::load(&checked, &model_name);
-    let runs = model.as_ref().map_err(|e| runtime_reason(e, &model_name)).and_then(|model| {
+    let model = runs(&mut list, &checked, &model_name);
+    match (&model, &companion) {
+        (Some(model), Ok(companion)) => {
+            list.add(PROBES, probes::reproduced(&companion.probes, model, info, &model_name))
+        }
+        (_, Err(e)) => list.add(PROBES, Err(format!("no recorded probes: {e}"))),
+        _ => list.add(PROBES, Err("not checked: the model does not run".into())),
+    };
+
+    let data = match (&config.data, model) {
+        (Some(data), Some(model)) => Some(score::score(data, &checked, &model, progress)?),
+        _ => None,
+    };
+    Ok(VerifyReport { model: model_name, items: list.0, data })
+}
+
+/// The lines of the checklist that need nothing but the model file, for a file found without
+/// its companion (`scan`): readable, allow-listed, self-contained, within limits, finite, no
+/// room for data, the graph's structure, and that it loads and runs in tract. A file made by
+/// another converter passes them as one onnxify made does.
+pub fn check_alone(path: &Path) -> Result<VerifyReport> {
+    let model_name = path.display().to_string();
+    let mut list = Checklist(Vec::new());
+    match file_checks(&mut list, path, false)? {
+        None => list.skip(&[RUNS], "the file is unreadable"),
+        Some((_, Err(_))) => list.skip(&[RUNS], "the graph failed the allow-list check"),
+        Some((_, Ok(checked))) => {
+            runs(&mut list, &checked, &model_name);
+        }
+    }
+    Ok(VerifyReport { model: model_name, items: list.0, data: None })
+}
+
+/// The lines about the file itself, up to its structure (with `written`, also that it is node
+/// for node the graph onnxify writes for its recorded flavor); the file and the check's result
+/// when it decodes.
+fn file_checks(
+    list: &mut Checklist,
+    path: &Path,
+    written: bool,
+) -> Result<Option<(OnnxFile, std::result::Result<CheckedModel, Error>)>> {
+    regular_file_size(path).map_err(|e| Error::io(path, e))?;
+    let file = match load::read(path) {
+        Ok(file) => {
+            list.add(
+                READABLE,
+                Ok(format!(
+                    "{} bytes (limit {MAX_FILE_BYTES}), decodes as ONNX",
+                    file.bytes().len()
+                )),
+            );
+            file
+        }
+        Err(e @ Error::Io { .. }) => return Err(e),
+        Err(e) => {
+            list.add(READABLE, Err(reason(&e)));
+            let mut rest = vec![ALLOWED, CONTAINED, LIMITS, FINITE, ROOM, STRUCTURE];
+            if written {
+                rest.insert(1, WRITTEN);
+            }
+            list.skip(&rest, "the file is unreadable");
+            return Ok(None);
+        }
+    };
+    let audit = file.audit();
+    let checked = file.check();
+    let findings = |items: &[String], ok: &str| {
+        if items.is_empty() { Ok(ok.to_owned()) } else { Err(items.join("; ")) }
+    };
+    let operators_used = match &checked {
+        Ok(checked) => graph::operators(&checked.info),
+        Err(_) => "every operator, domain and opset is on the allow-list".into(),
+    };
+    list.add(ALLOWED, findings(&audit.not_allowed, &operators_used));
+    if written {
+        list.add(
+            WRITTEN,
+            match &checked {
+                Ok(checked) => graph::as_written(&checked.info),
+                Err(_) => Err("not checked: the graph failed the allow-list check".into()),
+            },
+        );
+    }
+    list.add(CONTAINED, findings(&audit.outside_the_graph, "everything is inline in the graph"));
+    list.add(LIMITS, findings(&audit.oversized, "within limits"));
+    list.add(FINITE, findings(&audit.non_finite, "no NaN or infinity"));
+    list.add(
+        ROOM,
+        match &checked {
+            Ok(checked) => graph::room_for_data(&file, &checked.info),
+            Err(_) => Err("not checked: the graph failed the allow-list check".into()),
+        },
+    );
+    list.add(
+        STRUCTURE,
+        checked.as_ref().map(|_| "the shape onnxify writes".to_owned()).map_err(|e| e.to_string()),
+    );
+    Ok(Some((file, checked)))
+}
+
+/// The line that the model loads in tract and runs (on its probe cells, or a row of zeros);
+/// the loaded model if it does.
+fn runs(list: &mut Checklist, checked: &CheckedModel, model_name: &str) -> Option<TractModel> {
+    let info = &checked.info;
+    let model = TractModel::load(checked, model_name);
+    let ran = model.as_ref().map_err(|e| runtime_reason(e, model_name)).and_then(|model| {
         let step = Progress::hidden().rows("", 0);
         let ran = match &info.table {
             Some(_) => model.predict_cells(&table_probe_cells(info), &info.classes, &step),
@@ -277,23 +333,10 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
                 model.predict(zeros.view(), &info.classes, &step)
             }
         };
-        ran.map_err(|e| runtime_reason(&e, &model_name))?;
+        ran.map_err(|e| runtime_reason(&e, model_name))?;
         Ok(RUNTIME.to_string())
     });
-    let runs_ok = list.add(RUNS, runs);
-    match (&model, &companion) {
-        (Ok(model), Ok(companion)) if runs_ok => {
-            list.add(PROBES, probes::reproduced(&companion.probes, model, info, &model_name))
-        }
-        (_, Err(e)) => list.add(PROBES, Err(format!("no recorded probes: {e}"))),
-        _ => list.add(PROBES, Err("not checked: the model does not run".into())),
-    };
-
-    let data = match (&config.data, model) {
-        (Some(data), Ok(model)) => Some(score::score(data, &checked, &model, progress)?),
-        _ => None,
-    };
-    Ok(VerifyReport { model: model_name, items: list.0, data })
+    if list.add(RUNS, ran) { model.ok() } else { None }
 }
 
 /// An error's message without the file name the checklist already shows.

@@ -107,6 +107,14 @@ pub struct Finding {
     pub offset: Option<usize>,
     pub severity: Severity,
     pub message: String,
+    /// Reading stopped at a limit of onnxify's (a size, a count, a depth), not at a fault of
+    /// the file's.
+    #[serde(skip_serializing_if = "is_false")]
+    pub at_limit: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 /// What the loader does, in order, as the machine reads it: the differential tests compare
@@ -321,12 +329,20 @@ impl<'a> Machine<'a> {
             self.framing_differs = true;
         }
         self.finding(stop.offset, Severity::Malformed, stop.message);
+        if let Some(last) = self.findings.last_mut() {
+            last.at_limit = stop.limit;
+        }
         self.walk_rest(self.op_at, false, stop.limit);
     }
 
     fn finding(&mut self, offset: usize, severity: Severity, message: String) {
         if self.findings.len() < MAX_FINDINGS {
-            self.findings.push(Finding { offset: Some(offset), severity, message });
+            self.findings.push(Finding {
+                offset: Some(offset),
+                severity,
+                message,
+                at_limit: false,
+            });
         } else {
             self.more_findings += 1;
         }
@@ -340,7 +356,8 @@ impl<'a> Machine<'a> {
     fn refuse_call(&mut self, offset: usize, message: String) {
         if self.calls.len() < MAX_FINDINGS {
             let severity = Severity::NotAllowed;
-            self.calls.push(Finding { offset: Some(offset), severity, message: message.clone() });
+            let message = message.clone();
+            self.calls.push(Finding { offset: Some(offset), severity, message, at_limit: false });
         }
         self.refuse(offset, message);
     }
@@ -392,6 +409,9 @@ impl<'a> Machine<'a> {
                 Severity::Malformed,
                 format!("{message}; read on to list what follows"),
             );
+            if let Some(last) = self.findings.last_mut() {
+                last.at_limit = true;
+            }
         }
     }
 
