@@ -142,36 +142,50 @@ fn integers(
         .collect()
 }
 
+/// The distinct texts of one column, in order of first appearance, each coded by its index.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TextCodes {
+    values: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl TextCodes {
+    /// The code of `text`, added if new.
+    pub(crate) fn code(&mut self, text: &str) -> u32 {
+        if let Some(&code) = self.index.get(text) {
+            return code;
+        }
+        let code = self.values.len() as u32;
+        self.values.push(text.to_owned());
+        self.index.insert(text.to_owned(), code);
+        code
+    }
+
+    /// The texts, in code order.
+    pub(crate) fn into_values(self) -> Vec<String> {
+        self.values
+    }
+}
+
 /// Chunks of cells joined into one: each text column's values re-coded over the whole file.
 #[derive(Default)]
 struct Rows {
     numeric: Vec<f64>,
     codes: Vec<Vec<u32>>,
-    values: Vec<Vec<String>>,
-    index: Vec<HashMap<String, u32>>,
+    texts: Vec<TextCodes>,
     lines: Vec<u64>,
 }
 
 impl Rows {
     fn append(&mut self, cells: &Cells, lines: Vec<u64>) {
-        let texts = cells.codes.ncols();
+        let n_texts = cells.codes.ncols();
         if self.codes.is_empty() {
-            self.codes = vec![Vec::new(); texts];
-            self.values = vec![Vec::new(); texts];
-            self.index = vec![HashMap::new(); texts];
+            self.codes = vec![Vec::new(); n_texts];
+            self.texts = vec![TextCodes::default(); n_texts];
         }
         self.numeric.extend(cells.numeric.iter());
-        for k in 0..texts {
-            let (values, index) = (&mut self.values[k], &mut self.index[k]);
-            let recode: Vec<u32> = cells.values[k]
-                .iter()
-                .map(|v| {
-                    *index.entry(v.clone()).or_insert_with(|| {
-                        values.push(v.clone());
-                        (values.len() - 1) as u32
-                    })
-                })
-                .collect();
+        for k in 0..n_texts {
+            let recode: Vec<u32> = cells.values[k].iter().map(|v| self.texts[k].code(v)).collect();
             self.codes[k].extend(
                 cells
                     .codes
@@ -185,11 +199,13 @@ impl Rows {
 
     fn finish(self, columns: CellColumns) -> CellRows {
         let rows = self.lines.len();
-        let texts = columns.categorical.len();
+        let n_texts = columns.categorical.len();
         let numeric = Array2::from_shape_vec((rows, columns.numeric.len()), self.numeric)
             .expect("every row has one number per numeric column");
-        let codes = Array2::from_shape_fn((rows, texts), |(r, k)| self.codes[k][r]);
-        let values = if self.values.is_empty() { vec![Vec::new(); texts] } else { self.values };
+        let codes = Array2::from_shape_fn((rows, n_texts), |(r, k)| self.codes[k][r]);
+        let mut values: Vec<Vec<String>> =
+            self.texts.into_iter().map(TextCodes::into_values).collect();
+        values.resize(n_texts, Vec::new());
         CellRows { cells: Cells { numeric, codes, values }, lines: self.lines }
     }
 }

@@ -11,7 +11,7 @@ use ndarray::Array2;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 
-use super::cell_rows::{CellColumns, CellRows};
+use super::cell_rows::{CellColumns, CellRows, TextCodes};
 use super::{Cells, MISSING_CODE};
 use crate::error::{Error, Result};
 use crate::util::catch_panic;
@@ -48,8 +48,7 @@ fn read(file: File, name: &str, columns: CellColumns) -> Result<CellRows> {
     let texts = columns.categorical.len();
     let mut numeric = Vec::new();
     let mut codes: Vec<Vec<u32>> = vec![Vec::new(); texts];
-    let mut values: Vec<Vec<String>> = vec![Vec::new(); texts];
-    let mut index: Vec<HashMap<String, u32>> = vec![HashMap::new(); texts];
+    let mut values = vec![TextCodes::default(); texts];
     let mut lines = Vec::new();
     let rows = reader.get_row_iter(None).map_err(|e| unreadable(name, e.to_string()))?;
     for (r, row) in rows.enumerate() {
@@ -87,10 +86,7 @@ fn read(file: File, name: &str, columns: CellColumns) -> Result<CellRows> {
             };
             codes[k].push(match text {
                 None => MISSING_CODE,
-                Some(text) => *index[k].entry(text.clone()).or_insert_with(|| {
-                    values[k].push(text);
-                    (values[k].len() - 1) as u32
-                }),
+                Some(text) => values[k].code(&text),
             });
         }
         lines.push(row_number);
@@ -102,6 +98,7 @@ fn read(file: File, name: &str, columns: CellColumns) -> Result<CellRows> {
     let numeric = Array2::from_shape_vec((rows, n_numeric), numeric)
         .expect("every row has one number per numeric column");
     let codes = Array2::from_shape_fn((rows, texts), |(r, k)| codes[k][r]);
+    let values = values.into_iter().map(TextCodes::into_values).collect();
     Ok(CellRows { cells: Cells { numeric, codes, values }, lines })
 }
 

@@ -504,9 +504,22 @@ impl FittedLogisticRegression {
     }
 
     /// `predict` and `predict_proba` from scores (`decision_function`'s output).
+    /// The label comes from the scores for the most probable class (which rounding cannot tie
+    /// where the probabilities might), else from the probabilities by the [`Decision`].
     pub fn predict_scores(&self, scores: Array2<f64>) -> (Vec<u32>, Array2<f64>) {
-        let labels = self.labels(scores.view());
-        (labels, proba_from_scores(scores, self.link))
+        if self.decision == Decision::MostProbable {
+            let labels = labels_from_scores(scores.view());
+            return (labels, proba_from_scores(scores, self.link));
+        }
+        let proba = proba_from_scores(scores, self.link);
+        let labels = proba
+            .rows()
+            .into_iter()
+            .map(|p| {
+                self.decision.label(p.as_slice().expect("rows of a new matrix are contiguous"))
+            })
+            .collect();
+        (labels, proba)
     }
 
     /// Class probabilities, one column per class: `[1 - sigmoid(s), sigmoid(s)]` for two
@@ -519,22 +532,16 @@ impl FittedLogisticRegression {
     /// Class indices: binary `score > 0`, else the first class with the highest score (or
     /// as the [`Decision`] says).
     pub fn predict(&self, x: ArrayView2<f64>) -> Vec<u32> {
-        self.labels(self.decision_function(x).view())
+        let scores = self.decision_function(x);
+        if self.decision == Decision::MostProbable {
+            return labels_from_scores(scores.view());
+        }
+        self.predict_scores(scores).0
     }
 
     /// `predict` and `predict_proba` from one pass over `x`.
     pub fn predict_with_proba(&self, x: ArrayView2<f64>) -> (Vec<u32>, Array2<f64>) {
         self.predict_scores(self.decision_function(x))
-    }
-
-    /// The labels of `scores`: from the scores for the most probable class (which rounding
-    /// cannot tie where the probabilities might), else from the probabilities.
-    fn labels(&self, scores: ArrayView2<f64>) -> Vec<u32> {
-        if self.decision == Decision::MostProbable {
-            return labels_from_scores(scores);
-        }
-        let proba = proba_from_scores(scores.to_owned(), self.link);
-        proba.rows().into_iter().map(|p| self.decision.label(&p.to_vec())).collect()
     }
 }
 

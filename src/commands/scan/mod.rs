@@ -89,28 +89,17 @@ pub fn run(command: &ScanCommand) -> Result<(), Failure> {
             writeln!(out, "{}", summary.line)
         }
     })?;
-    if summary.decision == Decision::Accepted {
-        return Ok(());
+    match summary.failure(&files) {
+        None => Ok(()),
+        Some(failure) => Err(failure),
     }
-    // The error line names the first file of the worst decision.
-    let first = files.iter().find(|f| f.decision == summary.decision).expect("a file decided it");
-    let count = |d: Decision| files.iter().filter(|f| f.decision == d).count();
-    Err(Failure::ScanRejected {
-        refused: summary.decision == Decision::Refused,
-        summary: format!(
-            "{} of {} model files refused, {} unreadable; the first: {}: {}",
-            count(Decision::Refused),
-            files.len(),
-            count(Decision::Unreadable),
-            escape(&first.path),
-            first.reason.as_deref().unwrap_or_default()
-        ),
-    })
 }
 
-/// The decision over every file and the line that says it.
+/// The decision over every file, the files refused and unreadable, and the line that says it.
 struct Summary {
     decision: Decision,
+    refused: usize,
+    unreadable: usize,
     line: String,
 }
 
@@ -131,7 +120,26 @@ impl Summary {
             count(Decision::Accepted),
             links.len()
         );
-        Summary { decision, line }
+        Summary { decision, refused, unreadable, line }
+    }
+
+    /// The command's failure unless every file was accepted: its error line names the first
+    /// file of the worst decision.
+    fn failure(&self, files: &[FileScan]) -> Option<Failure> {
+        let first = files
+            .iter()
+            .find(|f| f.decision == self.decision && f.decision != Decision::Accepted)?;
+        Some(Failure::ScanRejected {
+            refused: self.decision == Decision::Refused,
+            summary: format!(
+                "{} of {} model files refused, {} unreadable; the first: {}: {}",
+                self.refused,
+                files.len(),
+                self.unreadable,
+                escape(&first.path),
+                first.reason.as_deref().unwrap_or_default()
+            ),
+        })
     }
 }
 
