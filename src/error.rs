@@ -57,7 +57,10 @@ pub enum Error {
     #[error("{at}: column {index} of the header has an empty name; every column needs a name")]
     EmptyColumnName { at: Location, index: usize },
 
-    #[error("{at}: the column name {name:?} appears more than once (columns {first} and {second})")]
+    #[error(
+        "{at}: the column name {name:?} appears more than once (columns {first} and {second}); \
+         rename one of them in the header"
+    )]
     DuplicateColumn { at: Location, name: String, first: usize, second: usize },
 
     #[error("{file}: there is no column named {name:?}; the columns are {columns}")]
@@ -79,10 +82,10 @@ pub enum Error {
     /// A short row's location names the first column it has no value for; a long row's `beyond`
     /// names the header's last column.
     #[error("{at}: the row has {found} fields but the header has {expected}{}",
-        beyond.as_ref().map(|last| format!("; field {} is beyond the last column, {last:?}", expected + 1)).unwrap_or_default())]
+        beyond.as_ref().map(|last| format!("; field {} is beyond the last column, {last:?} (a field holding the delimiter must be quoted)", expected + 1)).unwrap_or_default())]
     FieldCount { at: Location, found: usize, expected: usize, beyond: Option<String> },
 
-    #[error("{at}: {value:?} is not a number")]
+    #[error("{at}: {value:?} is not a number{}", decimal_comma_hint(value))]
     NotANumber { at: Location, value: String },
 
     #[error(
@@ -130,7 +133,9 @@ pub enum Error {
     #[error("{at}: the label contains a NUL byte")]
     NulInLabel { at: Location },
 
-    #[error("{at}: the label is empty; every row needs a class label")]
+    #[error(
+        "{at}: the label is empty; every row needs a class label: fill it in or remove the row"
+    )]
     EmptyLabel { at: Location },
 
     #[error(
@@ -153,13 +158,19 @@ pub enum Error {
     #[error("{}", bad_column(file, column, message, Parameter::name))]
     BadColumn { file: String, column: String, message: String },
 
-    #[error("{at}: the text is not valid UTF-8")]
+    #[error(
+        "{at}: the text is not valid UTF-8; save the file as UTF-8 (a Latin-1 file converts with \
+         `iconv -f latin1 -t utf-8`)"
+    )]
     InvalidUtf8 { at: Location },
 
     #[error("{at}: a quoted field starts here and is never closed")]
     UnterminatedQuote { at: Location },
 
-    #[error("{at}: the record is longer than {limit} bytes")]
+    #[error(
+        "{at}: the record is longer than {limit} bytes (a quote opened and never closed makes \
+         one record of all the lines after it)"
+    )]
     RecordTooLong { at: Location, limit: usize },
 
     #[error(
@@ -387,6 +398,20 @@ fn bad_column(
     format!("{file}: column {column:?}: {}", spell(message, name))
 }
 
+/// A hint for a number written with a decimal comma (`12,5`), as some locales write them.
+fn decimal_comma_hint(value: &str) -> &'static str {
+    let mut parts = value.split(',');
+    let digits = |part: Option<&str>| {
+        part.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let (whole, fraction) = (parts.next().map(|p| p.trim_start_matches(['-', '+'])), parts.next());
+    if digits(whole) && digits(fraction) && parts.next().is_none() {
+        "; numbers take a decimal point (12.5), not a comma"
+    } else {
+        ""
+    }
+}
+
 fn class_too_small(at: &Location, class: &str, name: fn(Parameter) -> &'static str) -> String {
     format!(
         "{at}: class {class} has only this row, too few for a stratified split that keeps every \
@@ -398,3 +423,21 @@ fn class_too_small(at: &Location, class: &str, name: fn(Parameter) -> &'static s
 
 /// Shorthand used throughout the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_decimal_comma_gets_a_hint_and_other_text_does_not() {
+        let at = Location::cell("t.csv", 3, "x");
+        let message =
+            |value: &str| Error::NotANumber { at: at.clone(), value: value.into() }.to_string();
+        for value in ["12,5", "-0,25", "3,0"] {
+            assert!(message(value).ends_with("not a comma"), "{}", message(value));
+        }
+        for value in ["abc", "1,2,3", ",5", "5,", "1.5,2", "a,b"] {
+            assert!(message(value).ends_with("is not a number"), "{}", message(value));
+        }
+    }
+}

@@ -317,7 +317,7 @@ fn a_missing_companion_fails_and_says_why() {
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stdout(&output)
-            .contains("[FAIL] SHA-256 matches the companion JSON: cannot open model.onnx.json"),
+            .contains("[FAIL] SHA-256 matches the companion JSON: model.onnx.json does not exist (train and convert write it beside the model; the checks that need no companion run in `onnxify scan`)"),
         "{}",
         stdout(&output)
     );

@@ -36,7 +36,13 @@ impl Companion {
     pub fn read(path: &Path) -> Result<Companion, String> {
         let name = path.display();
         let too_large = || format!("{name} is larger than {MAX_FILE_BYTES} bytes");
-        let size = regular_file_size(path).map_err(|e| format!("cannot open {name}: {e}"))?;
+        let size = regular_file_size(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!(
+                "{name} does not exist (train and convert write it beside the model; the \
+                 checks that need no companion run in `onnxify scan`)"
+            ),
+            _ => format!("cannot open {name}: {e}"),
+        })?;
         if size > MAX_FILE_BYTES {
             return Err(too_large());
         }

@@ -28,7 +28,7 @@ impl Pending {
         }
         let dir = parent_dir(target);
         if !dir.is_dir() {
-            return refuse("its directory does not exist".into());
+            return refuse("its directory does not exist; create it first".into());
         }
         for input in inputs {
             if let (Ok(a), Ok(b)) = (target.canonicalize(), input.canonicalize())

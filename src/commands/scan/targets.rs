@@ -77,7 +77,9 @@ fn walk(dir: &Path, depth: usize, found: &mut Found, entries: &mut usize) -> Res
     if depth > MAX_DEPTH {
         return Err(Error::Output {
             path: dir.display().to_string(),
-            message: format!("directories nest more than {MAX_DEPTH} levels deep"),
+            message: format!(
+                "directories nest more than {MAX_DEPTH} levels deep; scan the deeper directories on their own"
+            ),
         });
     }
     let mut children: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -91,7 +93,9 @@ fn walk(dir: &Path, depth: usize, found: &mut Found, entries: &mut usize) -> Res
         if *entries > MAX_ENTRIES {
             return Err(Error::Output {
                 path: dir.display().to_string(),
-                message: format!("the paths given hold more than {MAX_ENTRIES} entries"),
+                message: format!(
+                    "the paths given hold more than {MAX_ENTRIES} entries; scan fewer at a time"
+                ),
             });
         }
         let metadata = std::fs::symlink_metadata(&child).map_err(|e| Error::io(&child, e))?;
