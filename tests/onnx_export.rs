@@ -141,13 +141,17 @@ fn multiclass_string_labels_run_in_onnxruntime_like_the_native_model_and_scikit_
 
 /// A CSV whose feature `ts` is 1e8 +- 0.1: float32 (spacing 8 at 1e8) erases it.
 fn imprecise_csv() -> Vec<u8> {
+    imprecise_csv_of(400)
+}
+
+fn imprecise_csv_of(rows: usize) -> Vec<u8> {
     let mut text = String::from("a,ts,label\n");
     let mut state = 7u64;
     let mut uniform = || {
         state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
     };
-    for _ in 0..400 {
+    for _ in 0..rows {
         let (a, z) = (uniform(), uniform());
         let label = u8::from(z + 0.2 * a + 0.05 * uniform() > 0.0);
         text.push_str(&format!("{a:.6},{:.6},{label}\n", 1e8 + 0.1 * z));
@@ -180,6 +184,38 @@ fn with_float32_input_a_feature_float32_cannot_represent_fails_verification_and_
         .collect();
     names.sort();
     assert_eq!(names, ["imprecise.csv", "model.onnx"], "no temporary file is left behind");
+}
+
+/// On many rows, float32 input that the fitted scaler already shows cannot carry a feature is
+/// tried on the first rows only before the float64 input is verified on every row; a file
+/// whose features float32 carries runs one graph over the rows.
+#[test]
+fn float32_input_the_scaler_rules_out_is_tried_on_the_first_rows_only() {
+    let csv = write_file("imprecise.csv", &imprecise_csv_of(20_000));
+    let dir = csv.parent().unwrap();
+    let output =
+        onnxify_in(dir, &["imprecise.csv", "-o", "model.onnx", "--test-size", "0", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary: Value = serde_json::from_str(&common::stdout(&output)).unwrap();
+    let graph = &summary["model"]["graph"];
+    assert_eq!(graph["input_dtype"], "float64", "{graph}");
+    let reason = graph["input_dtype_reason"].as_str().unwrap();
+    assert!(reason.starts_with("float32 input changed "), "{reason}");
+    assert!(reason.contains(" of the first 16384 training labels"), "{reason}");
+    assert_eq!(summary["model"]["verification"]["rows_checked"], 20_000, "{summary}");
+
+    let mut text = String::from("a,b,label\n");
+    for i in 0..20_000u32 {
+        let (a, b) = (f64::from(i % 97) / 97.0, f64::from(i % 89) / 89.0);
+        text.push_str(&format!("{a:.4},{b:.4},{}\n", u8::from(a + 0.3 * b > 0.6)));
+    }
+    let csv = write_file("plain.csv", text.as_bytes());
+    let dir = csv.parent().unwrap();
+    let output = onnxify_in(dir, &["plain.csv", "-o", "plain.onnx", "--test-size", "0", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary: Value = serde_json::from_str(&common::stdout(&output)).unwrap();
+    assert_eq!(summary["model"]["graph"]["input_dtype"], "float32");
+    assert_eq!(summary["model"]["graph"]["input_dtype_reason"], Value::Null);
 }
 
 /// The default input precision (`auto`) takes float64 input for a feature float32 cannot

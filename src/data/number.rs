@@ -93,10 +93,10 @@ fn short_decimal(text: &[u8]) -> Option<f64> {
     short_decimal_prefix(text).filter(|&(_, used)| used == text.len()).map(|(v, _)| v)
 }
 
-/// Clinger's fast path for the `[+-]digits[.digits]` at the start of `text`: the value and the
-/// number of bytes it spans, or `None` if there is no such number or it needs the full parser
-/// (more than 19 digits, an integer part of the digits above 2^53, more than 22 decimals).
-/// Lets the reader parse a cell and find its end in one pass.
+/// Clinger's fast path for the `[+-]digits[.digits][e[+-]digits]` at the start of `text`: the
+/// value and the number of bytes it spans, or `None` if there is no such number or it needs
+/// the full parser (more than 19 digits, digits above 2^53, a power of ten beyond 1e22 once
+/// the decimals are counted). Lets the reader parse a cell and find its end in one pass.
 #[inline]
 pub(crate) fn short_decimal_prefix(text: &[u8]) -> Option<(f64, usize)> {
     let negative = text.first() == Some(&b'-');
@@ -120,14 +120,28 @@ pub(crate) fn short_decimal_prefix(text: &[u8]) -> Option<(f64, usize)> {
         n_digits += fraction_digits;
     }
     // 19 digits always fit in a u64 (so the wrapping arithmetic above never wrapped).
-    if n_digits == 0
-        || n_digits > 19
-        || mantissa > 1 << 53
-        || fraction_digits >= EXACT_POWERS_OF_TEN.len()
-    {
+    if n_digits == 0 || n_digits > 19 || mantissa > 1 << 53 {
         return None;
     }
-    let value = mantissa as f64 / EXACT_POWERS_OF_TEN[fraction_digits];
+    let mut power = -(fraction_digits as i64);
+    if matches!(text.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        let negative_exponent = text.get(i) == Some(&b'-');
+        i += usize::from(negative_exponent || text.get(i) == Some(&b'+'));
+        let (exponent_start, mut exponent) = (i, 0i64);
+        while let Some(d) = text.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+            exponent = (exponent * 10 + i64::from(d)).min(1000);
+            i += 1;
+        }
+        if i == exponent_start {
+            return None;
+        }
+        power += if negative_exponent { -exponent } else { exponent };
+    }
+    // Both operands exact and one correctly rounded operation: the value is exact too.
+    let exact = |p: i64| EXACT_POWERS_OF_TEN.get(p.unsigned_abs() as usize).copied();
+    let value =
+        if power >= 0 { mantissa as f64 * exact(power)? } else { mantissa as f64 / exact(power)? };
     Some((if negative { -value } else { value }, i))
 }
 
@@ -146,6 +160,32 @@ mod tests {
             ("\t7\r", 7.0),
         ] {
             assert_eq!(parse_number(text.as_bytes()), Ok(value), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_fast_path_reads_exponents_exactly_and_leaves_the_rest_to_the_full_parser() {
+        for text in [
+            "1e5",
+            "1.5e-3",
+            "-2.25E+2",
+            "1.23457e+06",
+            "9.99999e-05",
+            "3e22",
+            "12345.678e-19",
+            "1e0",
+            "0e0",
+            "7E-22",
+        ] {
+            let parsed = short_decimal(text.as_bytes()).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(parsed, text.parse::<f64>().unwrap(), "{text}");
+        }
+        for text in ["1e", "1e+", "1e23", "1e-23", "1.5e-22", "1e99999999999", "e5", "1e5x"] {
+            assert_eq!(short_decimal(text.as_bytes()), None, "{text}");
+        }
+        // Where the fast path declines, the full parser reads the cell as Rust does.
+        for text in ["1e23", "1.5e-22", "4.9e-324", "1.7976931348623157e308"] {
+            assert_eq!(parse_number(text.as_bytes()), Ok(text.parse::<f64>().unwrap()), "{text}");
         }
     }
 

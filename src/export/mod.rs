@@ -15,7 +15,7 @@ pub use companion::{Companion, companion_path};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use crate::error::{Error, Parameter, Result, spell};
 use crate::model::{ColumnPipeline, FittedPipeline};
@@ -26,7 +26,7 @@ use crate::onnx::{
     table_options,
 };
 use crate::progress::Progress;
-use crate::proof::compare::{self, Comparison, Float32Culprit, Reference};
+use crate::proof::compare::{self, Comparison, FIRST_ROWS, Float32Culprit, Reference};
 use crate::proof::probes;
 use crate::proof::runtime::Inputs;
 use crate::proof::runtime::TractModel;
@@ -68,6 +68,8 @@ pub struct Exported {
     pub model_sha256: String,
     pub provenance: Provenance,
     pub comparison: Comparison,
+    /// Seconds spent loading the model into tract and running it on the rows.
+    pub verify_seconds: f64,
 }
 
 /// Why a model was not written: its predictions disagree with the native pipeline's.
@@ -211,15 +213,40 @@ pub fn export(
     let rows = reference.labels.len() as u64;
 
     // Each input precision in turn (float32 first when onnxify chooses): the first that passes
-    // verification is written.
+    // verification is written. One that may yet be rejected for a wider one is first tried on
+    // the first rows only when the fitted scaler says that float32 cannot carry some feature
+    // (or, for a table, always): a rejection then costs a sliver of the rows, and the common
+    // case runs one graph over the rows once.
+    let verifying = Instant::now();
+    let candidates = graph.input_candidates();
     let mut rejected: Option<(Precision, Comparison)> = None;
     let mut passed = None;
-    for input in graph.input_candidates() {
+    for (i, &input) in candidates.iter().enumerate() {
         provenance.graph.input_dtype = input;
-        provenance.graph.input_dtype_reason = rejected.as_ref().map(|(p, c)| switch_reason(*p, c));
-        let step = progress.rows("verifying", rows);
-        let model = load::decode(&name, bytes_of(&provenance))?.check()?;
+        provenance.graph.input_dtype_reason =
+            rejected.as_ref().map(|(p, c)| switch_reason(*p, c, rows));
+        let file = load::decode(&name, bytes_of(&provenance))?;
+        let model = file.check()?;
         let tract = TractModel::load(&model, &name)?;
+        let last = i + 1 == candidates.len();
+        let doubtful = match artefact.pipeline {
+            FittedPipeline::Plain(pipeline) => {
+                input == Precision::Float32
+                    && !compare::float32_culprits(pipeline, artefact.feature_names).is_empty()
+            }
+            FittedPipeline::Table(_) => true,
+        };
+        if !last && doubtful && rows > FIRST_ROWS as u64 {
+            let sample = reference.head(FIRST_ROWS);
+            let step = progress.rows("verifying the first rows", FIRST_ROWS as u64);
+            let sampled = compare::compare(&tract, classes, &sample, &step)?;
+            step.finish();
+            if !sampled.summary.passed {
+                rejected = Some((input, sampled));
+                continue;
+            }
+        }
+        let step = progress.rows("verifying", rows);
         let comparison = compare::compare(&tract, classes, reference, &step)?;
         step.finish();
         // A table's model must also agree where the held-out rows may not reach: missing
@@ -245,12 +272,13 @@ pub fn export(
             _ => comparison,
         };
         if comparison.summary.passed {
-            passed = Some(comparison);
+            passed = Some((comparison, file));
             break;
         }
         rejected = Some((input, comparison));
     }
-    let Some(comparison) = passed else {
+    let mut verify_seconds = verifying.elapsed().as_secs_f64();
+    let Some((comparison, verified)) = passed else {
         let (input, comparison) = rejected.expect("there is at least one input precision to try");
         // The input's rounding to float32 is what the culprits explain.
         let culprits = match artefact.pipeline {
@@ -272,12 +300,20 @@ pub fn export(
     let bytes = bytes_of(&provenance);
     model_file.write_all(&bytes)?;
     let written = std::fs::read(model_file.path()).map_err(|e| Error::io(model_file.path(), e))?;
-    let step = progress.rows("verifying the written file", rows);
-    let checked = load::decode(&name, written.clone())?.check()?;
+    // The written file may differ from the verified one in its metadata alone (which now
+    // holds the verification record): then tract, which reads no metadata, computes the same
+    // outputs from it on every row, bit for bit, as it did from the verified one. That is
+    // shown without running every row again: the two decode to the same model but for the
+    // metadata, and the written file, loaded and run, reproduces the digest of the verified
+    // one's outputs on the first rows.
+    let verifying = Instant::now();
+    let step = progress.rows("verifying the written file", rows.min(FIRST_ROWS as u64));
+    let written_file = load::decode(&name, written.clone())?;
+    let checked = written_file.check()?;
     let reloaded = TractModel::load(&checked, &name)?;
-    let recomparison = compare::compare(&reloaded, classes, reference, &step)?;
+    let digest = compare::first_rows_digest(&reloaded, classes, reference, &step)?;
     step.finish();
-    if recomparison != comparison {
+    if !verified.same_but_metadata(&written_file) || digest != comparison.first_rows_sha256 {
         return Err(Error::Runtime {
             file: name,
             message: "the written file's predictions differ from those of the model that was \
@@ -288,6 +324,7 @@ pub fn export(
     }
     // Made from the written file, so that `verify` can make them again from the file alone.
     let probes = probes::record(&reloaded, &checked.info)?;
+    verify_seconds += verifying.elapsed().as_secs_f64();
 
     let companion = Companion {
         model_file: file_name(output),
@@ -307,6 +344,7 @@ pub fn export(
         model_sha256: companion.model_sha256,
         provenance: companion.provenance,
         comparison,
+        verify_seconds,
     })
 }
 
@@ -408,10 +446,13 @@ fn list_or_none(names: &[String]) -> String {
 }
 
 /// Why onnxify chose a wider input than `rejected`, from the comparison that rejected it.
-fn switch_reason(rejected: Precision, comparison: &Comparison) -> String {
+/// `rows` is the number of rows verification runs on, of which the comparison may have
+/// checked only the first.
+fn switch_reason(rejected: Precision, comparison: &Comparison, rows: u64) -> String {
     let v = &comparison.summary;
+    let first = if (v.rows_checked as u64) < rows { "the first " } else { "" };
     format!(
-        "{} input changed {} of {} {} labels and moved probabilities by up to {:.2e}, so the input is float64, scaled in float64",
+        "{} input changed {} of {first}{} {} labels and moved probabilities by up to {:.2e}, so the input is float64, scaled in float64",
         rejected.name(),
         v.rows_checked - v.labels_agreeing - v.near_ties,
         v.rows_checked,

@@ -15,6 +15,7 @@ use super::objective::{
     Differentiable, NO_COLUMN, Objective, OneHotColumns, softmax_in_place, unpack,
 };
 use super::optimizer::{Minimum, WarmStart, minimize};
+use super::scaler::FittedStandardScaler;
 use crate::error::{Error, Parameter, Result};
 use crate::progress::Step;
 
@@ -195,8 +196,38 @@ impl LogisticRegression {
         start: Option<&WarmStart>,
         step: &Step,
     ) -> Result<FittedLogisticRegression> {
-        let start = start.cloned();
         let objective = Objective::new(x, y, n_classes, self.params.c);
+        self.fit_weighted(objective, y, n_classes, start, step)
+    }
+
+    /// [`fit_from`](Self::fit_from) on features `x` as read, each block of rows scaled by
+    /// `scaler` as the fit uses it: the fit on `scaler.transform(x)`, without that copy of `x`.
+    pub fn fit_scaling_from(
+        &self,
+        x: ArrayView2<f64>,
+        scaler: &FittedStandardScaler,
+        y: &[u32],
+        n_classes: usize,
+        start: Option<&WarmStart>,
+        step: &Step,
+    ) -> Result<FittedLogisticRegression> {
+        let (mean, scale) = (scaler.mean(), scaler.scale());
+        let (mean, scale) =
+            (mean.as_slice().expect("contiguous"), scale.as_slice().expect("contiguous"));
+        let objective = Objective::new(x, y, n_classes, self.params.c).with_scaling(mean, scale);
+        self.fit_weighted(objective, y, n_classes, start, step)
+    }
+
+    /// Fits `objective`, its rows weighed by the class weighting.
+    fn fit_weighted(
+        &self,
+        objective: Objective,
+        y: &[u32],
+        n_classes: usize,
+        start: Option<&WarmStart>,
+        step: &Step,
+    ) -> Result<FittedLogisticRegression> {
+        let start = start.cloned();
         match self.params.class_weight.weights(y, n_classes) {
             Some(weights) => {
                 self.fit_objective(&objective.with_class_weights(weights), start, step)
@@ -293,6 +324,7 @@ impl LogisticRegression {
             link: Link::Softmax,
             decision: Decision::MostProbable,
             n_iter: minimum.n_iter,
+            n_evaluations: minimum.n_evaluations,
             converged: minimum.converged,
             loss: minimum.loss,
             gradient_norm: minimum.gradient_norm,
@@ -387,6 +419,7 @@ pub struct FittedLogisticRegression {
     link: Link,
     decision: Decision,
     n_iter: u64,
+    n_evaluations: u64,
     converged: bool,
     loss: f64,
     gradient_norm: f64,
@@ -408,6 +441,7 @@ impl FittedLogisticRegression {
             link: Link::Softmax,
             decision: Decision::MostProbable,
             n_iter,
+            n_evaluations: 0,
             converged: true,
             loss: f64::NAN,
             gradient_norm: f64::NAN,
@@ -449,6 +483,11 @@ impl FittedLogisticRegression {
     /// Optimiser iterations run (`n_iter_`).
     pub fn n_iter(&self) -> u64 {
         self.n_iter
+    }
+
+    /// The loss and gradient evaluations the fit took (0 for a classifier fitted elsewhere).
+    pub fn n_evaluations(&self) -> u64 {
+        self.n_evaluations
     }
 
     /// Whether the gradient reached `tol` within `max_iter` iterations.

@@ -10,6 +10,8 @@
 //! Hager and Zhang's approximate Wolfe conditions, which use only the directional derivative;
 //! it also has no floor on the relative loss decrease (scipy's `ftol` stops near 1e-8).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use std::collections::VecDeque;
 
 use super::objective::Differentiable;
@@ -44,9 +46,28 @@ pub(crate) struct Minimum {
     pub loss: f64,
     pub gradient_norm: f64,
     pub n_iter: u64,
+    /// Loss and gradient evaluations, line searches included.
+    pub n_evaluations: u64,
     pub converged: bool,
     /// Why it stopped when it did not converge.
     pub stop_reason: Option<String>,
+}
+
+/// An objective that counts its evaluations.
+struct Counted<'a> {
+    objective: &'a dyn Differentiable,
+    evaluations: AtomicU64,
+}
+
+impl Differentiable for Counted<'_> {
+    fn n_params(&self) -> usize {
+        self.objective.n_params()
+    }
+
+    fn evaluate(&self, params: &[f64], grad: &mut [f64]) -> f64 {
+        self.evaluations.fetch_add(1, Ordering::Relaxed);
+        self.objective.evaluate(params, grad)
+    }
 }
 
 /// Runs L-BFGS from `start` (zero when `None`) until the gradient's inf-norm is at most `tol`
@@ -59,6 +80,8 @@ pub(crate) fn minimize(
     tol: f64,
     step: &Step,
 ) -> Minimum {
+    let counted = Counted { objective, evaluations: AtomicU64::new(0) };
+    let objective: &dyn Differentiable = &counted;
     let n = objective.n_params();
     let mut memory = Memory::default();
     let mut x = match start.filter(|s| s.params.len() == n) {
@@ -109,6 +132,7 @@ pub(crate) fn minimize(
         loss: f,
         gradient_norm,
         n_iter,
+        n_evaluations: counted.evaluations.load(Ordering::Relaxed),
         converged: stop_reason.is_none(),
         stop_reason,
     }

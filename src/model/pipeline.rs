@@ -1,8 +1,10 @@
 //! The fitted `StandardScaler -> LogisticRegression` pipeline: what onnxify trains and exports.
 
-use ndarray::{Array2, ArrayView1, ArrayView2};
+use ndarray::{Array2, ArrayView1, ArrayView2, s};
+use rayon::prelude::*;
 
 use super::logistic::{FittedLogisticRegression, LogisticRegression};
+use super::optimizer::WarmStart;
 use super::scaler::{FittedStandardScaler, StandardScaler};
 use crate::data::Classes;
 use crate::error::Result;
@@ -18,18 +20,30 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Fits the scaler on `x`, scales `x` in place (so a large matrix is never copied) and fits
-    /// the classifier on it. `y` holds class indices into `classes`.
+    /// Fits the scaler on `x`, then the classifier on `x` scaled by it, each block of rows as
+    /// the fit uses it (so a large matrix is never copied). `y` holds class indices into
+    /// `classes`.
     pub fn fit(
-        mut x: Array2<f64>,
+        x: Array2<f64>,
         y: &[u32],
         classes: Classes,
         params: &LogisticRegression,
         step: &Step,
     ) -> Result<Pipeline> {
-        let scaler = StandardScaler::new().fit(x.view());
-        scaler.transform_in_place(x.view_mut());
-        let classifier = params.fit(x.view(), y, classes.len(), step)?;
+        Pipeline::fit_from(x.view(), y, classes, params, None, step)
+    }
+
+    /// [`fit`](Self::fit), the classifier's fit starting from `start` (from zero when `None`).
+    pub fn fit_from(
+        x: ArrayView2<f64>,
+        y: &[u32],
+        classes: Classes,
+        params: &LogisticRegression,
+        start: Option<&WarmStart>,
+        step: &Step,
+    ) -> Result<Pipeline> {
+        let scaler = StandardScaler::new().fit(x);
+        let classifier = params.fit_scaling_from(x, &scaler, y, classes.len(), start, step)?;
         Ok(Pipeline { scaler, classifier, classes })
     }
 
@@ -103,8 +117,24 @@ impl Pipeline {
         self.classifier.predict(self.scaler.transform(x).view())
     }
 
-    /// `predict` and `predict_proba` from one pass over `x`.
+    /// `predict` and `predict_proba` from one pass over `x`, in blocks of rows on every core:
+    /// only a block at a time is scaled, so a large `x` is never copied whole.
     pub fn predict_with_proba(&self, x: ArrayView2<f64>) -> (Vec<u32>, Array2<f64>) {
-        self.classifier.predict_with_proba(self.scaler.transform(x).view())
+        const BLOCK: usize = 4096;
+        let blocks: Vec<(Vec<u32>, Array2<f64>)> = (0..x.nrows().div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| {
+                let rows = x.slice(s![b * BLOCK..((b + 1) * BLOCK).min(x.nrows()), ..]);
+                self.classifier.predict_with_proba(self.scaler.transform(rows).view())
+            })
+            .collect();
+        let mut labels = Vec::with_capacity(x.nrows());
+        let mut proba = Array2::zeros((x.nrows(), self.classes.len()));
+        for (b, (block_labels, block_proba)) in blocks.into_iter().enumerate() {
+            let start = b * BLOCK;
+            proba.slice_mut(s![start..start + block_labels.len(), ..]).assign(&block_proba);
+            labels.extend(block_labels);
+        }
+        (labels, proba)
     }
 }

@@ -126,6 +126,13 @@ impl OnnxFile {
         &self.layout
     }
 
+    /// Whether `other` holds the same model but for its `metadata_props`: a runtime, which
+    /// reads no metadata, then computes the same outputs from both.
+    pub fn same_but_metadata(&self, other: &OnnxFile) -> bool {
+        let computed = |m: &ModelProto| ModelProto { metadata_props: Vec::new(), ..m.clone() };
+        computed(&self.model) == computed(&other.model)
+    }
+
     /// Checks the model against the allow-list and limits.
     pub fn check(&self) -> Result<CheckedModel> {
         let (info, rewrite) = check_model(&self.model, &self.layout)

@@ -8,7 +8,8 @@
 //! closer than twice the tolerance to choosing another label (the top two probabilities, or a
 //! probability and its threshold): there rounding alone can change it.
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2, s};
+use sha2::{Digest, Sha256};
 
 use crate::data::Classes;
 use crate::error::Result;
@@ -16,6 +17,11 @@ use crate::model::{Decision, Pipeline};
 use crate::onnx::{Precision, Verification};
 use crate::progress::Step;
 use crate::proof::runtime::{Inputs, RUNTIME, TractModel};
+
+/// Rows the quicker checks run on: a precision that may be rejected is tried on them first, and
+/// the written file is run on them. Enough for a feature float32 cannot carry to show; few
+/// enough to cost little beside a run over a million rows.
+pub const FIRST_ROWS: usize = 16_384;
 
 /// Largest accepted |ONNX - native| difference of a probability computed in `precision`.
 pub fn probability_tolerance(precision: Precision) -> f64 {
@@ -43,6 +49,24 @@ pub struct Reference {
     pub decision: Decision,
 }
 
+impl Reference {
+    /// The first `n` rows (all of them if there are fewer).
+    pub fn head(&self, n: usize) -> Reference {
+        let n = n.min(self.labels.len());
+        Reference {
+            inputs: match &self.inputs {
+                Inputs::Matrix(x) => Inputs::Matrix(x.slice(s![..n, ..]).to_owned()),
+                Inputs::Cells(cells) => Inputs::Cells(cells.select(&(0..n).collect::<Vec<_>>())),
+            },
+            proba: self.proba.slice(s![..n, ..]).to_owned(),
+            labels: self.labels[..n].to_vec(),
+            lines: self.lines[..n].to_vec(),
+            rows_used: self.rows_used,
+            decision: self.decision.clone(),
+        }
+    }
+}
+
 /// One row where the ONNX file and the native pipeline differ.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowDifference {
@@ -60,6 +84,9 @@ pub struct Comparison {
     pub summary: Verification,
     /// The worst rows (label disagreements first, then the largest probability differences).
     pub worst_rows: Vec<RowDifference>,
+    /// The SHA-256 of the model's outputs on the first [`FIRST_ROWS`] rows
+    /// ([`outputs_digest`]).
+    pub first_rows_sha256: [u8; 32],
 }
 
 /// Runs the reference rows through `model` and compares with the native predictions.
@@ -70,6 +97,9 @@ pub fn compare(
     step: &Step,
 ) -> Result<Comparison> {
     let (onnx_labels, onnx_proba) = model.predict_inputs(&reference.inputs, classes, step)?;
+    let first = onnx_labels.len().min(FIRST_ROWS);
+    let first_rows_sha256 =
+        outputs_digest(&onnx_labels[..first], &onnx_proba.slice(s![..first, ..]));
     let tolerance = probability_tolerance(model.output_precision());
     let near_tie = 2.0 * tolerance;
     let mut labels_agreeing = 0;
@@ -128,7 +158,37 @@ pub fn compare(
             passed,
         },
         worst_rows,
+        first_rows_sha256,
     })
+}
+
+/// The SHA-256 of a model's outputs on the first [`FIRST_ROWS`] rows of `reference`
+/// ([`outputs_digest`]), to set beside [`Comparison::first_rows_sha256`].
+pub fn first_rows_digest(
+    model: &TractModel,
+    classes: &Classes,
+    reference: &Reference,
+    step: &Step,
+) -> Result<[u8; 32]> {
+    let (labels, proba) =
+        model.predict_inputs(&reference.head(FIRST_ROWS).inputs, classes, step)?;
+    Ok(outputs_digest(&labels, &proba.view()))
+}
+
+/// The SHA-256 of every row's label (its class index, or a marker for a label that is no
+/// class) and the bits of its probabilities: equal digests mean the same outputs, bit for bit.
+pub fn outputs_digest(labels: &[Option<u32>], proba: &ArrayView2<f64>) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    let mut buffer = Vec::with_capacity(8 * (1 + proba.ncols()));
+    for (label, row) in labels.iter().zip(proba.rows()) {
+        buffer.clear();
+        buffer.extend_from_slice(&label.map_or(u64::MAX, u64::from).to_le_bytes());
+        for p in row {
+            buffer.extend_from_slice(&p.to_bits().to_le_bytes());
+        }
+        hasher.update(&buffer);
+    }
+    hasher.finalize().into()
 }
 
 /// A feature whose float32 rounding can move the model's scores.
@@ -178,8 +238,50 @@ mod tests {
     use crate::progress::Progress;
     use ndarray::{Array1, arr1, arr2};
 
+    #[test]
+    fn the_outputs_digest_changes_with_any_label_or_probability_bit() {
+        let labels = vec![Some(0), Some(1), None];
+        let proba = arr2(&[[0.75, 0.25], [0.5, 0.5], [0.0, 1.0]]);
+        let digest = outputs_digest(&labels, &proba.view());
+        assert_eq!(digest, outputs_digest(&labels.clone(), &proba.clone().view()));
+        let mut other_labels = labels.clone();
+        other_labels[2] = Some(1);
+        assert_ne!(digest, outputs_digest(&other_labels, &proba.view()));
+        let mut flipped = proba.clone();
+        flipped[[1, 0]] = f64::from_bits(flipped[[1, 0]].to_bits() ^ 1);
+        assert_ne!(digest, outputs_digest(&labels, &flipped.view()));
+        assert_ne!(digest, outputs_digest(&labels[..2], &proba.view()));
+    }
+
     fn classes() -> Classes {
         Classes::Strings(vec!["no".into(), "yes".into()])
+    }
+
+    /// Two encodings of one model with other metadata hold the same model but for it; another
+    /// weight does not.
+    #[test]
+    fn models_that_differ_in_metadata_alone_are_told_from_models_that_compute_otherwise() {
+        let bytes = |weight: f64, metadata: Vec<(String, String)>| {
+            let pipeline = Pipeline::from_parts(
+                FittedStandardScaler::from_parameters(arr1(&[0.0]), arr1(&[1.0])),
+                FittedLogisticRegression::from_parameters(arr2(&[[weight]]), Array1::zeros(1), 0),
+                classes(),
+            );
+            let spec = GraphSpec {
+                pipeline: &pipeline,
+                input_name: crate::onnx::INPUT,
+                feature_names: &["x".into()],
+                options: GraphOptions::default().check().unwrap(),
+                input: Precision::Float32,
+                doc_string: String::new(),
+                metadata,
+            };
+            decode("m.onnx", model_bytes(&spec)).unwrap()
+        };
+        let verified = bytes(1.0, vec![("a".into(), "1".into())]);
+        let recorded = bytes(1.0, vec![("a".into(), "1".into()), ("b".into(), "2".into())]);
+        assert!(verified.same_but_metadata(&recorded));
+        assert!(!verified.same_but_metadata(&bytes(1.5, vec![("a".into(), "1".into())])));
     }
 
     /// A real model file, run by tract, whose probability of "yes" is sigmoid(x): an identity

@@ -3,8 +3,10 @@
 //! an [`Error::Runtime`](crate::Error::Runtime).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ndarray::{Array2, ArrayView2, s};
+use rayon::prelude::*;
 use tract_onnx::prelude::*;
 
 use crate::data::{Cells, Classes, parse_integer};
@@ -218,30 +220,46 @@ impl TractModel {
         }
     }
 
+    /// Runs `run` on batches of [`BATCH_ROWS`] rows, on every core: each batch is a run of
+    /// its own (tract keeps a run's state apart), and the results are put back in row order.
     fn predict_batches(
         &self,
         n: usize,
         classes: &Classes,
         step: &Step,
-        run: impl Fn(std::ops::Range<usize>) -> Result<(Tensor, Array2<f64>)>,
+        run: impl Fn(std::ops::Range<usize>) -> Result<(Tensor, Array2<f64>)> + Sync,
     ) -> Result<(Vec<Option<u32>>, Array2<f64>)> {
+        let lookup = ClassLookup::new(classes);
+        let done = AtomicU64::new(0);
+        let batches: Vec<(Vec<Option<u32>>, Array2<f64>)> = (0..n.div_ceil(BATCH_ROWS))
+            .into_par_iter()
+            .map(|b| {
+                let range = b * BATCH_ROWS..((b + 1) * BATCH_ROWS).min(n);
+                let rows = range.len();
+                let (label_tensor, proba) = run(range)?;
+                let labels = lookup
+                    .indices(&label_tensor)
+                    .map_err(|e| tract_error(&self.file, "reading the labels", e))?;
+                if labels.len() != rows || proba.dim() != (rows, classes.len()) {
+                    let shape = format!(
+                        "unexpected shapes: {} labels, probabilities {:?}",
+                        labels.len(),
+                        proba.dim()
+                    );
+                    return Err(tract_error(&self.file, "reading the outputs", shape));
+                }
+                step.set(done.fetch_add(rows as u64, Ordering::Relaxed) + rows as u64);
+                Ok((labels, proba))
+            })
+            .collect::<Result<_>>()?;
         let mut labels = Vec::with_capacity(n);
         let mut proba = Array2::zeros((n, classes.len()));
-        let lookup = ClassLookup::new(classes);
-        for start in (0..n).step_by(BATCH_ROWS) {
-            let end = (start + BATCH_ROWS).min(n);
-            let (label_tensor, batch_proba) = run(start..end)?;
-            labels.extend(
-                lookup
-                    .indices(&label_tensor)
-                    .map_err(|e| tract_error(&self.file, "reading the labels", e))?,
-            );
-            if batch_proba.dim() != (end - start, classes.len()) {
-                let shape = format!("unexpected shape {:?}", batch_proba.dim());
-                return Err(tract_error(&self.file, "reading the probabilities", shape));
-            }
+        let mut start = 0;
+        for (batch_labels, batch_proba) in batches {
+            let end = start + batch_labels.len();
+            labels.extend(batch_labels);
             proba.slice_mut(s![start..end, ..]).assign(&batch_proba);
-            step.set(end as u64);
+            start = end;
         }
         Ok((labels, proba))
     }

@@ -19,7 +19,7 @@ use crate::export::{Artefact, ExportOptions, Exported, NotWritten, export, file_
 use crate::metrics::{self, Metrics};
 use crate::model::{
     ColumnNames, ColumnPipeline, Decision, FittedPipeline, LogisticRegression, Pipeline,
-    SimpleImputer, StandardScaler, table_designs,
+    SimpleImputer, table_designs,
 };
 use crate::onnx::{
     DatasetRecord, GraphOptions, Hyperparameters, Origin, SearchRecord, TrainingRecord,
@@ -69,6 +69,7 @@ pub fn run(command: &TrainCommand, console: &Console) -> Result<(), Failure> {
         Some(export_training(&training, config, &options, command.trained_at, progress)?)
     };
     training.seconds.export = clock.elapsed().as_secs_f64();
+    training.seconds.verify = exported.as_ref().map_or(0.0, |e| e.verify_seconds);
 
     let summary = TrainSummary::new(
         &training,
@@ -271,7 +272,10 @@ pub struct Timings {
     pub search: f64,
     pub fit: f64,
     pub evaluate: f64,
+    /// Writing the model, its verification included.
     pub export: f64,
+    /// Of `export`, loading the model into tract and running it on the rows.
+    pub verify: f64,
 }
 
 impl Training {
@@ -349,31 +353,21 @@ fn train_plain(dataset: Dataset, config: &TrainConfig, progress: &Progress) -> R
     })?;
     let search_seconds = clock.elapsed().as_secs_f64();
     let clock = Instant::now();
-    // With no held-out rows, the exported file is verified on the training rows, which are
-    // about to be scaled in place: keep a copy as read.
+    // The fit scales each block of rows as it uses it, so the rows stay as read: with no
+    // held-out rows, the exported file is verified on them.
     let keep_training_rows = test.is_empty() && config.keep_reference;
-    let train_features = keep_training_rows.then(|| train_rows.features.clone());
-    let scaler = StandardScaler::new().fit(train_rows.features.view());
-    let mut scaled = train_rows.features;
-    scaler.transform_in_place(scaled.view_mut());
+    let features = train_rows.features;
     let step = progress.iterations("fitting", hyperparameters.max_iter());
     // A search's refit starts where the best candidate's folds ended, mean of them.
     let start = search.as_ref().and_then(|results| results.refit_start.as_ref());
-    let classifier = hyperparameters.fit_from(
-        scaled.view(),
-        &train_rows.targets,
-        dataset.classes.len(),
-        start,
-        &step,
-    )?;
+    let (y, classes) = (&train_rows.targets, dataset.classes);
+    let pipeline = Pipeline::fit_from(features.view(), y, classes, &hyperparameters, start, &step)?;
     step.finish();
     let fit = clock.elapsed().as_secs_f64();
 
-    let pipeline = Pipeline::from_parts(scaler, classifier, dataset.classes);
-
     let clock = Instant::now();
-    let (reference, metrics) = if let Some(features) = train_features {
-        let (labels, proba) = pipeline.classifier().predict_with_proba(scaled.view());
+    let (reference, metrics) = if keep_training_rows {
+        let (labels, proba) = pipeline.predict_with_proba(features.view());
         (
             Some(Reference {
                 inputs: Inputs::Matrix(features),
@@ -388,7 +382,7 @@ fn train_plain(dataset: Dataset, config: &TrainConfig, progress: &Progress) -> R
     } else if test.is_empty() {
         (None, None)
     } else {
-        drop(scaled);
+        drop(features);
         let (labels, proba) = pipeline.predict_with_proba(test.features.view());
         let metrics = metrics::evaluate(&test.targets, &labels, proba.view(), pipeline.classes());
         let reference = config.keep_reference.then(|| Reference {
@@ -414,7 +408,7 @@ fn train_plain(dataset: Dataset, config: &TrainConfig, progress: &Progress) -> R
         n_test: test.targets.len(),
         metrics,
         reference,
-        seconds: Timings { read: 0.0, search: search_seconds, fit, evaluate, export: 0.0 },
+        seconds: Timings { search: search_seconds, fit, evaluate, ..Timings::default() },
     })
 }
 
@@ -498,6 +492,6 @@ fn train_table(table: Table, config: &TrainConfig, progress: &Progress) -> Resul
         n_test: split.test.len(),
         metrics,
         reference,
-        seconds: Timings { read: 0.0, search: search_seconds, fit, evaluate, export: 0.0 },
+        seconds: Timings { search: search_seconds, fit, evaluate, ..Timings::default() },
     })
 }

@@ -57,6 +57,8 @@ pub struct SplitSummary {
 #[derive(Debug, Serialize)]
 pub struct FitSummary<'a> {
     pub n_iter: u64,
+    /// Loss and gradient evaluations, line searches included.
+    pub n_evaluations: u64,
     pub converged: bool,
     pub loss: f64,
     pub gradient_norm: f64,
@@ -251,6 +253,7 @@ impl<'a> TrainSummary<'a> {
             hyperparameters,
             fit: FitSummary {
                 n_iter: classifier.n_iter(),
+                n_evaluations: classifier.n_evaluations(),
                 converged: classifier.converged(),
                 loss: classifier.loss(),
                 gradient_norm: classifier.gradient_norm(),
