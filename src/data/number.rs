@@ -101,21 +101,15 @@ fn short_decimal(text: &[u8]) -> Option<f64> {
 pub(crate) fn short_decimal_prefix(text: &[u8]) -> Option<(f64, usize)> {
     let negative = text.first() == Some(&b'-');
     let mut i = usize::from(negative || text.first() == Some(&b'+'));
-    let mut mantissa: u64 = 0;
     let int_start = i;
-    while let Some(d) = text.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
-        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-        i += 1;
-    }
+    let (mut mantissa, end) = fold_digits(text, i, 0);
+    i = end;
     let mut n_digits = i - int_start;
     let mut fraction_digits = 0;
     if text.get(i) == Some(&b'.') {
         i += 1;
         let fraction_start = i;
-        while let Some(d) = text.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
-            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-            i += 1;
-        }
+        (mantissa, i) = fold_digits(text, i, mantissa);
         fraction_digits = i - fraction_start;
         n_digits += fraction_digits;
     }
@@ -145,9 +139,79 @@ pub(crate) fn short_decimal_prefix(text: &[u8]) -> Option<(f64, usize)> {
     Some((if negative { -value } else { value }, i))
 }
 
+/// The ASCII digits of `text` from `i` on, appended to `mantissa` (wrapping): the new mantissa
+/// and the index after the last digit. Eight bytes at a time while eight remain, as one word:
+/// which of them are digits, and their value, each from a few word operations.
+#[inline]
+fn fold_digits(text: &[u8], mut i: usize, mut mantissa: u64) -> (u64, usize) {
+    const POWERS: [u64; 9] =
+        [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+    while let Some(bytes) = text.get(i..i + 8) {
+        let word = u64::from_le_bytes(bytes.try_into().expect("eight bytes"));
+        // Digits become 0..=9; every other byte becomes 10 or more.
+        let values = word ^ 0x3030_3030_3030_3030;
+        let over_nine = (((values & 0x7f7f_7f7f_7f7f_7f7f) + 0x7676_7676_7676_7676) | values)
+            & 0x8080_8080_8080_8080;
+        let n = (over_nine.trailing_zeros() / 8) as usize;
+        if n == 0 {
+            return (mantissa, i);
+        }
+        // The n digits moved to the word's top bytes, the rest zero: leading zeros.
+        let mut v = values << (8 * (8 - n));
+        v = (v.wrapping_mul(10) + (v >> 8)) & 0x00ff_00ff_00ff_00ff;
+        v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_ffff_0000_ffff;
+        v = (v.wrapping_mul(10_000) + (v >> 32)) & 0xffff_ffff;
+        mantissa = mantissa.wrapping_mul(POWERS[n]).wrapping_add(v);
+        i += n;
+        if n < 8 {
+            return (mantissa, i);
+        }
+    }
+    while let Some(d) = text.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    (mantissa, i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Eight digits at a time reads what one at a time reads, wherever the digits stop.
+    #[test]
+    fn folding_digits_a_word_at_a_time_is_folding_them_one_at_a_time() {
+        let one_at_a_time = |text: &[u8], mut i: usize| {
+            let mut mantissa = 7u64;
+            while let Some(d) = text.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+                i += 1;
+            }
+            (mantissa, i)
+        };
+        let mut state = 1u64;
+        for _ in 0..200_000 {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let len = (state >> 59) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|k| {
+                    let r = (state >> (k % 48)) as u8;
+                    if r.is_multiple_of(5) {
+                        [b'.', b',', b'e', b'/', b':', 0, 0xff][usize::from(r) % 7]
+                    } else {
+                        b'0' + r % 10
+                    }
+                })
+                .collect();
+            for start in 0..=text.len() {
+                assert_eq!(
+                    fold_digits(&text, start, 7),
+                    one_at_a_time(&text, start),
+                    "{text:?} from {start}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn parses_the_usual_spellings_of_numbers() {

@@ -217,6 +217,8 @@ pub(crate) fn list_columns(names: &[String]) -> String {
 /// One chunk's rows, parsed. Labels are numbered in order of first appearance in the chunk.
 #[derive(Debug, Default)]
 pub(crate) struct ParsedChunk {
+    /// The length of the chunk's text, in bytes.
+    pub(crate) n_bytes: usize,
     /// `rows x n_features`, row-major, in feature order.
     pub(crate) values: Vec<f64>,
     pub(crate) lines: Vec<u64>,
@@ -406,7 +408,7 @@ fn parse_chunk(chunk: &Chunk, layout: &Layout) -> Result<ParsedChunk> {
             parser.record(line, record.len(), record.iter())?;
         }
     }
-    Ok(parser.out)
+    Ok(ParsedChunk { n_bytes: chunk.bytes.len(), ..parser.out })
 }
 
 /// The non-empty records of a chunk without quotes, with their line numbers. Like the csv
@@ -475,12 +477,18 @@ impl<'a> ChunkParser<'a> {
     /// pass; any other cell is cut at the next delimiter and goes through the general path.
     fn plain_record(&mut self, line: u64, record: &[u8]) -> Result<()> {
         let delimiter = self.layout.delimiter;
-        let n_fields = memchr::memchr_iter(delimiter, record).count() + 1;
-        self.start_row(line, n_fields)?;
+        // The fields are counted as they are cut: too few or too many is an error.
+        let wrong_count = |parser: &Self| {
+            let n_fields = memchr::memchr_iter(delimiter, record).count() + 1;
+            parser.check_field_count(line, n_fields)
+        };
+        self.add_row(line);
         let row = self.out.values.len() - self.layout.n_features;
         let mut start = 0;
         for (column, role) in self.layout.roles.iter().enumerate() {
-            let rest = &record[start..];
+            let Some(rest) = record.get(start..) else {
+                return wrong_count(self);
+            };
             let numeric = matches!(
                 *role,
                 Role::Feature(_) | Role::Cell(_, CellKind::Auto | CellKind::Number)
@@ -498,8 +506,14 @@ impl<'a> ChunkParser<'a> {
                 continue;
             }
             let end = memchr::memchr(delimiter, rest).unwrap_or(rest.len());
-            self.cell(line, column, &rest[..end])?;
+            // A record with the wrong number of fields is that, whatever its cells hold.
+            if let Err(e) = self.cell(line, column, &rest[..end]) {
+                return wrong_count(self).and(Err(e));
+            }
             start += end + 1;
+        }
+        if start <= record.len() {
+            return wrong_count(self);
         }
         Ok(())
     }
@@ -520,6 +534,13 @@ impl<'a> ChunkParser<'a> {
 
     /// Checks the field count and makes room for the row's features.
     fn start_row(&mut self, line: u64, n_fields: usize) -> Result<()> {
+        self.check_field_count(line, n_fields)?;
+        self.add_row(line);
+        Ok(())
+    }
+
+    /// A record of `n_fields` fields must have one per column.
+    fn check_field_count(&self, line: u64, n_fields: usize) -> Result<()> {
         let expected = self.layout.columns.len();
         if n_fields != expected {
             let columns = self.layout.columns;
@@ -529,9 +550,13 @@ impl<'a> ChunkParser<'a> {
             };
             return Err(Error::FieldCount { at, found: n_fields, expected, beyond });
         }
+        Ok(())
+    }
+
+    /// Makes room for a row's features.
+    fn add_row(&mut self, line: u64) {
         self.out.values.resize(self.out.values.len() + self.layout.n_features, 0.0);
         self.out.lines.push(line);
-        Ok(())
     }
 
     /// One cell of the current row.

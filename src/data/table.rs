@@ -265,7 +265,7 @@ fn read_pass(
         .collect();
 
     let step = progress.bytes("reading", total_bytes);
-    let mut assembled = Assembled::new(features.len());
+    let mut assembled = Assembled::new(features.len(), total_bytes);
     let sha256 = csv.parse(&roles, &step, Ok, |chunk| {
         assembled.append(chunk);
         Ok(())
@@ -434,6 +434,7 @@ fn decide_roles(
 /// matrix (NaN where a cell is missing or text), and per chunk the text codes, numbered across
 /// the file. Numbers go straight into the matrix, so they are held once.
 struct Assembled {
+    total_bytes: u64,
     /// Row-major, one value per row and column.
     values: Vec<f64>,
     chunks: VecDeque<ChunkCodes>,
@@ -461,8 +462,11 @@ struct ColumnSummary {
 }
 
 impl Assembled {
-    fn new(n_columns: usize) -> Assembled {
+    /// `total_bytes` is the file's size, from which the first chunk tells how many rows to
+    /// expect.
+    fn new(n_columns: usize, total_bytes: u64) -> Assembled {
         Assembled {
+            total_bytes,
             values: Vec::new(),
             chunks: VecDeque::new(),
             lines: Vec::new(),
@@ -480,6 +484,14 @@ impl Assembled {
         let mut cells = chunk.cells;
         let width = cells.len();
         let start = self.values.len();
+        if start == 0 && chunk.n_bytes > 0 {
+            // Room for the rows the file holds if its rows are as long as the first chunk's,
+            // and an eighth more: the matrix is then rarely moved as it grows, and never held
+            // twice while it moves (reserved room that stays unused is never touched, so it
+            // costs no memory). Where the room cannot be had, the matrix grows as it goes.
+            let expected = self.total_bytes as f64 / chunk.n_bytes as f64 * rows as f64 * 1.125;
+            let _ = self.values.try_reserve((expected as usize + 1).saturating_mul(width));
+        }
         self.values.resize(start + rows * width, f64::NAN);
         for (j, column) in cells.iter().enumerate() {
             for (r, &v) in column.numbers.iter().enumerate() {
