@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    release_large_buffers();
     let cli = onnxify::cli::parse(std::env::args_os());
     match onnxify::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -11,5 +12,17 @@ fn main() -> ExitCode {
             eprintln!("onnxify: error: {}", onnxify::cli::error_message(&failure));
             ExitCode::from(failure.exit_code())
         }
+    }
+}
+
+/// Large buffers (a batch's tensors, a chunk's cells: megabytes each, made and dropped by the
+/// thousand) go straight back to the system when dropped. glibc's malloc otherwise raises its
+/// threshold for that to the largest buffer freed so far, and the next ones stay in its heaps
+/// once dropped: verifying a million rows then held 200 MB more at its peak (measured).
+fn release_large_buffers() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a tuning parameter of the allocator; called before any thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }
