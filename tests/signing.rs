@@ -172,6 +172,32 @@ fn a_statement_for_another_file_fails_on_both_sides() {
 }
 
 #[test]
+fn a_statement_edited_after_signing_fails_on_both_sides() {
+    // Another model's signature with its statement rewritten for this file: the hint and the
+    // digests now match, only the signature over the statement can tell.
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use sha2::{Digest, Sha256};
+    let dir = trained(&[]);
+    let other = trained(&["--C", "0.5", "--sign", &key("trainer.pem")]);
+    let mut bundle: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(other.join("iris.onnx.sig")).unwrap()).unwrap();
+    let payload = STANDARD.decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap()).unwrap();
+    let mut statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    let digest = Sha256::digest(std::fs::read(dir.join("iris.onnx")).unwrap());
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    statement["predicate"]["resources"][0]["digest"] = hex(&digest).into();
+    statement["subject"][0]["digest"]["sha256"] = hex(&Sha256::digest(digest)).into();
+    bundle["dsseEnvelope"]["payload"] = STANDARD.encode(statement.to_string()).into();
+    std::fs::write(dir.join("iris.onnx.sig"), bundle.to_string()).unwrap();
+    let output = ms_verify(&dir, &key("trainer.pub"), "iris.onnx.sig", "iris.onnx");
+    assert_fails(&output, "model_signing on an edited statement");
+    let output = verify(&dir, &["--public-key", &key("trainer.pub")]);
+    assert_fails(&output, "onnxify verify on an edited statement");
+    assert!(stdout(&output).contains("does not verify under this key"), "{}", stdout(&output));
+}
+
+#[test]
 fn a_signature_for_the_same_bytes_under_another_name_fails_in_onnxify() {
     // model_signing takes the name as information only; onnxify does not.
     let dir = trained(&["--sign", &key("trainer.pem")]);
@@ -379,7 +405,7 @@ fn keys_of_another_curve_or_algorithm_are_refused_by_name() {
     }
     let output = onnxify_in(&dir, &["sign", "iris.onnx", "--key", &key("secp256k1.pem")]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("secp256k1"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("a key on the curve secp256k1"), "{}", stderr(&output));
     let output = onnxify_in(&dir, &["sign", "iris.onnx", "--key", &key("trainer.pub")]);
     assert_eq!(output.status.code(), Some(2));
     assert!(!dir.join("iris.onnx.sig").exists());

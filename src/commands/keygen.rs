@@ -113,3 +113,28 @@ fn place(path: &Path, bytes: &[u8], public: bool) -> Result<()> {
     })?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placing_a_file_never_replaces_one_even_when_it_appears_after_the_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("team.pem");
+        std::fs::write(&path, "existing").unwrap();
+        let error = place(&path, b"new", false).unwrap_err().to_string();
+        assert!(error.contains("never replaces a key"), "{error}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "existing");
+        // Nothing is left beside it.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn the_paths_drop_a_key_extension() {
+        let paths = |name: &str| key_paths(Path::new(name));
+        assert_eq!(paths("keys/team"), ("keys/team.pem".into(), "keys/team.pub".into()));
+        assert_eq!(paths("team.pem"), ("team.pem".into(), "team.pub".into()));
+        assert_eq!(paths("team.v2"), ("team.v2.pem".into(), "team.v2.pub".into()));
+    }
+}

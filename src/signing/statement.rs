@@ -240,6 +240,25 @@ mod tests {
     }
 
     #[test]
+    fn each_field_of_another_kind_of_statement_is_refused_by_name() {
+        type Edit = fn(&mut Statement);
+        let edits: [(&str, Edit); 6] = [
+            ("_type", |s| s.statement_type = "https://in-toto.io/Statement/v0.1".into()),
+            ("predicateType", |s| s.predicate_type = PREDICATE_TYPE_V0_2.into()),
+            ("subject", |s| s.subject.push(s.subject[0].clone())),
+            ("method", |s| s.predicate.serialization.method = "shards".into()),
+            ("hash_type", |s| s.predicate.serialization.hash_type = "blake3".into()),
+            ("algorithm", |s| s.predicate.resources[0].algorithm = "blake2".into()),
+        ];
+        for (field, edit) in edits {
+            let mut statement = Statement::for_file("m.onnx", b"x");
+            edit(&mut statement);
+            let error = statement.check_file("m.onnx", b"x").unwrap_err().to_string();
+            assert!(error.contains(field), "{field}: {error}");
+        }
+    }
+
+    #[test]
     fn the_subject_digest_is_the_digest_of_the_file_digest() {
         // sha256(sha256(b"")), as model_signing computes the root of a one-file manifest.
         let statement = Statement::for_file("empty", b"");
