@@ -267,7 +267,8 @@ impl SignatureArgs {
                 return Err(Error::InvalidParameter {
                     parameter: Parameter::Signature,
                     message: format!(
-                        "{n} signature files for {} public keys; give one per key, in the same                          order, or none (each key's signature is then found beside the model)",
+                        "{n} signature files for {} public keys; give one per key, in the same \
+                         order, or none (each key's signature is then found beside the model)",
                         keys.len()
                     ),
                 });

@@ -27,7 +27,8 @@ pub fn key_password(key: &std::path::Path, confirm: bool) -> Result<Zeroizing<St
     let bad = |message: String| Error::Key { file: key.display().to_string(), message };
     if !std::io::stdin().is_terminal() {
         return Err(bad(format!(
-            "the key is encrypted and there is no terminal to ask its password on; set              {PASSWORD_VARIABLE}"
+            "the key is encrypted and there is no terminal to ask its password on; set \
+             {PASSWORD_VARIABLE}"
         )));
     }
     let ask = |prompt: String| {

@@ -347,6 +347,34 @@ fn keygen_writes_a_private_key_only_its_owner_reads_and_never_replaces_one() {
     ms_sign(&model, private.to_str().unwrap(), "iris.onnx.sig", "iris.onnx");
     let public = dir.join("team.pub");
     assert_passes(&verify(&model, &["--public-key", public.to_str().unwrap()]), "verify");
+    // An encrypted key of another curve, which the library model_signing loads keys with reads.
+    let output = Command::new(env!("CARGO_BIN_EXE_onnxify"))
+        .current_dir(&dir)
+        .args(["keygen", "locked", "--encrypt", "--curve", "p384"])
+        .env("ONNXIFY_KEY_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert_passes(&output, "keygen --encrypt");
+    let pem = dir.join("locked.pem");
+    assert!(std::fs::read_to_string(&pem).unwrap().starts_with("-----BEGIN ENCRYPTED PRIVATE KEY"));
+    let loaded = python_json("signing.py", &["load", pem.to_str().unwrap(), PASSWORD]);
+    assert_eq!(loaded["curve"], "secp384r1");
+}
+
+#[test]
+fn signature_files_pair_with_keys_one_to_one() {
+    let dir = trained(&["--sign", &key("trainer.pem")]);
+    let args = [
+        "--public-key",
+        &key("trainer.pub"),
+        "--public-key",
+        &key("reviewer.pub"),
+        "--signature",
+        "iris.onnx.sig",
+    ];
+    let output = verify(&dir, &args);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("1 signature files for 2 public keys"), "{}", stderr(&output));
 }
 
 #[test]

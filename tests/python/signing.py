@@ -2,6 +2,7 @@
 
     signing.py keys DIR      writes PEM keys of every kind onnxify reads (and two it refuses)
     signing.py pickle PATH   writes a fitted StandardScaler -> LogisticRegression joblib file
+    signing.py load KEY PASSWORD   loads a private key as model_signing does, and names its curve
 
 Each prints a JSON object of what it wrote.
 """
@@ -80,6 +81,16 @@ def pickle(path):
     return {"pickle": str(path)}
 
 
+def load(path, password):
+    key = serialization.load_pem_private_key(path.read_bytes(), password.encode() or None)
+    return {"curve": key.curve.name}
+
+
 if __name__ == "__main__":
     command, target = sys.argv[1], pathlib.Path(sys.argv[2])
-    print(json.dumps(keys(target) if command == "keys" else pickle(target)))
+    if command == "keys":
+        print(json.dumps(keys(target)))
+    elif command == "load":
+        print(json.dumps(load(target, sys.argv[3])))
+    else:
+        print(json.dumps(pickle(target)))
