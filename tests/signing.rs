@@ -133,6 +133,22 @@ fn a_flipped_bit_fails_on_both_sides() {
 }
 
 #[test]
+fn an_appended_byte_fails_on_both_sides_though_the_file_no_longer_decodes() {
+    let dir = trained(&["--sign", &key("trainer.pem")]);
+    let model = dir.join("iris.onnx");
+    let mut bytes = std::fs::read(&model).unwrap();
+    bytes.push(b'x');
+    std::fs::write(&model, bytes).unwrap();
+    let output = ms_verify(&dir, &key("trainer.pub"), "iris.onnx.sig", "iris.onnx");
+    assert_fails(&output, "model_signing on a file with a byte appended");
+    let output = verify(&dir, &["--public-key", &key("trainer.pub")]);
+    assert_fails(&output, "onnxify verify on a file with a byte appended");
+    let text = stdout(&output);
+    let line = text.lines().find(|l| l.contains("signed by key")).unwrap();
+    assert!(line.contains("[FAIL]") && line.contains("not the bytes signed"), "{text}");
+}
+
+#[test]
 fn another_key_fails_on_both_sides() {
     for by_onnxify in [true, false] {
         let dir = trained(&[]);

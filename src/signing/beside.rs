@@ -65,6 +65,7 @@ pub fn signatures_beside(model: &Path) -> Vec<PathBuf> {
         _ => Path::new("."),
     };
     let prefix = format!("{name}.");
+    // Named as the model is (`model.onnx.review.sig` beside `model.onnx`, not `./...`).
     let mut others: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -73,7 +74,7 @@ pub fn signatures_beside(model: &Path) -> Vec<PathBuf> {
             let file = entry.file_name();
             let file = file.to_str()?;
             let middle = file.strip_prefix(&prefix)?.strip_suffix(".sig")?;
-            (!middle.is_empty()).then(|| dir.join(file))
+            (!middle.is_empty()).then(|| model.with_file_name(file))
         })
         .filter(|path| path.is_file())
         .collect();

@@ -178,10 +178,21 @@ const PROBES: &str = "probe inputs come from the scaler and reproduce their reco
 pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport> {
     let model_name = config.model.display().to_string();
     let mut list = Checklist(Vec::new());
-    let Some((file, checked)) = file_checks(&mut list, &config.model, true)? else {
+    let path = &config.model;
+    regular_file_size(path).map_err(|e| Error::io(path, e))?;
+    // A signature is about bytes, so it is checked even on bytes that do not decode (one byte
+    // appended), and on exactly the bytes every other line checks.
+    let bytes = load::read_bytes(path);
+    let signatures =
+        bytes.as_ref().ok().map(|bytes| check_keys(path, bytes, &config.keys, &config.signatures));
+    let decoded = bytes.and_then(|bytes| load::decode(&model_name, bytes));
+    let Some((file, checked)) = decoded_checks(&mut list, decoded, true)? else {
         list.skip(&[COMPANION], "the file is unreadable");
-        for key in &config.keys {
-            list.skip(&[&signed_by(key.fingerprint())], "the file is unreadable");
+        match &signatures {
+            Some(checks) => checks.iter().for_each(|check| signature_line(&mut list, check)),
+            None => config.keys.iter().for_each(|key| {
+                list.skip(&[&signed_by(key.fingerprint())], "the file is unreadable")
+            }),
         }
         list.skip(&[METADATA, CONSISTENT, AGREES, RUNS, PROBES], "the file is unreadable");
         return Ok(VerifyReport { model: model_name, items: list.0, data: None });
@@ -196,9 +207,8 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
             .map_err(Clone::clone)
             .and_then(|companion| metadata::matches_sha(companion, &file)),
     );
-    // The bytes checked are those every other line checks.
-    for check in check_keys(&config.model, file.bytes(), &config.keys, &config.signatures) {
-        signature_line(&mut list, &check);
+    for check in signatures.iter().flatten() {
+        signature_line(&mut list, check);
     }
 
     let checked = match checked {
@@ -274,7 +284,16 @@ fn file_checks(
     written: bool,
 ) -> Result<Option<(OnnxFile, std::result::Result<CheckedModel, Error>)>> {
     regular_file_size(path).map_err(|e| Error::io(path, e))?;
-    let file = match load::read(path) {
+    decoded_checks(list, load::read(path), written)
+}
+
+/// [`file_checks`] for a file already read and decoded (or not).
+fn decoded_checks(
+    list: &mut Checklist,
+    decoded: Result<OnnxFile>,
+    written: bool,
+) -> Result<Option<(OnnxFile, std::result::Result<CheckedModel, Error>)>> {
+    let file = match decoded {
         Ok(file) => {
             list.add(
                 READABLE,
