@@ -10,8 +10,10 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::commands::convert::{self, ConvertCommand, ConvertConfig, DataFile};
 use crate::commands::inspect::{self, InspectCommand};
+use crate::commands::keygen::{self, KeygenCommand};
 use crate::commands::predict::{self, PredictCommand, PredictConfig};
 use crate::commands::scan::{self, ScanCommand, ScanFormat};
+use crate::commands::sign::{self, SignCommand};
 use crate::commands::train::{self, TrainCommand, TrainConfig};
 use crate::commands::verify::{self, LabelledData, VerifyCommand, VerifyConfig};
 use crate::commands::{Console, Failure};
@@ -23,7 +25,8 @@ use crate::model::{ClassWeight, ImputeStrategy, LogisticRegressionParams, Simple
 use crate::onnx::{DEFAULT_OPSET, GraphOptions, InputLayout, Ops, Precision};
 use crate::progress::Progress;
 use crate::selection::{Grid, GridSearch, StratifiedKFold, logspace};
-use crate::terminal::progress_on_stderr;
+use crate::signing::{Curve, Pairing, PrivateKey, PublicKey, Signer};
+use crate::terminal::{key_password, progress_on_stderr};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -54,14 +57,21 @@ Examples:
   onnxify inspect model.onnx
   onnxify verify model.onnx --data test.csv
   onnxify scan model.pkl                        what the pickle references; loads nothing
+  onnxify keygen trainer                        a key pair: trainer.pem and trainer.pub
+  onnxify train.csv -o model.onnx --sign trainer.pem
+                                                and signs it into model.onnx.sig
+  onnxify verify model.onnx --public-key trainer.pub
+                                                and checks the signature
   onnxify convert model.pkl -o model.onnx       pickle -> verified ONNX, without loading it
   onnxify convert spark_model/ -o model.onnx --data rows.parquet
                                                 a saved Spark MLlib pipeline -> verified
                                                 ONNX, without a JVM, checked on real rows too
 
 Environment:
-  SOURCE_DATE_EPOCH  training date to record, in seconds since 1970 (reproducible builds: two
-                     runs on the same input then write byte-identical files)";
+  SOURCE_DATE_EPOCH     training date to record, in seconds since 1970 (reproducible builds:
+                        two runs on the same input then write byte-identical files)
+  ONNXIFY_KEY_PASSWORD  the password of an encrypted private key (else it is asked on the
+                        terminal; never a flag)";
 
 /// Train a StandardScaler -> LogisticRegression pipeline (or, for a table with text columns or
 /// missing cells, scikit-learn's column pipeline) from a CSV with scikit-learn's exact
@@ -105,6 +115,16 @@ enum Command {
     #[command(after_help = format!("{EXIT_CODES}\n\n{SCAN_EXAMPLES}"))]
     Scan(ScanArgs),
 
+    /// Sign a model file with a private key (OpenSSF model signing format, which
+    /// `model_signing verify key` checks too).
+    #[command(after_help = format!("{EXIT_CODES}\n\n{SIGN_EXAMPLES}"))]
+    Sign(SignArgs),
+
+    /// Make a key pair for signing: NAME.pem (private, readable by its owner only) and
+    /// NAME.pub; never replaces a file.
+    #[command(after_help = format!("{EXIT_CODES}\n\n{KEYGEN_EXAMPLES}"))]
+    Keygen(KeygenArgs),
+
     /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
@@ -125,7 +145,9 @@ Examples:
 const PREDICT_EXAMPLES: &str = "\
 Examples:
   onnxify predict iris.onnx samples/iris.csv    labels and probabilities on stdout
-  onnxify predict model.onnx new.csv -o predictions.csv --id-column id";
+  onnxify predict model.onnx new.csv -o predictions.csv --id-column id
+  onnxify predict iris.onnx new.csv --public-key reviewer.pub
+                                                runs only a model the reviewer signed";
 
 const INSPECT_EXAMPLES: &str = "\
 Examples:
@@ -135,7 +157,10 @@ Examples:
 const VERIFY_EXAMPLES: &str = "\
 Examples:
   onnxify verify iris.onnx                      checks iris.onnx with iris.onnx.json
-  onnxify verify model.onnx --data test.csv     and scores a labelled CSV";
+  onnxify verify model.onnx --data test.csv     and scores a labelled CSV
+  onnxify verify iris.onnx --public-key trainer.pub --public-key reviewer.pub
+                                                and a signature by each key, found beside
+                                                the model (iris.onnx.sig, iris.onnx.*.sig)";
 
 const CONVERT_EXAMPLES: &str = "\
 Examples:
@@ -151,6 +176,17 @@ Examples:
                                                 every model file under models/, for code
                                                 scanning; exit 3 if any is refused";
 
+const SIGN_EXAMPLES: &str = "\
+Examples:
+  onnxify sign iris.onnx --key trainer.pem      writes iris.onnx.sig
+  onnxify sign iris.onnx --key reviewer.pem --signature iris.onnx.review.sig
+                                                a reviewer's countersignature, beside the first";
+
+const KEYGEN_EXAMPLES: &str = "\
+Examples:
+  onnxify keygen trainer                        writes trainer.pem and trainer.pub
+  onnxify keygen keys/reviewer --encrypt        the private key encrypted under a password";
+
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:
   onnxify completions bash > ~/.local/share/bash-completion/completions/onnxify
@@ -161,6 +197,92 @@ const MAN_EXAMPLES: &str = "\
 Examples:
   onnxify man | man -l -                           read it now
   onnxify man --out-dir /usr/local/share/man/man1  onnxify.1 and onnxify-train.1, ...";
+
+#[derive(Debug, Args)]
+struct SignArgs {
+    /// The ONNX model file to sign.
+    model: PathBuf,
+
+    /// The private key: PEM, EC (P-256, P-384 or P-521) in SEC1 or PKCS#8, maybe encrypted
+    /// (its password from ONNXIFY_KEY_PASSWORD, else asked on the terminal).
+    #[arg(long, value_name = "KEY.pem")]
+    key: PathBuf,
+
+    /// Where to write the signature [default: MODEL.sig, unless it holds another key's
+    /// signature].
+    #[arg(long, value_name = "PATH")]
+    signature: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct KeygenArgs {
+    /// The key pair's name: writes NAME.pem and NAME.pub.
+    name: PathBuf,
+
+    /// The curve.
+    #[arg(long, value_enum, default_value = "p256")]
+    curve: CurveArg,
+
+    /// Encrypt the private key under a password (from ONNXIFY_KEY_PASSWORD, else asked twice
+    /// on the terminal).
+    #[arg(long)]
+    encrypt: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CurveArg {
+    /// NIST P-256 (prime256v1), signing with SHA-256.
+    P256,
+    /// NIST P-384, signing with SHA-384.
+    P384,
+    /// NIST P-521, signing with SHA-512.
+    P521,
+}
+
+/// Public keys and the signature files they check (shared by `verify` and `predict`).
+#[derive(Debug, Args)]
+struct SignatureArgs {
+    /// A public key (PEM) whose signature of the model must be valid; repeat for several
+    /// signers (who trained, who reviewed).
+    #[arg(long = "public-key", value_name = "KEY.pub")]
+    public_keys: Vec<PathBuf>,
+
+    /// The signature file of each --public-key, in the same order [default: found beside the
+    /// model by the key it names, among MODEL.sig and MODEL.*.sig].
+    #[arg(long = "signature", value_name = "PATH", requires = "public_keys")]
+    signatures: Vec<PathBuf>,
+}
+
+impl SignatureArgs {
+    fn check(self) -> Result<(Vec<PublicKey>, Pairing), Error> {
+        let keys = self
+            .public_keys
+            .iter()
+            .map(|path| PublicKey::read(path))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let pairing = match self.signatures.len() {
+            0 => Pairing::Beside,
+            n if n == keys.len() => Pairing::Given(self.signatures),
+            n => {
+                return Err(Error::InvalidParameter {
+                    parameter: Parameter::Signature,
+                    message: format!(
+                        "{n} signature files for {} public keys; give one per key, in the same \
+                         order, or none (each key's signature is then found beside the model)",
+                        keys.len()
+                    ),
+                });
+            }
+        };
+        Ok((keys, pairing))
+    }
+}
+
+/// Reads the private key at `path` (asking for its password if it is encrypted).
+fn signer(path: PathBuf) -> Result<Signer, Error> {
+    let key = PrivateKey::read(&path, &mut || key_password(&path, false))?;
+    Ok(Signer { key: std::sync::Arc::new(key), key_file: path })
+}
 
 #[derive(Debug, Args)]
 struct CompletionsArgs {
@@ -231,6 +353,9 @@ struct PredictArgs {
     #[arg(long, value_name = "CHAR")]
     delimiter: Option<String>,
 
+    #[command(flatten)]
+    signatures: SignatureArgs,
+
     /// Print nothing but errors on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -267,6 +392,9 @@ struct VerifyArgs {
     /// files, else `,`].
     #[arg(long, value_name = "CHAR", requires = "data")]
     delimiter: Option<String>,
+
+    #[command(flatten)]
+    signatures: SignatureArgs,
 
     /// Print the checklist as JSON.
     #[arg(long)]
@@ -389,6 +517,10 @@ struct ConvertArgs {
 
     #[command(flatten)]
     graph: GraphArgs,
+
+    /// Sign the verified model with this private key, into OUTPUT.sig (see `onnxify sign`).
+    #[arg(long, value_name = "KEY.pem")]
+    sign: Option<PathBuf>,
 
     /// Print the conversion's summary as JSON on stdout instead of text.
     #[arg(long, conflicts_with = "quiet")]
@@ -515,8 +647,12 @@ struct TrainArgs {
     #[command(flatten)]
     graph: GraphArgs,
 
+    /// Sign the verified model with this private key, into OUTPUT.sig (see `onnxify sign`).
+    #[arg(long, value_name = "KEY.pem")]
+    sign: Option<PathBuf>,
+
     /// Train and evaluate only: write no model and verify nothing.
-    #[arg(long, conflicts_with = "output")]
+    #[arg(long, conflicts_with_all = ["output", "sign"])]
     dry_run: bool,
 
     /// Print the run's summary as JSON on stdout instead of text.
@@ -576,6 +712,27 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 (_, ScanFormatArg::Sarif) => ScanFormat::Sarif,
             };
             scan::run(&ScanCommand { paths: args.paths, format })
+        }
+        Command::Sign(args) => {
+            let command = SignCommand {
+                model: args.model,
+                signer: signer(args.key)?,
+                signature: args.signature,
+            };
+            sign::run(&command)
+        }
+        Command::Keygen(args) => {
+            let password = if args.encrypt {
+                Some(key_password(&keygen::key_paths(&args.name).0, true)?)
+            } else {
+                None
+            };
+            let curve = match args.curve {
+                CurveArg::P256 => Curve::P256,
+                CurveArg::P384 => Curve::P384,
+                CurveArg::P521 => Curve::P521,
+            };
+            keygen::run(&KeygenCommand { name: args.name, curve, password })
         }
         Command::Completions(args) => {
             let mut out = std::io::stdout().lock();
@@ -642,6 +799,7 @@ pub fn flag(parameter: Parameter) -> &'static str {
         Parameter::CvShuffle => "--cv-shuffle",
         Parameter::Scoring => "--scoring",
         Parameter::Data => "--data",
+        Parameter::Signature => "--signature",
     }
 }
 
@@ -721,6 +879,7 @@ impl TrainArgs {
             graph: self.graph.check()?,
             output: self.output.unwrap_or_else(|| train::default_output(&config.csv)),
             trained_at: recorded_date()?,
+            sign: self.sign.map(signer).transpose()?,
             config,
             dry_run: self.dry_run,
             json: self.json,
@@ -794,7 +953,10 @@ fn impute_strategy(text: &str) -> Result<ImputeStrategy, Error> {
 
 impl PredictArgs {
     fn command(self) -> Result<PredictCommand, Error> {
+        let (keys, signatures) = self.signatures.check()?;
         let config = PredictConfig {
+            keys,
+            signatures,
             delimiter: Delimiter::for_file(&self.data, self.delimiter.as_deref())?,
             model: self.model,
             data: self.data,
@@ -815,7 +977,9 @@ impl VerifyArgs {
             }),
             None => None,
         };
-        let config = VerifyConfig { model: self.model, companion: self.companion, data };
+        let (keys, signatures) = self.signatures.check()?;
+        let config =
+            VerifyConfig { model: self.model, companion: self.companion, data, keys, signatures };
         Ok(VerifyCommand { config, json: self.json })
     }
 }
@@ -835,6 +999,7 @@ impl ConvertArgs {
             graph: self.graph.check()?,
             data,
             converted_at: recorded_date()?,
+            sign: self.sign.map(signer).transpose()?,
         };
         Ok(ConvertCommand { config, json: self.json, quiet: self.quiet })
     }

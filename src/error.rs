@@ -189,6 +189,10 @@ pub enum Error {
     #[error("{path}: {message}")]
     Output { path: String, message: String },
 
+    /// A key file that cannot be used to sign or to check a signature.
+    #[error("{file}: not a usable key: {message}")]
+    Key { file: String, message: String },
+
     #[error("{file}: not a readable ONNX model: {message}")]
     ModelUnreadable { file: String, message: String },
 
@@ -277,10 +281,12 @@ pub enum Parameter {
     Scoring,
     /// The data file a converted model is verified on.
     Data,
+    /// The signature files checked, one per public key.
+    Signature,
 }
 
 impl Parameter {
-    pub const ALL: [Parameter; 21] = [
+    pub const ALL: [Parameter; 22] = [
         Parameter::C,
         Parameter::Tol,
         Parameter::MaxIter,
@@ -302,6 +308,7 @@ impl Parameter {
         Parameter::CvShuffle,
         Parameter::Scoring,
         Parameter::Data,
+        Parameter::Signature,
     ];
 
     /// The setting's name in the library's own terms.
@@ -328,6 +335,7 @@ impl Parameter {
             Parameter::CvShuffle => "fold shuffling",
             Parameter::Scoring => "scoring",
             Parameter::Data => "data file",
+            Parameter::Signature => "signature files",
         }
     }
 
@@ -355,6 +363,7 @@ impl Parameter {
             Parameter::CvShuffle => "cv-shuffle",
             Parameter::Scoring => "scoring",
             Parameter::Data => "data",
+            Parameter::Signature => "signature",
         }
     }
 }

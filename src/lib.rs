@@ -12,6 +12,8 @@
 //!   pipeline, probe rows); [`pickle`]: reading a scikit-learn pickle as data, never loading it.
 //! - [`onnx`]: the graph onnxify writes, the provenance record, and the reading of hostile
 //!   model files.
+//! - [`signing`]: signing a model file and checking a signature before the file is trusted,
+//!   in the format of OpenSSF's model signing.
 //! - [`selection`]: model selection (stratified K-fold cross-validation, grid search).
 //! - [`model`] and [`metrics`]: the estimators with scikit-learn's semantics, and held-out
 //!   metrics.
@@ -53,6 +55,7 @@ pub mod pickle;
 pub mod progress;
 pub mod proof;
 pub mod selection;
+pub mod signing;
 pub mod spark;
 mod terminal;
 pub mod util;

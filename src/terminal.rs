@@ -1,4 +1,6 @@
-//! Progress bars on stderr, the [`Observer`] the command line supplies. A bar appears only when
+//! What the command line does on a terminal: the password of an encrypted key, read from
+//! [`PASSWORD_VARIABLE`] or asked without echo; and progress bars on stderr, the [`Observer`]
+//! the command line supplies. A bar appears only when
 //! stderr is a terminal and only once its step has run for a second, so quick runs, pipes, logs
 //! and `--quiet` stay clean.
 
@@ -8,7 +10,38 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::error::Error;
 use crate::progress::{Observer, Progress, StepObserver, Unit};
+use crate::signing::{PASSWORD_VARIABLE, Zeroizing};
+
+/// The password of the encrypted key `key`: the environment variable [`PASSWORD_VARIABLE`] if
+/// set, else asked on the terminal (twice with `confirm`, for a new key). Without a terminal on
+/// stdin and without the variable, an error says how to give it; never a flag.
+pub fn key_password(key: &std::path::Path, confirm: bool) -> Result<Zeroizing<String>, Error> {
+    if let Some(password) = std::env::var_os(PASSWORD_VARIABLE) {
+        return password.into_string().map(Zeroizing::new).map_err(|_| Error::Key {
+            file: key.display().to_string(),
+            message: format!("{PASSWORD_VARIABLE} is not valid UTF-8"),
+        });
+    }
+    let bad = |message: String| Error::Key { file: key.display().to_string(), message };
+    if !std::io::stdin().is_terminal() {
+        return Err(bad(format!(
+            "the key is encrypted and there is no terminal to ask its password on; set \
+             {PASSWORD_VARIABLE}"
+        )));
+    }
+    let ask = |prompt: String| {
+        rpassword::prompt_password(prompt)
+            .map(Zeroizing::new)
+            .map_err(|e| bad(format!("reading the password: {e}")))
+    };
+    let password = ask(format!("Password for {}: ", key.display()))?;
+    if confirm && *ask("Again: ".into())? != *password {
+        return Err(bad("the two passwords differ".into()));
+    }
+    Ok(password)
+}
 
 /// A step shows nothing until it has run this long.
 const SHOW_AFTER: Duration = Duration::from_secs(1);

@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["terminal"],
     &["commands"],
     &["export"],
-    &["proof", "pickle", "spark"],
+    &["proof", "pickle", "spark", "signing"],
     &["onnx"],
     &["selection"],
     &["model", "metrics"],

@@ -941,12 +941,12 @@ const REFUSALS: &[(&str, i32, &str)] = &[
     (
         "codecs_utf8_same_text_p2.pkl",
         3,
-        "refused: byte 1730: _codecs.encode is called with arguments other than (str, 'latin1')",
+        "refused: byte {at}: _codecs.encode is called with arguments other than (str, 'latin1')",
     ),
     (
         "codecs_utf8_other_values_p2.pkl",
         3,
-        "refused: byte 1715: _codecs.encode is called with arguments other than (str, 'latin1')",
+        "refused: byte {at}: _codecs.encode is called with arguments other than (str, 'latin1')",
     ),
     (
         "archive_payload.pt",
@@ -982,6 +982,11 @@ fn every_refused_fixture_ends_with_its_exact_exit_code_and_reason() {
             .iter()
             .find(|(fixture, ..)| *fixture == name)
             .unwrap_or_else(|| panic!("{name}: no expected exit code and reason"));
+        // A byte offset that depends on the fitted values before it comes from the generator.
+        let reason = match case["at"].as_u64() {
+            Some(at) => reason.replace("{at}", &at.to_string()),
+            None => reason.to_owned(),
+        };
         seen.push(name.to_owned());
         let model = out.path().join("model.onnx");
         let archive = onnxify::pickle::archive::is_zip(&std::fs::read(file).unwrap());

@@ -22,6 +22,7 @@ use crate::onnx::{
     Audit, DATA_SIZED, Description, Layout, NodeDescription, Room, TEXT_ALLOWANCE, room,
 };
 use crate::onnx::{Flavor, InputLayout, ModelInfo, SearchRecord, Signature, TableInfo};
+use crate::signing::{Claim, beside::signatures_beside, claim, read_signature};
 use crate::util::sha256_hex;
 
 /// A whole `inspect` command: the model and how to print what it holds.
@@ -68,6 +69,23 @@ pub struct Inspection {
     pub model_selection: Option<SearchRecord>,
     /// The statement about training data, and the items behind it.
     pub training_data: TrainingData,
+    /// Signature files beside the model and what each claims, unverified (no key is given to
+    /// `inspect`; `verify --public-key` checks them).
+    pub signatures: Vec<SignatureClaim>,
+}
+
+/// What a signature file beside the model says, read without trusting it.
+#[derive(Debug, Serialize)]
+pub struct SignatureClaim {
+    pub file: String,
+    /// The fingerprint of the key it names, the file name and SHA-256 it gives; absent when
+    /// the file does not read as a model signature.
+    pub claim: Option<Claim>,
+    /// Whether the SHA-256 it gives is this file's.
+    pub matches_this_file: bool,
+    /// Why the file does not read as a model signature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -173,6 +191,7 @@ pub fn inspect(path: &Path) -> Result<(Inspection, Option<Error>)> {
     let description = file.describe();
     let audit = file.audit();
     let sha256 = sha256_hex(file.bytes());
+    let signatures = signature_claims(path, &sha256);
     let (check, parameters) = match &checked {
         Ok(model) => ("passed".to_owned(), Some(parameters(&model.info))),
         Err(e) => (e.to_string(), None),
@@ -207,8 +226,25 @@ pub fn inspect(path: &Path) -> Result<(Inspection, Option<Error>)> {
             .find(|(key, _)| key == "model_selection")
             .and_then(|(_, value)| serde_json::from_str(value).ok()),
         training_data,
+        signatures,
     };
     Ok((inspection, checked.err()))
+}
+
+/// What each signature file beside the model claims, and whether its digest is `sha256`.
+fn signature_claims(model: &Path, sha256: &str) -> Vec<SignatureClaim> {
+    signatures_beside(model)
+        .iter()
+        .map(|signature| {
+            let claim = read_signature(signature).and_then(|bytes| claim(&bytes));
+            SignatureClaim {
+                file: signature.display().to_string(),
+                matches_this_file: claim.as_ref().is_ok_and(|c| c.sha256 == sha256),
+                problem: claim.as_ref().err().map(ToString::to_string),
+                claim: claim.ok(),
+            }
+        })
+        .collect()
 }
 
 fn value(s: &Signature) -> Value {
@@ -549,6 +585,30 @@ impl Inspection {
         writeln!(out, "Training data: {}", self.training_data.statement)?;
         for place in &self.training_data.places {
             writeln!(out, "  {place}")?;
+        }
+        self.write_signatures(out)
+    }
+
+    fn write_signatures(&self, out: &mut dyn Write) -> io::Result<()> {
+        if self.signatures.is_empty() {
+            return writeln!(out, "Signatures: none beside the file");
+        }
+        writeln!(out, "Signatures (what each claims, not checked: verify --public-key checks):")?;
+        for s in &self.signatures {
+            match (&s.claim, &s.problem) {
+                (Some(c), _) => writeln!(
+                    out,
+                    "  {}: by key {}, for {:?} with sha256 {} ({})",
+                    s.file,
+                    c.key.as_deref().unwrap_or("(not named)"),
+                    c.file_name,
+                    c.sha256,
+                    if s.matches_this_file { "this file's" } else { "NOT this file's" }
+                )?,
+                (None, problem) => {
+                    writeln!(out, "  {}: {}", s.file, problem.as_deref().unwrap_or("unreadable"))?
+                }
+            }
         }
         Ok(())
     }

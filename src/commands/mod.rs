@@ -1,5 +1,5 @@
 //! The subcommands, one module each, on top of the library's layers: [`train`], [`predict`],
-//! [`inspect`], [`verify`], [`convert`] and [`scan`]. No command imports another; what two
+//! [`inspect`], [`verify`], [`convert`], [`scan`], [`sign`] and [`keygen`]. No command imports another; what two
 //! of them share lives a layer down (or, for what they print alike, in [`summary`]).
 //!
 //! A command either succeeds or ends in a [`Failure`], which owns the exit codes: a library
@@ -8,8 +8,10 @@
 
 pub mod convert;
 pub mod inspect;
+pub mod keygen;
 pub mod predict;
 pub mod scan;
+pub mod sign;
 pub mod summary;
 pub mod train;
 pub mod verify;

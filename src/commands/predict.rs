@@ -1,5 +1,8 @@
 //! `onnxify predict`: runs a checked model on a CSV, in file order, streaming, on every core.
 //!
+//! With public keys, the model's bytes must carry a valid signature by each before anything
+//! parses them.
+//!
 //! Columns are matched to the model's recorded feature names by name, in any order; a model
 //! without recorded names (made by another converter) takes the columns in order. Rows are
 //! parsed, run through tract and formatted on the worker threads, and written in file order, a
@@ -24,6 +27,7 @@ use crate::onnx::load;
 use crate::onnx::{ModelInfo, TableInfo};
 use crate::progress::Progress;
 use crate::proof::runtime::TractModel;
+use crate::signing::{Pairing, PublicKey, check_keys};
 use crate::util::excerpt;
 
 /// What to predict and where to write it.
@@ -36,6 +40,10 @@ pub struct PredictConfig {
     /// A column copied through to the output, first.
     pub id_column: Option<String>,
     pub delimiter: Delimiter,
+    /// Public keys whose signatures of the model must hold before it is run.
+    pub keys: Vec<PublicKey>,
+    /// Which signature file each key is checked against.
+    pub signatures: Pairing,
 }
 
 /// A whole `predict` command: the prediction and what to print about it.
@@ -76,7 +84,7 @@ pub fn predict(
     note: impl Fn(&str),
 ) -> Result<PredictSummary> {
     let model_name = config.model.display().to_string();
-    let checked = load::read(&config.model)?.check()?;
+    let checked = read_signed(config)?.check()?;
     let model = TractModel::load(&checked, &model_name)?;
     let info = &checked.info;
     let csv = records::open(&config.data, config.delimiter)?;
@@ -152,6 +160,25 @@ pub fn predict(
         output.commit()?;
     }
     Ok(PredictSummary { rows, ignored_columns: plan.ignored })
+}
+
+/// Reads the model; with keys, refuses it unless every key's signature holds for its bytes,
+/// which nothing has parsed before.
+fn read_signed(config: &PredictConfig) -> Result<load::OnnxFile> {
+    let name = config.model.display().to_string();
+    let bytes = load::read_bytes(&config.model)?;
+    let failed: Vec<String> = check_keys(&config.model, &bytes, &config.keys, &config.signatures)
+        .iter()
+        .filter(|check| check.result.is_err())
+        .map(|check| format!("key {}: {}", check.fingerprint, check.describe()))
+        .collect();
+    if !failed.is_empty() {
+        return Err(Error::ModelRefused {
+            file: name,
+            message: format!("not run: its signature does not hold ({})", failed.join("; ")),
+        });
+    }
+    load::decode(&name, bytes)
 }
 
 /// What the formatter's messages name.

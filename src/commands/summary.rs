@@ -20,11 +20,29 @@ pub struct ModelFile<'a> {
     pub bytes: u64,
     pub sha256: &'a str,
     pub companion_json: String,
+    /// The signature written beside the model, and the signing key's fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<Signed>,
     pub graph: &'a GraphRecord,
     /// A table's columns; absent for a numeric matrix.
     #[serde(skip)]
     pub columns: Option<&'a ColumnsRecord>,
     pub verification: &'a Verification,
+}
+
+/// A signature written beside a model.
+#[derive(Debug, Serialize)]
+pub struct Signed {
+    pub path: String,
+    pub key: String,
+}
+
+/// The line naming the signature written beside a model, if one was.
+pub fn write_signature(out: &mut dyn Write, signature: Option<&Signed>) -> io::Result<()> {
+    match signature {
+        Some(signed) => writeln!(out, "Signed it into {} with key {}", signed.path, signed.key),
+        None => Ok(()),
+    }
 }
 
 impl<'a> ModelFile<'a> {
@@ -34,6 +52,10 @@ impl<'a> ModelFile<'a> {
             bytes: exported.model_bytes,
             sha256: &exported.model_sha256,
             companion_json: exported.json_path.display().to_string(),
+            signature: exported
+                .signature
+                .as_ref()
+                .map(|(path, key)| Signed { path: path.display().to_string(), key: key.clone() }),
             graph: &exported.provenance.graph,
             columns: exported.provenance.columns.as_ref(),
             verification: &exported.comparison.summary,

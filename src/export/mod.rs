@@ -30,14 +30,17 @@ use crate::proof::compare::{self, Comparison, FIRST_ROWS, Float32Culprit, Refere
 use crate::proof::probes;
 use crate::proof::runtime::Inputs;
 use crate::proof::runtime::TractModel;
+use crate::signing::{self, Signer};
 use crate::util::sha256_hex;
 use output::Pending;
 
-/// Where and how: the output path and the graph.
+/// Where and how: the output path and the graph, and who signs the written file.
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
     pub output: PathBuf,
     pub graph: GraphOptions,
+    /// Sign the verified file, into `<output>.sig`.
+    pub sign: Option<Signer>,
 }
 
 /// A fitted pipeline to write, what to prove it on, and what to record about it.
@@ -70,6 +73,8 @@ pub struct Exported {
     pub comparison: Comparison,
     /// Seconds spent loading the model into tract and running it on the rows.
     pub verify_seconds: f64,
+    /// The signature written beside the model, and the signing key's fingerprint.
+    pub signature: Option<(PathBuf, String)>,
 }
 
 /// Why a model was not written: its predictions disagree with the native pipeline's.
@@ -156,8 +161,18 @@ pub fn export(
 ) -> Result<Exported, NotWritten> {
     let output = &options.output;
     let json_path = companion_path(output);
-    let mut model_file = Pending::create(output, &artefact.inputs, "the model")?;
-    let mut json_file = Pending::create(&json_path, &artefact.inputs, "the provenance record")?;
+    // The signing key is an input too, which no output may replace.
+    let mut inputs = artefact.inputs.clone();
+    inputs.extend(options.sign.as_ref().map(|signer| signer.key_file.as_path()));
+    let mut model_file = Pending::create(output, &inputs, "the model")?;
+    let mut json_file = Pending::create(&json_path, &inputs, "the provenance record")?;
+    let mut signature_file = match &options.sign {
+        Some(_) => {
+            let path = signing::signature_path(output);
+            Some((Pending::create(&path, &inputs, "the signature")?, path))
+        }
+        None => None,
+    };
 
     let name = output.display().to_string();
     let graph = match artefact.pipeline {
@@ -334,9 +349,20 @@ pub fn export(
         probes,
     };
     json_file.write_all(&companion.to_json())?;
+    // The bytes signed are the bytes verified above, read back from the file to be renamed.
+    let signature = match (&options.sign, signature_file.as_mut()) {
+        (Some(signer), Some((file, path))) => {
+            file.write_all(&signing::sign(&written, &file_name(output), &signer.key))?;
+            Some((path.clone(), signer.key.public().fingerprint().to_owned()))
+        }
+        _ => None,
+    };
 
     model_file.commit()?;
     json_file.commit()?;
+    if let Some((file, _)) = signature_file {
+        file.commit()?;
+    }
     Ok(Exported {
         model_path: output.clone(),
         json_path,
@@ -345,6 +371,7 @@ pub fn export(
         provenance: companion.provenance,
         comparison,
         verify_seconds,
+        signature,
     })
 }
 

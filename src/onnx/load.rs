@@ -43,6 +43,13 @@ pub struct OnnxFile {
 
 /// Reads and decodes `path`.
 pub fn read(path: &Path) -> Result<OnnxFile> {
+    let bytes = read_bytes(path)?;
+    decode(&path.display().to_string(), bytes)
+}
+
+/// Reads the bytes of `path` (a regular file within [`MAX_FILE_BYTES`]) without decoding them,
+/// so that they can be checked (against a signature) before any parser sees them.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     let name = path.display().to_string();
     let unreadable = |message: String| Error::ModelUnreadable { file: name.clone(), message };
     // Before opening: opening a FIFO for reading waits for a writer.
@@ -68,7 +75,7 @@ pub fn read(path: &Path) -> Result<OnnxFile> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(unreadable(format!("more than the limit of {MAX_FILE_BYTES} bytes")));
     }
-    decode(&name, bytes)
+    Ok(bytes)
 }
 
 /// Opens `path` for reading with `O_NONBLOCK` on Unix, so that a FIFO swapped in after the type

@@ -364,12 +364,15 @@ class Fixtures:
         self.command = f"touch {marker}"
         self.cases = []
 
-    def add(self, name, data, family, kind, payload, loaders, note):
-        """Writes `data` as fixture `name` and records it."""
+    def add(self, name, data, family, kind, payload, loaders, note, at=None):
+        """Writes `data` as fixture `name` and records it; `at` is the byte a refusal names,
+        where it depends on the fitted values pickled before it."""
         path = os.path.join(self.out, name)
         with open(path, "wb") as f:
             f.write(data)
         self.record(path, family, kind, payload, loaders, note)
+        if at is not None:
+            self.cases[-1]["at"] = at
 
     def record(self, path, family, kind, payload, loaders, note):
         self.cases.append({"file": path, "family": family, "kind": kind, "payload": payload,
@@ -940,17 +943,27 @@ class Fixtures:
             out[ops[i].pos : ops[i].end] = raw_text(new_text)
             return bytes(out)
 
+        def call_at(pickled):
+            """Where the REDUCE that calls _codecs.encode on the rewritten text is: after the
+            arrays pickled before it, whose UTF-8 lengths vary with the fitted values (the
+            last bits of a fit differ between machines)."""
+            return next(op.pos for op in walk(pickled)[i:] if op.name == "REDUCE")
+
         # The same text: latin-1 gives the real intercepts, UTF-8 more bytes than 3 floats.
-        self.add("codecs_utf8_same_text_p2.pkl", rewritten(target.encode()), "codecs_not_latin1", "hostile",
+        same_text = rewritten(target.encode())
+        self.add("codecs_utf8_same_text_p2.pkl", same_text, "codecs_not_latin1", "hostile",
                  None, [], "clf.intercept_'s bytes are _codecs.encode(text, 'utf-8') of the text that "
-                 "'latin1' turns into the real intercepts: the loader gets more bytes than the array holds.")
+                 "'latin1' turns into the real intercepts: the loader gets more bytes than the array holds.",
+                 at=call_at(same_text))
         # A text whose UTF-8 is 24 bytes: the loader gets three other intercepts (3297.5, 0,
         # 0) while latin-1 gives 21 bytes.
         loader_bytes = bytes([0, 0, 0, 0, 0, 0xC3, 0xA9, 0x40]) + bytes(16)
         assert len(loader_bytes) == len(original)
-        self.add("codecs_utf8_other_values_p2.pkl", rewritten(loader_bytes), "codecs_not_latin1", "hostile",
+        other_values = rewritten(loader_bytes)
+        self.add("codecs_utf8_other_values_p2.pkl", other_values, "codecs_not_latin1", "hostile",
                  None, [], "clf.intercept_ is _codecs.encode('\\0\\0\\0\\0\\0é@' + 16 NULs, 'utf-8'): "
-                 f"the loader gets {[float(x) for x in np.frombuffer(loader_bytes, '<f8')]}, latin-1 would give 21 bytes.")
+                 f"the loader gets {[float(x) for x in np.frombuffer(loader_bytes, '<f8')]}, latin-1 would give 21 bytes.",
+                 at=call_at(other_values))
 
     # 14 -----------------------------------------------------------------------------------------
     def archives(self):

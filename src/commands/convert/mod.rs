@@ -18,7 +18,7 @@ use ndarray::{Array2, ArrayView1};
 use serde::Serialize;
 
 use super::scan::SparkReport;
-use super::summary::{ModelFile, write_graph, write_verification};
+use super::summary::{ModelFile, write_graph, write_signature, write_verification};
 use super::{Console, Failure, print_summary};
 use crate::data::Delimiter;
 use crate::data::cell_rows::{CellColumns, read_cells};
@@ -31,6 +31,7 @@ use crate::progress::Progress;
 use crate::proof::compare::Reference;
 use crate::proof::probes::probe_cells;
 use crate::proof::runtime::Inputs;
+use crate::signing::Signer;
 
 /// Probe rows the converted model is verified on.
 pub const VERIFICATION_ROWS: usize = 2_000;
@@ -46,6 +47,8 @@ pub struct ConvertConfig {
     pub data: Option<DataFile>,
     /// Recorded as the conversion date.
     pub converted_at: SystemTime,
+    /// Sign the written model with this key (into `<output>.sig`).
+    pub sign: Option<Signer>,
 }
 
 /// A data file to verify a converted model on.
@@ -165,7 +168,8 @@ impl<'a> ConvertSummary<'a> {
             out,
             "Wrote {} ({} bytes, sha256 {}) and its provenance record {}",
             self.model.path, self.model.bytes, self.model.sha256, self.model.companion_json
-        )
+        )?;
+        write_signature(out, self.model.signature.as_ref())
     }
 }
 

@@ -82,7 +82,11 @@ pub(super) fn convert(config: &ConvertConfig, progress: &Progress) -> Result<Con
         ),
         inputs: inputs(config),
     };
-    let options = ExportOptions { output: config.output.clone(), graph: config.graph };
+    let options = ExportOptions {
+        output: config.output.clone(),
+        graph: config.graph,
+        sign: config.sign.clone(),
+    };
     let exported = export(&artefact, &options, progress)?;
     Ok(Converted {
         source: Source::Pickle(Box::new(report)),

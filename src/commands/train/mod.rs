@@ -28,6 +28,7 @@ use crate::progress::Progress;
 use crate::proof::compare::Reference;
 use crate::proof::runtime::Inputs;
 use crate::selection::{GridSearch, Outcome, SearchResults, grid_search, grid_search_numeric};
+use crate::signing::Signer;
 
 /// A whole `train` command: the job, where the model goes, and what to print.
 #[derive(Debug, Clone)]
@@ -37,6 +38,8 @@ pub struct TrainCommand {
     pub graph: GraphOptions,
     /// Recorded as the training date.
     pub trained_at: SystemTime,
+    /// Sign the written model with this key (into `<output>.sig`).
+    pub sign: Option<Signer>,
     /// Train and evaluate only: write no model and verify nothing.
     pub dry_run: bool,
     /// Print the summary as JSON.
@@ -65,7 +68,11 @@ pub fn run(command: &TrainCommand, console: &Console) -> Result<(), Failure> {
     let exported = if command.dry_run {
         None
     } else {
-        let options = ExportOptions { output: command.output.clone(), graph: command.graph };
+        let options = ExportOptions {
+            output: command.output.clone(),
+            graph: command.graph,
+            sign: command.sign.clone(),
+        };
         Some(export_training(&training, config, &options, command.trained_at, progress)?)
     };
     training.seconds.export = clock.elapsed().as_secs_f64();

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Timings, TrainedModel, Training};
 use crate::commands::summary::{
-    ModelFile, write_graph, write_metrics, write_search, write_verification,
+    ModelFile, write_graph, write_metrics, write_search, write_signature, write_verification,
 };
 use crate::data::Classes;
 use crate::export::Exported;
@@ -354,7 +354,8 @@ impl<'a> TrainSummary<'a> {
             model.sha256,
             model.companion_json,
             self.seconds.export
-        )
+        )?;
+        write_signature(out, model.signature.as_ref())
     }
 }
 

@@ -4,7 +4,8 @@
 //! finite numbers), against its companion JSON (SHA-256, metadata), and by running it: it loads
 //! in tract, and the probe rows recorded when it was written are exactly those made from its
 //! scaler's parameters and reproduce their recorded outputs. With `--data` it also predicts a
-//! labelled CSV and reports the metrics against its target column.
+//! labelled CSV and reports the metrics against its target column. With `--public-key`, one line
+//! per key: its signature is valid for the file's bytes (see [`crate::signing`]).
 //!
 //! A model file that is missing or is not a regular file is bad input (an error, exit code 2);
 //! everything about a file that can be read is a line of the checklist.
@@ -35,6 +36,7 @@ use crate::onnx::{Origin, Provenance};
 use crate::progress::Progress;
 use crate::proof::probes::table_probe_cells;
 use crate::proof::runtime::{RUNTIME, TractModel};
+use crate::signing::{KeyCheck, Pairing, PublicKey, check_keys};
 use crate::util::regular_file_size;
 
 /// What to verify.
@@ -45,6 +47,10 @@ pub struct VerifyConfig {
     pub companion: Option<PathBuf>,
     /// A labelled CSV to predict and score.
     pub data: Option<LabelledData>,
+    /// Public keys whose signatures of the file must hold: one line each.
+    pub keys: Vec<PublicKey>,
+    /// Which signature file each key is checked against.
+    pub signatures: Pairing,
 }
 
 /// A labelled CSV to score the model on.
@@ -172,9 +178,23 @@ const PROBES: &str = "probe inputs come from the scaler and reproduce their reco
 pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport> {
     let model_name = config.model.display().to_string();
     let mut list = Checklist(Vec::new());
-    let Some((file, checked)) = file_checks(&mut list, &config.model, true)? else {
-        let rest = [COMPANION, METADATA, CONSISTENT, AGREES, RUNS, PROBES];
-        list.skip(&rest, "the file is unreadable");
+    let path = &config.model;
+    regular_file_size(path).map_err(|e| Error::io(path, e))?;
+    // A signature is about bytes, so it is checked even on bytes that do not decode (one byte
+    // appended), and on exactly the bytes every other line checks.
+    let bytes = load::read_bytes(path);
+    let signatures =
+        bytes.as_ref().ok().map(|bytes| check_keys(path, bytes, &config.keys, &config.signatures));
+    let decoded = bytes.and_then(|bytes| load::decode(&model_name, bytes));
+    let Some((file, checked)) = decoded_checks(&mut list, decoded, true)? else {
+        list.skip(&[COMPANION], "the file is unreadable");
+        match &signatures {
+            Some(checks) => checks.iter().for_each(|check| signature_line(&mut list, check)),
+            None => config.keys.iter().for_each(|key| {
+                list.skip(&[&signed_by(key.fingerprint())], "the file is unreadable")
+            }),
+        }
+        list.skip(&[METADATA, CONSISTENT, AGREES, RUNS, PROBES], "the file is unreadable");
         return Ok(VerifyReport { model: model_name, items: list.0, data: None });
     };
 
@@ -187,6 +207,9 @@ pub fn verify(config: &VerifyConfig, progress: &Progress) -> Result<VerifyReport
             .map_err(Clone::clone)
             .and_then(|companion| metadata::matches_sha(companion, &file)),
     );
+    for check in signatures.iter().flatten() {
+        signature_line(&mut list, check);
+    }
 
     let checked = match checked {
         Ok(checked) => checked,
@@ -261,7 +284,16 @@ fn file_checks(
     written: bool,
 ) -> Result<Option<(OnnxFile, std::result::Result<CheckedModel, Error>)>> {
     regular_file_size(path).map_err(|e| Error::io(path, e))?;
-    let file = match load::read(path) {
+    decoded_checks(list, load::read(path), written)
+}
+
+/// [`file_checks`] for a file already read and decoded (or not).
+fn decoded_checks(
+    list: &mut Checklist,
+    decoded: Result<OnnxFile>,
+    written: bool,
+) -> Result<Option<(OnnxFile, std::result::Result<CheckedModel, Error>)>> {
+    let file = match decoded {
         Ok(file) => {
             list.add(
                 READABLE,
@@ -337,6 +369,20 @@ fn runs(list: &mut Checklist, checked: &CheckedModel, model_name: &str) -> Optio
         Ok(RUNTIME.to_string())
     });
     if list.add(RUNS, ran) { model.ok() } else { None }
+}
+
+/// The line's name for the signature check of the key with `fingerprint`.
+fn signed_by(fingerprint: &str) -> String {
+    format!("signed by key {}", &fingerprint[..fingerprint.len().min(16)])
+}
+
+/// The line of one key's signature check.
+fn signature_line(list: &mut Checklist, check: &KeyCheck) {
+    let detail = check.describe();
+    list.add(
+        &signed_by(&check.fingerprint),
+        check.result.as_ref().map(|_| detail.clone()).map_err(|_| detail),
+    );
 }
 
 /// An error's message without the file name the checklist already shows.
