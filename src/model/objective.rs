@@ -320,7 +320,7 @@ fn binary_block(
 ) -> f64 {
     let x = x.as_slice().expect("blocks of a standard-layout matrix are contiguous");
     #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+    if has_avx2_fma() {
         // SAFETY: the processor has AVX2 and FMA.
         return unsafe { binary_block_avx2(x, y, w, b, class_weights, grad) };
     }
@@ -618,7 +618,7 @@ pub(crate) fn multinomial_residuals(
     class_weights: Option<&[f64]>,
 ) -> f64 {
     #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+    if has_avx2_fma() {
         // SAFETY: the processor has AVX2 and FMA.
         return unsafe { multinomial_residuals_avx2(scores, intercepts, y, class_weights) };
     }
@@ -693,7 +693,7 @@ pub(crate) fn binary_residuals(
     class_weights: Option<&[f64]>,
 ) -> f64 {
     #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+    if has_avx2_fma() {
         // SAFETY: the processor has AVX2 and FMA.
         return unsafe { binary_residuals_avx2(scores, intercept, y, class_weights) };
     }
@@ -862,6 +862,12 @@ pub(crate) fn softmax_in_place(z: &mut [f64], bias: &[f64]) -> (f64, f64) {
         *v /= sum;
     }
     (sum.ln(), max)
+}
+
+/// Whether the processor has AVX2 and FMA, for which the hot loops have a build of their own.
+#[cfg(target_arch = "x86_64")]
+fn has_avx2_fma() -> bool {
+    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
 }
 
 /// `e^x` for `x <= 0` (softmax's shifted scores), within an ulp of `f64::exp`, written

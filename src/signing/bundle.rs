@@ -6,6 +6,8 @@
 //! and names the key by `verificationMaterial.publicKey.hint`, the SHA-256 of the public key's
 //! PEM text. A reader keeps only what it checks; other fields a newer writer adds are ignored.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use super::problem::Problem;
@@ -62,6 +64,20 @@ pub struct Envelope {
     pub payload: String,
     pub payload_type: String,
     pub signatures: Vec<EnvelopeSignature>,
+}
+
+impl Envelope {
+    /// The envelope of `payload` with its one signature (DER), as model_signing writes it.
+    pub fn signed(payload: &[u8], signature: &[u8]) -> Envelope {
+        Envelope {
+            payload: STANDARD.encode(payload),
+            payload_type: PAYLOAD_TYPE.into(),
+            signatures: vec![EnvelopeSignature {
+                sig: STANDARD.encode(signature),
+                keyid: String::new(),
+            }],
+        }
+    }
 }
 
 /// One signature of an envelope.

@@ -21,7 +21,7 @@ use pkcs8::{
     PrivateKeyInfoRef,
 };
 use sha2::{Digest, Sha256};
-use spki::{DecodePublicKey, EncodePublicKey, SubjectPublicKeyInfoRef};
+use spki::{AlgorithmIdentifierRef, DecodePublicKey, EncodePublicKey, SubjectPublicKeyInfoRef};
 
 use super::Zeroizing;
 use super::problem::Problem;
@@ -62,6 +62,18 @@ impl Curve {
             Curve::P384 => "SHA-384",
             Curve::P521 => "SHA-512",
         }
+    }
+
+    /// The curve of an EC key's algorithm identifier (of a public or a private key); another
+    /// algorithm, or a curve model_signing does not sign with, is named.
+    fn of_key(algorithm: &AlgorithmIdentifierRef) -> std::result::Result<Curve, String> {
+        if algorithm.oid != EC_PUBLIC_KEY {
+            return Err(algorithm_name(algorithm.oid));
+        }
+        algorithm
+            .parameters_oid()
+            .map_err(|_| "the EC key does not name its curve".to_owned())
+            .and_then(Curve::of)
     }
 
     fn of(oid: ObjectIdentifier) -> std::result::Result<Curve, String> {
@@ -145,14 +157,7 @@ impl PublicKey {
     pub fn from_spki_der(der: &[u8]) -> std::result::Result<PublicKey, String> {
         let info = SubjectPublicKeyInfoRef::from_der(der)
             .map_err(|e| format!("not a SubjectPublicKeyInfo: {e}"))?;
-        if info.algorithm.oid != EC_PUBLIC_KEY {
-            return Err(algorithm_name(info.algorithm.oid));
-        }
-        let curve = info
-            .algorithm
-            .parameters_oid()
-            .map_err(|_| "the EC key does not name its curve".to_owned())
-            .and_then(Curve::of)?;
+        let curve = Curve::of_key(&info.algorithm)?;
         let invalid = |e: spki::Error| format!("not a valid {} public key: {e}", curve.name());
         let key = match curve {
             Curve::P256 => {
@@ -320,14 +325,7 @@ impl PrivateKey {
     fn from_pkcs8_der(der: &[u8]) -> std::result::Result<PrivateKey, String> {
         let info =
             PrivateKeyInfoRef::try_from(der).map_err(|e| format!("not a PKCS#8 key: {e}"))?;
-        if info.algorithm.oid != EC_PUBLIC_KEY {
-            return Err(algorithm_name(info.algorithm.oid));
-        }
-        let curve = info
-            .algorithm
-            .parameters_oid()
-            .map_err(|_| "the EC key does not name its curve".to_owned())
-            .and_then(Curve::of)?;
+        let curve = Curve::of_key(&info.algorithm)?;
         let invalid = |e: pkcs8::Error| format!("not a valid {} private key: {e}", curve.name());
         Ok(PrivateKey::new(match curve {
             Curve::P256 => {

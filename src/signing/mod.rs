@@ -39,9 +39,7 @@ pub use pkcs8::der::zeroize::Zeroizing;
 pub use problem::Problem;
 pub use statement::Statement;
 
-use bundle::{
-    Envelope, EnvelopeSignature, PAYLOAD_TYPE, PublicKeyIdentifier, VerificationMaterial,
-};
+use bundle::{Envelope, PublicKeyIdentifier, VerificationMaterial};
 
 /// The environment variable an encrypted private key's password is read from (a password is
 /// never a command-line flag, which other users can read in the process list).
@@ -75,14 +73,7 @@ pub fn sign(bytes: &[u8], file_name: &str, key: &PrivateKey) -> Vec<u8> {
             }),
             tlog_entries: Vec::new(),
         },
-        dsse_envelope: Some(Envelope {
-            payload: STANDARD.encode(&payload),
-            payload_type: PAYLOAD_TYPE.into(),
-            signatures: vec![EnvelopeSignature {
-                sig: STANDARD.encode(signature),
-                keyid: String::new(),
-            }],
-        }),
+        dsse_envelope: Some(Envelope::signed(&payload, &signature)),
     }
     .to_json()
 }
@@ -270,14 +261,7 @@ mod tests {
         let bundle = Bundle {
             media_type: bundle::BUNDLE_MEDIA_TYPE.into(),
             verification_material: VerificationMaterial::default(),
-            dsse_envelope: Some(Envelope {
-                payload: STANDARD.encode(&payload),
-                payload_type: PAYLOAD_TYPE.into(),
-                signatures: vec![EnvelopeSignature {
-                    sig: STANDARD.encode(signature),
-                    keyid: String::new(),
-                }],
-            }),
+            dsse_envelope: Some(Envelope::signed(&payload, &signature)),
         };
         assert!(matches!(
             verify(b"x", "m.onnx", &bundle.to_json(), key.public()),
