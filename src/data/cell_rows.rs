@@ -100,7 +100,8 @@ pub(crate) fn table_roles(
 pub(crate) fn chunk_cells(chunk: &ParsedChunk, columns: CellColumns, file: &str) -> Result<Cells> {
     let rows = chunk.lines.len();
     let n_numeric = columns.numeric.len();
-    let numeric = Array2::from_shape_fn((rows, n_numeric), |(r, j)| chunk.cells[j].numbers[r]);
+    let numeric =
+        Array2::from_shape_fn((rows, n_numeric), |(r, j)| chunk.values[r * chunk.width + j]);
     let texts = &chunk.cells[n_numeric..];
     let codes = Array2::from_shape_fn((rows, texts.len()), |(r, k)| texts[k].codes[r]);
     let mut values = Vec::with_capacity(texts.len());

@@ -60,11 +60,9 @@ pub(crate) const MISSING: u32 = u32::MAX - 1;
 /// Text cells of a column remembered with their lines, for messages.
 pub(crate) const EXAMPLES: usize = 3;
 
-/// One chunk's cells of one table column.
+/// One chunk's text cells of one table column (its numbers are in [`ParsedChunk::values`]).
 #[derive(Debug, Default)]
 pub(crate) struct CellColumn {
-    /// Per row: the number, or NaN for a missing or text cell. Empty for a text column.
-    pub(crate) numbers: Vec<f64>,
     /// Per row: the index of its text in `distinct`, [`MISSING`] or [`NOT_TEXT`]. Empty until
     /// the chunk's first text cell in an [`CellKind::Auto`] column.
     pub(crate) codes: Vec<u32>,
@@ -78,8 +76,7 @@ pub(crate) struct CellColumn {
 }
 
 impl CellColumn {
-    fn push_number(&mut self, value: f64) {
-        self.numbers.push(value);
+    fn push_number(&mut self) {
         if !self.codes.is_empty() {
             self.codes.push(NOT_TEXT);
         }
@@ -87,25 +84,23 @@ impl CellColumn {
 
     fn push_missing(&mut self, kind: CellKind) {
         self.n_missing += 1;
-        if kind != CellKind::Text {
-            self.numbers.push(f64::NAN);
-        }
         if kind == CellKind::Text || !self.codes.is_empty() {
             self.codes.push(MISSING);
         }
     }
 
-    fn push_text(&mut self, kind: CellKind, line: u64, cell: &[u8]) {
-        if kind != CellKind::Text {
-            if self.codes.is_empty() {
-                // The first text cell: the rows before it get their codes now.
-                self.codes = self
-                    .numbers
-                    .iter()
-                    .map(|v| if v.is_nan() { MISSING } else { NOT_TEXT })
-                    .collect();
-            }
-            self.numbers.push(f64::NAN);
+    /// A text cell; `earlier` are the column's values in the chunk's rows before it (NaN where
+    /// missing), from which the first text cell of a column that may hold numbers gives the
+    /// earlier rows their codes.
+    fn push_text(
+        &mut self,
+        kind: CellKind,
+        line: u64,
+        cell: &[u8],
+        earlier: impl Iterator<Item = f64>,
+    ) {
+        if kind != CellKind::Text && self.codes.is_empty() {
+            self.codes = earlier.map(|v| if v.is_nan() { MISSING } else { NOT_TEXT }).collect();
         }
         let id = match self.ids.get(cell) {
             Some(&id) => id,
@@ -219,7 +214,10 @@ pub(crate) fn list_columns(names: &[String]) -> String {
 pub(crate) struct ParsedChunk {
     /// The length of the chunk's text, in bytes.
     pub(crate) n_bytes: usize,
-    /// `rows x n_features`, row-major, in feature order.
+    /// Values per row: one per [`Role::Feature`] (in feature order), then one per [`Role::Cell`]
+    /// (in table order; NaN where the cell is missing or text).
+    pub(crate) width: usize,
+    /// `rows x width`, row-major.
     pub(crate) values: Vec<f64>,
     pub(crate) lines: Vec<u64>,
     /// Per row, the index of its label in `distinct` (when a column has the Label role).
@@ -251,17 +249,7 @@ impl CsvFile {
         map: impl Fn(ParsedChunk) -> Result<T> + Sync,
         mut consume: impl FnMut(T) -> Result<()>,
     ) -> Result<String> {
-        let n_features = roles.iter().filter(|r| matches!(r, Role::Feature(_))).count();
-        let n_cells = roles.iter().filter(|r| matches!(r, Role::Cell(..))).count();
-        let layout = Layout {
-            file: &self.name,
-            columns: &self.columns,
-            roles,
-            n_features,
-            n_cells,
-            delimiter: self.delimiter,
-            float32: self.float32,
-        };
+        let layout = Layout::new(&self.name, &self.columns, roles, self.delimiter, self.float32);
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
         let stop = AtomicBool::new(false);
         let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(workers);
@@ -273,6 +261,7 @@ impl CsvFile {
             token_tx.send(()).expect("the channel has room for every token");
         }
         let mut reader = self.reader;
+        let spares = reader.spares();
 
         std::thread::scope(|scope| {
             let stop = &stop;
@@ -298,13 +287,16 @@ impl CsvFile {
             for _ in 0..workers {
                 let chunk_rx = Arc::clone(&chunk_rx);
                 let result_tx = result_tx.clone();
-                let (layout, map) = (&layout, &map);
+                let (layout, map, spares) = (&layout, &map, &spares);
                 scope.spawn(move || {
                     loop {
                         let next = chunk_rx.lock().map(|rx| rx.recv());
                         let Ok(Ok(chunk)) = next else { break };
-                        let result = parse_chunk(&chunk, layout).and_then(map);
-                        if result_tx.send((chunk.index, result)).is_err() {
+                        let parsed = parse_chunk(&chunk, layout);
+                        let index = chunk.index;
+                        spares.give(chunk.bytes);
+                        let result = parsed.and_then(map);
+                        if result_tx.send((index, result)).is_err() {
                             break;
                         }
                     }
@@ -365,12 +357,42 @@ struct Layout<'a> {
     file: &'a str,
     columns: &'a [String],
     roles: &'a [Role],
-    n_features: usize,
     /// Columns with the [`Role::Cell`] role.
     n_cells: usize,
+    /// Values per row ([`ParsedChunk::width`]).
+    width: usize,
+    /// Per column, where in its row the value of a cell that may be a number goes, or
+    /// [`NO_NUMBER`].
+    slots: Vec<usize>,
     delimiter: u8,
     /// Refuse feature values a float32 cannot hold.
     float32: bool,
+}
+
+/// In [`Layout::slots`], a column whose cells are never numbers.
+const NO_NUMBER: usize = usize::MAX;
+
+impl<'a> Layout<'a> {
+    fn new(
+        file: &'a str,
+        columns: &'a [String],
+        roles: &'a [Role],
+        delimiter: u8,
+        float32: bool,
+    ) -> Layout<'a> {
+        let n_features = roles.iter().filter(|r| matches!(r, Role::Feature(_))).count();
+        let n_cells = roles.iter().filter(|r| matches!(r, Role::Cell(..))).count();
+        let slots = roles
+            .iter()
+            .map(|role| match *role {
+                Role::Feature(j) => j,
+                Role::Cell(j, CellKind::Auto | CellKind::Number) => n_features + j,
+                _ => NO_NUMBER,
+            })
+            .collect();
+        let width = n_features + n_cells;
+        Layout { file, columns, roles, n_cells, width, slots, delimiter, float32 }
+    }
 }
 
 fn csv_reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
@@ -464,7 +486,8 @@ impl<'a> ChunkParser<'a> {
         ChunkParser {
             layout,
             out: ParsedChunk {
-                values: Vec::with_capacity(estimated_rows * layout.n_features),
+                width: layout.width,
+                values: Vec::with_capacity(estimated_rows * layout.width),
                 lines: Vec::with_capacity(estimated_rows),
                 cells: (0..layout.n_cells).map(|_| CellColumn::default()).collect(),
                 ..ParsedChunk::default()
@@ -483,24 +506,20 @@ impl<'a> ChunkParser<'a> {
             parser.check_field_count(line, n_fields)
         };
         self.add_row(line);
-        let row = self.out.values.len() - self.layout.n_features;
+        let row = self.out.values.len() - self.layout.width;
         let mut start = 0;
-        for (column, role) in self.layout.roles.iter().enumerate() {
+        for (column, (role, &slot)) in self.layout.roles.iter().zip(&self.layout.slots).enumerate()
+        {
             let Some(rest) = record.get(start..) else {
                 return wrong_count(self);
             };
-            let numeric = matches!(
-                *role,
-                Role::Feature(_) | Role::Cell(_, CellKind::Auto | CellKind::Number)
-            );
-            if numeric
+            if slot != NO_NUMBER
                 && let Some((value, used)) = short_decimal_prefix(rest)
                 && rest.get(used).is_none_or(|&b| b == delimiter)
             {
-                match *role {
-                    Role::Feature(j) => self.out.values[row + j] = value,
-                    Role::Cell(j, _) => self.out.cells[j].push_number(value),
-                    _ => {}
+                self.out.values[row + slot] = value;
+                if let Role::Cell(j, _) = *role {
+                    self.out.cells[j].push_number();
                 }
                 start += used + 1;
                 continue;
@@ -553,9 +572,9 @@ impl<'a> ChunkParser<'a> {
         Ok(())
     }
 
-    /// Makes room for a row's features.
+    /// Makes room for a row's values.
     fn add_row(&mut self, line: u64) {
-        self.out.values.resize(self.out.values.len() + self.layout.n_features, 0.0);
+        self.out.values.resize(self.out.values.len() + self.layout.width, f64::NAN);
         self.out.lines.push(line);
     }
 
@@ -564,7 +583,7 @@ impl<'a> ChunkParser<'a> {
         let at = || Location::cell(self.layout.file, line, &self.layout.columns[column]);
         match self.layout.roles[column] {
             Role::Feature(j) => {
-                let row = self.out.values.len() - self.layout.n_features;
+                let row = self.out.values.len() - self.layout.width;
                 let value = parse_number(cell).map_err(|problem| problem.at(at()))?;
                 // Short decimals (the fast path) are far inside the float32 range.
                 if self.layout.float32 && value.abs() > f64::from(f32::MAX) {
@@ -576,6 +595,8 @@ impl<'a> ChunkParser<'a> {
                 self.out.values[row + j] = value;
             }
             Role::Cell(j, kind) => {
+                let row = self.out.values.len() - self.layout.width;
+                let slot = self.layout.slots[column];
                 let column = &mut self.out.cells[j];
                 if is_missing(cell) {
                     column.push_missing(kind);
@@ -590,7 +611,8 @@ impl<'a> ChunkParser<'a> {
                                     value: excerpt(&String::from_utf8_lossy(cell)),
                                 });
                             }
-                            column.push_number(value);
+                            self.out.values[row + slot] = value;
+                            column.push_number();
                             return Ok(());
                         }
                         // A NaN spelled otherwise than pandas' tokens (`NAN`, `+nan`) is
@@ -611,7 +633,9 @@ impl<'a> ChunkParser<'a> {
                     }
                 }
                 check_text(cell, at)?;
-                column.push_text(kind, line, cell);
+                let width = self.layout.width;
+                let earlier = (0..row / width).map(|r| self.out.values[r * width + slot]);
+                column.push_text(kind, line, cell, earlier);
             }
             Role::Label => {
                 if !cell.is_empty() && is_missing(cell) {
@@ -705,15 +729,7 @@ mod tests {
         let chunk = Chunk { index: 0, first_line: 2, bytes: b"1,id7,2,x\n3,id8,4,y\n".to_vec() };
         let columns = ["b", "id", "a", "other"].map(String::from);
         let roles = [Role::Feature(1), Role::Id, Role::Feature(0), Role::Ignore];
-        let layout = Layout {
-            file: "t.csv",
-            columns: &columns,
-            roles: &roles,
-            n_features: 2,
-            n_cells: 0,
-            delimiter: b',',
-            float32: true,
-        };
+        let layout = Layout::new("t.csv", &columns, &roles, b',', true);
         let parsed = parse_chunk(&chunk, &layout).unwrap();
         assert_eq!(parsed.values, vec![2.0, 1.0, 4.0, 3.0]);
         assert_eq!((parsed.id(0), parsed.id(1)), ("id7", "id8"));

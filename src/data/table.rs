@@ -492,12 +492,7 @@ impl Assembled {
             let expected = self.total_bytes as f64 / chunk.n_bytes as f64 * rows as f64 * 1.125;
             let _ = self.values.try_reserve((expected as usize + 1).saturating_mul(width));
         }
-        self.values.resize(start + rows * width, f64::NAN);
-        for (j, column) in cells.iter().enumerate() {
-            for (r, &v) in column.numbers.iter().enumerate() {
-                self.values[start + r * width + j] = v;
-            }
-        }
+        self.values.extend_from_slice(&chunk.values);
         for (column, summary) in cells.iter_mut().zip(&mut self.columns) {
             summary.n_missing += column.n_missing;
             summary.n_text += column.n_text;
@@ -528,8 +523,9 @@ impl Assembled {
             (0..roles.len()).filter(|&j| roles[j] == ColumnRole::Categorical).collect();
         let (fn_, fc) = (numeric_at.len(), text_at.len());
         let mut numeric = std::mem::take(&mut self.values);
-        // Each value moves to an earlier position than any still to be read.
-        for i in 0..n {
+        // Each value moves to an earlier position than any still to be read (none moves when
+        // every column is numeric).
+        for i in (0..n).filter(|_| fn_ < width) {
             for (k, &j) in numeric_at.iter().enumerate() {
                 numeric[i * fn_ + k] = numeric[i * width + j];
             }
