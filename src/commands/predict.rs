@@ -141,7 +141,7 @@ pub fn predict(
     let step = progress.bytes("predicting", csv.n_bytes);
     let mut rows = 0u64;
     let classes = &info.classes;
-    csv.parse(
+    csv.parse_rows(
         &plan.roles,
         &step,
         |chunk| match &info.table {

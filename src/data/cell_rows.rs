@@ -55,7 +55,7 @@ pub fn read_cells(
     let file = csv.name.clone();
     let step = progress.bytes("reading the data", csv.n_bytes);
     let mut rows = Rows::default();
-    csv.parse(
+    csv.parse_rows(
         &plan.roles,
         &step,
         |chunk| Ok((chunk_cells(&chunk, columns, &file)?, chunk.lines)),

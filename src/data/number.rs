@@ -97,7 +97,7 @@ fn short_decimal(text: &[u8]) -> Option<f64> {
 /// value and the number of bytes it spans, or `None` if there is no such number or it needs
 /// the full parser (more than 19 digits, digits above 2^53, a power of ten beyond 1e22 once
 /// the decimals are counted). Lets the reader parse a cell and find its end in one pass.
-#[inline]
+#[inline(always)]
 pub(crate) fn short_decimal_prefix(text: &[u8]) -> Option<(f64, usize)> {
     let negative = text.first() == Some(&b'-');
     let mut i = usize::from(negative || text.first() == Some(&b'+'));
@@ -142,7 +142,7 @@ pub(crate) fn short_decimal_prefix(text: &[u8]) -> Option<(f64, usize)> {
 /// The ASCII digits of `text` from `i` on, appended to `mantissa` (wrapping): the new mantissa
 /// and the index after the last digit. Eight bytes at a time while eight remain, as one word:
 /// which of them are digits, and their value, each from a few word operations.
-#[inline]
+#[inline(always)]
 fn fold_digits(text: &[u8], mut i: usize, mut mantissa: u64) -> (u64, usize) {
     const POWERS: [u64; 9] =
         [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];

@@ -247,6 +247,29 @@ impl CsvFile {
         roles: &[Role],
         step: &Step,
         map: impl Fn(ParsedChunk) -> Result<T> + Sync,
+        consume: impl FnMut(T) -> Result<()>,
+    ) -> Result<String> {
+        self.run(roles, step, map, consume)
+    }
+
+    /// [`parse`](Self::parse) for a reader that needs no digest of the file (predicting,
+    /// scoring): the file is not hashed.
+    pub(crate) fn parse_rows<T: Send>(
+        mut self,
+        roles: &[Role],
+        step: &Step,
+        map: impl Fn(ParsedChunk) -> Result<T> + Sync,
+        consume: impl FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        self.reader.skip_digest();
+        self.run(roles, step, map, consume).map(drop)
+    }
+
+    fn run<T: Send>(
+        self,
+        roles: &[Role],
+        step: &Step,
+        map: impl Fn(ParsedChunk) -> Result<T> + Sync,
         mut consume: impl FnMut(T) -> Result<()>,
     ) -> Result<String> {
         let layout = Layout::new(&self.name, &self.columns, roles, self.delimiter, self.float32);

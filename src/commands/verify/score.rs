@@ -32,7 +32,7 @@ pub(super) fn score(
     let file = csv.name.clone();
     let (mut truth, mut predicted, mut proba) = (Vec::new(), Vec::new(), Vec::new());
     let step = progress.bytes("scoring", csv.n_bytes);
-    csv.parse(
+    csv.parse_rows(
         &plan.roles,
         &step,
         |chunk| {
