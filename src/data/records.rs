@@ -23,7 +23,7 @@ use crate::error::{Error, Location, Result};
 use crate::progress::Step;
 use crate::util::{MAX_LABEL_BYTES, excerpt};
 
-/// Chunks (of about 1 MiB) read but not yet consumed, at most.
+/// Chunks (of about 256 KiB) read but not yet consumed, at most.
 const IN_FLIGHT: usize = 16;
 
 /// What a column holds.
