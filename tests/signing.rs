@@ -63,6 +63,17 @@ fn ms_sign(dir: &Path, private: &str, signature: &str, model: &str) -> Output {
     output
 }
 
+/// Signs `dir`'s `iris.onnx` into `iris.onnx.sig` with the trainer's key, by `onnxify sign` or
+/// by model_signing.
+fn sign_with_trainer_key(dir: &Path, by_onnxify: bool) {
+    if by_onnxify {
+        let args = ["sign", "iris.onnx", "--key", &key("trainer.pem")];
+        assert_passes(&onnxify_in(dir, &args), "onnxify sign");
+    } else {
+        ms_sign(dir, &key("trainer.pem"), "iris.onnx.sig", "iris.onnx");
+    }
+}
+
 fn verify(dir: &Path, args: &[&str]) -> Output {
     let mut all = vec!["verify", "iris.onnx"];
     all.extend_from_slice(args);
@@ -115,12 +126,7 @@ fn a_flipped_bit_fails_on_both_sides() {
     // Signed by onnxify, then by model_signing.
     for by_onnxify in [true, false] {
         let dir = trained(&[]);
-        if by_onnxify {
-            let args = ["sign", "iris.onnx", "--key", &key("trainer.pem")];
-            assert_passes(&onnxify_in(&dir, &args), "onnxify sign");
-        } else {
-            ms_sign(&dir, &key("trainer.pem"), "iris.onnx.sig", "iris.onnx");
-        }
+        sign_with_trainer_key(&dir, by_onnxify);
         flip_a_bit(&dir.join("iris.onnx"));
         let output = ms_verify(&dir, &key("trainer.pub"), "iris.onnx.sig", "iris.onnx");
         assert_fails(&output, "model_signing on a changed file");
@@ -152,12 +158,7 @@ fn an_appended_byte_fails_on_both_sides_though_the_file_no_longer_decodes() {
 fn another_key_fails_on_both_sides() {
     for by_onnxify in [true, false] {
         let dir = trained(&[]);
-        if by_onnxify {
-            let args = ["sign", "iris.onnx", "--key", &key("trainer.pem")];
-            assert_passes(&onnxify_in(&dir, &args), "onnxify sign");
-        } else {
-            ms_sign(&dir, &key("trainer.pem"), "iris.onnx.sig", "iris.onnx");
-        }
+        sign_with_trainer_key(&dir, by_onnxify);
         let output = ms_verify(&dir, &key("reviewer.pub"), "iris.onnx.sig", "iris.onnx");
         assert_fails(&output, "model_signing with another key");
         let output =
@@ -173,12 +174,7 @@ fn a_statement_for_another_file_fails_on_both_sides() {
     let dir = trained(&[]);
     let other = trained(&["--C", "0.5"]);
     for by_onnxify in [true, false] {
-        if by_onnxify {
-            let args = ["sign", "iris.onnx", "--key", &key("trainer.pem")];
-            assert_passes(&onnxify_in(&other, &args), "onnxify sign");
-        } else {
-            ms_sign(&other, &key("trainer.pem"), "iris.onnx.sig", "iris.onnx");
-        }
+        sign_with_trainer_key(&other, by_onnxify);
         std::fs::copy(other.join("iris.onnx.sig"), dir.join("iris.onnx.sig")).unwrap();
         let output = ms_verify(&dir, &key("trainer.pub"), "iris.onnx.sig", "iris.onnx");
         assert_fails(&output, "model_signing with another file's statement");
