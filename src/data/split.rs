@@ -5,6 +5,7 @@
 //! rows on every machine and in every release.
 
 use ndarray::Array2;
+use rayon::prelude::*;
 
 use super::{Cells, Classes, Rows, TableRows};
 use crate::error::{Error, Location, Parameter, Result};
@@ -74,15 +75,19 @@ pub fn stratified(
     let held_out = allocate(&counts, n_test);
 
     let mut rng = SplitMix64::new(seed);
-    let mut split =
-        Split { train: Vec::with_capacity(n - n_test), test: Vec::with_capacity(n_test) };
+    let mut held = vec![false; n];
     for (mut rows, take) in members.into_iter().zip(held_out) {
         rng.shuffle(&mut rows);
-        split.test.extend_from_slice(&rows[..take]);
-        split.train.extend_from_slice(&rows[take..]);
+        for &row in &rows[..take] {
+            held[row] = true;
+        }
     }
-    split.train.sort_unstable();
-    split.test.sort_unstable();
+    // Both sides in file order, without sorting them.
+    let mut split =
+        Split { train: Vec::with_capacity(n - n_test), test: Vec::with_capacity(n_test) };
+    for (row, &held) in held.iter().enumerate() {
+        if held { &mut split.test } else { &mut split.train }.push(row);
+    }
     Ok(split)
 }
 
@@ -163,21 +168,37 @@ fn split_rows(
     (side(&split.train), side(&split.test))
 }
 
+/// Held-out rows copied per task: each task's copy faults in its own part of the new matrix,
+/// and the page faults of a fresh allocation cost more than the copying.
+const COPY_ROWS: usize = 4096;
+
 /// The training rows of a row-major matrix compacted in place and the held-out rows copied out.
-fn split_matrix<T: Copy + Default>(matrix: Array2<T>, split: &Split) -> (Array2<T>, Array2<T>) {
+fn split_matrix<T: Copy + Default + Send + Sync>(
+    matrix: Array2<T>,
+    split: &Split,
+) -> (Array2<T>, Array2<T>) {
     let width = matrix.ncols();
     let matrix =
         if matrix.is_standard_layout() { matrix } else { matrix.as_standard_layout().to_owned() };
     let (mut values, _) = matrix.into_raw_vec_and_offset();
-    let mut test = Vec::with_capacity(split.test.len() * width);
-    for &src in &split.test {
-        test.extend_from_slice(&values[src * width..(src + 1) * width]);
+    let mut test = vec![T::default(); split.test.len() * width];
+    if width > 0 {
+        let tasks = test.par_chunks_mut(COPY_ROWS * width).zip(split.test.par_chunks(COPY_ROWS));
+        tasks.for_each(|(out, rows)| {
+            for (row, &src) in out.chunks_exact_mut(width).zip(rows) {
+                row.copy_from_slice(&values[src * width..(src + 1) * width]);
+            }
+        });
     }
-    // Indices are increasing, so each row moves towards the front over rows already moved.
-    for (dst, &src) in split.train.iter().enumerate() {
+    // Indices are increasing, so each run of consecutive rows moves towards the front over
+    // rows already moved.
+    let mut dst = 0;
+    for run in split.train.chunk_by(|a, b| a + 1 == *b) {
+        let src = run[0];
         if dst != src {
-            values.copy_within(src * width..(src + 1) * width, dst * width);
+            values.copy_within(src * width..(src + run.len()) * width, dst * width);
         }
+        dst += run.len();
     }
     values.truncate(split.train.len() * width);
     values.shrink_to_fit();
@@ -274,6 +295,32 @@ mod tests {
         assert_eq!(train.lines, vec![2, 4, 5]);
         assert_eq!(test.features.column(0).to_vec(), vec![10.0, 40.0]);
         assert_eq!(test.targets, vec![1, 0]);
+    }
+
+    /// Enough held-out rows for several copying tasks, and runs of training rows of every length.
+    #[test]
+    fn apply_moves_every_row_of_a_large_split() {
+        let (n, width) = (20_000, 3);
+        let features = Array2::from_shape_fn((n, width), |(r, c)| (10 * r + c) as f64);
+        let targets: Vec<u32> = (0..n).map(|r| (r % 7 == 0) as u32).collect();
+        let lines: Vec<u64> = (0..n as u64).map(|r| r + 2).collect();
+        let fraction = TestFraction::new(0.3).unwrap();
+        let split = stratified(&targets, &lines, &classes(2), ("f.csv", "y"), fraction, 5).unwrap();
+        assert!(split.test.len() > 4096);
+        let mut all = [split.train.clone(), split.test.clone()].concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..n).collect::<Vec<_>>(), "each row on exactly one side");
+        for side in [&split.train, &split.test] {
+            assert!(side.windows(2).all(|w| w[0] < w[1]), "each side in file order");
+        }
+        let rows = Rows { features: features.clone(), targets, lines };
+        let (train, test) = apply(rows, &split);
+        for (side, moved) in [(&split.train, &train), (&split.test, &test)] {
+            for (k, &row) in side.iter().enumerate() {
+                assert_eq!(moved.features.row(k), features.row(row), "row {row}");
+                assert_eq!(moved.lines[k], row as u64 + 2);
+            }
+        }
     }
 
     #[test]
