@@ -239,19 +239,6 @@ impl ParsedChunk {
 }
 
 impl CsvFile {
-    /// Parses every row with the given column roles: `map` runs on the worker threads, in any
-    /// order; `consume` runs on this thread, in file order. Stops at the first error in file
-    /// order. Returns the SHA-256 of the whole file.
-    pub(crate) fn parse<T: Send>(
-        self,
-        roles: &[Role],
-        step: &Step,
-        map: impl Fn(ParsedChunk) -> Result<T> + Sync,
-        consume: impl FnMut(T) -> Result<()>,
-    ) -> Result<String> {
-        self.run(roles, step, map, consume)
-    }
-
     /// [`parse`](Self::parse) for a reader that needs no digest of the file (predicting,
     /// scoring): the file is not hashed.
     pub(crate) fn parse_rows<T: Send>(
@@ -262,10 +249,13 @@ impl CsvFile {
         consume: impl FnMut(T) -> Result<()>,
     ) -> Result<()> {
         self.reader.skip_digest();
-        self.run(roles, step, map, consume).map(drop)
+        self.parse(roles, step, map, consume).map(drop)
     }
 
-    fn run<T: Send>(
+    /// Parses every row with the given column roles: `map` runs on the worker threads, in any
+    /// order; `consume` runs on this thread, in file order. Stops at the first error in file
+    /// order. Returns the SHA-256 of the whole file.
+    pub(crate) fn parse<T: Send>(
         self,
         roles: &[Role],
         step: &Step,

@@ -525,9 +525,11 @@ impl Assembled {
         let mut numeric = std::mem::take(&mut self.values);
         // Each value moves to an earlier position than any still to be read (none moves when
         // every column is numeric).
-        for i in (0..n).filter(|_| fn_ < width) {
-            for (k, &j) in numeric_at.iter().enumerate() {
-                numeric[i * fn_ + k] = numeric[i * width + j];
+        if fn_ < width {
+            for i in 0..n {
+                for (k, &j) in numeric_at.iter().enumerate() {
+                    numeric[i * fn_ + k] = numeric[i * width + j];
+                }
             }
         }
         numeric.truncate(n * fn_);
